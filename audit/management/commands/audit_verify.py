@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import schema_context
+
+from audit.services import chain_verify
+from tenants import selectors
+
+
+class Command(BaseCommand):
+    help = "監査ログのハッシュ連鎖を検証する（改ざん・削除・挿入を検出）"
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--tenant", help="自治体の識別名（slug）。省略時は全自治体と public")
+
+    def handle(self, *args: object, **options: object) -> None:
+        slug = options.get("tenant")
+        if slug:
+            try:
+                schemas = [(slug, selectors.municipality_get(slug=str(slug)).schema_name)]
+            except Exception as exc:
+                raise CommandError(f"自治体「{slug}」が見つかりません") from exc
+        else:
+            schemas = [("public", "public")] + [(m.slug, m.schema_name) for m in selectors.municipality_list()]
+        failed = False
+        for label, schema in schemas:
+            with schema_context(schema):
+                result = chain_verify()
+            self.stdout.write(f"{label}: {result.message()}")
+            failed = failed or not result.ok
+        if failed:
+            raise CommandError("監査ログの連鎖に異常があります")

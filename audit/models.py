@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", "閲覧"
+    CREATE = "create", "登録"
+    UPDATE = "update", "更新"
+    DELETE = "delete", "削除"
+    PRINT = "print", "印刷"
+    EXPORT = "export", "出力"
+    IMPORT = "import", "取込"
+    LOGIN = "login", "ログイン"
+    LOGOUT = "logout", "ログアウト"
+    LOGIN_FAILED = "login_failed", "ログイン失敗"
+    LOCKOUT = "lockout", "アカウントロック"
+    OVERRIDE = "override", "上長承認による例外処理"
+    VERIFY = "verify", "監査ログ検証"
+    PROVISION = "provision", "自治体開設"
+    SUSPEND = "suspend", "利用停止"
+
+
+class AuditEvent(models.Model):
+    """One row of the append-only, hash-chained audit trail of this schema.
+
+    ``hash = SHA-256(canonical JSON of every other column + prev_hash)``; ``seq`` is gap-free.
+    A database trigger rejects UPDATE, DELETE and TRUNCATE (see migration 0001).
+    """
+
+    seq = models.BigIntegerField("連番", unique=True)
+    occurred_at = models.DateTimeField("日時", db_index=True)
+    actor_id = models.BigIntegerField("操作者ID", null=True, blank=True)
+    actor = models.CharField("操作者", max_length=150, blank=True)
+    action = models.CharField("操作", max_length=32, choices=AuditAction.choices, db_index=True)
+    target_type = models.CharField("対象種別", max_length=64, blank=True)
+    target_id = models.CharField("対象ID", max_length=64, blank=True, db_index=True)
+    area = models.CharField("業務", max_length=16, blank=True)
+    request_id = models.CharField("リクエストID", max_length=64, blank=True)
+    client_ip = models.CharField("端末アドレス", max_length=64, blank=True)
+    counter_id = models.BigIntegerField("窓口ID", null=True, blank=True)
+    details = models.JSONField("詳細", default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = "監査ログ"
+        verbose_name_plural = "監査ログ"
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.target_type}:{self.target_id}"

@@ -1,0 +1,197 @@
+"""The one way to write the audit trail: ``record(...)``. Every app calls it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from madoguchi.context import current_request_context
+
+GENESIS_HASH = "0" * 64
+_TWELVE_DIGITS = re.compile(r"(?<!\d)(\d{4})[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+# Lock space for pg_advisory_xact_lock(classid, objid): one chain per schema.
+_LOCK_CLASS = 0x4D41  # "MA"
+
+
+def is_personal_number(digits: str) -> bool:
+    """個人番号 check digit (総務省令): weights Q_n = n+1 (n=1..6), n-5 (n=7..11), from the right."""
+    if len(digits) != 12 or not digits.isdigit():
+        return False
+    body = digits[:11]
+    total = 0
+    for n in range(1, 12):
+        p = int(body[11 - n])
+        q = n + 1 if n <= 6 else n - 5
+        total += p * q
+    remainder = total % 11
+    check = 0 if remainder <= 1 else 11 - remainder
+    return check == int(digits[11])
+
+
+def scrub(value: Any) -> Any:
+    """Mask anything that looks like a personal number (12 digits with a valid check digit)."""
+    if isinstance(value, str):
+
+        def _mask(match: re.Match[str]) -> str:
+            digits = "".join(match.groups())
+            return "************" if is_personal_number(digits) else match.group(0)
+
+        return _TWELVE_DIGITS.sub(_mask, value)
+    if isinstance(value, dict):
+        return {str(key): scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and is_personal_number(str(value)):
+        return "************"
+    return value
+
+
+def canonical_bytes(
+    *,
+    seq: int,
+    occurred_at: datetime,
+    actor_id: int | None,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    area: str,
+    request_id: str,
+    client_ip: str,
+    counter_id: int | None,
+    details: dict,
+    prev_hash: str,
+) -> bytes:
+    """The exact bytes that are hashed: sorted-key JSON, UTC microsecond timestamps, no whitespace."""
+    payload = {
+        "seq": seq,
+        "occurred_at": occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor_id": actor_id,
+        "actor": actor,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "area": area,
+        "request_id": request_id,
+        "client_ip": client_ip,
+        "counter_id": counter_id,
+        "details": details,
+        "prev_hash": prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def event_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(
+        canonical_bytes(
+            seq=event.seq,
+            occurred_at=event.occurred_at,
+            actor_id=event.actor_id,
+            actor=event.actor,
+            action=event.action,
+            target_type=event.target_type,
+            target_id=event.target_id,
+            area=event.area,
+            request_id=event.request_id,
+            client_ip=event.client_ip,
+            counter_id=event.counter_id,
+            details=event.details,
+            prev_hash=event.prev_hash,
+        )
+    ).hexdigest()
+
+
+def record(
+    *,
+    action: str,
+    target_type: str = "",
+    target_id: str | int = "",
+    area: str = "",
+    details: dict[str, Any] | None = None,
+    actor: Any = None,
+) -> AuditEvent:
+    """Append one event to the current schema's chain.
+
+    ``actor`` defaults to the user of the current request; request id, client address and counter
+    come from the request context filled in by ``audit.middleware.AuditContextMiddleware``.
+    Chain appends are serialised per schema with a transaction-scoped advisory lock, so the chain
+    never forks even with many web and worker processes.
+    """
+    ctx = current_request_context()
+    if actor is not None:
+        actor_id, actor_name = getattr(actor, "pk", None), getattr(actor, "get_username", lambda: str(actor))()
+    else:
+        actor_id, actor_name = ctx.user_id, ctx.username
+    clean_details = json.loads(json.dumps(scrub(details or {}), ensure_ascii=False, default=str))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_LOCK_CLASS, connection.schema_name]
+            )
+        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+        event = AuditEvent(
+            seq=seq,
+            occurred_at=timezone.now(),
+            actor_id=actor_id,
+            actor=actor_name or "",
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            area=area,
+            request_id=ctx.request_id or "",
+            client_ip=ctx.client_ip or "",
+            counter_id=ctx.counter_id,
+            details=clean_details,
+            prev_hash=prev_hash,
+        )
+        event.hash = event_hash(event)
+        event.save(force_insert=True)
+    return event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+    def message(self) -> str:
+        if self.ok:
+            return f"OK: {self.checked} 件の監査ログの連鎖を確認しました。"
+        return f"NG: 連番 {self.broken_seq} で連鎖が切れています（{self.reason}）。確認済み {self.checked} 件。"
+
+
+def chain_verify(*, batch_size: int = 5000) -> VerifyResult:
+    """Walk the current schema's chain in order and report the first broken link.
+
+    Detects an edited row (its hash no longer matches its content), a deleted row (a gap in ``seq``
+    or a ``prev_hash`` that does not match the row before) and an inserted row (a ``prev_hash`` or
+    hash that does not fit the chain).
+    """
+    expected_seq, expected_prev, checked = 1, GENESIS_HASH, 0
+    last_seq = 0
+    while True:
+        batch = list(AuditEvent.objects.filter(seq__gt=last_seq).order_by("seq")[:batch_size])
+        if not batch:
+            return VerifyResult(ok=True, checked=checked)
+        for event in batch:
+            if event.seq != expected_seq:
+                return VerifyResult(
+                    False, checked, expected_seq, f"連番 {expected_seq} の行がありません（次は {event.seq}）：削除の疑い"
+                )
+            if event.prev_hash != expected_prev:
+                return VerifyResult(False, checked, event.seq, "直前の行のハッシュと一致しません：挿入または削除の疑い")
+            if event_hash(event) != event.hash:
+                return VerifyResult(False, checked, event.seq, "行の内容がハッシュと一致しません：改ざんの疑い")
+            expected_seq, expected_prev, checked = event.seq + 1, event.hash, checked + 1
+            last_seq = event.seq

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+
+def shell(request: HttpRequest) -> dict:
+    """Header data for the staff screen shell: municipality, user and the counter they sit at."""
+    tenant = getattr(request, "tenant", None)
+    counter = getattr(request, "counter", None)
+    return {
+        "municipality": tenant,
+        "current_counter": counter,
+        "request_id": getattr(request, "request_id", ""),
+    }

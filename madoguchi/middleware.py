@@ -1,0 +1,112 @@
+"""Cross-cutting middleware: request ids, structured access logs, health probe, security headers."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from madoguchi.context import RequestContext, reset_request_context, set_request_context
+
+access_log = logging.getLogger("madoguchi.access")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client address. Behind the load balancer the first X-Forwarded-For hop is the client."""
+    if getattr(settings, "USE_X_FORWARDED_FOR", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class RequestIdMiddleware:
+    """Give every request an id (or accept a well-formed X-Request-ID), log one JSON line per request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = set_request_context(RequestContext(request_id=request_id, client_ip=client_ip(request)))
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            user = getattr(request, "user", None)
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "user_id": getattr(user, "pk", None),
+                    "tenant": getattr(getattr(request, "tenant", None), "schema_name", None)
+                    or ("public" if getattr(request, "urlconf", None) else None),
+                    "client_ip": client_ip(request),
+                },
+            )
+            return response
+        finally:
+            reset_request_context(token)
+
+
+class HealthCheckMiddleware:
+    """``/healthz`` answers on any host, before tenant resolution: PostgreSQL and cache reachable."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path != "/healthz":
+            return self.get_response(request)
+        checks: dict[str, str] = {}
+        try:
+            connection.set_schema_to_public()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - a probe reports, it does not raise
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            from django.core.cache import cache
+
+            cache.set("healthz", "1", 5)
+            checks["cache"] = "ok" if cache.get("healthz") == "1" else "error"
+        except Exception as exc:  # noqa: BLE001
+            checks["cache"] = f"error: {type(exc).__name__}"
+        healthy = all(value == "ok" for value in checks.values())
+        return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+
+
+class SecurityHeadersMiddleware:
+    """Strict Content-Security-Policy and friends on every response.
+
+    Views that must relax the policy (the OpenAPI docs page) set ``response.csp_override``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = getattr(response, "csp_override", None) or settings.CONTENT_SECURITY_POLICY
+        response.setdefault("Content-Security-Policy", policy)
+        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        if request.path.startswith(("/api/", "/accounts/")) or getattr(request, "user", None) is not None:
+            response.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,14 @@
+"""URLs on the vendor operations host (ops.<BASE_DOMAIN>): Django admin over the public schema only."""
+
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Madoguchi 事業者運用"
+admin.site.site_title = "Madoguchi 事業者運用"
+admin.site.index_title = "自治体・契約の管理"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+]

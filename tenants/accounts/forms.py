@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django import forms
+
+from tenants.accounts.models import Counter, Department
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label="ユーザーID", max_length=150)
+    password = forms.CharField(label="パスワード", widget=forms.PasswordInput(render_value=False), strip=False)
+
+
+class CounterSelectForm(forms.Form):
+    counter = forms.ModelChoiceField(label="窓口", queryset=Counter.objects.none(), empty_label=None,
+                                     widget=forms.RadioSelect)
+
+    def __init__(self, *args: object, queryset: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["counter"].queryset = queryset
+
+
+class CounterForm(forms.Form):
+    name = forms.CharField(label="窓口名", max_length=64, help_text="例：総合窓口 1番")
+    kind = forms.ChoiceField(label="種別", choices=Counter.Kind.choices)
+    department = forms.ModelChoiceField(label="部署", queryset=Department.objects.all(), required=False,
+                                        empty_label="（なし）")
+    location = forms.CharField(label="場所（階・番号）", max_length=64, required=False, help_text="例：本庁舎1階 3番")
+    sort_order = forms.IntegerField(label="表示順", min_value=0, initial=0)
+    is_active = forms.BooleanField(label="使用中", required=False, initial=True)
+
+
+class ApiClientForm(forms.Form):
+    name = forms.CharField(label="名称", max_length=64, help_text="例：住民記録システム（基幹系）")
+    scopes = forms.MultipleChoiceField(
+        label="権限",
+        choices=[("linkage:write", "連携データの送信"), ("linkage:read", "受付データの取得"),
+                 ("navigation:read", "手続ナビの参照")],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )

@@ -1,0 +1,132 @@
+"""Staff accounts, departments, counters and API clients — all inside a municipality's schema.
+
+The same tables exist in the public schema for vendor operators (Django admin on the ops host);
+a staff account of one municipality does not exist in any other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from tenants.areas import BusinessArea
+
+
+class Department(models.Model):
+    name = models.CharField("部署名", max_length=64, unique=True)
+    code = models.CharField("部署コード", max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = "部署"
+        verbose_name_plural = "部署"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    STAFF = "staff", "窓口職員"
+    SUPERVISOR = "supervisor", "窓口責任者"
+    ADMIN = "admin", "業務管理者"
+
+
+class User(AbstractUser):
+    role = models.CharField("役割", max_length=16, choices=Role.choices, default=Role.STAFF)
+    department = models.ForeignKey(
+        Department, verbose_name="部署", null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+    # Business areas this user may handle (R6.1/R6.2); empty means none.
+    areas = ArrayField(
+        models.CharField(max_length=16, choices=BusinessArea.choices), verbose_name="担当業務", default=list,
+        blank=True,
+    )
+    display_name = models.CharField("表示名", max_length=64, blank=True)
+    failed_login_count = models.PositiveIntegerField(default=0, editable=False)
+    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+    password_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "職員"
+        verbose_name_plural = "職員"
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def is_municipal_admin(self) -> bool:
+        return self.is_active and self.role == Role.ADMIN
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.is_active and self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    def can_handle(self, area: str) -> bool:
+        return self.is_active and (self.role == Role.ADMIN or area in (self.areas or []))
+
+
+class Counter(models.Model):
+    """A service counter (窓口) staff sit at; cases are queued per counter."""
+
+    class Kind(models.TextChoices):
+        GENERAL = "general", "総合窓口"
+        CERTIFICATE = "certificate", "証明窓口"
+        BUSINESS = "business", "業務窓口"
+        BRANCH = "branch", "支所・出張所"
+
+    name = models.CharField("窓口名", max_length=64, unique=True)
+    department = models.ForeignKey(
+        Department, verbose_name="部署", null=True, blank=True, on_delete=models.PROTECT, related_name="counters"
+    )
+    location = models.CharField("場所（階・番号）", max_length=64, blank=True)
+    kind = models.CharField("種別", max_length=16, choices=Kind.choices, default=Kind.GENERAL)
+    is_active = models.BooleanField("使用中", default=True)
+    sort_order = models.PositiveIntegerField("表示順", default=0)
+
+    class Meta:
+        verbose_name = "窓口"
+        verbose_name_plural = "窓口"
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiClient(models.Model):
+    """A core system (or other service) calling the API of this municipality with a bearer token.
+
+    Only the SHA-256 of the token is stored; the token is shown once when created.
+    """
+
+    name = models.CharField("名称", max_length=64, unique=True)
+    token_prefix = models.CharField(max_length=8, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = ArrayField(models.CharField(max_length=32), verbose_name="権限", default=list, blank=True)
+    is_active = models.BooleanField("有効", default=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "APIクライアント"
+        verbose_name_plural = "APIクライアント"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    # DRF's IsAuthenticated asks the authenticated principal this.
+    @property
+    def is_authenticated(self) -> bool:
+        return self.is_active
+
+    @property
+    def pk_label(self) -> str:
+        return f"api:{self.name}"

@@ -1,0 +1,215 @@
+"""Writes for staff accounts, counters and API clients. Permissions are checked here, not in templates."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit.models import AuditAction
+from audit.services import record
+from tenants.accounts.models import ApiClient, Counter, Department, Role, User
+from tenants.areas import parse_areas
+
+SESSION_COUNTER_KEY = "madoguchi_counter_id"
+SESSION_SCHEMA_KEY = "madoguchi_schema"
+
+
+class LoginError(Exception):
+    """A login that did not succeed; ``message`` is safe to show (never says which part was wrong)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+GENERIC_LOGIN_ERROR = "ユーザーIDまたはパスワードが正しくありません。"
+
+
+def _rate_key(client_ip: str) -> str:
+    return f"login-rate:{client_ip}"
+
+
+def _client_rate_exceeded(client_ip: str) -> bool:
+    key = _rate_key(client_ip)
+    cache.add(key, 0, timeout=60)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=60)
+        attempts = 1
+    return attempts > settings.LOGIN_RATE_PER_MINUTE
+
+
+def staff_login(*, request: HttpRequest, username: str, password: str) -> User:
+    """Authenticate and log in a staff member of the current municipality.
+
+    - at most LOGIN_RATE_PER_MINUTE attempts per client address per minute;
+    - after LOGIN_MAX_FAILURES consecutive failures the account is locked for LOGIN_LOCKOUT_SECONDS;
+    - success, failure and lockout are all written to the audit trail.
+    """
+    client_ip = request.META.get("REMOTE_ADDR", "")
+    username = (username or "").strip()
+    if _client_rate_exceeded(client_ip):
+        record(action=AuditAction.LOGIN_FAILED, target_type="user", target_id=username[:64],
+               details={"reason": "rate_limited"}, actor=None)
+        raise LoginError("ログインの試行回数が多すぎます。しばらくしてから再度お試しください。", code="rate_limited")
+
+    user = User.objects.filter(username=username).first()
+    now = timezone.now()
+    if user is not None and user.locked_until and user.locked_until > now:
+        record(action=AuditAction.LOGIN_FAILED, target_type="user", target_id=user.pk,
+               details={"reason": "locked", "username": username})
+        raise LoginError(
+            "このアカウントは一時的にロックされています。しばらくしてから再度お試しいただくか、業務管理者に連絡してください。",
+            code="locked",
+        )
+
+    authenticated = authenticate(request, username=username, password=password)
+    if authenticated is None:
+        details = {"reason": "bad_credentials", "username": username[:150]}
+        if user is not None:
+            with transaction.atomic():
+                locked = User.objects.select_for_update().get(pk=user.pk)
+                locked.failed_login_count += 1
+                if locked.failed_login_count >= settings.LOGIN_MAX_FAILURES:
+                    locked.locked_until = now + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+                    locked.failed_login_count = 0
+                    locked.save(update_fields=["failed_login_count", "locked_until"])
+                    record(action=AuditAction.LOCKOUT, target_type="user", target_id=user.pk,
+                           details={"until": locked.locked_until.isoformat()})
+                else:
+                    locked.save(update_fields=["failed_login_count"])
+        record(action=AuditAction.LOGIN_FAILED, target_type="user",
+               target_id=user.pk if user else "", details=details)
+        raise LoginError(GENERIC_LOGIN_ERROR, code="bad_credentials")
+
+    login(request, authenticated)
+    # Bind the session to this municipality: a copied cookie is useless anywhere else.
+    request.session[SESSION_SCHEMA_KEY] = request.tenant.schema_name
+    User.objects.filter(pk=authenticated.pk).update(failed_login_count=0, locked_until=None)
+    record(action=AuditAction.LOGIN, target_type="user", target_id=authenticated.pk, actor=authenticated)
+    return authenticated
+
+
+def staff_logout(*, request: HttpRequest) -> None:
+    user = request.user
+    if user.is_authenticated:
+        record(action=AuditAction.LOGOUT, target_type="user", target_id=user.pk, actor=user)
+    logout(request)
+
+
+def counter_select(*, request: HttpRequest, counter_id: int) -> Counter:
+    counter = Counter.objects.filter(pk=counter_id, is_active=True).first()
+    if counter is None:
+        raise ValidationError({"counter": "選択された窓口は存在しないか、使用されていません。"})
+    request.session[SESSION_COUNTER_KEY] = counter.pk
+    return counter
+
+
+def _require_admin(actor: User) -> None:
+    if not getattr(actor, "is_municipal_admin", False):
+        raise PermissionDenied("この操作は業務管理者のみ行えます。")
+
+
+@transaction.atomic
+def counter_save(
+    *,
+    actor: User,
+    name: str,
+    kind: str,
+    location: str = "",
+    department: Department | None = None,
+    is_active: bool = True,
+    sort_order: int = 0,
+    counter: Counter | None = None,
+) -> Counter:
+    _require_admin(actor)
+    creating = counter is None
+    counter = counter or Counter()
+    counter.name, counter.kind, counter.location = name.strip(), kind, location.strip()
+    counter.department, counter.is_active, counter.sort_order = department, is_active, sort_order
+    counter.full_clean()
+    counter.save()
+    record(
+        action=AuditAction.CREATE if creating else AuditAction.UPDATE,
+        target_type="counter",
+        target_id=counter.pk,
+        details={"name": counter.name, "kind": counter.kind, "location": counter.location,
+                 "is_active": counter.is_active},
+    )
+    return counter
+
+
+@transaction.atomic
+def department_create(*, actor: User, name: str, code: str = "") -> Department:
+    _require_admin(actor)
+    department = Department(name=name.strip(), code=code.strip())
+    department.full_clean()
+    department.save()
+    record(action=AuditAction.CREATE, target_type="department", target_id=department.pk, details={"name": name})
+    return department
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    actor: User | None,
+    username: str,
+    password: str,
+    display_name: str = "",
+    role: str = Role.STAFF,
+    department: Department | None = None,
+    areas: list[str] | str = (),
+) -> User:
+    """Create a staff account. ``actor=None`` only from provisioning and management commands."""
+    if actor is not None:
+        _require_admin(actor)
+    user = User(username=username.strip(), display_name=display_name.strip(), role=role, department=department,
+                areas=parse_areas(areas))
+    validate_password(password, user)
+    user.set_password(password)
+    user.password_changed_at = timezone.now()
+    user.full_clean()
+    user.save()
+    record(action=AuditAction.CREATE, target_type="user", target_id=user.pk,
+           details={"username": user.username, "role": role, "areas": user.areas}, actor=actor)
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    client: ApiClient
+    token: str  # shown once
+
+
+@transaction.atomic
+def api_client_create(*, actor: User, name: str, scopes: list[str] | None = None) -> IssuedToken:
+    _require_admin(actor)
+    token = "mdg_" + secrets.token_urlsafe(32)
+    client = ApiClient(name=name.strip(), token_prefix=token[:8], token_hash=ApiClient.hash_token(token),
+                       scopes=list(scopes or []), created_by=actor)
+    client.full_clean()
+    client.save()
+    record(action=AuditAction.CREATE, target_type="api_client", target_id=client.pk,
+           details={"name": client.name, "scopes": client.scopes})
+    return IssuedToken(client=client, token=token)
+
+
+@transaction.atomic
+def api_client_revoke(*, actor: User, client: ApiClient) -> ApiClient:
+    _require_admin(actor)
+    client.is_active = False
+    client.save(update_fields=["is_active"])
+    record(action=AuditAction.UPDATE, target_type="api_client", target_id=client.pk, details={"revoked": True})
+    return client

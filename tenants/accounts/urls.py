@@ -1,0 +1,15 @@
+from django.urls import path
+
+from tenants.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("counter/", views.select_counter_view, name="select_counter"),
+    path("admin/counters/", views.counters_view, name="counters"),
+    path("admin/counters/<int:pk>/", views.counters_view, name="counter_edit"),
+    path("admin/api-clients/", views.api_clients_view, name="api_clients"),
+    path("admin/api-clients/<int:pk>/revoke/", views.api_client_revoke_view, name="api_client_revoke"),
+]

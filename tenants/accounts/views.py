@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from madoguchi.menu import entries_for
+from tenants.accounts import selectors, services
+from tenants.accounts.forms import ApiClientForm, CounterForm, CounterSelectForm, LoginForm
+from tenants.accounts.models import Counter
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = LoginForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.staff_login(request=request, username=form.cleaned_data["username"],
+                                 password=form.cleaned_data["password"])
+        except services.LoginError as exc:
+            error = exc.message
+        else:
+            target = request.POST.get("next") or request.GET.get("next") or ""
+            if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+                target = ""
+            return redirect("accounts:select_counter" if not target else target)
+    status = 200 if not error else 401
+    return render(request, "accounts/login.html", {"form": form, "error": error,
+                                                   "next": request.GET.get("next", "")}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    services.staff_logout(request=request)
+    messages.info(request, "ログアウトしました。")
+    return redirect("accounts:login")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def select_counter_view(request: HttpRequest) -> HttpResponse:
+    counters = selectors.counters_active()
+    if not counters.exists():
+        return redirect("home")
+    form = CounterSelectForm(request.POST or None, queryset=counters,
+                             initial={"counter": getattr(request.counter, "pk", None)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            counter = services.counter_select(request=request, counter_id=form.cleaned_data["counter"].pk)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"「{counter.name}」で業務を開始します。")
+            return redirect("home")
+    return render(request, "accounts/select_counter.html", {"form": form})
+
+
+@login_required
+def home_view(request: HttpRequest) -> HttpResponse:
+    entries = entries_for(user=request.user, municipality=request.tenant)
+    sections: dict[str, list[dict]] = {}
+    for entry in entries:
+        sections.setdefault(entry["section"], []).append(entry)
+    return render(request, "home.html", {"sections": sections})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def counters_view(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    counters = selectors.counters_for_admin(actor=request.user)
+    editing = get_object_or_404(Counter, pk=pk) if pk else None
+    initial = {}
+    if editing:
+        initial = {"name": editing.name, "kind": editing.kind, "department": editing.department,
+                   "location": editing.location, "sort_order": editing.sort_order, "is_active": editing.is_active}
+    form = CounterForm(request.POST or None, initial=initial or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            counter = services.counter_save(actor=request.user, counter=editing, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"窓口「{counter.name}」を保存しました。")
+            return redirect("accounts:counters")
+    return render(request, "accounts/counters.html", {"counters": counters, "form": form, "editing": editing})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_clients_view(request: HttpRequest) -> HttpResponse:
+    clients = selectors.api_clients_for_admin(actor=request.user)
+    form = ApiClientForm(request.POST or None)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.api_client_create(actor=request.user, name=form.cleaned_data["name"],
+                                                scopes=form.cleaned_data["scopes"])
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form = ApiClientForm()
+    return render(request, "accounts/api_clients.html", {"clients": clients, "form": form, "issued": issued})
+
+
+@login_required
+@require_POST
+def api_client_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    client = get_object_or_404(selectors.api_clients_for_admin(actor=request.user), pk=pk)
+    services.api_client_revoke(actor=request.user, client=client)
+    messages.success(request, f"APIクライアント「{client.name}」を無効にしました。")
+    return redirect("accounts:api_clients")

@@ -1,0 +1,138 @@
+"""Vendor operations (public schema only): municipalities, domains, plans, provisioning, suspension.
+
+Nothing here reads a municipality's schema: only the public rows are registered.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from tenants import services
+from tenants.accounts.models import User
+from tenants.areas import BusinessArea
+from tenants.models import Domain, Municipality
+
+
+class AreaFilter(admin.SimpleListFilter):
+    title = "契約業務（プラン）"
+    parameter_name = "area"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return list(BusinessArea.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(areas__contains=[self.value()])
+        return queryset
+
+
+class MunicipalityForm(forms.ModelForm):
+    areas = forms.MultipleChoiceField(label="契約業務", choices=BusinessArea.choices,
+                                      widget=forms.CheckboxSelectMultiple, required=False)
+
+    class Meta:
+        model = Municipality
+        fields = ["code", "slug", "name", "name_kana", "areas", "contract_start", "contract_end", "status",
+                  "suspended_reason"]
+
+
+class MunicipalityProvisionForm(MunicipalityForm):
+    admin_username = forms.CharField(label="初期管理者のユーザーID", initial="admin", max_length=150)
+    admin_password = forms.CharField(label="初期管理者のパスワード", widget=forms.PasswordInput, min_length=12,
+                                     help_text="12文字以上。英大文字・英小文字・数字・記号のうち3種類以上。")
+
+    class Meta(MunicipalityForm.Meta):
+        fields = ["code", "slug", "name", "name_kana", "areas", "contract_start", "contract_end"]
+
+    def clean_admin_password(self) -> str:
+        from django.contrib.auth.password_validation import validate_password
+
+        password = self.cleaned_data["admin_password"]
+        validate_password(password, User(username=self.data.get("admin_username", "")))
+        return password
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "prefecture", "slug", "status", "plan", "contract_start", "contract_end")
+    list_filter = ("status", AreaFilter, "prefecture")
+    search_fields = ("code", "name", "name_kana", "slug")
+    readonly_fields = ("schema_name", "prefecture", "data_key_destroyed_at", "created_at", "updated_at")
+    actions = ("suspend_selected", "reactivate_selected")
+    form = MunicipalityForm
+
+    @admin.display(description="プラン（契約業務）")
+    def plan(self, obj: Municipality) -> str:
+        return "・".join(obj.area_labels()) or "—"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).exclude(schema_name="public")
+
+    def get_form(self, request: HttpRequest, obj: Municipality | None = None, **kwargs: object) -> type:
+        if obj is None:
+            kwargs["form"] = MunicipalityProvisionForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Municipality | None = None) -> list[str]:
+        if obj is None:
+            return list(MunicipalityProvisionForm.Meta.fields) + ["admin_username", "admin_password"]
+        return list(MunicipalityForm.Meta.fields) + list(self.readonly_fields)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Municipality | None = None) -> tuple:
+        if obj is None:
+            return ()
+        return (*self.readonly_fields, "code", "slug")
+
+    def save_model(self, request: HttpRequest, obj: Municipality, form: forms.Form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        try:
+            result = services.municipality_provision(
+                code=data["code"], slug=data["slug"], name=data["name"], name_kana=data.get("name_kana", ""),
+                areas=data.get("areas") or [], contract_start=data.get("contract_start"),
+                contract_end=data.get("contract_end"), admin_username=data["admin_username"],
+                admin_password=data["admin_password"], actor=request.user,
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+        obj.pk = result.municipality.pk
+        obj.__dict__.update({k: v for k, v in result.municipality.__dict__.items() if not k.startswith("_")})
+        messages.success(request, f"{result.municipality} を開設しました（https://{result.domain}/、"
+                                  f"{result.seconds:.2f} 秒）。")
+
+    @admin.action(description="選択した自治体を利用停止にする")
+    def suspend_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for municipality in queryset:
+            services.municipality_suspend(municipality=municipality, reason="事業者運用による停止", actor=request.user)
+        messages.success(request, f"{queryset.count()} 件を利用停止にしました。")
+
+    @admin.action(description="選択した自治体の利用を再開する")
+    def reactivate_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for municipality in queryset:
+            services.municipality_reactivate(municipality=municipality, actor=request.user)
+        messages.success(request, f"{queryset.count()} 件の利用を再開しました。")
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ("domain", "tenant", "is_primary")
+    search_fields = ("domain", "tenant__name", "tenant__code")
+    list_select_related = ("tenant",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).exclude(tenant__schema_name="public")
+
+
+@admin.register(User)
+class OperatorAdmin(BaseUserAdmin):
+    """Vendor operators (accounts in the public schema only)."""
+
+    list_display = ("username", "email", "is_staff", "is_superuser", "last_login")
+    fieldsets = BaseUserAdmin.fieldsets

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+from tenants.areas import BusinessArea
+from tenants.validators import validate_municipality_code, validate_slug
+
+
+class Municipality(TenantMixin):
+    """A municipality (自治体) = one tenant = one PostgreSQL schema."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "利用中"
+        SUSPENDED = "suspended", "利用停止"
+        TERMINATED = "terminated", "解約"
+
+    code = models.CharField(
+        "全国地方公共団体コード", max_length=6, unique=True, validators=[validate_municipality_code]
+    )
+    slug = models.CharField("識別名（ホスト名）", max_length=32, unique=True, validators=[validate_slug])
+    name = models.CharField("名称", max_length=64)
+    name_kana = models.CharField("名称（カナ）", max_length=128, blank=True)
+    prefecture = models.CharField("都道府県", max_length=8)
+    status = models.CharField("状態", max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    areas = ArrayField(
+        models.CharField(max_length=16, choices=BusinessArea.choices),
+        verbose_name="契約業務",
+        default=list,
+        blank=True,
+    )
+    contract_start = models.DateField("契約開始日", null=True, blank=True)
+    contract_end = models.DateField("契約終了日", null=True, blank=True)
+    # The per-municipality data key, wrapped (AES-GCM) by the key-encryption key. Destroying it
+    # makes every encrypted value of this municipality unreadable, backups included (R8.6).
+    wrapped_data_key = models.BinaryField("データ鍵（ラップ済み）", null=True, blank=True, editable=False)
+    data_key_destroyed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    suspended_reason = models.CharField("停止理由", max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Schemas are created by tenants.services.municipality_provision (cloned from the template).
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    class Meta:
+        verbose_name = "自治体"
+        verbose_name_plural = "自治体"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def has_area(self, area: str) -> bool:
+        return area in (self.areas or [])
+
+    def area_labels(self) -> list[str]:
+        return [BusinessArea(area).label for area in self.areas or []]
+
+
+class Domain(DomainMixin):
+    class Meta:
+        verbose_name = "ドメイン"
+        verbose_name_plural = "ドメイン"
+
+    def __str__(self) -> str:
+        return self.domain

@@ -1,0 +1,151 @@
+"""Writes on municipalities: provisioning, suspension, reactivation, termination (crypto-shredding)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.clone import CloneSchema
+from django_tenants.utils import schema_context, schema_exists
+
+from audit.db import protect_current_schema
+from audit.models import AuditAction
+from audit.services import record
+from tenants.areas import parse_areas
+from tenants.crypto import new_wrapped_data_key
+from tenants.models import Domain, Municipality
+from tenants.template import template_ensure, template_schema_name
+from tenants.validators import prefecture_for_code, validate_municipality_code, validate_slug
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    municipality: Municipality
+    domain: str
+    admin_username: str
+    seconds: float
+
+
+def _schema_for_slug(slug: str) -> str:
+    return "m_" + slug.replace("-", "_")
+
+
+def municipality_provision(
+    *,
+    code: str,
+    slug: str,
+    name: str,
+    name_kana: str = "",
+    areas: list[str] | str = (),
+    contract_start: date | None = None,
+    contract_end: date | None = None,
+    admin_username: str = "admin",
+    admin_password: str,
+    actor: object = None,
+) -> Provisioned:
+    """Create a municipality ready to use: row, host, schema (cloned), data key and first admin.
+
+    Validation happens before anything is written; if any step fails the schema is dropped and
+    no row remains.
+    """
+    started = time.perf_counter()
+    code, slug = (code or "").strip(), (slug or "").strip().lower()
+    errors: dict[str, list[str]] = {}
+    for field, validator, value in (("code", validate_municipality_code, code), ("slug", validate_slug, slug)):
+        try:
+            validator(value)
+        except ValidationError as exc:
+            errors[field] = exc.messages
+    if not (name or "").strip():
+        errors["name"] = ["名称を入力してください。"]
+    try:
+        area_codes = parse_areas(areas)
+    except ValueError as exc:
+        errors["areas"] = [str(exc)]
+    if not errors:
+        if Municipality.objects.filter(code=code).exists():
+            errors["code"] = [f"全国地方公共団体コード {code} の自治体は既に登録されています。"]
+        if Municipality.objects.filter(slug=slug).exists():
+            errors["slug"] = [f"識別名「{slug}」は既に使われています。"]
+    if contract_start and contract_end and contract_end < contract_start:
+        errors["contract_end"] = ["契約終了日は契約開始日より後にしてください。"]
+    if errors:
+        raise ValidationError(errors)
+
+    schema_name = _schema_for_slug(slug)
+    host = f"{slug}.{settings.BASE_DOMAIN}"
+    template_ensure()
+    connection.set_schema_to_public()
+    try:
+        with transaction.atomic():
+            municipality = Municipality(
+                schema_name=schema_name, code=code, slug=slug, name=name.strip(), name_kana=name_kana.strip(),
+                prefecture=prefecture_for_code(code), areas=area_codes, contract_start=contract_start,
+                contract_end=contract_end, wrapped_data_key=new_wrapped_data_key(schema_name=schema_name),
+            )
+            municipality.full_clean(exclude=["wrapped_data_key"])
+            municipality.save()
+            Domain.objects.create(domain=host, tenant=municipality, is_primary=True)
+            CloneSchema().clone_schema(template_schema_name(), schema_name, "DATA")
+            with schema_context(schema_name):
+                with connection.cursor() as cursor:
+                    protect_current_schema(cursor)
+                from tenants.accounts.models import Role
+                from tenants.accounts.services import staff_create
+
+                admin = staff_create(actor=None, username=admin_username, password=admin_password,
+                                     display_name="業務管理者", role=Role.ADMIN, areas=area_codes)
+                record(action=AuditAction.PROVISION, target_type="municipality", target_id=code,
+                       details={"slug": slug, "areas": area_codes}, actor=actor)
+            record(action=AuditAction.PROVISION, target_type="municipality", target_id=code,
+                   details={"slug": slug, "name": municipality.name, "areas": area_codes, "host": host}, actor=actor)
+    except Exception:
+        connection.set_schema_to_public()
+        if schema_exists(schema_name) and not Municipality.objects.filter(schema_name=schema_name).exists():
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
+        raise
+    connection.set_schema_to_public()
+    return Provisioned(municipality=municipality, domain=host, admin_username=admin.username,
+                       seconds=time.perf_counter() - started)
+
+
+@transaction.atomic
+def municipality_suspend(*, municipality: Municipality, reason: str, actor: object = None) -> Municipality:
+    if not (reason or "").strip():
+        raise ValidationError({"suspended_reason": ["停止理由を入力してください。"]})
+    municipality.status = Municipality.Status.SUSPENDED
+    municipality.suspended_reason = reason.strip()
+    municipality.save(update_fields=["status", "suspended_reason", "updated_at"])
+    record(action=AuditAction.SUSPEND, target_type="municipality", target_id=municipality.code,
+           details={"reason": reason.strip()}, actor=actor)
+    return municipality
+
+
+@transaction.atomic
+def municipality_reactivate(*, municipality: Municipality, actor: object = None) -> Municipality:
+    if municipality.status == Municipality.Status.TERMINATED:
+        raise ValidationError("解約済みの自治体は再開できません。")
+    municipality.status = Municipality.Status.ACTIVE
+    municipality.suspended_reason = ""
+    municipality.save(update_fields=["status", "suspended_reason", "updated_at"])
+    record(action=AuditAction.UPDATE, target_type="municipality", target_id=municipality.code,
+           details={"status": "active"}, actor=actor)
+    return municipality
+
+
+@transaction.atomic
+def municipality_terminate(*, municipality: Municipality, actor: object = None) -> Municipality:
+    """End the contract and destroy the data key: every encrypted value becomes unreadable (R8.6)."""
+    municipality.status = Municipality.Status.TERMINATED
+    municipality.wrapped_data_key = None
+    municipality.data_key_destroyed_at = timezone.now()
+    municipality.save(update_fields=["status", "wrapped_data_key", "data_key_destroyed_at", "updated_at"])
+    record(action=AuditAction.DELETE, target_type="municipality_data_key", target_id=municipality.code,
+           details={"crypto_shredded": True}, actor=actor)
+    return municipality
