@@ -32,7 +32,7 @@ class AuditEvent(models.Model):
     occurred_at = models.DateTimeField("日時", db_index=True)
     actor_id = models.BigIntegerField("操作者ID", null=True, blank=True)
     actor = models.CharField("操作者", max_length=150, blank=True)
-    action = models.CharField("操作", max_length=32, choices=AuditAction.choices, db_index=True)
+    action = models.CharField("操作", max_length=32, db_index=True)  # AuditAction values; apps may add more
     target_type = models.CharField("対象種別", max_length=64, blank=True)
     target_id = models.CharField("対象ID", max_length=64, blank=True, db_index=True)
     area = models.CharField("業務", max_length=16, blank=True)
@@ -47,7 +47,7 @@ class AuditEvent(models.Model):
         verbose_name = "監査ログ"
         verbose_name_plural = "監査ログ"
         ordering = ["seq"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_audit_target__idx")]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target_type}:{self.target_id}"

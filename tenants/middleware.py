@@ -40,7 +40,7 @@ class MunicipalityMiddleware:
         connection.set_schema_to_public()
         hostname = remove_www(request.get_host().split(":")[0]).lower()
         if hostname == settings.OPS_HOST:
-            request.tenant = None
+            request.tenant = connection.tenant  # django-tenants' public FakeTenant
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             set_urlconf(request.urlconf)
             update_request_context(schema_name="public")

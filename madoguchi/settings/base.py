@@ -61,8 +61,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", f".{BASE_DOMAIN},{BASE_DOMAIN},
 # Applications: shared (public schema) and tenant (one schema per municipality)
 # ---------------------------------------------------------------------------------------------
 SHARED_APPS = [
+    "tenants",  # before django_tenants: its migrate_schemas also keeps the template schema current
     "django_tenants",
-    "tenants",
     "tenants.accounts",  # users exist in both: vendor operators in public, staff per tenant
     "audit",  # public chain records vendor operations; tenant chains record everything else
     "django.contrib.contenttypes",

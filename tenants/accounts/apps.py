@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.menu import MenuEntry, register
+        from tenants.accounts import signals  # noqa: F401
 
         is_admin = lambda user: getattr(user, "is_municipal_admin", False)  # noqa: E731
         register(MenuEntry(key="accounts.counter", label="窓口の選択", url_name="accounts:select_counter",

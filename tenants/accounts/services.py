@@ -94,9 +94,7 @@ def staff_login(*, request: HttpRequest, username: str, password: str) -> User:
                target_id=user.pk if user else "", details=details)
         raise LoginError(GENERIC_LOGIN_ERROR, code="bad_credentials")
 
-    login(request, authenticated)
-    # Bind the session to this municipality: a copied cookie is useless anywhere else.
-    request.session[SESSION_SCHEMA_KEY] = request.tenant.schema_name
+    login(request, authenticated)  # tenants.accounts.signals binds the session to this schema
     User.objects.filter(pk=authenticated.pk).update(failed_login_count=0, locked_until=None)
     record(action=AuditAction.LOGIN, target_type="user", target_id=authenticated.pk, actor=authenticated)
     return authenticated
