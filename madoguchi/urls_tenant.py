@@ -28,11 +28,15 @@ class DocsView(SpectacularSwaggerView):
 api_v1 = [
     path("", api.api_root, name="root"),
     path("me/", api.me, name="me"),
+    path("integration/", include("integration.api.urls")),
+    path("navigation/", include("navigation.api.urls")),
 ]
 
 urlpatterns = [
     path("", account_views.home_view, name="home"),
     path("accounts/", include("tenants.accounts.urls")),
+    path("linkage/", include("integration.urls")),
+    path("navi/", include("navigation.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),

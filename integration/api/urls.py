@@ -1,0 +1,3 @@
+app_name = "integration_api"
+
+urlpatterns: list = []

@@ -1,0 +1,23 @@
+"""Check digits of the resident record standard (住民記録システム標準仕様書)."""
+
+from __future__ import annotations
+
+
+def m11w27_check_digit(body: str) -> int:
+    """Modulus 11, weights 2–7 repeating from the right; remainder 0 → 0, remainder 1 → 0, else 11 − r."""
+    total = 0
+    for index, digit in enumerate(reversed(body)):
+        total += int(digit) * (2 + index % 6)
+    remainder = total % 11
+    return 0 if remainder <= 1 else 11 - remainder
+
+
+def is_valid_atena_no(value: str) -> bool:
+    """宛名番号 / 世帯番号: digits whose last digit is the M11W2–7 check digit of the rest."""
+    return bool(value) and value.isascii() and value.isdigit() and len(value) >= 2 and (
+        m11w27_check_digit(value[:-1]) == int(value[-1])
+    )
+
+
+def with_check_digit(body: str) -> str:
+    return body + str(m11w27_check_digit(body))

@@ -1,0 +1,110 @@
+"""Reads of the data mirror. Support-measure (DV等支援措置) restrictions are enforced here.
+
+A person under an active support measure with ``restrict_address`` gets their address, 方書, postcode
+and address code replaced by ``RESTRICTED`` in every ``PersonView`` returned, unless the caller
+explicitly passes ``allow_restricted=True`` (only services that have checked the staff member's
+authority and audit the access may do so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Q
+
+from integration.models import Eligibility, Household, Resident, ResidentStatus, SupportMeasure
+
+RESTRICTED = "（支援措置対象のため非表示）"
+
+
+@dataclass(frozen=True)
+class PersonView:
+    atena_no: str
+    household_no: str
+    name: str
+    name_kana: str
+    birth_date: date
+    sex: str
+    relationship: str
+    address: str
+    address_katagaki: str
+    postcode: str
+    address_code: str
+    status: str
+    kind: str
+    nationality: str = ""
+    residence_status: str = ""
+    support_measure: bool = False
+    address_restricted: bool = False
+    support_kinds: tuple[str, ...] = field(default_factory=tuple)
+    pk: int | None = None
+
+
+def active_support_measures(*, atena_nos: list[str], on: date | None = None) -> dict[str, list[SupportMeasure]]:
+    on = on or date.today()
+    result: dict[str, list[SupportMeasure]] = {}
+    qs = SupportMeasure.objects.filter(atena_no__in=atena_nos, start_date__lte=on).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=on)
+    )
+    for measure in qs:
+        result.setdefault(measure.atena_no, []).append(measure)
+    return result
+
+
+def person_views(
+    residents: list[Resident], *, on: date | None = None, allow_restricted: bool = False
+) -> list[PersonView]:
+    measures = active_support_measures(atena_nos=[r.atena_no for r in residents], on=on)
+    views = []
+    for r in residents:
+        active = measures.get(r.atena_no, [])
+        restricted = any(m.restrict_address for m in active) and not allow_restricted
+        views.append(
+            PersonView(
+                pk=r.pk, atena_no=r.atena_no, household_no=r.household_no, name=r.name, name_kana=r.name_kana,
+                birth_date=r.birth_date, sex=r.sex, relationship=r.relationship,
+                address=RESTRICTED if restricted else r.address,
+                address_katagaki="" if restricted else r.address_katagaki,
+                postcode="" if restricted else r.postcode,
+                address_code="" if restricted else r.address_code,
+                status=r.status, kind=r.kind, nationality=r.nationality, residence_status=r.residence_status,
+                support_measure=bool(active), address_restricted=restricted,
+                support_kinds=tuple(sorted({m.kind for m in active})),
+            )
+        )
+    return views
+
+
+def person_get(*, atena_no: str, on: date | None = None, allow_restricted: bool = False) -> PersonView | None:
+    resident = Resident.objects.filter(atena_no=atena_no).first()
+    if resident is None:
+        return None
+    return person_views([resident], on=on, allow_restricted=allow_restricted)[0]
+
+
+def household_members(
+    *, household_no: str, on: date | None = None, include_departed: bool = False, allow_restricted: bool = False
+) -> list[PersonView]:
+    qs = Resident.objects.filter(household_no=household_no)
+    if not include_departed:
+        qs = qs.filter(status=ResidentStatus.RESIDENT)
+    residents = sorted(qs, key=lambda r: (r.relationship != "世帯主", r.birth_date))
+    return person_views(residents, on=on, allow_restricted=allow_restricted)
+
+
+def household_get(*, household_no: str) -> Household | None:
+    return Household.objects.filter(household_no=household_no).first()
+
+
+def eligibilities_for(*, atena_nos: list[str], on: date | None = None) -> dict[str, list[Eligibility]]:
+    """Current eligibility records per person (all records if ``on`` is None)."""
+    qs = Eligibility.objects.filter(atena_no__in=atena_nos)
+    if on is not None:
+        qs = qs.filter(Q(start_date__isnull=True) | Q(start_date__lte=on)).filter(
+            Q(end_date__isnull=True) | Q(end_date__gte=on)
+        )
+    result: dict[str, list[Eligibility]] = {}
+    for item in qs.order_by("area", "kind"):
+        result.setdefault(item.atena_no, []).append(item)
+    return result

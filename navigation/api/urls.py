@@ -1,0 +1,3 @@
+app_name = "navigation_api"
+
+urlpatterns: list = []
