@@ -12,7 +12,7 @@ from tenants.accounts.services import staff_create
 from tenants.models import Municipality
 from tenants.services import municipality_provision
 
-DEMO_PASSWORD = "Madoguchi-demo-2026"
+from tenants.demo_constants import DEMO_PASSWORD  # noqa: E402,F401
 
 
 @dataclass(frozen=True)

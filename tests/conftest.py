@@ -49,17 +49,29 @@ CITY_B = TestCity("131041", "testb", "テストB区", "juki,kokuho")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # noqa: ANN001
-    """After pytest-django created and migrated the test database: template schema + two cities."""
+def django_db_setup(request, django_test_environment, django_db_blocker):  # noqa: ANN001
+    """Create and migrate this process's test database, then the template schema and two cities.
+
+    Unlike pytest-django's own fixture this always sets the database up, also when the only tests
+    selected are browser or worker tests that do not request ``db`` (otherwise they would run
+    against the development database).
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
     from tenants.demo import DemoCity, seed_city
     from tenants.template import template_ensure
 
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False, aliases={"default"})
+        assert connection.settings_dict["NAME"].startswith("test_"), "refusing to seed a non-test database"
         template_ensure(force=True)
         for city in (CITY_A, CITY_B):
             seed_city(DemoCity(city.code, city.slug, city.name, "", city.areas))
         connection.set_schema_to_public()
     yield
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(autouse=True)

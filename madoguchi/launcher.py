@@ -1,0 +1,152 @@
+"""`make run`: migrate, seed the demo municipalities, start web + Celery worker + beat, print URLs.
+
+Uses the local PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) when reachable, or whatever
+DATABASE_URL / REDIS_URL say. Without them it falls back to an embedded PostgreSQL (pgserver, data in
+var/pgdata) and a file-system Celery broker with a file cache, so a laptop without services runs it too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tenants.demo_constants import DEMO_PASSWORD, DEMO_USERNAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+PORT = int(os.environ.get("MADOGUCHI_PORT", "8000"))
+
+
+def _say(message: str) -> None:
+    print(f"[make run] {message}", flush=True)
+
+
+def _tcp_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.5):
+            return True
+    except OSError:
+        return False
+
+
+def _configure_database(env: dict[str, str]) -> None:
+    if env.get("DATABASE_URL"):
+        _say("PostgreSQL: DATABASE_URL from the environment")
+        return
+    if _tcp_open("127.0.0.1", 5432):
+        import psycopg
+
+        try:
+            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True,
+                                 connect_timeout=3) as conn:
+                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'madoguchi'").fetchone():
+                    conn.execute("CREATE DATABASE madoguchi")
+            env["DATABASE_URL"] = "postgresql://postgres@127.0.0.1:5432/madoguchi"
+            _say("PostgreSQL: local server 127.0.0.1:5432, database madoguchi")
+            return
+        except psycopg.Error as exc:
+            _say(f"PostgreSQL at 127.0.0.1:5432 not usable ({exc.__class__.__name__}); using embedded server")
+    import pgserver
+
+    datadir = VAR / "pgdata"
+    datadir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(datadir), cleanup_mode=None)
+    if "madoguchi" not in server.psql("SELECT datname FROM pg_database;"):
+        server.psql("CREATE DATABASE madoguchi;")
+    uri = server.get_uri()
+    env["DATABASE_URL"] = uri.rsplit("/", 1)[0] + "/madoguchi" + ("?" + uri.split("?", 1)[1] if "?" in uri else "")
+    _say(f"PostgreSQL: embedded server in {datadir}")
+
+
+def _configure_redis(env: dict[str, str]) -> None:
+    if env.get("REDIS_URL") or _tcp_open("127.0.0.1", 6379):
+        _say(f"Redis: {env.get('REDIS_URL', 'redis://127.0.0.1:6379/0')}")
+        return
+    broker = VAR / "broker"
+    (broker / "processed").mkdir(parents=True, exist_ok=True)
+    (VAR / "celery-results").mkdir(parents=True, exist_ok=True)
+    env["CELERY_BROKER_URL"] = "filesystem://"
+    env["CELERY_RESULT_BACKEND"] = f"file://{VAR / 'celery-results'}"
+    env["MADOGUCHI_CACHE"] = "file"
+    _say("Redis not reachable: file-system Celery broker and file cache in var/")
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def main() -> int:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings.base")
+    env.setdefault("DJANGO_DEBUG", "1")
+    VAR.mkdir(exist_ok=True)
+    _configure_database(env)
+    _configure_redis(env)
+
+    _say("migrating the public schema, the template schema and every municipality")
+    _manage(env, "migrate_schemas", "--verbosity", "0")
+    _say("seeding the demo municipalities")
+    _manage(env, "seed_demo")
+    demo_data = os.environ.get("MADOGUCHI_DEMO_RESIDENTS", "3000")
+    if demo_data != "0":
+        result = subprocess.run([sys.executable, "manage.py", "help", "load_demo_data"], cwd=ROOT, env=env,
+                                capture_output=True)
+        if result.returncode == 0:
+            _say(f"loading {demo_data} demo residents into みなみデモ市 through the linkage pipeline")
+            _manage(env, "load_demo_data", "--tenant", "minami", "--residents", demo_data)
+    _manage(env, "ensure_operator", "--username", "operator")
+
+    children: list[subprocess.Popen] = []
+    celery = [sys.executable, "-m", "celery", "-A", "madoguchi"]
+    children.append(subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{PORT}", "--noreload"],
+                                     cwd=ROOT, env=env))
+    children.append(subprocess.Popen([*celery, "worker", "-l", "INFO", "-P", "solo", "-n", "run@%h"], cwd=ROOT,
+                                     env=env))
+    children.append(subprocess.Popen([*celery, "beat", "-l", "INFO", "-s", str(VAR / "celerybeat-schedule")],
+                                     cwd=ROOT, env=env))
+    time.sleep(2)
+    print(
+        "\n"
+        "==================================================================\n"
+        " Madoguchi is running\n"
+        f"  みなみデモ市   http://minami.localhost:{PORT}/\n"
+        f"  きたデモ町     http://kita.localhost:{PORT}/\n"
+        f"  事業者運用     http://ops.localhost:{PORT}/admin/   (operator / {DEMO_PASSWORD})\n"
+        f"  API docs      http://minami.localhost:{PORT}/api/docs/\n"
+        f"  health        http://127.0.0.1:{PORT}/healthz\n"
+        f"  demo staff    {', '.join(DEMO_USERNAMES)}  (password {DEMO_PASSWORD})\n"
+        " Ctrl-C stops web, worker and beat.\n"
+        "==================================================================\n",
+        flush=True,
+    )
+
+    def _stop(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    while True:
+        for child in children:
+            if child.poll() is not None:
+                _say(f"a process exited ({' '.join(map(str, child.args[:4]))}); stopping the rest")
+                _stop()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings.base")
+    raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""Staff accounts: login rules, lockout, rate limiting, counters, roles, API clients."""
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client, override_settings
+
+from tenants.accounts import services
+from tenants.accounts.models import ApiClient, Counter, User
+from tests.conftest import CITY_A, PASSWORD, in_tenant, staff_client
+
+
+def _login(username, password, ip="10.0.0.1"):
+    return Client(HTTP_HOST=CITY_A.host, REMOTE_ADDR=ip).post(
+        "/accounts/login/", {"username": username, "password": password}
+    )
+
+
+def test_login_page_is_japanese_and_has_no_inline_script(tenant_a):
+    response = Client(HTTP_HOST=CITY_A.host).get("/accounts/login/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="ja">' in body and "職員ログイン" in body and "ユーザーID" in body
+    assert "<script>" not in body and "style=" not in body
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+
+
+def test_successful_login_goes_to_counter_selection_then_home(tenant_a):
+    client = Client(HTTP_HOST=CITY_A.host)
+    response = client.post("/accounts/login/", {"username": "staff1", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/accounts/counter/"
+    with in_tenant(tenant_a):
+        counter = Counter.objects.get(name="総合窓口 2番")
+    response = client.post("/accounts/counter/", {"counter": counter.pk})
+    assert response.status_code == 302 and response["Location"] == "/"
+    home = client.get("/").content.decode()
+    assert "総合窓口 2番" in home and "窓口 一郎" in home
+
+
+def test_wrong_password_message_does_not_reveal_which_part_was_wrong(tenant_a):
+    unknown = _login("nobody", "Whatever-password-1")
+    wrong = _login("staff1", "Whatever-password-1")
+    assert unknown.status_code == wrong.status_code == 401
+    for response in (unknown, wrong):
+        assert "ユーザーIDまたはパスワードが正しくありません。" in response.content.decode()
+
+
+def test_account_locks_after_repeated_failures_and_even_right_password_is_refused(tenant_a):
+    for _ in range(settings.LOGIN_MAX_FAILURES):
+        assert _login("staff2", "Wrong-password-123").status_code == 401
+    locked = _login("staff2", PASSWORD)
+    assert locked.status_code == 401 and "ロックされています" in locked.content.decode()
+    with in_tenant(tenant_a):
+        user = User.objects.get(username="staff2")
+        assert user.locked_until is not None
+        from audit.models import AuditEvent
+
+        assert AuditEvent.objects.filter(action="lockout", target_id=str(user.pk)).exists()
+
+
+@override_settings(LOGIN_RATE_PER_MINUTE=3)
+def test_login_rate_limit_per_client_address(tenant_a):
+    for index in range(3):
+        _login(f"nobody{index}", "Wrong-password-123", ip="10.9.9.9")
+    limited = _login("staff1", PASSWORD, ip="10.9.9.9")
+    assert limited.status_code == 401 and "試行回数が多すぎます" in limited.content.decode()
+    assert _login("staff1", PASSWORD, ip="10.9.9.10").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("password", "fragment"),
+    [("short-1A", "12"), ("alllowercaseletters", "3種類"), ("123456789012345", "数字しか"), ("password12345", None)],
+)
+def test_password_rules(in_a, password, fragment):
+    with pytest.raises(ValidationError) as excinfo:
+        services.staff_create(actor=None, username="newbie", password=password)
+    if fragment:
+        assert any(fragment in message for message in excinfo.value.messages)
+
+
+def test_strong_password_accepted_and_areas_validated(in_a):
+    user = services.staff_create(actor=None, username="newbie", password="Kagoshima-2026!", areas="juki,kokuho")
+    assert user.areas == ["juki", "kokuho"] and user.can_handle("kokuho") and not user.can_handle("kaigo")
+    with pytest.raises(ValueError, match="未知の業務コード: xyz"):
+        services.staff_create(actor=None, username="other", password="Kagoshima-2026!", areas="juki,xyz")
+
+
+def test_counter_admin_is_for_municipal_admins_only(tenant_a):
+    assert staff_client(tenant_a, "staff1").get("/accounts/admin/counters/").status_code == 403
+    with in_tenant(tenant_a):
+        staff = User.objects.get(username="staff1")
+        with pytest.raises(PermissionDenied):
+            services.counter_save(actor=staff, name="勝手な窓口", kind="general")
+    admin = staff_client(tenant_a, "admin")
+    response = admin.post("/accounts/admin/counters/",
+                          {"name": "市民課 臨時窓口", "kind": "general", "location": "1階ロビー", "sort_order": 5,
+                           "is_active": "on"})
+    assert response.status_code == 302
+    with in_tenant(tenant_a):
+        assert Counter.objects.filter(name="市民課 臨時窓口", location="1階ロビー").exists()
+
+
+def test_counter_form_reports_duplicate_name_on_the_field(tenant_a):
+    admin = staff_client(tenant_a, "admin")
+    response = admin.post("/accounts/admin/counters/", {"name": "証明窓口", "kind": "certificate", "sort_order": 0})
+    assert response.status_code == 200
+    assert "窓口名" in response.content.decode() and 'aria-invalid="true"' in response.content.decode()
+
+
+def test_staff_home_lists_only_what_the_user_may_do(tenant_a):
+    staff_home = staff_client(tenant_a, "staff1").get("/").content.decode()
+    admin_home = staff_client(tenant_a, "admin").get("/").content.decode()
+    assert "窓口の管理" not in staff_home and "窓口の管理" in admin_home
+    assert "APIクライアント" in admin_home
+
+
+def test_api_client_token_is_shown_once_and_stored_hashed(tenant_a):
+    admin = staff_client(tenant_a, "admin")
+    response = admin.post("/accounts/admin/api-clients/", {"name": "住民記録システム", "scopes": ["linkage:write"]})
+    body = response.content.decode()
+    assert "二度と表示されません" in body
+    token = body.split('id="issued-token">')[1].split("<")[0]
+    with in_tenant(tenant_a):
+        client = ApiClient.objects.get(name="住民記録システム")
+    assert client.token_hash == ApiClient.hash_token(token) and token not in str(client.__dict__)
+    assert token not in admin.get("/accounts/admin/api-clients/").content.decode()
+    api = Client(HTTP_HOST=CITY_A.host)
+    me = api.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert me == {"kind": "api_client", "name": "住民記録システム", "scopes": ["linkage:write"],
+                  "municipality": CITY_A.code, "schema": tenant_a.schema_name}
+    admin.post(f"/accounts/admin/api-clients/{client.pk}/revoke/")
+    assert api.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+def test_api_requires_authentication_and_schema_is_published(tenant_a):
+    api = Client(HTTP_HOST=CITY_A.host)
+    assert api.get("/api/v1/").status_code in (401, 403)
+    assert api.get("/api/v1/me/", HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 401
+    schema = api.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/v1/me/" in schema.content
+    assert api.get("/api/docs/").status_code == 200
+
+
+def test_logout_requires_post_and_csrf(tenant_a):
+    client = Client(HTTP_HOST=CITY_A.host, enforce_csrf_checks=True)
+    assert client.get("/accounts/logout/").status_code == 405
+    response = client.post("/accounts/login/", {"username": "staff1", "password": PASSWORD})
+    assert response.status_code == 403 and "有効期限" in response.content.decode()
+
+
+def test_session_cookie_is_hardened(tenant_a):
+    client = Client(HTTP_HOST=CITY_A.host)
+    client.post("/accounts/login/", {"username": "staff1", "password": PASSWORD})
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert not cookie["domain"]  # host-only: never shared between municipalities' hosts
