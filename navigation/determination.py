@@ -1,0 +1,655 @@
+"""Determination: persons + events + answers → procedures per person, and the interview.
+
+Entry points (keyword-only; used by the counter screens, ``navigation.cases`` and the API):
+
+- ``determine(version=..., events=[...], persons=[PersonFacts…], answers={...}, on=date, areas=[...])``
+  → ``Determination``: the procedures that apply, per person (or for the whole case), each with the
+  reasons, counter/department, documents to bring and legal basis; procedures whose outcome still
+  depends on an unanswered question (``pending``); and the questions to ask next (``questions``).
+- ``next_questions(...)`` (same arguments) → the ordered list of questions whose answer can still
+  change the result. Rules are evaluated three-valued (``navigation.jsonlogic``): a question is asked
+  only if some rule of an included procedure is still undecided for some person AND depends on it.
+  A procedure that already applies for a person through one rule makes its other rules for that
+  person irrelevant; rules of procedures outside ``areas`` or the selected events are never looked at.
+
+``version`` is a ``navigation.models.CatalogueVersion`` (the immutable published snapshot a case was
+opened with), a ``CompiledCatalogue`` or a catalogue dictionary (the ``default.json`` format).
+Compiled catalogues are cached per (schema, version id, content hash).
+
+``answers`` is ``{"case": {question_code: value}, "persons": {person_key: {question_code: value}}}``;
+per-person answers can also come with the person (``PersonFacts.answers``). Values are normalised by
+``answer_normalize`` (yes/no → bool, date → "YYYY-MM-DD", number → int/float, choice → its value).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from navigation import facts as facts_mod
+from navigation.facts import PersonFacts
+from navigation.jsonlogic import Compiled, RuleError, Unknown, compile_rule, truthy, validate
+
+AREA_LABELS = {
+    "juki": "住民基本台帳", "inkan": "印鑑登録", "koseki": "戸籍", "zei": "税", "kokuho": "国民健康保険",
+    "kaigo": "介護保険", "kouki": "後期高齢者医療", "jidou_teate": "児童手当", "gakureibo": "学齢簿",
+}
+QUESTION_KINDS = ("yesno", "choice", "date", "number")
+SCOPES = ("person", "case")
+RULE_SCOPES = ("person", "household")
+CODE_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,59}$")
+
+
+# ------------------------------------------------------------------------------------------------
+# Compiled catalogue
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProcedureInfo:
+    code: str
+    name: str
+    area: str
+    area_label: str
+    guidance: str
+    documents: tuple[str, ...]
+    counter: str
+    department: str
+    legal_basis: str
+    legal_url: str
+    fee: str
+    forms: tuple[str, ...]
+    events: tuple[str, ...]
+    staff_alert: bool
+    order: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code, "name": self.name, "area": self.area, "area_label": self.area_label,
+            "guidance": self.guidance, "documents": list(self.documents), "counter": self.counter,
+            "department": self.department, "legal_basis": self.legal_basis, "legal_url": self.legal_url,
+            "fee": self.fee, "forms": list(self.forms), "events": list(self.events),
+            "staff_alert": self.staff_alert,
+        }
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    code: str
+    text: str
+    help: str
+    kind: str
+    scope: str
+    choices: tuple[tuple[str, str], ...]
+    order: int
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    code: str
+    procedure: str
+    scope: str
+    events: frozenset[str]
+    reason: str
+    fn: Compiled
+    order: int
+
+
+@dataclass
+class CompiledCatalogue:
+    key: str
+    events: dict[str, dict[str, Any]]
+    procedures: dict[str, ProcedureInfo]
+    questions: dict[str, QuestionInfo]
+    rules_by_procedure: dict[str, list[CompiledRule]]
+    version_id: int | None = None
+    version_number: int | None = None
+    content_hash: str = ""
+    _selection_cache: dict[tuple, list[ProcedureInfo]] = field(default_factory=dict)
+
+    def procedures_for(self, *, events: Iterable[str], areas: Iterable[str]) -> list[ProcedureInfo]:
+        """Procedures of the selected events within the municipality's business areas, in order."""
+        key = (frozenset(events), frozenset(areas))
+        found = self._selection_cache.get(key)
+        if found is None:
+            ev, ar = key
+            found = [p for p in self.procedures.values() if p.area in ar and ev.intersection(p.events)]
+            found.sort(key=lambda p: (p.order, p.code))
+            if len(self._selection_cache) < 256:
+                self._selection_cache[key] = found
+        return found
+
+
+class CatalogueInvalid(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def content_hash(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                                     default=str).encode()).hexdigest()
+
+
+def catalogue_validate(data: dict[str, Any]) -> list[str]:
+    """Every problem of a catalogue dictionary, each with where it is (empty list = valid)."""
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        return ["カタログはオブジェクトでなければなりません"]
+    for section in ("events", "procedures", "questions", "rules"):
+        if not isinstance(data.get(section, []), list):
+            problems.append(f"{section}: 配列でなければなりません")
+    if problems:
+        return problems
+    events = data.get("events", [])
+    procedures = data.get("procedures", [])
+    questions = data.get("questions", [])
+    rules = data.get("rules", [])
+
+    def codes(section: str, items: list[Any]) -> set[str]:
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            code = item.get("code") if isinstance(item, dict) else None
+            if not isinstance(code, str) or not CODE_RE.match(code):
+                problems.append(f"{section}[{i}].code: コードは英小文字で始まる英数字・_・- です（{code!r}）")
+            elif code in seen:
+                problems.append(f"{section}[{i}].code: コード「{code}」が重複しています")
+            else:
+                seen.add(code)
+        return seen
+
+    event_codes = codes("events", events)
+    procedure_codes = codes("procedures", procedures)
+    question_codes = codes("questions", questions)
+    codes("rules", rules)
+    question_scope = {}
+    for i, item in enumerate(events):
+        if isinstance(item, dict) and not str(item.get("name", "")).strip():
+            problems.append(f"events[{i}].name: 名称は必須です")
+    for i, item in enumerate(procedures):
+        if not isinstance(item, dict):
+            continue
+        where = f"procedures[{i}]（{item.get('code')}）"
+        if not str(item.get("name", "")).strip():
+            problems.append(f"{where}.name: 名称は必須です")
+        if item.get("area") not in AREA_LABELS:
+            problems.append(f"{where}.area: 未知の業務「{item.get('area')}」")
+        unknown_events = [e for e in item.get("events", []) if e not in event_codes]
+        if unknown_events:
+            problems.append(f"{where}.events: 未知の異動事由 {', '.join(map(str, unknown_events))}")
+        if not item.get("events"):
+            problems.append(f"{where}.events: 異動事由を1つ以上指定してください")
+        for key in ("documents", "forms"):
+            if not isinstance(item.get(key, []), list):
+                problems.append(f"{where}.{key}: 配列でなければなりません")
+    for i, item in enumerate(questions):
+        if not isinstance(item, dict):
+            continue
+        where = f"questions[{i}]（{item.get('code')}）"
+        question_scope[item.get("code")] = item.get("scope")
+        if not str(item.get("text", "")).strip():
+            problems.append(f"{where}.text: 質問文は必須です")
+        if item.get("kind") not in QUESTION_KINDS:
+            problems.append(f"{where}.kind: 種類は {', '.join(QUESTION_KINDS)} のいずれかです")
+        if item.get("scope") not in SCOPES:
+            problems.append(f"{where}.scope: 対象は person（人ごと）か case（ケース）です")
+        if item.get("kind") == "choice":
+            choices = item.get("choices") or []
+            valid = all(isinstance(c, dict) and c.get("value") not in (None, "") for c in choices)
+            if not choices or not valid:
+                problems.append(f"{where}.choices: 選択肢（value と label）を1つ以上指定してください")
+    element_vars = {"household.members": facts_mod.element_variable}
+    for i, item in enumerate(rules):
+        if not isinstance(item, dict):
+            continue
+        where = f"rules[{i}]（{item.get('code')}）"
+        if item.get("procedure") not in procedure_codes:
+            problems.append(f"{where}.procedure: 未知の手続「{item.get('procedure')}」")
+        scope = item.get("scope", "person")
+        if scope not in RULE_SCOPES:
+            problems.append(f"{where}.scope: 対象は person（人ごと）か household（世帯・ケース）です")
+        unknown_events = [e for e in item.get("events", []) if e not in event_codes]
+        if unknown_events:
+            problems.append(f"{where}.events: 未知の異動事由 {', '.join(map(str, unknown_events))}")
+        if not str(item.get("reason", "")).strip():
+            problems.append(f"{where}.reason: 理由の文は必須です")
+
+        def known(path: str, _scope: str = scope) -> bool:
+            if _scope == "household" and path.startswith("person."):
+                return False
+            if _scope == "household" and path.startswith("answer."):
+                return question_scope.get(path[7:]) == "case"
+            return facts_mod.known_variable(path, events=event_codes, questions=question_codes)
+
+        analysis = validate(item.get("condition"), is_known_var=known, element_vars=element_vars)
+        problems.extend(f"{where}.condition{p[1:]}" for p in analysis.problems)
+        for var in _template_vars(str(item.get("reason", ""))):
+            if not known(var) and not var.startswith("procedure."):
+                problems.append(f"{where}.reason: 未知の差し込み項目「{{{var}}}」")
+    return problems
+
+
+def compile_catalogue(data: dict[str, Any], *, key: str = "", version_id: int | None = None,
+                      version_number: int | None = None) -> CompiledCatalogue:
+    """Validate and compile a catalogue dictionary. Raises CatalogueInvalid listing every problem."""
+    problems = catalogue_validate(data)
+    if problems:
+        raise CatalogueInvalid(problems)
+    events = {e["code"]: {"code": e["code"], "name": e["name"], "description": e.get("description", ""),
+                          "order": int(e.get("order", 0))} for e in data.get("events", [])}
+    events = dict(sorted(events.items(), key=lambda kv: (kv[1]["order"], kv[0])))
+    procedures = {
+        p["code"]: ProcedureInfo(
+            code=p["code"], name=p["name"], area=p["area"], area_label=AREA_LABELS[p["area"]],
+            guidance=p.get("guidance", ""), documents=tuple(p.get("documents", [])),
+            counter=p.get("counter", ""), department=p.get("department", ""),
+            legal_basis=p.get("legal_basis", ""), legal_url=p.get("legal_url", ""), fee=p.get("fee", ""),
+            forms=tuple(p.get("forms", [])), events=tuple(p.get("events", [])),
+            staff_alert=bool(p.get("staff_alert", False)), order=int(p.get("order", 0)),
+        )
+        for p in data.get("procedures", [])
+    }
+    questions = {
+        q["code"]: QuestionInfo(
+            code=q["code"], text=q["text"], help=q.get("help", ""), kind=q["kind"], scope=q["scope"],
+            choices=tuple((str(c["value"]), str(c.get("label", c["value"]))) for c in q.get("choices") or []),
+            order=int(q.get("order", 0)),
+        )
+        for q in data.get("questions", [])
+    }
+    rules: dict[str, list[CompiledRule]] = {}
+    errors: list[str] = []
+    for r in data.get("rules", []):
+        try:
+            fn = compile_rule(r["condition"])
+        except RuleError as exc:
+            errors.extend(f"rules（{r['code']}）: {p}" for p in exc.problems)
+            continue
+        rules.setdefault(r["procedure"], []).append(CompiledRule(
+            code=r["code"], procedure=r["procedure"], scope=r.get("scope", "person"),
+            events=frozenset(r.get("events", [])), reason=r["reason"], fn=fn, order=int(r.get("order", 0)),
+        ))
+    if errors:
+        raise CatalogueInvalid(errors)
+    for items in rules.values():
+        items.sort(key=lambda rule: (rule.order, rule.code))
+    return CompiledCatalogue(key=key or content_hash(data), events=events, procedures=procedures,
+                             questions=questions, rules_by_procedure=rules, version_id=version_id,
+                             version_number=version_number, content_hash=content_hash(data))
+
+
+_CACHE: OrderedDict[tuple, CompiledCatalogue] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 64
+
+
+def catalogue_compiled(version: Any) -> CompiledCatalogue:
+    """The compiled form of a CatalogueVersion / dict / CompiledCatalogue, cached per content."""
+    if isinstance(version, CompiledCatalogue):
+        return version
+    if isinstance(version, dict):
+        cache_key: tuple = ("dict", content_hash(version))
+        data, version_id, number = version, None, None
+    else:
+        from django.db import connection
+
+        data = version.snapshot
+        version_id, number = version.pk, version.number
+        cache_key = (getattr(connection, "schema_name", ""), "version", version.pk, version.content_hash)
+    with _CACHE_LOCK:
+        found = _CACHE.get(cache_key)
+        if found is not None:
+            _CACHE.move_to_end(cache_key)
+            return found
+    compiled = compile_catalogue(data, key=":".join(map(str, cache_key)), version_id=version_id,
+                                 version_number=number)
+    with _CACHE_LOCK:
+        _CACHE[cache_key] = compiled
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return compiled
+
+
+# ------------------------------------------------------------------------------------------------
+# Answers
+# ------------------------------------------------------------------------------------------------
+_YES = {"yes", "y", "true", "1", "はい", "有", "あり", "on"}
+_NO = {"no", "n", "false", "0", "いいえ", "無", "なし", "off"}
+
+
+def answer_normalize(question: QuestionInfo, value: Any) -> Any:
+    """Normalise one answer for ``question``; raises ValueError with a Japanese message."""
+    if question.kind == "yesno":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+        raise ValueError(f"「{question.text}」には はい／いいえ で答えてください")
+    if question.kind == "choice":
+        values = [v for v, _label in question.choices]
+        if str(value) not in values:
+            raise ValueError(f"「{question.text}」の選択肢にない値です: {value}")
+        return str(value)
+    if question.kind == "date":
+        try:
+            return (value if isinstance(value, date) else date.fromisoformat(str(value))).isoformat()
+        except ValueError:
+            raise ValueError(f"「{question.text}」には日付（YYYY-MM-DD）を入力してください") from None
+    try:
+        number = float(value) if not isinstance(value, int | float) or isinstance(value, bool) else value
+    except (TypeError, ValueError):
+        raise ValueError(f"「{question.text}」には数値を入力してください") from None
+    return int(number) if float(number).is_integer() else number
+
+
+def answers_normalize(*, version: Any, answers: dict[str, Any] | None,
+                      person_keys: Iterable[str] = ()) -> tuple[dict[str, Any], list[str]]:
+    """Normalise ``{"case": {...}, "persons": {key: {...}}}``; returns (answers, problems)."""
+    catalogue = catalogue_compiled(version)
+    problems: list[str] = []
+    result: dict[str, Any] = {"case": {}, "persons": {}}
+    answers = answers or {}
+    if not isinstance(answers, dict):
+        return result, ["answers: オブジェクトでなければなりません"]
+    keys = set(person_keys)
+    for code, value in (answers.get("case") or {}).items():
+        question = catalogue.questions.get(code)
+        if question is None or question.scope != "case":
+            problems.append(f"answers.case.{code}: ケースの質問にありません")
+            continue
+        if value is None or value == "":
+            continue
+        try:
+            result["case"][code] = answer_normalize(question, value)
+        except ValueError as exc:
+            problems.append(f"answers.case.{code}: {exc}")
+    for key, items in (answers.get("persons") or {}).items():
+        if keys and key not in keys:
+            problems.append(f"answers.persons.{key}: ケースにいない人です")
+            continue
+        for code, value in (items or {}).items():
+            question = catalogue.questions.get(code)
+            if question is None or question.scope != "person":
+                problems.append(f"answers.persons.{key}.{code}: 人ごとの質問にありません")
+                continue
+            if value is None or value == "":
+                continue
+            try:
+                result["persons"].setdefault(key, {})[code] = answer_normalize(question, value)
+            except ValueError as exc:
+                problems.append(f"answers.persons.{key}.{code}: {exc}")
+    return result, problems
+
+
+# ------------------------------------------------------------------------------------------------
+# Results
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PendingQuestion:
+    code: str
+    text: str
+    help: str
+    kind: str
+    scope: str
+    choices: tuple[tuple[str, str], ...]
+    person_key: str | None
+    person_name: str
+    procedures: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text, "help": self.help, "kind": self.kind,
+                "scope": self.scope, "choices": [{"value": v, "label": lbl} for v, lbl in self.choices],
+                "person_key": self.person_key, "person_name": self.person_name,
+                "procedures": list(self.procedures)}
+
+
+@dataclass(frozen=True)
+class ProcedureResult:
+    procedure: ProcedureInfo
+    person_key: str | None  # None: for the whole case / household
+    person_name: str
+    status: str  # "required" | "pending" (depends on an unanswered question) | "check" (facts missing)
+    reasons: tuple[str, ...]
+    rules: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"procedure": self.procedure.as_dict(), "person_key": self.person_key,
+                "person_name": self.person_name, "status": self.status, "reasons": list(self.reasons),
+                "rules": list(self.rules), "missing": list(self.missing)}
+
+
+@dataclass
+class Determination:
+    on: date
+    events: list[str]
+    areas: list[str]
+    version_id: int | None
+    version_number: int | None
+    items: list[ProcedureResult]
+    questions: list[PendingQuestion]
+
+    @property
+    def required(self) -> list[ProcedureResult]:
+        return [item for item in self.items if item.status == "required"]
+
+    @property
+    def complete(self) -> bool:
+        """No question can change the result any more."""
+        return not self.questions
+
+    def procedure_codes_by_person(self, *, status: str = "required") -> dict[str | None, set[str]]:
+        result: dict[str | None, set[str]] = {}
+        for item in self.items:
+            if item.status == status:
+                result.setdefault(item.person_key, set()).add(item.procedure.code)
+        return result
+
+    def for_person(self, key: str | None) -> list[ProcedureResult]:
+        return [item for item in self.items if item.person_key == key]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"on": self.on.isoformat(), "events": self.events, "areas": self.areas,
+                "version": {"id": self.version_id, "number": self.version_number},
+                "complete": self.complete, "procedures": [item.as_dict() for item in self.items],
+                "questions": [q.as_dict() for q in self.questions]}
+
+
+_TEMPLATE_RE = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_.\-]*)\}")
+
+
+def _template_vars(template: str) -> list[str]:
+    return _TEMPLATE_RE.findall(template)
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    if isinstance(value, Unknown) or value is None:
+        return "？"
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            d = date.fromisoformat(value)
+        except ValueError:
+            return value
+        return f"{d.year}年{d.month}月{d.day}日"
+    return str(value)
+
+
+def render_reason(template: str, data: dict[str, Any]) -> str:
+    """Fill ``{person.name}``-style placeholders from the evaluation data (no code, no format specs)."""
+
+    def _sub(match: re.Match[str]) -> str:
+        current: Any = data
+        for part in match.group(1).split("."):
+            current = current.get(part) if isinstance(current, dict) else None
+        return _display(current)
+
+    return _TEMPLATE_RE.sub(_sub, template)
+
+
+# ------------------------------------------------------------------------------------------------
+# Determination
+# ------------------------------------------------------------------------------------------------
+def _person_label(person: PersonFacts, index: int) -> str:
+    return person.name or f"{index + 1}人目"
+
+
+def _evaluate(
+    catalogue: CompiledCatalogue, *, events: list[str], persons: list[PersonFacts], answers: dict[str, Any],
+    on: date, areas: list[str],
+) -> Determination:
+    selected = set(events)
+    case_answers = dict((answers or {}).get("case") or {})
+    person_answers = (answers or {}).get("persons") or {}
+    contexts = [facts_mod.person_context(p, on=on) for p in persons]
+    household = facts_mod.household_context(persons, contexts)
+    base = {"on": on.isoformat(), "events": sorted(selected),
+            "event": {code: code in selected for code in catalogue.events}, "household": household}
+    person_data = []
+    for person, ctx in zip(persons, contexts, strict=True):
+        merged = {**case_answers, **person.answers, **(person_answers.get(person.key) or {})}
+        person_data.append({**base, "person": ctx, "answer": merged})
+    household_data = {**base, "answer": case_answers}
+
+    items: list[ProcedureResult] = []
+    wanted: dict[tuple[str, str | None], set[str]] = {}
+    for procedure in catalogue.procedures_for(events=selected, areas=areas):
+        rules = [r for r in catalogue.rules_by_procedure.get(procedure.code, ())
+                 if not r.events or r.events & selected]
+        for scope, targets in (("household", [(None, household_data)]),
+                               ("person", list(zip(persons, person_data, strict=True)))):
+            scoped = [r for r in rules if r.scope == scope]
+            if not scoped:
+                continue
+            for target, data in targets:
+                hits: list[tuple[CompiledRule, str]] = []
+                deps: set[str] = set()
+                for rule in scoped:
+                    value = rule.fn(data)
+                    if isinstance(value, Unknown):
+                        deps |= value.deps
+                    elif truthy(value):
+                        hits.append((rule, render_reason(rule.reason, {**data, "procedure": {
+                            "name": procedure.name}})))
+                key = target.key if target is not None else None
+                name = _person_label(target, persons.index(target)) if target is not None else ""
+                if hits:
+                    reasons = tuple(dict.fromkeys(r for _, r in hits))
+                    items.append(ProcedureResult(procedure=procedure, person_key=key, person_name=name,
+                                                 status="required", reasons=reasons,
+                                                 rules=tuple(rule.code for rule, _ in hits)))
+                elif deps:
+                    askable = sorted(d for d in deps
+                                     if d.startswith("answer.") and d[7:] in catalogue.questions)
+                    status = "pending" if askable else "check"
+                    items.append(ProcedureResult(procedure=procedure, person_key=key, person_name=name,
+                                                 status=status, reasons=(),
+                                                 rules=tuple(r.code for r in scoped),
+                                                 missing=tuple(sorted(deps))))
+                    for dep in askable:
+                        question = catalogue.questions[dep[7:]]
+                        qkey = None if question.scope == "case" else key
+                        wanted.setdefault((question.code, qkey), set()).add(procedure.code)
+
+    index = {p.key: i for i, p in enumerate(persons)}
+    questions = []
+    for (code, key), procs in wanted.items():
+        question = catalogue.questions[code]
+        person = persons[index[key]] if key is not None else None
+        questions.append(PendingQuestion(
+            code=code, text=question.text, help=question.help, kind=question.kind, scope=question.scope,
+            choices=question.choices, person_key=key,
+            person_name=_person_label(person, index[key]) if person is not None else "",
+            procedures=tuple(sorted(procs)),
+        ))
+    # Case questions before per-person ones of the same rank; then catalogue order; then person order.
+    questions.sort(key=lambda q: (catalogue.questions[q.code].order, q.scope != "case",
+                                  index.get(q.person_key, -1) if q.person_key else -1, q.code))
+    person_order = {p.key: i for i, p in enumerate(persons)}
+    items.sort(key=lambda it: (person_order.get(it.person_key, -1) if it.person_key else -1,
+                               it.procedure.order, it.procedure.code))
+    return Determination(on=on, events=sorted(selected, key=lambda e: list(catalogue.events).index(e)
+                                              if e in catalogue.events else 999),
+                         areas=list(areas), version_id=catalogue.version_id,
+                         version_number=catalogue.version_number, items=items, questions=questions)
+
+
+def _check_events(catalogue: CompiledCatalogue, events: list[str]) -> None:
+    unknown = [e for e in events if e not in catalogue.events]
+    if unknown:
+        raise ValueError(f"未知の異動事由: {', '.join(unknown)}")
+
+
+def determine(
+    *,
+    version: Any,
+    events: list[str],
+    persons: list[PersonFacts],
+    answers: dict[str, Any] | None = None,
+    on: date,
+    areas: list[str],
+) -> Determination:
+    """Procedures per person for ``events`` on ``on`` under catalogue ``version``, limited to ``areas``.
+
+    ``answers`` must already be normalised (see ``answers_normalize``). The result lists required
+    procedures with reasons, procedures still pending on a question, and the questions to ask next.
+    Raises ValueError for an unknown event code.
+    """
+    catalogue = catalogue_compiled(version)
+    _check_events(catalogue, events)
+    return _evaluate(catalogue, events=events, persons=persons, answers=answers or {}, on=on, areas=areas)
+
+
+def next_questions(
+    *,
+    version: Any,
+    events: list[str],
+    persons: list[PersonFacts],
+    answers: dict[str, Any] | None = None,
+    on: date,
+    areas: list[str],
+) -> list[PendingQuestion]:
+    """The questions whose answer can still change the result, in the order to ask them."""
+    return determine(version=version, events=events, persons=persons, answers=answers, on=on,
+                     areas=areas).questions
+
+
+def interview_simulate(
+    *,
+    version: Any,
+    events: list[str],
+    persons: list[PersonFacts],
+    on: date,
+    areas: list[str],
+    respond: Callable[[PendingQuestion], Any],
+    limit: int = 200,
+) -> tuple[Determination, list[PendingQuestion]]:
+    """Run the interview one question at a time (always the first pending one) with ``respond``.
+
+    Returns the final determination and the questions asked, in order. Used by tests and the bench.
+    """
+    catalogue = catalogue_compiled(version)
+    answers: dict[str, Any] = {"case": {}, "persons": {}}
+    asked: list[PendingQuestion] = []
+    for _ in range(limit):
+        result = determine(version=catalogue, events=events, persons=persons, answers=answers, on=on,
+                           areas=areas)
+        if not result.questions:
+            return result, asked
+        question = result.questions[0]
+        asked.append(question)
+        value = answer_normalize(catalogue.questions[question.code], respond(question))
+        if question.person_key is None:
+            answers["case"][question.code] = value
+        else:
+            answers["persons"].setdefault(question.person_key, {})[question.code] = value
+    raise RuntimeError("interview did not finish")

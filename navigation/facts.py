@@ -1,0 +1,334 @@
+"""Household facts at an event date — the variables rules are written against.
+
+``PersonFacts`` describes one person of a case, either read from the core-system mirror
+(``household_facts`` / ``person_facts_from_mirror``) or built from what the visitor says
+(``person_facts_new`` for newcomers moving in and newborns; ``person_facts_from_dict`` for JSON from
+the API or the "try it" panel). ``person_context`` / ``household_context`` turn them into the plain
+dictionaries the JsonLogic rules read (``person.age``, ``household.kokuho_any`` …). The variable
+names are listed with their Japanese descriptions in ``PERSON_VARS`` / ``HOUSEHOLD_VARS`` (shown in the
+admin editor and used to validate rules).
+
+Japanese legal rules implemented here (see ``navigation.jsonlogic`` for the date arithmetic):
+- 年齢計算ニ関スル法律: a person becomes a year older the day BEFORE the birthday (``person.age``);
+  ``person.age_calendar`` counts from the birthday itself (後期高齢者医療: 75歳の誕生日から).
+- 学年: school year starts 4月1日; children born on 4月1日 belong to the earlier grade (早生まれ).
+- 高校生年代: until the first 3月31日 after turning 18 (18歳に達する日以後の最初の3月31日).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from navigation.jsonlogic import Unknown, calendar_age, legal_age, school_grade
+
+# Eligibility flags (``person.elig.<flag>``) derived from mirror records: area -> flag.
+ELIGIBILITY_FLAGS: dict[str, str] = {
+    "kokuho": "国民健康保険 被保険者",
+    "kaigo": "介護保険 第1号被保険者",
+    "kaigo2": "介護保険 第2号被保険者（国保加入者の40〜64歳）",
+    "kaigo_certified": "要介護・要支援認定あり",
+    "kouki": "後期高齢者医療 被保険者",
+    "jidou_teate": "児童手当 受給者",
+    "inkan": "印鑑登録あり",
+}
+
+SCHOOL_STAGES = {
+    "infant": "未就学（就学前年より前）",
+    "preschool_last": "就学前年（翌4月に小学校入学）",
+    "elementary": "小学生年代",
+    "junior_high": "中学生年代",
+    "high_school": "高校生年代",
+    "adult": "高校生年代より後",
+}
+
+PERSON_VARS: dict[str, str] = {
+    "person.key": "ケース内の人の識別子",
+    "person.name": "氏名",
+    "person.birth_date": "生年月日（YYYY-MM-DD）",
+    "person.age": "年齢（年齢計算ニ関スル法律：誕生日の前日に加齢）",
+    "person.age_calendar": "年齢（誕生日当日に加齢）",
+    "person.school_grade": "学年（1〜6 小学校、7〜9 中学校、10〜12 高校生年代、0 就学前年）",
+    "person.school_stage": "学齢区分（" + "・".join(SCHOOL_STAGES) + "）",
+    "person.school_age": "学齢（小学校・中学校の年代）",
+    "person.upto_high_school": "高校生年代まで（18歳到達後最初の3月31日まで）",
+    "person.relationship": "続柄",
+    "person.is_head": "世帯主",
+    "person.sex": "性別（1 男・2 女・9 その他）",
+    "person.subject": "届出・事由の対象者（転入する人、亡くなった人、生まれた子、婚姻する人など）",
+    "person.in_mirror": "住民記録（データミラー）にいる",
+    "person.foreign": "外国人住民",
+    "person.nationality": "国籍・地域",
+    "person.residence_status": "在留資格",
+    "person.support_measure": "支援措置（DV等）対象",
+    "person.address_restricted": "住所の非表示（支援措置）",
+    "person.insurance": "医療保険の種別（kokuho・kouki・other・unknown）",
+    "person.elig": "資格情報（下記 person.elig.*）",
+    **{f"person.elig.{flag}": label for flag, label in ELIGIBILITY_FLAGS.items()},
+}
+
+HOUSEHOLD_VARS: dict[str, str] = {
+    "household.size": "世帯の人数（ケースの人）",
+    "household.in_mirror": "住民記録にいる人がいる",
+    "household.members": "世帯員の一覧（some/all/none/count で person.* と同じ項目を参照）",
+    "household.head_subject": "世帯主が届出・事由の対象者",
+    "household.others_count": "対象者以外の人数",
+    "household.others_15plus_count": "対象者以外で15歳以上の人数",
+    "household.kokuho_any": "国保被保険者がいる（住民記録にいない世帯は不明）",
+    "household.others_kokuho_any": "対象者以外に国保被保険者がいる",
+    "household.jidou_teate_any": "児童手当の受給者がいる（住民記録にいない世帯は不明）",
+    "household.children_upto_high_school": "高校生年代までの子の人数",
+    "household.support_measure_any": "支援措置対象者がいる",
+}
+
+OTHER_VARS: dict[str, str] = {
+    "on": "基準日（届出日・事由発生日、YYYY-MM-DD）",
+    "events": "選択された異動事由のコードの一覧",
+}
+
+ELEMENT_PREFIX = "person."
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """One person of a case. ``key`` is stable within the case (宛名番号 or e.g. ``new-1``)."""
+
+    key: str
+    name: str = ""
+    birth_date: date | None = None
+    relationship: str = ""
+    sex: str = ""
+    subject: bool = True
+    in_mirror: bool = False
+    atena_no: str = ""
+    foreign: bool = False
+    nationality: str = ""
+    residence_status: str = ""
+    support_measure: bool = False
+    address_restricted: bool = False
+    eligibilities: frozenset[str] = field(default_factory=frozenset)
+    eligibility_kinds: tuple[str, ...] = ()
+    # Answers to per-person questions already known when the person was added (e.g. from the intake).
+    answers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_head(self) -> bool:
+        return self.relationship == "世帯主"
+
+    def with_subject(self, subject: bool) -> PersonFacts:
+        return replace(self, subject=subject)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (the inverse of ``person_facts_from_dict``)."""
+        return {
+            "key": self.key, "name": self.name,
+            "birth_date": self.birth_date.isoformat() if self.birth_date else None,
+            "relationship": self.relationship, "sex": self.sex, "subject": self.subject,
+            "in_mirror": self.in_mirror, "atena_no": self.atena_no, "foreign": self.foreign,
+            "nationality": self.nationality, "residence_status": self.residence_status,
+            "support_measure": self.support_measure, "address_restricted": self.address_restricted,
+            "eligibilities": sorted(self.eligibilities), "eligibility_kinds": list(self.eligibility_kinds),
+            "answers": dict(self.answers),
+        }
+
+
+def _eligibility_flags(records: list[Any]) -> tuple[frozenset[str], tuple[str, ...]]:
+    flags: set[str] = set()
+    kinds: list[str] = []
+    for record in records:
+        area, kind = record.area, record.kind or ""
+        kinds.append(f"{area}:{kind}")
+        if area == "kaigo":
+            if "認定" in kind or "certif" in kind:
+                flags.add("kaigo_certified")
+            elif "2" in kind or "２" in kind:
+                flags.add("kaigo2")
+            else:
+                flags.add("kaigo")
+        elif area in ELIGIBILITY_FLAGS:
+            flags.add(area)
+    return frozenset(flags), tuple(kinds)
+
+
+def person_facts_from_mirror(
+    view: Any, *, eligibilities: list[Any] = (), subject: bool = True, answers: dict[str, Any] | None = None
+) -> PersonFacts:
+    """Facts of a person read through ``integration.selectors`` (a ``PersonView``)."""
+    flags, kinds = _eligibility_flags(list(eligibilities))
+    return PersonFacts(
+        key=view.atena_no, atena_no=view.atena_no, name=view.name, birth_date=view.birth_date,
+        relationship=view.relationship, sex=view.sex, subject=subject, in_mirror=True,
+        foreign=view.kind == "foreign", nationality=view.nationality, residence_status=view.residence_status,
+        support_measure=view.support_measure, address_restricted=view.address_restricted,
+        eligibilities=flags, eligibility_kinds=kinds, answers=dict(answers or {}),
+    )
+
+
+def household_facts(
+    *, household_no: str, on: date, subjects: list[str] | None = None, include_departed: bool = False
+) -> list[PersonFacts]:
+    """Facts of every member of a mirror household on ``on`` (head first).
+
+    ``subjects`` lists the 宛名番号 the event concerns (None = everybody). Eligibilities and support
+    measures are those current on ``on``. Addresses are never needed here, so support-measure
+    restrictions stay in force (``allow_restricted`` is not used).
+    """
+    from integration import selectors
+
+    members = selectors.household_members(household_no=household_no, on=on, include_departed=include_departed)
+    records = selectors.eligibilities_for(atena_nos=[m.atena_no for m in members], on=on)
+    return [
+        person_facts_from_mirror(
+            member, eligibilities=records.get(member.atena_no, []),
+            subject=subjects is None or member.atena_no in subjects,
+        )
+        for member in members
+    ]
+
+
+def person_facts_new(
+    *,
+    key: str,
+    birth_date: date,
+    name: str = "",
+    relationship: str = "",
+    sex: str = "",
+    subject: bool = True,
+    foreign: bool = False,
+    nationality: str = "",
+    residence_status: str = "",
+    support_measure: bool = False,
+    answers: dict[str, Any] | None = None,
+) -> PersonFacts:
+    """A person not (yet) in the mirror: someone moving in, a newborn. Eligibilities start empty."""
+    return PersonFacts(
+        key=key, name=name, birth_date=birth_date, relationship=relationship, sex=sex, subject=subject,
+        in_mirror=False, foreign=foreign, nationality=nationality, residence_status=residence_status,
+        support_measure=support_measure, address_restricted=support_measure, answers=dict(answers or {}),
+    )
+
+
+class FactsError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def person_facts_from_dict(data: dict[str, Any], *, index: int = 0) -> PersonFacts:
+    """Build PersonFacts from JSON (API, "try it" panel). Raises FactsError listing every problem."""
+    problems: list[str] = []
+    where = f"persons[{index}]"
+    if not isinstance(data, dict):
+        raise FactsError([f"{where}: オブジェクトではありません"])
+    birth: date | None = None
+    raw_birth = data.get("birth_date")
+    if raw_birth in (None, ""):
+        problems.append(f"{where}.birth_date: 生年月日は必須です")
+    else:
+        try:
+            birth = date.fromisoformat(str(raw_birth))
+        except ValueError:
+            problems.append(f"{where}.birth_date: 日付（YYYY-MM-DD）ではありません: {raw_birth}")
+    flags = data.get("eligibilities") or []
+    if not isinstance(flags, list) or any(flag not in ELIGIBILITY_FLAGS for flag in flags):
+        problems.append(f"{where}.eligibilities: 使用できる値は {', '.join(ELIGIBILITY_FLAGS)} です")
+        flags = []
+    answers = data.get("answers") or {}
+    if not isinstance(answers, dict):
+        problems.append(f"{where}.answers: オブジェクトではありません")
+        answers = {}
+    if problems:
+        raise FactsError(problems)
+    support = bool(data.get("support_measure", False))
+    return PersonFacts(
+        key=str(data.get("key") or f"p{index + 1}"), name=str(data.get("name", "")), birth_date=birth,
+        relationship=str(data.get("relationship", "")), sex=str(data.get("sex", "")),
+        subject=bool(data.get("subject", True)), in_mirror=bool(data.get("in_mirror", False)),
+        atena_no=str(data.get("atena_no", "")), foreign=bool(data.get("foreign", False)),
+        nationality=str(data.get("nationality", "")), residence_status=str(data.get("residence_status", "")),
+        support_measure=support, address_restricted=bool(data.get("address_restricted", support)),
+        eligibilities=frozenset(flags), answers=dict(answers),
+    )
+
+
+def school_stage(grade: int) -> str:
+    if grade <= -1:
+        return "infant"
+    if grade == 0:
+        return "preschool_last"
+    if grade <= 6:
+        return "elementary"
+    if grade <= 9:
+        return "junior_high"
+    if grade <= 12:
+        return "high_school"
+    return "adult"
+
+
+def person_context(person: PersonFacts, *, on: date) -> dict[str, Any]:
+    """The ``person.*`` variables of one person on ``on`` (without answers)."""
+    birth = person.birth_date
+    if birth is not None:
+        age: Any = legal_age(birth, on)
+        age_cal: Any = calendar_age(birth, on)
+        grade: Any = school_grade(birth, on)
+        stage: Any = school_stage(grade)
+    else:
+        age = age_cal = grade = stage = Unknown(("person.birth_date",))
+    elig = {flag: flag in person.eligibilities for flag in ELIGIBILITY_FLAGS}
+    if elig["kouki"]:
+        insurance = "kokuho" if elig["kokuho"] else "kouki"
+    elif elig["kokuho"]:
+        insurance = "kokuho"
+    else:
+        insurance = "other" if person.in_mirror else "unknown"
+    return {
+        "key": person.key, "name": person.name, "birth_date": birth.isoformat() if birth else None,
+        "age": age, "age_calendar": age_cal, "school_grade": grade, "school_stage": stage,
+        "school_age": stage in ("elementary", "junior_high") if isinstance(stage, str) else stage,
+        "upto_high_school": grade <= 12 if isinstance(grade, int) else grade,
+        "relationship": person.relationship, "is_head": person.is_head, "sex": person.sex,
+        "subject": person.subject, "in_mirror": person.in_mirror, "foreign": person.foreign,
+        "nationality": person.nationality, "residence_status": person.residence_status,
+        "support_measure": person.support_measure, "address_restricted": person.address_restricted,
+        "insurance": insurance, "elig": elig,
+    }
+
+
+def household_context(persons: list[PersonFacts], contexts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``household.*`` variables for the persons of a case (``contexts`` from ``person_context``)."""
+    in_mirror = any(p.in_mirror for p in persons)
+    others = [c for p, c in zip(persons, contexts, strict=True) if not p.subject]
+    unknown_kokuho = Unknown(("household.kokuho_any",))
+    unknown_teate = Unknown(("household.jidou_teate_any",))
+    return {
+        "size": len(persons),
+        "in_mirror": in_mirror,
+        "members": contexts,
+        "head_subject": any(p.is_head and p.subject for p in persons),
+        "others_count": len(others),
+        "others_15plus_count": sum(1 for c in others if isinstance(c["age"], int) and c["age"] >= 15),
+        "kokuho_any": any(c["elig"]["kokuho"] for c in contexts) if in_mirror else unknown_kokuho,
+        "others_kokuho_any": any(c["elig"]["kokuho"] for c in others),
+        "jidou_teate_any": any(c["elig"]["jidou_teate"] for c in contexts) if in_mirror else unknown_teate,
+        "children_upto_high_school": sum(1 for c in contexts if c["upto_high_school"] is True),
+        "support_measure_any": any(p.support_measure for p in persons),
+    }
+
+
+def known_variable(path: str, *, events: set[str], questions: set[str]) -> bool:
+    """Whether ``path`` names a variable rules may use (for validation)."""
+    if path in PERSON_VARS or path in HOUSEHOLD_VARS or path in OTHER_VARS:
+        return True
+    head, _, rest = path.partition(".")
+    if head == "answer":
+        return rest in questions
+    if head == "event":
+        return rest in events
+    return False
+
+
+def element_variable(path: str) -> bool:
+    """Variables inside a predicate over ``household.members`` (``age``, ``elig.kokuho`` …)."""
+    return (ELEMENT_PREFIX + path) in PERSON_VARS
