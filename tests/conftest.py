@@ -29,6 +29,8 @@ from django.db import connection
 from django.test import Client
 
 ROOT = Path(__file__).resolve().parent.parent
+# Playwright's sync API keeps an asyncio loop in the main thread; Django's ORM must still run there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PASSWORD = "Madoguchi-demo-2026"
 
 
