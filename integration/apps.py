@@ -5,3 +5,25 @@ class IntegrationConfig(AppConfig):
     name = "integration"
     verbose_name = "基幹系連携"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from madoguchi.menu import MenuEntry, register
+        from tenants.jobs import PeriodicJob
+        from tenants.jobs import register as register_job
+
+        def _admin(user: object) -> bool:
+            return bool(getattr(user, "is_municipal_admin", False))
+
+        register(MenuEntry(key="linkage", label="基幹系連携", url_name="integration:index", section="管理",
+                           description="連携ファイルの取込状況、取込履歴、スケジュール、レイアウト、外字変換表",
+                           order=60, allowed=_admin))
+        register(MenuEntry(key="linkage_disclosure", label="データ連携の公開情報", url_name="integration:disclosure",
+                           section="管理", description="基幹系とのデータ連携の一覧（方向・方法・項目・頻度）",
+                           order=61, allowed=_admin))
+
+        def _due(now: object, municipality: object) -> bool:
+            from integration.services import schedules_due
+
+            return bool(schedules_due(now=now))
+
+        register_job(PeriodicJob(name="integration.schedules", task_name="integration.run_due_schedules", due=_due))

@@ -157,3 +157,199 @@ class SupportMeasure(models.Model):
 
     def is_active(self, on: object) -> bool:
         return self.start_date <= on and (self.end_date is None or self.end_date >= on)
+
+
+# ---------------------------------------------------------------------------------------------
+# Linkage: layouts (data, not code), 外字 table, import runs, schedules
+# ---------------------------------------------------------------------------------------------
+class LinkageLayout(models.Model):
+    """One linkage file definition. Which fields a target accepts is defined in ``integration.targets``."""
+
+    class Direction(models.TextChoices):
+        IN = "in", "取込（基幹系→窓口）"
+        OUT = "out", "出力（窓口→基幹系）"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        FIXED = "fixed", "固定長"
+
+    class Encoding(models.TextChoices):
+        UTF8 = "utf-8", "UTF-8"
+        UTF8_SIG = "utf-8-sig", "UTF-8（BOM付き）"
+        CP932 = "cp932", "Shift_JIS（CP932）"
+
+    class Mode(models.TextChoices):
+        FULL = "full", "全件（置換）"
+        DELTA = "delta", "差分（追加・変更・削除）"
+
+    key = models.SlugField("識別子", max_length=64, unique=True)
+    name = models.CharField("名称", max_length=100)
+    description = models.TextField("説明", blank=True)
+    direction = models.CharField("方向", max_length=3, choices=Direction.choices, default=Direction.IN)
+    target = models.CharField("取込先", max_length=40)
+    format = models.CharField("形式", max_length=8, choices=Format.choices, default=Format.CSV)
+    encoding = models.CharField("文字コード", max_length=12, choices=Encoding.choices, default=Encoding.UTF8)
+    has_header = models.BooleanField("見出し行あり", default=True)
+    delimiter = models.CharField("区切り文字", max_length=2, default=",", blank=True)
+    record_length = models.PositiveIntegerField("レコード長（バイト）", null=True, blank=True)
+    mode = models.CharField("取込方式", max_length=8, choices=Mode.choices, default=Mode.FULL)
+    op_codes = models.JSONField("処理区分コード", default=dict, blank=True)
+    key_fields = models.JSONField("キー項目", default=list)
+    date_formats = models.JSONField("日付形式", default=list, blank=True)
+    code_tables = models.JSONField("コード表", default=dict, blank=True)
+    columns = models.JSONField("項目定義", default=list)
+    options = models.JSONField("その他の設定", default=dict, blank=True)
+    method = models.CharField("連携方法", max_length=100, default="ファイル連携（SFTP受信フォルダ・画面・API）")
+    is_active = models.BooleanField("有効", default=True)
+    shipped = models.BooleanField("標準提供", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "連携レイアウト"
+        verbose_name_plural = "連携レイアウト"
+        ordering = ["target", "key"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def area(self) -> str | None:
+        """Business area of an eligibility layout (``eligibility:<area>``); ``juki`` for residents."""
+        if self.target.startswith("eligibility:"):
+            return self.target.split(":", 1)[1]
+        return BusinessArea.JUKI.value
+
+
+class GaijiMapping(models.Model):
+    """外字: a local code point (PUA or vendor code decoded to PUA) → UCS string (+IVS) / MJ文字図形名."""
+
+    local_code = models.CharField("外字コード", max_length=8, unique=True)  # one character (PUA)
+    ucs = models.CharField("UCS（IVS付き）", max_length=16)
+    mj_name = models.CharField("MJ文字図形名", max_length=16, blank=True)
+    note = models.CharField("備考", max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "外字変換"
+        verbose_name_plural = "外字変換"
+        ordering = ["local_code"]
+
+    def __str__(self) -> str:
+        return f"U+{ord(self.local_code[0]):04X} → {self.ucs}"
+
+
+class ImportRun(models.Model):
+    """Every import attempt, kept: file, hash, counts, errors (capped), phase timings."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "待機中"
+        VALIDATING = "validating", "検証中"
+        APPLYING = "applying", "反映中"
+        SUCCEEDED = "succeeded", "完了"
+        FAILED = "failed", "エラー"
+        DUPLICATE = "duplicate", "取込済み（同一ファイル）"
+        INTERRUPTED = "interrupted", "中断"
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "画面"
+        INBOX = "inbox", "受信フォルダ"
+        API = "api", "API"
+        SCHEDULE = "schedule", "スケジュール"
+        DEMO = "demo", "デモデータ"
+
+    layout = models.ForeignKey(LinkageLayout, verbose_name="レイアウト", on_delete=models.PROTECT,
+                               related_name="runs")
+    file_name = models.CharField("ファイル名", max_length=255)
+    file_path = models.CharField(max_length=500, blank=True)
+    file_size = models.BigIntegerField("サイズ", default=0)
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    source = models.CharField("受付経路", max_length=16, choices=Source.choices, default=Source.UPLOAD)
+    status = models.CharField("状態", max_length=16, choices=Status.choices, default=Status.QUEUED)
+    message = models.CharField("結果", max_length=300, blank=True)
+    rows_total = models.BigIntegerField("行数", default=0)
+    rows_validated = models.BigIntegerField("検証済み行数", default=0)
+    rows_applied = models.BigIntegerField("反映済み行数", default=0)
+    added = models.BigIntegerField("追加", default=0)
+    changed = models.BigIntegerField("変更", default=0)
+    deleted = models.BigIntegerField("削除", default=0)
+    unchanged = models.BigIntegerField("変更なし", default=0)
+    error_count = models.IntegerField("エラー件数", default=0)
+    errors = models.JSONField("エラー", default=list, blank=True)
+    timings = models.JSONField("処理時間（秒）", default=dict, blank=True)
+    requested_by = models.CharField("依頼者", max_length=150, blank=True)
+    schedule = models.ForeignKey("LinkageSchedule", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="runs")
+    deadline = models.DateTimeField("完了期限", null=True, blank=True)
+    created_at = models.DateTimeField("受付", auto_now_add=True)
+    started_at = models.DateTimeField("開始", null=True, blank=True)
+    finished_at = models.DateTimeField("終了", null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "取込履歴"
+        verbose_name_plural = "取込履歴"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["layout", "sha256", "status"], name="importrun_dedupe_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name}（{self.get_status_display()}）"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.VALIDATING, self.Status.APPLYING)
+
+    @property
+    def is_late(self) -> bool:
+        if self.deadline is None:
+            return False
+        end = self.finished_at
+        if end is None:
+            from django.utils import timezone
+
+            return timezone.now() > self.deadline
+        return end > self.deadline
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if not self.rows_total:
+            return 0
+        done = self.rows_validated + self.rows_applied
+        return min(99, int(done * 100 / (2 * self.rows_total)))
+
+
+class LinkageSchedule(models.Model):
+    """When a layout's file is picked up from the inbox: nightly at hh:mm, or every N minutes."""
+
+    class Kind(models.TextChoices):
+        NIGHTLY = "nightly", "毎日（夜間）"
+        INTERVAL = "interval", "一定間隔"
+
+    layout = models.ForeignKey(LinkageLayout, verbose_name="レイアウト", on_delete=models.CASCADE,
+                               related_name="schedules")
+    kind = models.CharField("種類", max_length=10, choices=Kind.choices, default=Kind.NIGHTLY)
+    at_time = models.TimeField("実行時刻", null=True, blank=True)
+    every_minutes = models.PositiveIntegerField("間隔（分）", null=True, blank=True)
+    deadline_time = models.TimeField("完了期限", null=True, blank=True)
+    is_active = models.BooleanField("有効", default=True)
+    last_started_at = models.DateTimeField("前回開始", null=True, blank=True)
+    last_finished_at = models.DateTimeField("前回終了", null=True, blank=True)
+    last_status = models.CharField("前回結果", max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = "連携スケジュール"
+        verbose_name_plural = "連携スケジュール"
+        ordering = ["layout__key", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.layout.key} {self.describe()}"
+
+    def describe(self) -> str:
+        if self.kind == self.Kind.NIGHTLY and self.at_time:
+            text = f"毎日 {self.at_time:%H:%M}"
+            if self.deadline_time:
+                text += f"（{self.deadline_time:%H:%M} までに完了）"
+            return text
+        return f"{self.every_minutes or 5} 分ごと"

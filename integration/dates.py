@@ -1,0 +1,158 @@
+"""Date parsing for linkage files: 西暦 and 和暦 (元号 letter/digit + YYMMDD, 「令和6年4月1日」).
+
+Every parser returns a ``date`` or raises ``ValueError`` with a Japanese message. 令和0年, 2月30日 and
+dates before the start of their era are errors, never silently corrected.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import date, datetime
+
+# (letter, digit, name, first day)
+ERAS = (
+    ("M", "1", "明治", date(1868, 1, 25)),
+    ("T", "2", "大正", date(1912, 7, 30)),
+    ("S", "3", "昭和", date(1926, 12, 25)),
+    ("H", "4", "平成", date(1989, 1, 8)),
+    ("R", "5", "令和", date(2019, 5, 1)),
+)
+_BY_LETTER = {letter: (name, start) for letter, _d, name, start in ERAS}
+_BY_DIGIT = {digit: (name, start) for _l, digit, name, start in ERAS}
+_BY_NAME = {name: (name, start) for _l, _d, name, start in ERAS}
+_KANJI_RE = re.compile(r"^(明治|大正|昭和|平成|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日$")
+
+# Names of the formats a layout may list in ``date_formats`` (tried in order).
+FORMAT_LABELS = {
+    "yyyymmdd": "西暦8桁（20240401）",
+    "yyyy-mm-dd": "西暦（2024-04-01）",
+    "yyyy/mm/dd": "西暦（2024/04/01）",
+    "wareki_letter": "和暦（元号英字＋YYMMDD：R060401）",
+    "wareki_digit": "和暦（元号数字＋YYMMDD：5060401）",
+    "wareki_kanji": "和暦（令和6年4月1日）",
+}
+
+
+def _era_date(era: tuple[str, date], year: int, month: int, day: int) -> date:
+    name, start = era
+    if year < 1:
+        raise ValueError(f"{name}{year}年は存在しません")
+    try:
+        value = date(start.year + year - 1, month, day)
+    except ValueError:
+        raise ValueError(f"{name}{year}年{month}月{day}日は存在しない日付です") from None
+    if value < start:
+        raise ValueError(f"{name}{year}年{month}月{day}日は{name}の開始（{start:%Y年%m月%d日}）より前です")
+    nxt = [s for _l, _d, _n, s in ERAS if s > start]
+    if nxt and value >= nxt[0]:
+        raise ValueError(f"{name}{year}年{month}月{day}日は{name}の期間外です")
+    return value
+
+
+def _wareki_code(era: tuple[str, date] | None, rest: str, raw: str) -> date:
+    if era is None or len(rest) != 6 or not rest.isdigit():
+        raise ValueError(f"和暦の日付「{raw}」の形式が正しくありません")
+    return _era_date(era, int(rest[:2]), int(rest[2:4]), int(rest[4:]))
+
+
+def parse_wareki_letter(raw: str) -> date:
+    return _wareki_code(_BY_LETTER.get(raw[:1].upper()), raw[1:], raw)
+
+
+def parse_wareki_digit(raw: str) -> date:
+    return _wareki_code(_BY_DIGIT.get(raw[:1]), raw[1:], raw)
+
+
+def parse_wareki_kanji(raw: str) -> date:
+    match = _KANJI_RE.match(unicodedata.normalize("NFKC", raw).replace(" ", ""))
+    if not match:
+        raise ValueError(f"和暦の日付「{raw}」の形式が正しくありません")
+    era, year, month, day = match.groups()
+    return _era_date(_BY_NAME[era], 1 if year == "元" else int(year), int(month), int(day))
+
+
+def _western(fmt: str, label: str) -> Callable[[str], date]:
+    def _parse(raw: str) -> date:
+        try:
+            return datetime.strptime(raw, fmt).date()
+        except ValueError:
+            raise ValueError(f"日付「{raw}」は存在しないか、{label}の形式ではありません") from None
+
+    return _parse
+
+
+def _yyyymmdd(raw: str) -> date:
+    if len(raw) != 8 or not raw.isdigit():
+        raise ValueError(f"日付「{raw}」は西暦8桁の形式ではありません")
+    try:
+        return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+    except ValueError:
+        raise ValueError(f"日付「{raw}」は存在しない日付です") from None
+
+
+PARSERS: dict[str, Callable[[str], date]] = {
+    "yyyymmdd": _yyyymmdd,
+    "yyyy-mm-dd": _western("%Y-%m-%d", "西暦（YYYY-MM-DD）"),
+    "yyyy/mm/dd": _western("%Y/%m/%d", "西暦（YYYY/MM/DD）"),
+    "wareki_letter": parse_wareki_letter,
+    "wareki_digit": parse_wareki_digit,
+    "wareki_kanji": parse_wareki_kanji,
+}
+
+
+def _looks_like(fmt: str, raw: str) -> bool:
+    first = raw[:1]
+    if fmt == "yyyymmdd":
+        return len(raw) == 8 and raw.isdigit()
+    if fmt in ("yyyy-mm-dd", "yyyy/mm/dd"):
+        return len(raw) >= 8 and raw[4:5] == fmt[4]
+    if fmt == "wareki_letter":
+        return first.upper() in _BY_LETTER and len(raw) == 7
+    if fmt == "wareki_digit":
+        return len(raw) == 7 and raw.isdigit()
+    return "年" in raw
+
+
+def make_date_parser(formats: list[str]) -> Callable[[str], date]:
+    """A cached parser trying ``formats`` in order; the first format whose shape matches decides."""
+    unknown = [f for f in formats if f not in PARSERS]
+    if unknown:
+        raise ValueError(f"未知の日付形式: {', '.join(unknown)}")
+    formats = list(formats or ["yyyymmdd"])
+    cache: dict[str, date | ValueError] = {}
+
+    def _parse(raw: str) -> date:
+        hit = cache.get(raw)
+        if hit is None:
+            hit = ValueError(
+                f"日付「{raw}」を読み取れません（使用できる形式: {'、'.join(FORMAT_LABELS[f] for f in formats)}）"
+            )
+            for fmt in formats:
+                if _looks_like(fmt, raw):
+                    try:
+                        hit = PARSERS[fmt](raw)
+                    except ValueError as exc:
+                        hit = exc
+                    break
+            if len(cache) < 200_000:
+                cache[raw] = hit
+        if isinstance(hit, ValueError):
+            raise hit
+        return hit
+
+    return _parse
+
+
+def to_wareki(value: date, *, style: str = "letter") -> str:
+    """date → 和暦 (``R060401`` / ``5060401`` / ``令和6年4月1日``) — used by the generator and exports."""
+    for letter, digit, name, start in reversed(ERAS):
+        if value >= start:
+            year = value.year - start.year + 1
+            if style == "letter":
+                return f"{letter}{year:02d}{value:%m%d}"
+            if style == "digit":
+                return f"{digit}{year:02d}{value:%m%d}"
+            return f"{name}{year}年{value.month}月{value.day}日"
+    raise ValueError(f"{value} は明治より前です")

@@ -1,0 +1,89 @@
+"""Output channels: how a rendered export reaches a core system.
+
+A channel is a small adapter registered here; a new way of delivering (an SFTP push, a message
+queue) is a new channel, not an ``if`` in the services. ``delivers_file`` channels receive the
+rendered bytes; the API channel hands records out as JSON and has no file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from integration.exports.render import Rendered
+
+
+@dataclass(frozen=True)
+class OutputChannel:
+    code: str
+    label: str
+    method: str  # for the linkage disclosure: ファイル / API
+    description: str
+    delivers_file: bool = True
+
+    def deliver(self, *, rendered: Rendered, filename: str) -> str:
+        """Hand the bytes over; returns where they went ('' when the caller streams them)."""
+        return ""
+
+
+@dataclass(frozen=True)
+class DownloadChannel(OutputChannel):
+    pass  # the view streams the bytes as an attachment
+
+
+def outbox_dir(schema_name: str | None = None) -> Path:
+    return Path(settings.LINKAGE_ROOT) / (schema_name or connection.schema_name) / "outbox"
+
+
+@dataclass(frozen=True)
+class OutboxChannel(OutputChannel):
+    def deliver(self, *, rendered: Rendered, filename: str) -> str:
+        """Write atomically: a hidden temp file in the same folder, fsync, then rename into place."""
+        folder = outbox_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / filename
+        fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(rendered.content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, 0o640)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return str(target)
+
+
+_channels: dict[str, OutputChannel] = {}
+
+
+def register(channel: OutputChannel) -> None:
+    _channels[channel.code] = channel
+
+
+def get(code: str) -> OutputChannel:
+    return _channels[code]
+
+
+def registered() -> list[OutputChannel]:
+    return list(_channels.values())
+
+
+register(DownloadChannel("download", "画面からダウンロード", "ファイル（CSV等）",
+                         "業務管理者・担当職員が画面から未出力分または期間を指定して都度ダウンロード"))
+register(OutboxChannel("outbox", "送信フォルダ（定期）", "ファイル（送信フォルダ）",
+                       "設定した時刻・間隔で未出力分を自治体ごとの送信フォルダ（outbox）に書き出し"))
+register(OutputChannel("api", "API（基幹系が取得）", "API（PULL）",
+                       "基幹系システムがAPIトークンでカーソルを指定して取得", delivers_file=False))

@@ -1,0 +1,212 @@
+"""Render export records into bytes following a :class:`LayoutSpec` (pure functions, no database).
+
+- Every problem (an impossible date, a character the encoding cannot hold, a value wider than its
+  fixed-width column) is collected with the record and item it belongs to, and nothing is produced:
+  :class:`ExportRenderError` lists them all. With ``unencodable="replace"`` a character that cannot be
+  encoded becomes the layout's replacement character and is reported as a warning instead.
+- CSV cells that a spreadsheet would run as a formula (``= + - @``, tab, CR first) get a leading ``'``.
+- CP932: characters that JIS X 0208 has under another Unicode mapping (WAVE DASH 〜, MINUS SIGN −, …)
+  are mapped to the CP932 code point of the same character before encoding (no information lost).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integration.exports import registry
+from integration.exports.layouts import ENCODINGS, LINE_ENDING_CHARS, Column, LayoutSpec
+from integration.exports.wareki import WarekiError, format_date
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Same JIS X 0208 character, different Unicode mapping (JIS vs Microsoft): map to the CP932 side.
+CP932_EQUIVALENTS = str.maketrans({
+    "\u301c": "\uff5e",  # WAVE DASH -> FULLWIDTH TILDE
+    "\u2016": "\u2225",  # DOUBLE VERTICAL LINE -> PARALLEL TO
+    "\u2212": "\uff0d",  # MINUS SIGN -> FULLWIDTH HYPHEN-MINUS
+    "\u00a2": "\uffe0",  # CENT SIGN
+    "\u00a3": "\uffe1",  # POUND SIGN
+    "\u00ac": "\uffe2",  # NOT SIGN
+    "\u2014": "\u2015",  # EM DASH -> HORIZONTAL BAR
+})
+
+
+@dataclass(frozen=True)
+class RenderRow:
+    id: int
+    kind: str
+    created_at: datetime
+    source: str
+    source_id: str
+    payload: dict
+
+
+@dataclass(frozen=True)
+class Problem:
+    record_id: int | None
+    item: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.record_id is None:
+            return _("見出し「%(item)s」: %(message)s") % {"item": self.item, "message": self.message}
+        return _("受付連番 %(id)s の項目「%(item)s」: %(message)s") % {
+            "id": self.record_id, "item": self.item, "message": self.message}
+
+
+class ExportRenderError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+    @property
+    def messages(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+@dataclass
+class Rendered:
+    content: bytes
+    count: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def neutralise(value: str) -> str:
+    """Prefix ``'`` to a CSV cell that a spreadsheet would otherwise evaluate (CSV injection)."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def _codec(spec: LayoutSpec) -> str:
+    return "utf-8" if spec.encoding == "utf-8-sig" else spec.encoding
+
+
+def _cell_text(row: RenderRow, column: Column, spec: LayoutSpec, municipality_code: str,
+               problems: list[Problem], label: str) -> str:
+    item = column.item
+    if item == "_id":
+        return str(row.id)
+    if item == "_kind":
+        return row.kind
+    if item == "_source":
+        return row.source
+    if item == "_source_id":
+        return row.source_id
+    if item == "_municipality_code":
+        return municipality_code
+    if item in ("_received_at", "_received_date"):
+        local = timezone.localtime(row.created_at)
+        text = format_date(local.date(), spec.date_style) if item == "_received_date" else local.strftime(
+            "%Y%m%d%H%M%S" if spec.date_style == "yyyymmdd" else "%Y-%m-%d %H:%M:%S")
+        return text
+    kind = registry.get(row.kind)
+    definition = kind.item(item) if kind else None
+    value = row.payload.get(item)
+    if value is None:
+        return ""
+    text = str(value)
+    if definition is not None and definition.type == "date" and text:
+        try:
+            text = format_date(date.fromisoformat(text), spec.date_style)
+        except WarekiError as exc:
+            problems.append(Problem(row.id, label, str(exc)))
+            return ""
+        except ValueError:
+            problems.append(Problem(row.id, label, _("日付「%(value)s」が正しくありません。") % {"value": text}))
+            return ""
+    if column.map:
+        text = column.map.get(text, text)
+    return text
+
+
+def _encodable(text: str, spec: LayoutSpec, record_id: int | None, label: str, problems: list[Problem],
+               warnings: list[str]) -> str:
+    codec = _codec(spec)
+    if codec == "cp932":
+        text = text.translate(CP932_EQUIVALENTS)
+    try:
+        text.encode(codec)
+        return text
+    except UnicodeEncodeError:
+        pass
+    bad: list[str] = []
+    out = []
+    for char in text:
+        try:
+            char.encode(codec)
+            out.append(char)
+        except UnicodeEncodeError:
+            bad.append(char)
+            out.append(spec.replacement)
+    shown = "、".join(f"「{c}」（U+{ord(c):04X}）" for c in dict.fromkeys(bad))
+    problem = Problem(record_id, label, _("文字 %(chars)s は %(enc)s で表せません。")
+                      % {"chars": shown, "enc": ENCODINGS[spec.encoding]})
+    if spec.unencodable == "replace":
+        warnings.append(str(problem) + _("「%(r)s」に置き換えました。") % {"r": spec.replacement})
+        return "".join(out)
+    problems.append(problem)
+    return text
+
+
+def render(rows: Iterable[RenderRow], spec: LayoutSpec, *, municipality_code: str = "") -> Rendered:
+    """Render rows into the bytes of one file; raises ExportRenderError listing every problem."""
+    kind = registry.get(spec.kind)
+    labels = [kind.label_for(c.item) if kind else c.item for c in spec.columns]
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    lines: list[list[str]] = []
+    count = 0
+    for row in rows:
+        count += 1
+        cells = []
+        for column, label in zip(spec.columns, labels, strict=True):
+            text = _cell_text(row, column, spec, municipality_code, problems, label)
+            if spec.format == "csv":
+                text = neutralise(text)
+            cells.append(_encodable(text, spec, row.id, label, problems, warnings))
+        lines.append([str(row.id), *cells])
+    newline = LINE_ENDING_CHARS[spec.line_ending]
+    if spec.format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator=newline,
+                            quoting=csv.QUOTE_ALL if spec.quoting == "all" else csv.QUOTE_MINIMAL)
+        if spec.header:
+            writer.writerow([_encodable(neutralise(c.header), spec, None, c.header, problems, warnings)
+                             for c in spec.columns])
+        for line in lines:
+            writer.writerow(line[1:])
+        if problems:
+            raise ExportRenderError(problems)
+        return Rendered(content=buffer.getvalue().encode(spec.encoding), count=count, warnings=warnings)
+    codec = _codec(spec)
+    out = io.BytesIO()
+    if spec.encoding == "utf-8-sig":
+        out.write("\ufeff".encode())
+    for line in lines:
+        record_id = int(line[0])
+        for column, label, text in zip(spec.columns, labels, line[1:], strict=True):
+            if any(ch in text for ch in "\r\n\t"):
+                problems.append(Problem(record_id, label, _("固定長の値に改行・タブは含められません。")))
+                continue
+            data = text.encode(codec, errors="replace")
+            width = column.width or 0
+            if len(data) > width:
+                problems.append(Problem(record_id, label, _("値「%(value)s」は %(n)d バイトで、桁数 %(w)d バイトを超えます。")
+                                        % {"value": text, "n": len(data), "w": width}))
+                continue
+            filler = column.pad.encode(codec) * (width - len(data))
+            out.write(data + filler if column.align == "left" else filler + data)
+        out.write(newline.encode(codec))
+    if problems:
+        raise ExportRenderError(problems)
+    return Rendered(content=out.getvalue(), count=count, warnings=warnings)

@@ -1,0 +1,53 @@
+"""Dates in the styles core systems expect: 西暦 YYYYMMDD and 和暦 (R060401, 5060401, 令和6年4月1日)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+# (first day, name, letter, digit) — digit as used by 住基 systems: 1 明治 … 5 令和.
+ERAS: tuple[tuple[date, str, str, str], ...] = (
+    (date(2019, 5, 1), "令和", "R", "5"),
+    (date(1989, 1, 8), "平成", "H", "4"),
+    (date(1926, 12, 25), "昭和", "S", "3"),
+    (date(1912, 7, 30), "大正", "T", "2"),
+    (date(1868, 10, 23), "明治", "M", "1"),
+)
+
+DATE_STYLES: dict[str, str] = {
+    "yyyymmdd": "西暦 YYYYMMDD（20240401）",
+    "yyyy-mm-dd": "西暦 YYYY-MM-DD（2024-04-01）",
+    "yyyy/mm/dd": "西暦 YYYY/MM/DD（2024/04/01）",
+    "wareki_letter": "和暦 元号英字＋YYMMDD（R060401）",
+    "wareki_digit": "和暦 元号数字＋YYMMDD（5060401）",
+    "wareki_kanji": "和暦 漢字（令和6年4月1日）",
+}
+
+
+class WarekiError(ValueError):
+    pass
+
+
+def era_of(value: date) -> tuple[str, str, str, int]:
+    """(name, letter, digit, year in era) of a date; raises WarekiError before 明治."""
+    for start, name, letter, digit in ERAS:
+        if value >= start:
+            return name, letter, digit, value.year - start.year + 1
+    raise WarekiError(f"{value.isoformat()} は明治より前の日付のため和暦で表せません。")
+
+
+def format_date(value: date, style: str) -> str:
+    if style == "yyyymmdd":
+        return value.strftime("%Y%m%d")
+    if style == "yyyy-mm-dd":
+        return value.isoformat()
+    if style == "yyyy/mm/dd":
+        return value.strftime("%Y/%m/%d")
+    name, letter, digit, year = era_of(value)
+    if style == "wareki_letter":
+        return f"{letter}{year:02d}{value.month:02d}{value.day:02d}"
+    if style == "wareki_digit":
+        return f"{digit}{year:02d}{value.month:02d}{value.day:02d}"
+    if style == "wareki_kanji":
+        year_text = "元" if year == 1 else str(year)
+        return f"{name}{year_text}年{value.month}月{value.day}日"
+    raise ValueError(f"unknown date style {style!r}")

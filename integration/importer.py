@@ -1,0 +1,467 @@
+"""The import engine: validate every row, stage with COPY, check the staged set, apply in one transaction.
+
+``services.import_execute`` drives it; this module knows nothing about runs or requests. All rows are
+validated before anything is applied; rows are streamed (never the whole file in memory) into a
+temporary table, cross-row checks (duplicate keys, deletes of missing keys) run in SQL, and the
+set-based apply is a handful of statements inside one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import BinaryIO
+
+from django.db import connection
+
+from integration import normalize
+from integration.checkdigits import is_valid_atena_no
+from integration.dates import make_date_parser
+from integration.gaiji import PUA_RE, GaijiConverter, describe_code
+from integration.parsers import FileRejected, error, parser_for
+from integration.targets import Target, is_valid_relationship, target_for
+
+MAX_ERRORS = 1000
+PROGRESS_EVERY = 20_000
+STRIP = " \u3000\t"
+OPS = {"add": "A", "change": "C", "delete": "D"}
+TRUE_VALUES = {"1", "true", "t", "yes", "y", "有", "あり", "する", "○"}
+FALSE_VALUES = {"0", "false", "f", "no", "n", "無", "なし", "しない"}
+
+
+class LayoutInvalid(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("；".join(problems))
+        self.problems = problems
+
+
+def layout_problems(layout: object) -> list[str]:
+    """Everything wrong with a layout definition (empty list = usable)."""
+    problems: list[str] = []
+    try:
+        target = target_for(layout.target)
+    except ValueError as exc:
+        return [str(exc)]
+    if not layout.columns:
+        problems.append("項目が定義されていません")
+    seen: set[str] = set()
+    for index, column in enumerate(layout.columns or [], start=1):
+        name = column.get("field", "")
+        spec = target.field(name)
+        if spec is None:
+            problems.append(f"{index}列目: 項目「{name}」は取込先「{target.label}」にありません")
+            continue
+        if name in seen and name != "ignore":
+            problems.append(f"{index}列目: 項目「{name}」が重複しています")
+        seen.add(name)
+        if layout.format == "fixed" and not (int(column.get("start") or 0) >= 1 and int(column.get("length") or 0) >= 1):
+            problems.append(f"{index}列目: 固定長の開始位置と長さを指定してください")
+        if spec.kind == "code" and spec.choices and spec.code_table in (layout.code_tables or {}):
+            bad = [v for v in layout.code_tables[spec.code_table].values() if v not in spec.choices]
+            if bad:
+                problems.append(f"コード表「{spec.code_table}」の変換先 {bad} は使用できません（{', '.join(spec.choices)}）")
+    for name in target.required:
+        if name not in seen:
+            problems.append(f"必須項目「{target.field(name).label}」がレイアウトにありません")
+    for name in layout.key_fields or []:
+        if name not in seen and not (name == "kind" and target.key.startswith("eligibility:")):
+            problems.append(f"キー項目「{name}」がレイアウトにありません")
+    if layout.mode == "delta" and "op" in seen:
+        codes = set((layout.op_codes or {}).values())
+        if not codes <= set(OPS):
+            problems.append("処理区分コードの値は add / change / delete のいずれかにしてください")
+    try:
+        make_date_parser(layout.date_formats or ["yyyymmdd"])
+    except ValueError as exc:
+        problems.append(str(exc))
+    return problems
+
+
+class RowBuilder:
+    """Compiled per layout: raw values of one record → the staging tuple (or errors)."""
+
+    def __init__(self, *, layout: object, target: Target, tenant: object, gaiji: dict[str, str]) -> None:
+        self.layout, self.target, self.tenant = layout, target, tenant
+        self.columns = target.columns
+        index = {name: i for i, name in enumerate(self.columns)}
+        self.template = [target.default_for(c) for c in self.columns]
+        self.converter = GaijiConverter(gaiji)
+        self.parse_date = make_date_parser(layout.date_formats or ["yyyymmdd"])
+        self.op_codes = {str(k): OPS[v] for k, v in (layout.op_codes or {}).items() if v in OPS}
+        self.delta = layout.mode == "delta"
+        self.steps: list[tuple] = []
+        self.op_index: int | None = None
+        self.code_index: int | None = None
+        self.details: list[tuple[int, str, str]] = []
+        self.labels = [c.get("label") or c.get("field") for c in layout.columns]
+        self.provided: set[str] = set()
+        key_fields = set(target.key_columns)
+        for i, column in enumerate(layout.columns):
+            spec = target.field(column["field"])
+            label = self.labels[i]
+            if spec.kind == "ignore":
+                continue
+            if spec.kind == "op":
+                self.op_index = i
+                continue
+            if spec.kind == "municipality_code":
+                self.code_index = i
+                continue
+            if spec.name.startswith("details."):
+                self.details.append((i, spec.name[8:], label))
+                continue
+            required = bool(column.get("required")) or spec.name in target.required
+            conv = self._converter(spec)
+            col = index.get(spec.column) if spec.column else None
+            if spec.kind == "personal_no":
+                col = index["personal_no_encrypted"]
+            self.steps.append((i, col, label, conv, required, spec.max_length, spec.name in key_fields, spec.name))
+            if spec.column:
+                self.provided.add(spec.column)
+        self.derive = DERIVERS.get(target.key.split(":")[0])
+        if self.derive is not None:
+            self.provided |= {c for c in target.extra_columns if self._derived_from(c)}
+        self.details_col = index.get("details")
+        self.idx = index
+
+    def _derived_from(self, column: str) -> bool:
+        sources = {"search_name": "name", "search_kana": "name_kana", "search_address": "address",
+                   "personal_no_encrypted": "personal_no", "personal_no_hash": "personal_no"}
+        source = sources.get(column)
+        return source is not None and any(c["field"] == source for c in self.layout.columns)
+
+    def _converter(self, spec: object) -> Callable[[str], object] | None:
+        kind = spec.kind
+        table = (self.layout.code_tables or {}).get(spec.code_table) if spec.code_table else None
+        if kind == "date":
+            return self.parse_date
+        if kind == "atena":
+            def _atena(raw: str) -> str:
+                if not raw.isascii() or not raw.isdigit():
+                    raise ValueError(f"「{raw}」は数字ではありません")
+                if len(raw) > spec.max_length:
+                    raise ValueError(f"{spec.max_length}桁を超えています")
+                if not is_valid_atena_no(raw):
+                    raise ValueError(f"「{raw}」のチェックデジットが正しくありません")
+                return raw
+            return _atena
+        if kind == "digits":
+            def _digits(raw: str) -> str:
+                if not raw.isascii() or not raw.isdigit():
+                    raise ValueError(f"「{raw}」は数字ではありません")
+                if spec.exact_length and len(raw) != spec.exact_length:
+                    raise ValueError(f"{spec.exact_length}桁ではありません（{len(raw)}桁）")
+                if spec.max_length and len(raw) > spec.max_length:
+                    raise ValueError(f"{spec.max_length}桁を超えています")
+                return raw
+            return _digits
+        if kind == "code":
+            if table:
+                mapping = {str(k): v for k, v in table.items()}
+
+                def _code(raw: str) -> str:
+                    try:
+                        return mapping[raw]
+                    except KeyError:
+                        raise ValueError(f"コード「{raw}」はコード表（{spec.code_table}）にありません") from None
+                return _code
+            if spec.choices:
+                choices = set(spec.choices)
+
+                def _choice(raw: str) -> str:
+                    if raw not in choices:
+                        raise ValueError(f"値「{raw}」は使用できません（{', '.join(spec.choices)}）")
+                    return raw
+                return _choice
+            if spec.name == "relationship":
+                def _relationship(raw: str) -> str:
+                    if not is_valid_relationship(raw):
+                        raise ValueError(f"続柄「{raw}」は住民記録の続柄として使用できません")
+                    return raw
+                return _relationship
+            return None
+        if kind == "bool":
+            def _bool(raw: str) -> bool:
+                value = raw.lower()
+                if value in TRUE_VALUES:
+                    return True
+                if value in FALSE_VALUES:
+                    return False
+                raise ValueError(f"値「{raw}」は 1（はい）/ 0（いいえ）のいずれでもありません")
+            return _bool
+        if kind == "personal_no":
+            from audit.services import is_personal_number
+            from tenants.crypto import encrypt, lookup_hash
+            tenant = self.tenant
+
+            def _personal(raw: str) -> tuple[bytes, str]:
+                if not is_personal_number(raw):
+                    raise ValueError("個人番号の形式またはチェックデジットが正しくありません")
+                return (encrypt(tenant, raw, purpose="personal_no"), lookup_hash(tenant, raw, purpose="personal_no"))
+            return _personal
+        return None
+
+    def build(self, line: int, values: list[str]) -> tuple[tuple | None, list[dict]]:
+        errors: list[dict] = []
+        out = self.template.copy()
+        if PUA_RE.search("".join(values)):
+            values = list(values)
+            for i, value in enumerate(values):
+                converted, unknown = self.converter.convert(value)
+                values[i] = converted
+                for ch in unknown:
+                    errors.append(error(line, self.labels[i],
+                                        f"外字 {describe_code(ch)} は外字変換表にありません（「{value.strip(STRIP)}」）"))
+        op = "A"
+        if self.code_index is not None:
+            code = values[self.code_index].strip(STRIP)
+            if code != self.tenant.code:
+                raise FileRejected(
+                    f"全国地方公共団体コード「{code}」は取込先（{self.tenant.name} {self.tenant.code}）と一致しません。"
+                    "他の自治体のファイルは取り込めません", line=line, column=self.labels[self.code_index])
+        if self.op_index is not None:
+            raw_op = values[self.op_index].strip(STRIP)
+            op = self.op_codes.get(raw_op, "")
+            if not op:
+                errors.append(error(line, self.labels[self.op_index],
+                                    f"処理区分「{raw_op}」は使用できません（{', '.join(self.op_codes)}）"))
+                op = "A"
+        deleting = op == "D"
+        personal = None
+        for i, col, label, conv, required, max_length, is_key, _name in self.steps:
+            raw = values[i].strip(STRIP)
+            if not raw:
+                if required and (is_key or not deleting):
+                    errors.append(error(line, label, "必須項目が空です"))
+                continue
+            if conv is None:
+                if max_length and len(raw) > max_length:
+                    errors.append(error(line, label, f"{max_length}文字を超えています（{len(raw)}文字）"))
+                    continue
+                out[col] = raw
+                continue
+            try:
+                value = conv(raw)
+            except ValueError as exc:
+                errors.append(error(line, label, str(exc)))
+                continue
+            if isinstance(value, tuple):
+                personal = value
+            else:
+                out[col] = value
+        if self.details:
+            extra = {name: values[i].strip(STRIP) for i, name, _label in self.details if values[i].strip(STRIP)}
+            out[self.details_col] = json.dumps(extra, ensure_ascii=False)
+        elif self.details_col is not None:
+            out[self.details_col] = "{}"
+        if self.derive is not None and not deleting:
+            self.derive(self, out, personal, line, errors)
+        if errors:
+            return None, errors
+        return (line, op, *out), errors
+
+
+def _derive_resident(builder: RowBuilder, out: list, personal: tuple | None, line: int, errors: list) -> None:
+    idx = builder.idx
+    out[idx["search_name"]] = normalize.normalize_name(out[idx["name"]])[:200]
+    out[idx["search_kana"]] = normalize.normalize_kana(out[idx["name_kana"]])[:200]
+    address = out[idx["address"]]
+    katagaki = out[idx["address_katagaki"]]
+    out[idx["search_address"]] = normalize.normalize_address(f"{address}{katagaki}" if katagaki else address)[:400]
+    if personal is not None:
+        out[idx["personal_no_encrypted"]], out[idx["personal_no_hash"]] = personal
+
+
+def _derive_period(builder: RowBuilder, out: list, personal: tuple | None, line: int, errors: list) -> None:
+    idx = builder.idx
+    start, end = out[idx["start_date"]], out[idx["end_date"]]
+    if start is not None and end is not None and end < start:
+        label = next((c.get("label") for c in builder.layout.columns if c["field"] == "end_date"), "終了日")
+        errors.append(error(line, label, f"終了日（{end:%Y-%m-%d}）が開始日（{start:%Y-%m-%d}）より前です"))
+
+
+DERIVERS = {"residents": _derive_resident, "eligibility": _derive_period, "support_measures": _derive_period}
+
+
+class Importer:
+    """One file through validate → stage → check → apply. Errors are collected, capped at MAX_ERRORS."""
+
+    def __init__(self, *, layout: object, tenant: object, gaiji: dict[str, str],
+                 progress: Callable[[str, int], None] | None = None) -> None:
+        problems = layout_problems(layout)
+        if problems:
+            raise LayoutInvalid(problems)
+        self.layout, self.tenant = layout, tenant
+        self.target = target_for(layout.target)
+        self.builder = RowBuilder(layout=layout, target=self.target, tenant=tenant, gaiji=gaiji)
+        self.progress = progress or (lambda phase, n: None)
+        self.errors: list[dict] = []
+        self.error_count = 0
+        self.rows = 0
+        self.staged = 0
+        self.timings: dict[str, float] = {}
+        self.stage_table = f"linkage_stage_{id(self):x}"
+
+    def add_error(self, item: dict) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(item)
+
+    # -- phase 1: parse, validate, stage ----------------------------------------------------------
+    def validate_and_stage(self, stream: BinaryIO) -> None:
+        started = time.perf_counter()
+        columns = ["line_no", "op", *self.target.columns]
+        with connection.cursor() as cursor:  # sets the tenant's search_path on the session
+            cursor.execute(
+                f'CREATE TEMP TABLE "{self.stage_table}" AS SELECT {", ".join(self.target.columns)} '
+                f'FROM "{self.target.table}" WITH NO DATA'
+            )
+            cursor.execute(f'ALTER TABLE "{self.stage_table}" ADD COLUMN line_no integer, ADD COLUMN op text')
+        raw = connection.connection.cursor()
+        copy_sql = f'COPY "{self.stage_table}" ({", ".join(columns)}) FROM STDIN'
+        build = self.builder.build
+        records = parser_for(self.layout).records(stream)
+        try:
+            done = False
+            while not done:
+                batch = 0
+                with raw.copy(copy_sql) as copy:
+                    write = copy.write_row
+                    for record in records:
+                        self.rows += 1
+                        if record.values is None:
+                            for item in record.errors:
+                                self.add_error(item)
+                            continue
+                        row, errors = build(record.line, record.values)
+                        if errors:
+                            for item in errors:
+                                self.add_error(item)
+                            continue
+                        write(row)
+                        batch += 1
+                        if batch >= PROGRESS_EVERY:
+                            break
+                    else:
+                        done = True
+                self.staged += batch
+                self.progress("validated", self.rows)
+        finally:
+            raw.close()
+        self.timings["validate_stage"] = round(time.perf_counter() - started, 3)
+
+    # -- phase 2: cross-row checks in SQL ---------------------------------------------------------
+    def check_staged(self) -> None:
+        started = time.perf_counter()
+        if self.rows == 0 or (self.staged == 0 and self.error_count == 0):
+            self.add_error(error(0, "", "データ行がありません（空のファイルです）"))
+            return
+        keys = self.target.key_columns
+        labels = [self.target.field(k).label for k in keys]
+        key_list = ", ".join(keys)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT {key_list}, array_agg(line_no ORDER BY line_no) FROM "{self.stage_table}" '
+                f"GROUP BY {key_list} HAVING count(*) > 1 ORDER BY min(line_no) LIMIT %s", [MAX_ERRORS]
+            )
+            for *key, lines in cursor.fetchall():
+                shown = "・".join(f"{label}「{value}」" for label, value in zip(labels, key, strict=True))
+                for line in lines[1:]:
+                    self.add_error(error(line, labels[0], f"{shown}が重複しています（{lines[0]}行目と同じキー）"))
+            if self.layout.mode == "delta":
+                match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+                scope = f" AND t.{self.target.scope_column} = s.{self.target.scope_column}" \
+                    if self.target.scope_column else ""
+                cursor.execute(
+                    f'SELECT s.line_no, {", ".join("s." + k for k in keys)} FROM "{self.stage_table}" s '
+                    f'WHERE s.op = \'D\' AND NOT EXISTS (SELECT 1 FROM "{self.target.table}" t WHERE {match}{scope}) '
+                    "ORDER BY s.line_no LIMIT %s", [MAX_ERRORS]
+                )
+                for line, *key in cursor.fetchall():
+                    shown = "・".join(f"{label}「{value}」" for label, value in zip(labels, key, strict=True))
+                    self.add_error(error(line, labels[0], f"削除対象の{shown}が登録されていません"))
+        self.timings["check"] = round(time.perf_counter() - started, 3)
+
+    # -- phase 3: apply (caller holds the transaction) --------------------------------------------
+    def apply(self) -> dict[str, int]:
+        started = time.perf_counter()
+        target, stage = self.target, self.stage_table
+        keys = target.key_columns
+        cols = target.columns
+        provided = [c for c in cols if c in self.builder.provided or c == target.scope_column]
+        if target.allow_details:
+            provided.append("details")
+        update_cols = [c for c in provided if c not in keys and c != target.scope_column]
+        compare = [c for c in update_cols if c != "personal_no_encrypted"]
+        sets = [f"{c} = EXCLUDED.{c}" for c in update_cols if c != "personal_no_encrypted"]
+        if "personal_no_encrypted" in update_cols:
+            sets.append("personal_no_encrypted = CASE WHEN t.personal_no_hash IS DISTINCT FROM "
+                        "EXCLUDED.personal_no_hash THEN EXCLUDED.personal_no_encrypted ELSE t.personal_no_encrypted END")
+        sets.append("updated_at = now()")
+        counts = {"added": 0, "changed": 0, "deleted": 0}
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                           [f"linkage:{connection.schema_name}:{target.table}"])
+            scope_sql, scope_params = "", []
+            if target.scope_column:
+                scope_sql = f" AND t.{target.scope_column} = %s"
+                scope_params = [target.defaults[target.scope_column]]
+            match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+            if self.layout.mode == "full":
+                cursor.execute(
+                    f'DELETE FROM "{target.table}" t WHERE NOT EXISTS '
+                    f'(SELECT 1 FROM "{stage}" s WHERE {match}){scope_sql}', scope_params)
+            else:
+                cursor.execute(
+                    f'DELETE FROM "{target.table}" t USING "{stage}" s WHERE s.op = \'D\' AND {match}{scope_sql}',
+                    scope_params)
+            counts["deleted"] = cursor.rowcount
+            where = ""
+            if compare:
+                where = (f" WHERE ({', '.join('t.' + c for c in compare)}) IS DISTINCT FROM "
+                         f"({', '.join('EXCLUDED.' + c for c in compare)})")
+            conflict = f"DO UPDATE SET {', '.join(sets)}{where}" if update_cols else "DO NOTHING"
+            cursor.execute(
+                f"WITH upserted AS (INSERT INTO \"{target.table}\" AS t ({', '.join(cols)}, updated_at) "
+                f"SELECT {', '.join(cols)}, now() FROM \"{stage}\" WHERE op <> 'D' "
+                f"ON CONFLICT {target.conflict} {conflict} RETURNING (xmax = 0) AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"
+            )
+            counts["added"], counts["changed"] = cursor.fetchone()
+            if target.key == "residents" and (self.layout.options or {}).get("derive_households", True):
+                self._derive_households(cursor)
+        counts["unchanged"] = max(0, self.staged - counts["added"] - counts["changed"] - (
+            counts["deleted"] if self.layout.mode == "delta" else 0))
+        self.timings["apply"] = round(time.perf_counter() - started, 3)
+        return counts
+
+    def _derive_households(self, cursor: object) -> None:
+        """世帯 rows follow the residents: head, address of each household touched by this file."""
+        stage = self.stage_table
+        cursor.execute(
+            "INSERT INTO integration_household AS h (household_no, head_atena_no, address, address_katagaki, "
+            "address_code, postcode, updated_at) "
+            "SELECT DISTINCT ON (r.household_no) r.household_no, "
+            "CASE WHEN r.relationship = '世帯主' THEN r.atena_no ELSE '' END, r.address, r.address_katagaki, "
+            "r.address_code, r.postcode, now() FROM integration_resident r "
+            f'WHERE r.household_no IN (SELECT household_no FROM "{stage}") AND r.status = \'resident\' '
+            "ORDER BY r.household_no, (r.relationship <> '世帯主'), r.birth_date "
+            "ON CONFLICT (household_no) DO UPDATE SET head_atena_no = EXCLUDED.head_atena_no, "
+            "address = EXCLUDED.address, address_katagaki = EXCLUDED.address_katagaki, "
+            "address_code = EXCLUDED.address_code, postcode = EXCLUDED.postcode, updated_at = now() "
+            "WHERE (h.head_atena_no, h.address, h.address_katagaki, h.address_code, h.postcode) IS DISTINCT FROM "
+            "(EXCLUDED.head_atena_no, EXCLUDED.address, EXCLUDED.address_katagaki, EXCLUDED.address_code, "
+            "EXCLUDED.postcode)"
+        )
+        cursor.execute(
+            "DELETE FROM integration_household h WHERE NOT EXISTS (SELECT 1 FROM integration_resident r "
+            "WHERE r.household_no = h.household_no AND r.status = 'resident')"
+        )
+
+    def drop_stage(self) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP TABLE IF EXISTS "{self.stage_table}"')
+        except Exception:  # noqa: BLE001,S110 - the connection may be gone; temp tables die with it
+            pass

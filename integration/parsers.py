@@ -1,0 +1,241 @@
+"""File formats behind a registry: each parser turns a byte stream into (line, values) records.
+
+Lines are split on CR, LF or CRLF (mixed endings are fine), decoded one by one so that a wrong
+encoding is reported with its line and byte, and never held in memory all at once.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+MAX_LINE_CHARS = 65_536  # a longer line is reported, not parsed
+MAX_LINE_BYTES = 16 * 1024 * 1024  # a "line" longer than this aborts the file
+BOM = b"\xef\xbb\xbf"
+ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS（CP932）"}
+
+
+class FileRejected(Exception):
+    """The whole file is unusable (one message, line given if known)."""
+
+    def __init__(self, message: str, *, line: int = 0, column: str = "") -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+@dataclass
+class Record:
+    line: int
+    values: list[str] | None
+    errors: list[dict] = field(default_factory=list)
+    last: bool = False
+
+
+def error(line: int, column: str, message: str) -> dict:
+    return {"line": line, "column": column, "message": message}
+
+
+def iter_raw_lines(stream: BinaryIO, *, chunk_size: int = 1 << 20) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes without terminator, had terminator) for each line."""
+    rest = b""
+    line_no = 0
+    while True:
+        block = stream.read(chunk_size)
+        if not block:
+            break
+        data = rest + block if rest else block
+        lines = data.splitlines(keepends=True)
+        tail = lines.pop() if lines else b""
+        if tail.endswith(b"\n"):
+            lines.append(tail)
+            tail = b""
+        for raw in lines:
+            line_no += 1
+            yield line_no, raw.rstrip(b"\r\n"), True
+        rest = tail
+        if len(rest) > MAX_LINE_BYTES:
+            raise FileRejected(f"{line_no + 1}行目が長すぎます（{MAX_LINE_BYTES // 1024 // 1024}MBを超えても改行がありません）",
+                               line=line_no + 1)
+    if rest:
+        for raw in rest.splitlines(keepends=True):
+            line_no += 1
+            stripped = raw.rstrip(b"\r\n")
+            yield line_no, stripped, stripped != raw
+
+
+def _decode_error(line: int, raw: bytes, encoding: str, exc: UnicodeDecodeError) -> dict:
+    bad = raw[exc.start:exc.start + 2].hex(" ").upper()
+    hint = ""
+    if encoding.startswith("utf-8"):
+        try:
+            raw.decode("cp932")
+            hint = "Shift_JIS（CP932）のファイルではありませんか。"
+        except UnicodeDecodeError:
+            pass
+    elif raw.startswith(BOM) or _is_utf8(raw):
+        hint = "UTF-8のファイルではありませんか。"
+    return error(line, "", f"{ENCODING_LABELS.get(encoding, encoding)}として読めないバイトがあります"
+                           f"（{exc.start + 1}バイト目: 0x{bad}）。{hint}文字コードを確認してください")
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not raw.isascii()
+
+
+def iter_text_lines(stream: BinaryIO, encoding: str, errors_out: dict[int, dict]
+                    ) -> Iterator[tuple[int, str, bool]]:
+    """Decoded lines; undecodable lines are put in ``errors_out`` and yielded as replaced text."""
+    codec = "utf-8" if encoding.startswith("utf-8") else encoding
+    for line_no, raw, terminated in iter_raw_lines(stream):
+        if line_no == 1 and raw.startswith(BOM):
+            if codec != "utf-8":
+                raise FileRejected("ファイルの先頭にUTF-8のBOMがあります。このレイアウトの文字コードは"
+                                   f"{ENCODING_LABELS.get(encoding, encoding)}です。文字コードを確認してください", line=1)
+            raw = raw[3:]
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            errors_out[line_no] = _decode_error(line_no, raw, encoding, exc)
+            text = raw.decode(codec, errors="replace")
+        yield line_no, text, terminated
+
+
+class CsvParser:
+    """Delimited text. Quoted fields may contain the delimiter and line breaks."""
+
+    def __init__(self, layout: object) -> None:
+        self.layout = layout
+        self.width = len(layout.columns)
+        self.delimiter = layout.delimiter or ","
+        if self.delimiter == "\\t":
+            self.delimiter = "\t"
+
+    def records(self, stream: BinaryIO) -> Iterator[Record]:
+        decode_errors: dict[int, dict] = {}
+        state = {"line": 0, "terminated": True}
+
+        def lines() -> Iterator[str]:
+            for line_no, text, terminated in iter_text_lines(stream, self.layout.encoding, decode_errors):
+                state["line"], state["terminated"] = line_no, terminated
+                if len(text) > MAX_LINE_CHARS:
+                    decode_errors[line_no] = error(
+                        line_no, "", f"1行の長さが上限（{MAX_LINE_CHARS:,}文字）を超えています（{len(text):,}文字）")
+                    text = ""
+                yield text + "\n"
+
+        reader = csv.reader(lines(), delimiter=self.delimiter, quotechar='"', strict=True)
+        header_pending = self.layout.has_header
+        while True:
+            start = state["line"] + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield Record(start, None, [error(start, "", f"CSVの形式が正しくありません（{_csv_reason(exc)}）")])
+                continue
+            line = start
+            if line in decode_errors:
+                yield Record(line, None, [decode_errors.pop(line)])
+                header_pending = False
+                continue
+            if not values or (len(values) == 1 and not values[0].strip()):
+                continue  # blank line
+            if header_pending:
+                header_pending = False
+                yield from self._check_header(line, values)
+                continue
+            record = Record(line, values, last=not state["terminated"])
+            if len(values) != self.width:
+                truncated = "最終行が途中で切れている可能性があります。" if not state["terminated"] else ""
+                record = Record(line, None, [error(
+                    line, "", f"項目数が正しくありません（期待 {self.width} 項目、実際 {len(values)} 項目）。{truncated}"
+                )])
+            yield record
+
+    def _check_header(self, line: int, values: list[str]) -> Iterator[Record]:
+        labels = [c.get("label", "") for c in self.layout.columns]
+        if len(values) != len(labels):
+            yield Record(line, None, [error(
+                line, "", f"見出し行の項目数が正しくありません（期待 {len(labels)} 項目、実際 {len(values)} 項目）")])
+            return
+        problems = [
+            error(line, f"{index + 1}列目", f"見出し「{got.strip()}」はレイアウトの「{want}」と一致しません")
+            for index, (got, want) in enumerate(zip(values, labels, strict=True))
+            if want and got.strip() != want
+        ]
+        if problems:
+            yield Record(line, None, problems)
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return "項目が長すぎます"
+    if "unexpected end of data" in text or "EOF" in text:
+        return "引用符が閉じられていません。最終行が途中で切れている可能性があります"
+    if "quotechar" in text or "delimiter" in text:
+        return "引用符の使い方が正しくありません"
+    return text
+
+
+class FixedParser:
+    """Fixed-width records, one per line; start/length are in bytes of the layout's encoding."""
+
+    def __init__(self, layout: object) -> None:
+        self.layout = layout
+        self.codec = "utf-8" if layout.encoding.startswith("utf-8") else layout.encoding
+        self.slices = [slice(c["start"] - 1, c["start"] - 1 + c["length"]) for c in layout.columns]
+        self.record_length = layout.record_length or max(s.stop for s in self.slices)
+
+    def records(self, stream: BinaryIO) -> Iterator[Record]:
+        codec, slices, length = self.codec, self.slices, self.record_length
+        labels = [c.get("label") or c.get("field") for c in self.layout.columns]
+        header_pending = self.layout.has_header
+        for line_no, raw, terminated in iter_raw_lines(stream):
+            if line_no == 1 and raw.startswith(BOM):
+                if codec != "utf-8":
+                    raise FileRejected("ファイルの先頭にUTF-8のBOMがあります。このレイアウトの文字コードは"
+                                       f"{ENCODING_LABELS.get(self.layout.encoding)}です。文字コードを確認してください",
+                                       line=1)
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            if header_pending:
+                header_pending = False
+                continue
+            if len(raw) != length:
+                truncated = "最終行が途中で切れている可能性があります。" if not terminated else ""
+                yield Record(line_no, None, [error(
+                    line_no, "", f"レコード長が正しくありません（期待 {length} バイト、実際 {len(raw)} バイト）。{truncated}")])
+                continue
+            try:
+                values = [raw[s].decode(codec) for s in slices]
+            except UnicodeDecodeError:
+                problems = []
+                values = []
+                for label, s in zip(labels, slices, strict=True):
+                    try:
+                        values.append(raw[s].decode(codec))
+                    except UnicodeDecodeError as exc:
+                        problems.append(_decode_error(line_no, raw[s], self.layout.encoding, exc) | {"column": label})
+                yield Record(line_no, None, problems)
+                continue
+            yield Record(line_no, values, last=not terminated)
+
+
+PARSERS: dict[str, Callable[[object], object]] = {"csv": CsvParser, "fixed": FixedParser}
+
+
+def parser_for(layout: object) -> CsvParser | FixedParser:
+    try:
+        factory = PARSERS[layout.format]
+    except KeyError:
+        raise FileRejected(f"未対応のファイル形式です（{layout.format}）") from None
+    return factory(layout)

@@ -1,0 +1,228 @@
+"""Person search over the data mirror (R2.5, issue 4 item 7).
+
+Staff type a name (kanji or kana; full/half width, spaces, old/new character forms — all normalised
+with ``integration.normalize``), a birth date (西暦 or 和暦: ``S45.1.2``, ``昭和45年1月2日``,
+``S450102``, ``3450102``), an address and/or a 宛名番号. Criteria are combined with AND.
+
+Ranking (name): exact match, then prefix, then substring, then trigram similarity; inside a tier
+shorter (closer) names first. Each tier is one indexed query (pg_trgm GIN on ``search_*``; ``=`` and
+``LIKE`` both use it) and the tiers stop as soon as ``limit`` is filled, so a search touches only
+what it returns.
+
+Support measures (DV等支援措置) are enforced here: results go through
+``integration.selectors.person_views`` (address withheld, person flagged) and a person whose address
+is restricted is never found *by* an address — otherwise the search itself would disclose where they
+live. Every search is written to the audit trail (criteria kinds and the 宛名番号 found, never the
+typed text).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from audit.services import record
+from integration.models import Resident, ResidentStatus, SupportMeasure
+from integration.normalize import normalize_address, normalize_kana, normalize_name
+from integration.selectors import PersonView, person_views
+
+MAX_LIMIT = 200
+# Substring and similarity tiers need at least one trigram (3 characters) to use the GIN index.
+MIN_INFIX = 3
+
+# 元号: (letter, kanji, code used by core systems, first day, last day, offset to 西暦)
+_ERAS = (
+    ("M", "明治", "1", date(1868, 1, 25), date(1912, 7, 29), 1867),
+    ("T", "大正", "2", date(1912, 7, 30), date(1926, 12, 24), 1911),
+    ("S", "昭和", "3", date(1926, 12, 25), date(1989, 1, 7), 1925),
+    ("H", "平成", "4", date(1989, 1, 8), date(2019, 4, 30), 1988),
+    ("R", "令和", "5", date(2019, 5, 1), date(9999, 12, 31), 2018),
+)
+_ERA_BY_KEY = {}
+for _era in _ERAS:
+    for _key in (_era[0], _era[1], _era[1][0], _era[2]):
+        _ERA_BY_KEY[_key] = _era
+
+_KATAKANA = re.compile(r"^[\u30a1-\u30faー\u30fc]+$")
+_WAREKI = re.compile(r"^(明治|大正|昭和|平成|令和|[明大昭平令]|[MTSHR])(元|\d{1,2})[.\-/年](\d{1,2})[.\-/月](\d{1,2})日?$")
+_WAREKI_COMPACT = re.compile(r"^([MTSHR])(\d{2})(\d{2})(\d{2})$")
+_ERA_CODE_COMPACT = re.compile(r"^([1-5])(\d{2})(\d{2})(\d{2})$")
+_SEIREKI = re.compile(r"^(\d{4})[.\-/年](\d{1,2})[.\-/月](\d{1,2})日?$")
+_SEIREKI_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+def _wareki_to_date(era: tuple, year: int, month: int, day: int, text: str) -> date:
+    letter, kanji, _code, first, last, offset = era
+    if year < 1:
+        raise ValidationError(_("「%(text)s」の年が正しくありません。") % {"text": text})
+    try:
+        value = date(offset + year, month, day)
+    except ValueError as exc:
+        raise ValidationError(_("「%(text)s」は存在しない日付です。") % {"text": text}) from exc
+    if not first <= value <= last:
+        raise ValidationError(
+            _("「%(text)s」は%(era)sの期間（%(first)s〜）にありません。")
+            % {"text": text, "era": kanji, "first": first.isoformat()}
+        )
+    return value
+
+
+def parse_birth_date(text: str | date | None) -> date | None:
+    """Parse a birth date typed at the counter. Empty → None; unreadable → ValidationError.
+
+    Accepts 1970-01-02, 1970/1/2, 19700102, 1970年1月2日, S45.1.2, S45/1/2, 昭和45年1月2日, 昭45.1.2,
+    令和元年5月1日, S450102 (era letter + YYMMDD) and 3450102 (era code 1–5 + YYMMDD). Full-width
+    digits and spaces are fine.
+    """
+    if text is None or isinstance(text, date):
+        return text
+    raw = text
+    value = "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    if not value:
+        return None
+    match = _WAREKI.match(value)
+    if match:
+        era = _ERA_BY_KEY[match.group(1)]
+        year = 1 if match.group(2) == "元" else int(match.group(2))
+        return _wareki_to_date(era, year, int(match.group(3)), int(match.group(4)), raw)
+    match = _WAREKI_COMPACT.match(value) or _ERA_CODE_COMPACT.match(value)
+    if match:
+        era = _ERA_BY_KEY[match.group(1)]
+        return _wareki_to_date(era, int(match.group(2)), int(match.group(3)), int(match.group(4)), raw)
+    match = _SEIREKI.match(value) or _SEIREKI_COMPACT.match(value)
+    if match:
+        try:
+            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError as exc:
+            raise ValidationError(_("「%(text)s」は存在しない日付です。") % {"text": raw}) from exc
+    if value.isdigit() and len(value) == 6:
+        raise ValidationError(
+            _("「%(text)s」は元号が分かりません。S450102 や 3450102 のように元号を付けてください。") % {"text": raw}
+        )
+    raise ValidationError(
+        _("「%(text)s」は生年月日として読めません（例：1970-01-02、S45.1.2、昭和45年1月2日）。") % {"text": raw}
+    )
+
+
+@dataclass(frozen=True)
+class NameQuery:
+    column: str  # "search_name" or "search_kana"
+    text: str
+
+
+def name_query(text: str) -> NameQuery | None:
+    """Normalise a typed name: all-kana input searches フリガナ, anything else 氏名."""
+    kana = normalize_kana(text)
+    if kana and _KATAKANA.match(kana):
+        return NameQuery("search_kana", kana)
+    name = normalize_name(text)
+    return NameQuery("search_name", name) if name else None
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _restricted_atena_nos(*, on: date) -> Q:
+    return Q(
+        atena_no__in=SupportMeasure.objects.filter(restrict_address=True, start_date__lte=on)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+        .values("atena_no")
+    )
+
+
+def _base_queryset(*, birth: date | None, address: str, atena_no: str, include_departed: bool, on: date):
+    qs = Resident.objects.all()
+    if not include_departed:
+        qs = qs.filter(status=ResidentStatus.RESIDENT)
+    if birth is not None:
+        qs = qs.filter(birth_date=birth)
+    if atena_no:
+        qs = qs.filter(atena_no=atena_no)
+    if address:
+        pattern = f"%{_like_escape(address)}%"
+        qs = qs.extra(where=["search_address LIKE %s"], params=[pattern])  # noqa: S610 - parameterised
+        # Never reveal by address search where a restricted person lives.
+        qs = qs.exclude(_restricted_atena_nos(on=on))
+    return qs
+
+
+def _name_tiers(qs, name: NameQuery, *, other_filters: bool):  # noqa: ANN001,ANN202
+    col = name.column
+    escaped = _like_escape(name.text)
+    length_order = f"length({col})"
+    yield qs.extra(where=[f"{col} = %s"], params=[name.text]).order_by("search_kana", "atena_no")  # noqa: S610
+    yield (qs.extra(where=[f"{col} LIKE %s", f"{col} <> %s"], params=[escaped + "%", name.text],  # noqa: S610
+                    select={"_len": length_order}).order_by("_len", "search_kana", "atena_no"))
+    if len(name.text) >= MIN_INFIX or other_filters:
+        yield (qs.extra(where=[f"{col} LIKE %s", f"{col} NOT LIKE %s"],  # noqa: S610
+                        params=["%" + escaped + "%", escaped + "%"],
+                        select={"_len": length_order}).order_by("_len", "search_kana", "atena_no"))
+    if len(name.text) >= MIN_INFIX:
+        yield (qs.extra(where=[f"{col} %% %s", f"{col} NOT LIKE %s"],  # noqa: S610
+                        params=[name.text, "%" + escaped + "%"],
+                        select={"_sim": f"similarity({col}, %s)"}, select_params=[name.text])
+               .order_by("-_sim", "search_kana", "atena_no"))
+
+
+def person_search(
+    *,
+    actor: object,
+    query: str = "",
+    birth_date: date | str | None = None,
+    address: str = "",
+    atena_no: str = "",
+    limit: int = 50,
+    include_departed: bool = False,
+    on: date | None = None,
+) -> list[PersonView]:
+    """Find persons in the mirror; see the module docstring. Raises ValidationError on bad input."""
+    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
+        raise PermissionDenied(_("住民検索の権限がありません。"))
+    on = on or date.today()
+    birth = parse_birth_date(birth_date)
+    name = name_query(query or "")
+    addr = normalize_address(address or "")
+    number = unicodedata.normalize("NFKC", atena_no or "").strip()
+    if number and not number.isdigit():
+        raise ValidationError(_("宛名番号は数字で入力してください。"))
+    if name is None and birth is None and not addr and not number:
+        raise ValidationError(_("氏名・カナ、生年月日、住所、宛名番号のいずれかを入力してください。"))
+    if addr and len(addr) < 2 and name is None and birth is None and not number:
+        raise ValidationError(_("住所は2文字以上で入力してください。"))
+    limit = max(1, min(int(limit), MAX_LIMIT))
+
+    qs = _base_queryset(birth=birth, address=addr, atena_no=number, include_departed=include_departed, on=on)
+    found: list[Resident] = []
+    if name is None:
+        found = list(qs.order_by("search_kana", "birth_date", "atena_no")[:limit])
+    else:
+        seen: set[int] = set()
+        other = birth is not None or bool(number) or bool(addr)
+        for tier in _name_tiers(qs, name, other_filters=other):
+            for resident in tier[: limit - len(found)]:
+                if resident.pk not in seen:
+                    seen.add(resident.pk)
+                    found.append(resident)
+            if len(found) >= limit:
+                break
+    views = person_views(found, on=on)
+    record(
+        action="view",
+        target_type="person_search",
+        details={
+            "criteria": [kind for kind, present in (("name", name is not None), ("birth_date", birth is not None),
+                                                    ("address", bool(addr)), ("atena_no", bool(number)))
+                         if present],
+            "count": len(views),
+            "atena_nos": [view.atena_no for view in views],
+        },
+        actor=actor,
+    )
+    return views

@@ -1,0 +1,466 @@
+"""Writes of the linkage side: layouts, 外字 table, import runs, schedules.
+
+Views, API views, tasks and management commands are thin and call these functions. Every import is
+audited (action ``import``, target ``linkage_run``); a failing file changes nothing in the mirror.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+import time
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.models import AuditAction
+from audit.services import record
+from integration.gaiji import parse_gaiji_csv
+from integration.importer import Importer, LayoutInvalid, layout_problems
+from integration.models import GaijiMapping, ImportRun, LinkageLayout, LinkageSchedule
+from integration.parsers import FileRejected, error
+
+logger = logging.getLogger(__name__)
+SHIPPED_DIR = Path(__file__).resolve().parent / "layouts"
+LAYOUT_FIELDS = ("key", "name", "description", "direction", "target", "format", "encoding", "has_header",
+                 "delimiter", "record_length", "mode", "op_codes", "key_fields", "date_formats", "code_tables",
+                 "columns", "options", "method", "is_active")
+STALE_AFTER = timedelta(minutes=10)
+SKIP_SUFFIXES = (".part", ".tmp", ".filepart", ".lock")
+
+
+def _require_admin(actor: Any) -> None:
+    if actor is not None and not getattr(actor, "is_municipal_admin", False):
+        raise PermissionDenied("連携の設定・取込は業務管理者のみが行えます。")
+
+
+def _tenant() -> Any:
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or connection.schema_name == "public":
+        raise RuntimeError("連携の処理は自治体のスキーマ内で実行してください。")
+    return tenant
+
+
+def linkage_dir(*parts: str) -> Path:
+    folder = Path(settings.LINKAGE_ROOT) / connection.schema_name
+    for part in parts:
+        folder = folder / part
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# Layouts
+# ---------------------------------------------------------------------------------------------
+def layout_to_dict(*, layout: LinkageLayout) -> dict:
+    data = {name: getattr(layout, name) for name in LAYOUT_FIELDS}
+    schedule = layout.schedules.filter(is_active=True).first()
+    data["schedule"] = _schedule_to_dict(schedule) if schedule else None
+    return data
+
+
+def _schedule_to_dict(schedule: LinkageSchedule) -> dict:
+    return {"kind": schedule.kind, "at_time": schedule.at_time.strftime("%H:%M") if schedule.at_time else None,
+            "every_minutes": schedule.every_minutes,
+            "deadline_time": schedule.deadline_time.strftime("%H:%M") if schedule.deadline_time else None}
+
+
+def layout_export_json(*, layout: LinkageLayout) -> str:
+    return json.dumps(layout_to_dict(layout=layout), ensure_ascii=False, indent=1) + "\n"
+
+
+def _parse_time(value: str | None, label: str) -> dtime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%H:%M").time()
+    except ValueError:
+        raise ValidationError({"schedule": [f"{label}「{value}」は HH:MM の形式ではありません"]}) from None
+
+
+@transaction.atomic
+def layout_import_json(*, actor: Any, data: bytes | str | dict, shipped: bool = False) -> LinkageLayout:
+    """Create or replace a layout from its JSON file (the same format ``layout_export_json`` writes)."""
+    _require_admin(actor)
+    if not isinstance(data, dict):
+        try:
+            data = json.loads(data.decode("utf-8-sig") if isinstance(data, bytes) else data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValidationError({"file": [f"レイアウトファイルをJSONとして読めません（{exc}）"]}) from None
+    if not isinstance(data, dict):
+        raise ValidationError({"file": ["レイアウトファイルの形式が正しくありません"]})
+    unknown = sorted(set(data) - set(LAYOUT_FIELDS) - {"schedule"})
+    if unknown:
+        raise ValidationError({"file": [f"未知の設定項目があります: {', '.join(unknown)}"]})
+    key = str(data.get("key") or "")
+    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,64}", key):
+        raise ValidationError({"key": ["識別子は英数字・ハイフン・下線の64文字以内にしてください"]})
+    layout = LinkageLayout.objects.filter(key=key).first() or LinkageLayout(key=key)
+    for name in LAYOUT_FIELDS:
+        if name in data and name != "key":
+            setattr(layout, name, data[name])
+    layout.shipped = shipped or layout.shipped
+    if layout.direction != LinkageLayout.Direction.IN:
+        raise ValidationError({"direction": ["このレイアウト取込は取込（in）方向のみ扱います"]})
+    try:
+        layout.full_clean(exclude=["columns", "op_codes", "key_fields", "date_formats", "code_tables", "options"])
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from None
+    problems = layout_problems(layout)
+    if problems:
+        raise ValidationError({"columns": problems})
+    area = layout.area
+    tenant = _tenant()
+    if area and not tenant.has_area(area) and not shipped:
+        raise ValidationError({"target": [f"業務「{area}」は契約されていないため、このレイアウトは登録できません"]})
+    layout.save()
+    if "schedule" in data:
+        layout.schedules.all().delete()
+        spec = data["schedule"]
+        if spec:
+            kind = spec.get("kind", LinkageSchedule.Kind.NIGHTLY)
+            if kind not in LinkageSchedule.Kind.values:
+                raise ValidationError({"schedule": [f"スケジュールの種類「{kind}」は使用できません"]})
+            every = spec.get("every_minutes")
+            if kind == LinkageSchedule.Kind.INTERVAL and not (isinstance(every, int) and 1 <= every <= 1440):
+                raise ValidationError({"schedule": ["間隔（分）は1〜1440で指定してください"]})
+            at_time = _parse_time(spec.get("at_time"), "実行時刻")
+            if kind == LinkageSchedule.Kind.NIGHTLY and at_time is None:
+                raise ValidationError({"schedule": ["夜間スケジュールには実行時刻が必要です"]})
+            LinkageSchedule.objects.create(layout=layout, kind=kind, at_time=at_time, every_minutes=every,
+                                           deadline_time=_parse_time(spec.get("deadline_time"), "完了期限"))
+    record(action=AuditAction.UPDATE, target_type="linkage_layout", target_id=layout.key, area=area or "",
+           details={"name": layout.name, "target": layout.target, "shipped": layout.shipped}, actor=actor)
+    return layout
+
+
+def shipped_layout_files() -> list[Path]:
+    return sorted(SHIPPED_DIR.glob("*.json"))
+
+
+def layouts_ensure_shipped(*, actor: Any = None, force: bool = False) -> list[LinkageLayout]:
+    """Load the shipped layouts for the business areas this municipality subscribes to (once)."""
+    tenant = _tenant()
+    loaded = []
+    existing = set(LinkageLayout.objects.values_list("key", flat=True))
+    for path in shipped_layout_files():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["key"] in existing and not force:
+            continue
+        target = data["target"]
+        area = target.split(":", 1)[1] if target.startswith("eligibility:") else "juki"
+        if not tenant.has_area(area):
+            continue
+        loaded.append(layout_import_json(actor=actor, data=data, shipped=True))
+    return loaded
+
+
+# ---------------------------------------------------------------------------------------------
+# 外字
+# ---------------------------------------------------------------------------------------------
+def gaiji_mapping() -> dict[str, str]:
+    return dict(GaijiMapping.objects.values_list("local_code", "ucs"))
+
+
+@transaction.atomic
+def gaiji_upload(*, actor: Any, data: bytes, replace: bool = False) -> dict:
+    """Load a 外字 conversion CSV. Nothing is saved if any line has an error."""
+    _require_admin(actor)
+    rows, errors = parse_gaiji_csv(data)
+    if errors:
+        raise ValidationError({"file": [f"{e['line']}行目 {e['column']}: {e['message']}" for e in errors[:100]]})
+    if not rows:
+        raise ValidationError({"file": ["外字の行がありません"]})
+    if replace:
+        GaijiMapping.objects.all().delete()
+    created = updated = 0
+    for row in rows:
+        _obj, was_created = GaijiMapping.objects.update_or_create(
+            local_code=row.local_code, defaults={"ucs": row.ucs, "mj_name": row.mj_name, "note": row.note})
+        created += was_created
+        updated += not was_created
+    record(action=AuditAction.UPDATE, target_type="gaiji_table", target_id="",
+           details={"created": created, "updated": updated, "replace": replace}, actor=actor)
+    return {"created": created, "updated": updated}
+
+
+# ---------------------------------------------------------------------------------------------
+# Imports
+# ---------------------------------------------------------------------------------------------
+def _safe_name(name: str) -> str:
+    base = Path(name or "upload").name
+    return re.sub(r"[^\w.\-]", "_", base)[-120:] or "upload"
+
+
+def _store(source: bytes | BinaryIO | Path, file_name: str, *, move: bool = False) -> tuple[Path, str, int]:
+    """Copy (or move) the delivered file under received/, hashing it on the way."""
+    folder = linkage_dir("received", timezone.localdate().strftime("%Y%m%d"))
+    temp = folder / f".incoming-{time.time_ns()}"
+    digest = hashlib.sha256()
+    size = 0
+    if isinstance(source, Path) and move:
+        with source.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+        shutil.move(str(source), temp)
+    else:
+        with temp.open("wb") as out:
+            if isinstance(source, bytes):
+                chunks = [source]
+            elif isinstance(source, Path):
+                chunks = iter(lambda h=source.open("rb"): h.read(1 << 20), b"")  # noqa: B008
+            elif hasattr(source, "chunks"):
+                chunks = source.chunks()
+            else:
+                chunks = iter(lambda: source.read(1 << 20), b"")
+            for block in chunks:
+                digest.update(block)
+                size += len(block)
+                out.write(block)
+    sha = digest.hexdigest()
+    final = folder / f"{sha[:16]}_{time.time_ns()}_{_safe_name(file_name)}"
+    temp.rename(final)
+    return final, sha, size
+
+
+def import_submit(
+    *,
+    layout: LinkageLayout,
+    source: bytes | BinaryIO | Path,
+    file_name: str,
+    via: str = ImportRun.Source.UPLOAD,
+    actor: Any = None,
+    requested_by: str = "",
+    schedule: LinkageSchedule | None = None,
+    run_async: bool = True,
+    move: bool = False,
+) -> ImportRun:
+    """Register a delivered file as a run and start it (Celery, after commit) or run it now."""
+    _require_admin(actor)
+    tenant = _tenant()
+    if layout.direction != LinkageLayout.Direction.IN or not layout.is_active:
+        raise ValidationError({"layout": ["このレイアウトは取込に使用できません"]})
+    path, sha, size = _store(source, file_name, move=move)
+    deadline = None
+    if schedule is not None and schedule.deadline_time:
+        now = timezone.localtime()
+        deadline = now.replace(hour=schedule.deadline_time.hour, minute=schedule.deadline_time.minute,
+                               second=0, microsecond=0)
+        if deadline < now - timedelta(hours=12):
+            deadline += timedelta(days=1)
+    run = ImportRun.objects.create(
+        layout=layout, file_name=Path(file_name).name[:255], file_path=str(path), file_size=size, sha256=sha,
+        source=via, requested_by=requested_by or (actor.get_username() if actor is not None else ""),
+        schedule=schedule, deadline=deadline,
+    )
+    area = layout.area or ""
+    if area and not tenant.has_area(area):
+        return _finish(run, ImportRun.Status.FAILED, f"業務「{area}」はこの自治体の契約に含まれていないため取り込めません",
+                       errors=[error(0, "", f"業務「{area}」は契約されていません。契約業務のファイルだけを取り込めます")],
+                       actor=actor)
+    if run_async:
+        from integration.tasks import run_import
+
+        transaction.on_commit(lambda: run_import.delay(run.pk))
+        return run
+    return import_execute(run_id=run.pk, actor=actor)
+
+
+def _finish(run: ImportRun, status: str, message: str, *, errors: list[dict] | None = None, error_count: int = 0,
+            counts: dict | None = None, timings: dict | None = None, actor: Any = None) -> ImportRun:
+    run.status = status
+    run.message = message[:300]
+    if errors is not None:
+        run.errors = errors
+        run.error_count = error_count or len(errors)
+    for name, value in (counts or {}).items():
+        setattr(run, name, value)
+    if timings:
+        run.timings = {**run.timings, **timings}
+    run.finished_at = timezone.now()
+    run.save()
+    if run.schedule_id:
+        LinkageSchedule.objects.filter(pk=run.schedule_id).update(last_finished_at=run.finished_at, last_status=status)
+    record(action=AuditAction.IMPORT, target_type="linkage_run", target_id=run.pk, area=run.layout.area or "",
+           details={"file": run.file_name, "sha256": run.sha256, "layout": run.layout.key, "status": status,
+                    "added": run.added, "changed": run.changed, "deleted": run.deleted,
+                    "errors": run.error_count}, actor=actor)
+    return run
+
+
+def _progress(run: ImportRun) -> Any:
+    def _update(phase: str, count: int) -> None:
+        fields = {"rows_validated": count} if phase == "validated" else {"rows_applied": count}
+        ImportRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now(), **fields)
+
+    return _update
+
+
+def import_execute(*, run_id: int, actor: Any = None) -> ImportRun:
+    """Validate every row, stage, check, then apply in one transaction. Safe to call again on a failed run."""
+    tenant = _tenant()
+    run = ImportRun.objects.select_related("layout").get(pk=run_id)
+    if run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.DUPLICATE):
+        return run
+    layout = run.layout
+    done_before = ImportRun.objects.filter(layout=layout, sha256=run.sha256,
+                                           status=ImportRun.Status.SUCCEEDED).exclude(pk=run.pk).first()
+    if done_before is not None:
+        return _finish(run, ImportRun.Status.DUPLICATE,
+                       f"同じ内容のファイルは取込済みです（{timezone.localtime(done_before.finished_at):%Y-%m-%d %H:%M}、"
+                       f"履歴番号 {done_before.pk}）。何も変更していません", errors=[], actor=actor)
+    area = layout.area or ""
+    if area and not tenant.has_area(area):
+        return _finish(run, ImportRun.Status.FAILED, f"業務「{area}」はこの自治体の契約に含まれていないため取り込めません",
+                       errors=[error(0, "", f"業務「{area}」は契約されていません")], actor=actor)
+    started = time.perf_counter()
+    run.status = ImportRun.Status.VALIDATING
+    run.started_at = run.heartbeat_at = timezone.now()
+    run.rows_validated = run.rows_applied = 0
+    run.errors, run.error_count, run.message = [], 0, ""
+    run.save(update_fields=["status", "started_at", "heartbeat_at", "rows_validated", "rows_applied", "errors",
+                            "error_count", "message"])
+    try:
+        importer = Importer(layout=layout, tenant=tenant, gaiji=gaiji_mapping(), progress=_progress(run))
+    except LayoutInvalid as exc:
+        return _finish(run, ImportRun.Status.FAILED, "レイアウトの定義に誤りがあります",
+                       errors=[error(0, "", p) for p in exc.problems], actor=actor)
+    try:
+        try:
+            with open(run.file_path, "rb") as stream:
+                importer.validate_and_stage(stream)
+        except FileRejected as exc:
+            importer.add_error(error(exc.line, exc.column, exc.message))
+        except FileNotFoundError:
+            importer.add_error(error(0, "", "受信したファイルが見つかりません"))
+        if not importer.error_count:
+            importer.check_staged()
+        timings = {**importer.timings}
+        if importer.error_count:
+            timings["total"] = round(time.perf_counter() - started, 3)
+            return _finish(run, ImportRun.Status.FAILED,
+                           f"{importer.error_count:,} 件のエラーがあるため取り込みませんでした（データは変更していません）",
+                           errors=importer.errors, error_count=importer.error_count,
+                           counts={"rows_total": importer.rows, "rows_validated": importer.rows},
+                           timings=timings, actor=actor)
+        ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.APPLYING, rows_total=importer.rows,
+                                                   rows_validated=importer.rows, heartbeat_at=timezone.now())
+        run.status, run.rows_total, run.rows_validated = ImportRun.Status.APPLYING, importer.rows, importer.rows
+        with transaction.atomic():
+            counts = importer.apply()
+            timings = {**importer.timings, "total": round(time.perf_counter() - started, 3)}
+            message = (f"{importer.rows:,} 行を取り込みました（追加 {counts['added']:,}・変更 {counts['changed']:,}・"
+                       f"削除 {counts['deleted']:,}）")
+            return _finish(run, ImportRun.Status.SUCCEEDED, message, errors=[], timings=timings,
+                           counts={**counts, "rows_applied": importer.rows}, actor=actor)
+    except Exception as exc:
+        run.refresh_from_db()
+        _finish(run, ImportRun.Status.FAILED, "取込中に障害が発生したため、データは変更していません",
+                errors=[error(0, "", f"処理を中断しました（{type(exc).__name__}）。再実行してください")], actor=actor)
+        logger.exception("import run %s failed", run.pk)
+        return run
+    finally:
+        importer.drop_stage()
+
+
+def import_retry(*, run: ImportRun, actor: Any = None, run_async: bool = True) -> ImportRun:
+    """Run a failed or interrupted file again (as a new run; the old one stays in the history)."""
+    _require_admin(actor)
+    if run.is_running and not run_is_stale(run=run):
+        raise ValidationError("この取込はまだ実行中です。")
+    if run.status == ImportRun.Status.SUCCEEDED:
+        raise ValidationError("この取込は完了しています。")
+    path = Path(run.file_path)
+    if not path.exists():
+        raise ValidationError("受信したファイルが残っていないため再実行できません。")
+    if run.is_running:
+        ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.INTERRUPTED, finished_at=timezone.now(),
+                                                   message="処理が中断されました（再実行済み）")
+    return import_submit(layout=run.layout, source=path, file_name=run.file_name, via=run.source, actor=actor,
+                         requested_by=run.requested_by, schedule=run.schedule, run_async=run_async)
+
+
+def run_is_stale(*, run: ImportRun, now: datetime | None = None) -> bool:
+    if not run.is_running:
+        return False
+    now = now or timezone.now()
+    last = run.heartbeat_at or run.created_at
+    return now - last > STALE_AFTER
+
+
+def inbox_pickup(*, layouts: list[LinkageLayout] | None = None, schedule: LinkageSchedule | None = None,
+                 run_async: bool = True) -> list[ImportRun]:
+    """Take every complete file from inbox/<layout key>/ (oldest first) and submit it."""
+    runs = []
+    for layout in layouts if layouts is not None else LinkageLayout.objects.filter(is_active=True, direction="in"):
+        folder = linkage_dir("inbox", layout.key)
+        files = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                        and not p.name.endswith(SKIP_SUFFIXES)), key=lambda p: (p.stat().st_mtime, p.name))
+        for path in files:
+            runs.append(import_submit(layout=layout, source=path, file_name=path.name, via=(
+                ImportRun.Source.SCHEDULE if schedule else ImportRun.Source.INBOX), schedule=schedule,
+                run_async=run_async, move=True))
+    return runs
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedules
+# ---------------------------------------------------------------------------------------------
+def schedule_is_due(*, schedule: LinkageSchedule, now: datetime) -> bool:
+    now = timezone.localtime(now)
+    if not schedule.is_active or not schedule.layout.is_active:
+        return False
+    if schedule.kind == LinkageSchedule.Kind.NIGHTLY:
+        return bool(schedule.at_time) and now.hour == schedule.at_time.hour and now.minute == schedule.at_time.minute
+    every = max(1, schedule.every_minutes or 5)
+    minutes = now.hour * 60 + now.minute
+    return minutes % every == 0
+
+
+def schedules_due(*, now: datetime) -> list[LinkageSchedule]:
+    return [s for s in LinkageSchedule.objects.select_related("layout") if schedule_is_due(schedule=s, now=now)]
+
+
+def schedules_run_due(*, now: datetime | None = None, run_async: bool = True) -> list[ImportRun]:
+    """Pick up the inbox of every due schedule; record when it started."""
+    now = now or timezone.now()
+    runs: list[ImportRun] = []
+    for schedule in schedules_due(now=now):
+        LinkageSchedule.objects.filter(pk=schedule.pk).update(last_started_at=now)
+        picked = inbox_pickup(layouts=[schedule.layout], schedule=schedule, run_async=run_async)
+        if not picked:
+            LinkageSchedule.objects.filter(pk=schedule.pk).update(last_finished_at=timezone.now(),
+                                                                  last_status="no_file")
+        runs += picked
+    return runs
+
+
+@transaction.atomic
+def schedule_save(*, actor: Any, layout: LinkageLayout, kind: str, at_time: dtime | None = None,
+                  every_minutes: int | None = None, deadline_time: dtime | None = None,
+                  is_active: bool = True) -> LinkageSchedule:
+    _require_admin(actor)
+    errors: dict[str, list[str]] = {}
+    if kind == LinkageSchedule.Kind.NIGHTLY and at_time is None:
+        errors["at_time"] = ["実行時刻を入力してください"]
+    if kind == LinkageSchedule.Kind.INTERVAL and not (every_minutes and 1 <= every_minutes <= 1440):
+        errors["every_minutes"] = ["間隔（分）は1〜1440で入力してください"]
+    if errors:
+        raise ValidationError(errors)
+    schedule = layout.schedules.first() or LinkageSchedule(layout=layout)
+    schedule.kind, schedule.at_time, schedule.every_minutes = kind, at_time, every_minutes
+    schedule.deadline_time, schedule.is_active = deadline_time, is_active
+    schedule.save()
+    record(action=AuditAction.UPDATE, target_type="linkage_schedule", target_id=layout.key,
+           details={"schedule": schedule.describe(), "active": is_active}, actor=actor)
+    return schedule

@@ -1,0 +1,31 @@
+"""Celery tasks of the linkage side. Thin: they call services inside the tenant's schema."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from madoguchi.tasks import TenantTask
+
+
+@shared_task(base=TenantTask, name="integration.run_import", acks_late=True)
+def run_import(run_id: int) -> str:
+    from integration.services import import_execute
+
+    return import_execute(run_id=run_id).status
+
+
+@shared_task(base=TenantTask, name="integration.inbox_pickup")
+def inbox_pickup_task() -> int:
+    """Pick up every layout's inbox (manual trigger / ad hoc)."""
+    from integration.services import inbox_pickup
+
+    return len(inbox_pickup())
+
+
+@shared_task(base=TenantTask, name="integration.run_due_schedules")
+def run_due_schedules() -> int:
+    """Started by the beat dispatcher when at least one schedule of this municipality is due."""
+    from integration.services import schedules_run_due
+
+    return len(schedules_run_due(now=timezone.now()))
