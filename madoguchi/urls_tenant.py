@@ -28,6 +28,7 @@ class DocsView(SpectacularSwaggerView):
 api_v1 = [
     path("", api.api_root, name="root"),
     path("me/", api.me, name="me"),
+    path("integration/exports/", include("integration.exports.api_urls")),
     path("integration/", include("integration.api.urls")),
     path("navigation/", include("navigation.api.urls")),
 ]
@@ -35,6 +36,7 @@ api_v1 = [
 urlpatterns = [
     path("", account_views.home_view, name="home"),
     path("accounts/", include("tenants.accounts.urls")),
+    path("linkage/exports/", include("integration.exports.urls")),
     path("linkage/", include("integration.urls")),
     path("navi/", include("navigation.urls")),
     path("api/v1/", include((api_v1, "api"))),

@@ -73,6 +73,12 @@ def django_db_setup(request, django_test_environment, django_db_blocker):  # noq
     yield
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
+        # Live-server threads and worker processes may still hold connections to the test database.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 

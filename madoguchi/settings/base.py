@@ -82,6 +82,7 @@ TENANT_APPS = [
     "tenants.accounts",
     "audit",
     "integration",
+    "integration.exports",
     "navigation",
     "forms_builder",
     "mynacard",
