@@ -322,19 +322,30 @@ class Importer:
         copy_sql = f'COPY "{self.stage_table}" ({", ".join(columns)}) FROM STDIN'
         build = self.builder.build
         records = parser_for(self.layout).records(stream)
+        rejected: FileRejected | None = None
         try:
             done = False
             while not done:
                 batch = 0
+                # Errors must not escape the COPY block: a failed COPY would abort the caller's transaction.
                 with raw.copy(copy_sql) as copy:
                     write = copy.write_row
-                    for record in records:
-                        self.rows += 1
-                        if record.values is None:
-                            for item in record.errors:
-                                self.add_error(item)
-                            continue
-                        row, errors = build(record.line, record.values)
+                    while True:
+                        try:
+                            record = next(records)
+                            if record.values is None:
+                                self.rows += 1
+                                for item in record.errors:
+                                    self.add_error(item)
+                                continue
+                            self.rows += 1
+                            row, errors = build(record.line, record.values)
+                        except StopIteration:
+                            done = True
+                            break
+                        except FileRejected as exc:
+                            rejected, done = exc, True
+                            break
                         if errors:
                             for item in errors:
                                 self.add_error(item)
@@ -343,12 +354,12 @@ class Importer:
                         batch += 1
                         if batch >= PROGRESS_EVERY:
                             break
-                    else:
-                        done = True
                 self.staged += batch
                 self.progress("validated", self.rows)
         finally:
             raw.close()
+        if rejected is not None:
+            raise rejected
         self.timings["validate_stage"] = round(time.perf_counter() - started, 3)
 
     # -- phase 2: cross-row checks in SQL ---------------------------------------------------------

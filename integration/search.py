@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from audit.services import record
-from integration.models import Resident, ResidentStatus, SupportMeasure
+from integration.models import Resident, ResidentStatus
 from integration.normalize import normalize_address, normalize_kana, normalize_name
 from integration.selectors import PersonView, person_views
 
@@ -50,7 +49,9 @@ for _era in _ERAS:
         _ERA_BY_KEY[_key] = _era
 
 _KATAKANA = re.compile(r"^[\u30a1-\u30faー\u30fc]+$")
-_WAREKI = re.compile(r"^(明治|大正|昭和|平成|令和|[明大昭平令]|[MTSHR])(元|\d{1,2})[.\-/年](\d{1,2})[.\-/月](\d{1,2})日?$")
+_WAREKI = re.compile(
+    r"^(明治|大正|昭和|平成|令和|[明大昭平令]|[MTSHR])(元|\d{1,2})[.\-/年](\d{1,2})[.\-/月](\d{1,2})日?$"
+)
 _WAREKI_COMPACT = re.compile(r"^([MTSHR])(\d{2})(\d{2})(\d{2})$")
 _ERA_CODE_COMPACT = re.compile(r"^([1-5])(\d{2})(\d{2})(\d{2})$")
 _SEIREKI = re.compile(r"^(\d{4})[.\-/年](\d{1,2})[.\-/月](\d{1,2})日?$")
@@ -103,10 +104,12 @@ def parse_birth_date(text: str | date | None) -> date | None:
             raise ValidationError(_("「%(text)s」は存在しない日付です。") % {"text": raw}) from exc
     if value.isdigit() and len(value) == 6:
         raise ValidationError(
-            _("「%(text)s」は元号が分かりません。S450102 や 3450102 のように元号を付けてください。") % {"text": raw}
+            _("「%(text)s」は元号が分かりません。S450102 や 3450102 のように元号を付けてください。")
+            % {"text": raw}
         )
     raise ValidationError(
-        _("「%(text)s」は生年月日として読めません（例：1970-01-02、S45.1.2、昭和45年1月2日）。") % {"text": raw}
+        _("「%(text)s」は生年月日として読めません（例：1970-01-02、S45.1.2、昭和45年1月2日）。")
+        % {"text": raw}
     )
 
 
@@ -129,46 +132,76 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _restricted_atena_nos(*, on: date) -> Q:
-    return Q(
-        atena_no__in=SupportMeasure.objects.filter(restrict_address=True, start_date__lte=on)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
-        .values("atena_no")
-    )
+_RESTRICTED_SQL = (
+    "NOT EXISTS (SELECT 1 FROM integration_supportmeasure sm WHERE sm.atena_no = r.atena_no "
+    "AND sm.restrict_address AND sm.start_date <= %s AND (sm.end_date IS NULL OR sm.end_date >= %s))"
+)
 
 
-def _base_queryset(*, birth: date | None, address: str, atena_no: str, include_departed: bool, on: date):
-    qs = Resident.objects.all()
+def _filters(
+    *, birth: date | None, address: str, atena_no: str, include_departed: bool, on: date
+) -> tuple[list[str], list[object]]:
+    """WHERE parts shared by every tier (all parameterised)."""
+    where: list[str] = []
+    params: list[object] = []
     if not include_departed:
-        qs = qs.filter(status=ResidentStatus.RESIDENT)
+        where.append("r.status = %s")
+        params.append(ResidentStatus.RESIDENT.value)
     if birth is not None:
-        qs = qs.filter(birth_date=birth)
+        where.append("r.birth_date = %s")
+        params.append(birth)
     if atena_no:
-        qs = qs.filter(atena_no=atena_no)
+        where.append("r.atena_no = %s")
+        params.append(atena_no)
     if address:
-        pattern = f"%{_like_escape(address)}%"
-        qs = qs.extra(where=["search_address LIKE %s"], params=[pattern])  # noqa: S610 - parameterised
-        # Never reveal by address search where a restricted person lives.
-        qs = qs.exclude(_restricted_atena_nos(on=on))
-    return qs
+        where.append("r.search_address LIKE %s")
+        params.append(f"%{_like_escape(address)}%")
+        # Never reveal by an address search where a person with a restricted address lives.
+        where.append(_RESTRICTED_SQL)
+        params += [on, on]
+    return where, params
 
 
-def _name_tiers(qs, name: NameQuery, *, other_filters: bool):  # noqa: ANN001,ANN202
-    col = name.column
-    escaped = _like_escape(name.text)
-    length_order = f"length({col})"
-    yield qs.extra(where=[f"{col} = %s"], params=[name.text]).order_by("search_kana", "atena_no")  # noqa: S610
-    yield (qs.extra(where=[f"{col} LIKE %s", f"{col} <> %s"], params=[escaped + "%", name.text],  # noqa: S610
-                    select={"_len": length_order}).order_by("_len", "search_kana", "atena_no"))
-    if len(name.text) >= MIN_INFIX or other_filters:
-        yield (qs.extra(where=[f"{col} LIKE %s", f"{col} NOT LIKE %s"],  # noqa: S610
-                        params=["%" + escaped + "%", escaped + "%"],
-                        select={"_len": length_order}).order_by("_len", "search_kana", "atena_no"))
-    if len(name.text) >= MIN_INFIX:
-        yield (qs.extra(where=[f"{col} %% %s", f"{col} NOT LIKE %s"],  # noqa: S610
-                        params=[name.text, "%" + escaped + "%"],
-                        select={"_sim": f"similarity({col}, %s)"}, select_params=[name.text])
-               .order_by("-_sim", "search_kana", "atena_no"))
+def _tier_sql(name: NameQuery, *, other_filters: bool) -> list[tuple[str, list[object], str]]:
+    """(condition, params, order) per ranking tier; the column is one of two fixed names."""
+    col = "r." + ("search_kana" if name.column == "search_kana" else "search_name")
+    text, escaped = name.text, _like_escape(name.text)
+    tiers = [
+        (f"{col} = %s", [text], "r.search_kana, r.atena_no"),
+        (
+            f"{col} LIKE %s AND {col} <> %s",
+            [escaped + "%", text],
+            f"length({col}), r.search_kana, r.atena_no",
+        ),
+    ]
+    if len(text) >= MIN_INFIX or other_filters:
+        tiers.append(
+            (
+                f"{col} LIKE %s AND {col} NOT LIKE %s",
+                ["%" + escaped + "%", escaped + "%"],
+                f"length({col}), r.search_kana, r.atena_no",
+            )
+        )
+    if len(text) >= MIN_INFIX:
+        tiers.append(
+            (
+                f"{col} %% %s AND {col} NOT LIKE %s",
+                [text, "%" + escaped + "%"],
+                f"similarity({col}, %s) DESC, r.search_kana, r.atena_no",
+            )
+        )
+    return tiers
+
+
+def _run(
+    where: list[str], params: list[object], order: str, order_params: list[object], limit: int
+) -> list[Resident]:
+    table = Resident._meta.db_table
+    sql = (
+        f'SELECT r.* FROM "{table}" r WHERE {" AND ".join(where) or "TRUE"} '  # noqa: S608 - fixed names
+        f"ORDER BY {order} LIMIT %s"
+    )
+    return list(Resident.objects.raw(sql, [*params, *order_params, limit]))
 
 
 def person_search(
@@ -198,15 +231,20 @@ def person_search(
         raise ValidationError(_("住所は2文字以上で入力してください。"))
     limit = max(1, min(int(limit), MAX_LIMIT))
 
-    qs = _base_queryset(birth=birth, address=addr, atena_no=number, include_departed=include_departed, on=on)
+    where, params = _filters(
+        birth=birth, address=addr, atena_no=number, include_departed=include_departed, on=on
+    )
     found: list[Resident] = []
     if name is None:
-        found = list(qs.order_by("search_kana", "birth_date", "atena_no")[:limit])
+        found = _run(where, params, "r.search_kana, r.birth_date, r.atena_no", [], limit)
     else:
         seen: set[int] = set()
         other = birth is not None or bool(number) or bool(addr)
-        for tier in _name_tiers(qs, name, other_filters=other):
-            for resident in tier[: limit - len(found)]:
+        for condition, tier_params, order in _tier_sql(name, other_filters=other):
+            order_params = [name.text] if "%s" in order else []
+            for resident in _run(
+                [*where, condition], [*params, *tier_params], order, order_params, limit - len(found)
+            ):
                 if resident.pk not in seen:
                     seen.add(resident.pk)
                     found.append(resident)
@@ -217,9 +255,16 @@ def person_search(
         action="view",
         target_type="person_search",
         details={
-            "criteria": [kind for kind, present in (("name", name is not None), ("birth_date", birth is not None),
-                                                    ("address", bool(addr)), ("atena_no", bool(number)))
-                         if present],
+            "criteria": [
+                kind
+                for kind, present in (
+                    ("name", name is not None),
+                    ("birth_date", birth is not None),
+                    ("address", bool(addr)),
+                    ("atena_no", bool(number)),
+                )
+                if present
+            ],
             "count": len(views),
             "atena_nos": [view.atena_no for view in views],
         },

@@ -12,6 +12,7 @@ import logging
 import re
 import shutil
 import time
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -336,8 +337,10 @@ def import_execute(*, run_id: int, actor: Any = None) -> ImportRun:
         return _finish(run, ImportRun.Status.FAILED, "レイアウトの定義に誤りがあります",
                        errors=[error(0, "", p) for p in exc.problems], actor=actor)
     try:
+        # Inside a caller's transaction a database error in staging must not poison it: use a savepoint.
+        guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
         try:
-            with open(run.file_path, "rb") as stream:
+            with guard, open(run.file_path, "rb") as stream:
                 importer.validate_and_stage(stream)
         except FileRejected as exc:
             importer.add_error(error(exc.line, exc.column, exc.message))

@@ -108,7 +108,7 @@ class Target:
             return None
         if model_field.has_default():
             return model_field.get_default()
-        return ""
+        return "" if model_field.get_internal_type() in ("CharField", "TextField") else None
 
 
 RESIDENT_FIELDS = (
