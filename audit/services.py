@@ -186,11 +186,11 @@ def chain_verify(*, batch_size: int = 5000) -> VerifyResult:
             return VerifyResult(ok=True, checked=checked)
         for event in batch:
             if event.seq != expected_seq:
-                return VerifyResult(
-                    False, checked, expected_seq, f"連番 {expected_seq} の行がありません（次は {event.seq}）：削除の疑い"
-                )
+                reason = f"連番 {expected_seq} の行がありません（次は {event.seq}）：削除の疑い"
+                return VerifyResult(False, checked, expected_seq, reason)
             if event.prev_hash != expected_prev:
-                return VerifyResult(False, checked, event.seq, "直前の行のハッシュと一致しません：挿入または削除の疑い")
+                reason = "直前の行のハッシュと一致しません：挿入または削除の疑い"
+                return VerifyResult(False, checked, event.seq, reason)
             if event_hash(event) != event.hash:
                 return VerifyResult(False, checked, event.seq, "行の内容がハッシュと一致しません：改ざんの疑い")
             expected_seq, expected_prev, checked = event.seq + 1, event.hash, checked + 1

@@ -17,7 +17,7 @@ class RequestContext:
 
 
 _context: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "madoguchi_request_context", default=RequestContext()
+    "madoguchi_request_context", default=RequestContext()  # noqa: B039 - frozen dataclass, immutable
 )
 
 
