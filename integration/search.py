@@ -27,7 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from audit.services import record
-from integration.models import Resident, ResidentStatus
+from integration.models import Resident, ResidentStatus, SupportMeasure
 from integration.normalize import normalize_address, normalize_kana, normalize_name
 from integration.selectors import PersonView, person_views
 
@@ -132,8 +132,9 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+_SM_TABLE = SupportMeasure._meta.db_table
 _RESTRICTED_SQL = (
-    "NOT EXISTS (SELECT 1 FROM integration_supportmeasure sm WHERE sm.atena_no = r.atena_no "
+    f'NOT EXISTS (SELECT 1 FROM "{_SM_TABLE}" sm WHERE sm.atena_no = r.atena_no '  # noqa: S608
     "AND sm.restrict_address AND sm.start_date <= %s AND (sm.end_date IS NULL OR sm.end_date >= %s))"
 )
 

@@ -1,3 +1,7 @@
+from django.urls import include, path
+
 app_name = "navigation"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("cases/", include("navigation.cases.urls")),
+]

@@ -84,6 +84,7 @@ TENANT_APPS = [
     "integration",
     "integration.exports",
     "navigation",
+    "navigation.cases",
     "forms_builder",
     "mynacard",
 ]

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from integration.models import Sex
+from integration.search import parse_birth_date
+from navigation.cases.models import MemoVisibility, ProcedureStatus
+from tenants.accounts.models import Counter
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("氏名・フリガナ"),
+        max_length=100,
+        required=False,
+        help_text=_("漢字・カナ・ひらがな、全角・半角、旧字体のどれでも検索できます。"),
+    )
+    birth = forms.CharField(
+        label=_("生年月日"),
+        max_length=20,
+        required=False,
+        help_text=_("例：1970-01-02、S45.1.2、昭和45年1月2日、S450102"),
+    )
+    address = forms.CharField(label=_("住所"), max_length=200, required=False)
+    atena_no = forms.CharField(label=_("宛名番号"), max_length=15, required=False)
+    departed = forms.BooleanField(label=_("転出・死亡した人も含める"), required=False)
+
+    def clean_birth(self) -> object:
+        try:
+            return parse_birth_date(self.cleaned_data.get("birth") or "")
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+
+    @property
+    def has_criteria(self) -> bool:
+        data = self.data
+        return any((data.get(k) or "").strip() for k in ("q", "birth", "address", "atena_no"))
+
+
+class NewcomerForm(forms.Form):
+    name = forms.CharField(label=_("氏名"), max_length=100)
+    name_kana = forms.CharField(label=_("氏名（フリガナ）"), max_length=200, required=False)
+    birth_date = forms.CharField(label=_("生年月日"), max_length=20, help_text=_("例：2024-04-01、R6.4.1"))
+    sex = forms.ChoiceField(label=_("性別"), choices=[("", "―")] + list(Sex.choices), required=False)
+    relationship = forms.CharField(label=_("続柄"), max_length=40, required=False, help_text=_("例：子"))
+    is_foreign = forms.BooleanField(label=_("外国人住民"), required=False)
+    nationality = forms.CharField(label=_("国籍・地域"), max_length=60, required=False)
+
+    def clean_birth_date(self) -> object:
+        try:
+            value = parse_birth_date(self.cleaned_data.get("birth_date") or "")
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        if value is None:
+            raise forms.ValidationError(_("生年月日を入力してください。"))
+        return value
+
+
+class EventsForm(forms.Form):
+    events = forms.MultipleChoiceField(
+        label=_("ライフイベント"), widget=forms.CheckboxSelectMultiple, required=False
+    )
+    event_date = forms.DateField(label=_("異動日・届出日"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: object, choices: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["events"].choices = choices
+
+
+class ProcedureStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("状態"), choices=ProcedureStatus.choices)
+    reason = forms.CharField(
+        label=_("理由・メモ"), max_length=400, required=False, help_text=_("「不要」のときは必須")
+    )
+    to_counter = forms.ModelChoiceField(
+        label=_("担当窓口"),
+        queryset=Counter.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("（変更しない）"),
+    )
+
+
+class HandoffForm(forms.Form):
+    to_counter = forms.ModelChoiceField(
+        label=_("引継ぎ先の窓口"), queryset=Counter.objects.none(), empty_label=None
+    )
+    note = forms.CharField(
+        label=_("引継ぎメモ"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+        help_text=_("次の窓口の職員に伝えること"),
+    )
+
+    def __init__(self, *args: object, counters: list[Counter], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_counter"].queryset = Counter.objects.filter(pk__in=[c.pk for c in counters])
+
+
+class CloseForm(forms.Form):
+    override_reason = forms.CharField(
+        label=_("未完了のまま完了する理由（窓口責任者のみ）"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=1000,
+        help_text=_("未完了の手続が残っているときだけ入力します。記録に残ります。"),
+    )
+
+
+class MemoForm(forms.Form):
+    body = forms.CharField(label=_("メモ"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+    visibility = forms.ChoiceField(
+        label=_("公開範囲"),
+        choices=MemoVisibility.choices,
+        initial=MemoVisibility.ALL,
+        widget=forms.RadioSelect,
+    )
+
+
+class AnswersForm(forms.Form):
+    """One field per interview question (``navi.Question``); names are the answer keys."""
+
+    def __init__(self, *args: object, questions: list, answers: dict, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for question in questions:
+            label = f"{question.person_name}：{question.text}" if question.person_name else question.text
+            current = answers.get(question.key)
+            if question.kind == "yes_no":
+                field = forms.ChoiceField(
+                    label=label,
+                    choices=[("yes", _("はい")), ("no", _("いいえ"))],
+                    widget=forms.RadioSelect,
+                    required=False,
+                )
+                initial = {True: "yes", False: "no"}.get(current)
+            elif question.kind == "choice":
+                field = forms.ChoiceField(
+                    label=label, choices=list(question.choices), widget=forms.RadioSelect, required=False
+                )
+                initial = current
+            elif question.kind == "date":
+                field = forms.DateField(
+                    label=label,
+                    required=False,
+                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                )
+                initial = current
+            else:
+                field = forms.IntegerField(label=label, required=False)
+                initial = current
+            field.help_text = question.help_text
+            self.fields[question.key] = field
+            self.initial[question.key] = initial

@@ -1,0 +1,260 @@
+"""Reads for cases and memos. Memo visibility and case-view auditing are enforced here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from audit.services import record
+from integration.models import Resident
+from integration.selectors import PersonView, household_members, person_views
+from navigation.cases.models import (
+    Case,
+    CaseHandoff,
+    CasePerson,
+    CaseProcedure,
+    CaseStatus,
+    Memo,
+    MemoVisibility,
+    QueueState,
+)
+from tenants.accounts.models import Counter, User
+
+
+def _require_staff(actor: User) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDenied(_("職員としてログインしてください。"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Memos
+# ---------------------------------------------------------------------------------------------
+def memos_visible_to(*, actor: User) -> QuerySet[Memo]:
+    """Memos ``actor`` may read: all-staff memos, own-department memos of their department, their own."""
+    _require_staff(actor)
+    condition = Q(visibility=MemoVisibility.ALL) | Q(author_id=actor.pk)
+    if actor.department_id is not None:
+        condition |= Q(visibility=MemoVisibility.DEPARTMENT, department_id=actor.department_id)
+    return Memo.objects.filter(condition).select_related("author", "updated_by", "department", "counter")
+
+
+def _audit_memo_read(memos: list[Memo], **details: object) -> None:
+    if memos:
+        record(
+            action="view",
+            target_type="memo",
+            target_id=memos[0].pk if len(memos) == 1 else "",
+            details={"memo_ids": [m.pk for m in memos], **details},
+        )
+
+
+def memos_for_persons(*, actor: User, atena_nos: list[str]) -> dict[str, list[Memo]]:
+    """Person memos per 宛名番号 (for search results); the read is audited."""
+    if not atena_nos:
+        return {}
+    memos = list(memos_visible_to(actor=actor).filter(atena_no__in=atena_nos))
+    _audit_memo_read(memos, atena_nos=sorted({m.atena_no for m in memos}))
+    result: dict[str, list[Memo]] = {}
+    for memo in memos:
+        result.setdefault(memo.atena_no, []).append(memo)
+    return result
+
+
+def memos_for_case(*, actor: User, case: Case) -> list[Memo]:
+    memos = list(memos_visible_to(actor=actor).filter(case=case))
+    _audit_memo_read(memos, case=case.pk)
+    return memos
+
+
+def memo_for_edit(*, actor: User, memo_id: int) -> Memo:
+    memo = memos_visible_to(actor=actor).filter(pk=memo_id).first()
+    if memo is None or memo.author_id != actor.pk:
+        raise PermissionDenied(_("このメモは編集できません。"))
+    return memo
+
+
+def memo_history(*, actor: User, memo_id: int) -> tuple[Memo, list]:
+    memo = memos_visible_to(actor=actor).filter(pk=memo_id).first()
+    if memo is None:
+        raise PermissionDenied(_("このメモは表示できません。"))
+    revisions = list(memo.revisions.select_related("edited_by", "written_by"))
+    _audit_memo_read([memo], revisions=len(revisions))
+    return memo, revisions
+
+
+# ---------------------------------------------------------------------------------------------
+# Queue and cases
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueRow:
+    case: Case
+    waiting: bool
+    last_handoff: CaseHandoff | None
+    person_count: int
+    open_procedures: int
+
+
+def case_queue(*, actor: User, counter: Counter | None) -> list[QueueRow]:
+    """Open cases at ``counter``: waiting hand-offs first (oldest first), then those being served.
+
+    The queue carries no personal data (受付番号, events, counters, the hand-off note), so the
+    5-second polling does not fill the audit trail; opening a case is audited.
+    """
+    _require_staff(actor)
+    if counter is None:
+        return []
+    cases = list(
+        Case.objects.filter(current_counter=counter, status=CaseStatus.OPEN)
+        .select_related("handling_by", "current_counter")
+        .order_by("queued_at", "pk")
+    )
+    handoffs: dict[int, CaseHandoff] = {}
+    for handoff in CaseHandoff.objects.filter(case__in=cases).select_related("from_counter", "sent_by"):
+        handoffs[handoff.case_id] = handoff  # ordered by sent_at: the last one wins
+    counts: dict[int, int] = {}
+    for case_id in CasePerson.objects.filter(case__in=cases).values_list("case_id", flat=True):
+        counts[case_id] = counts.get(case_id, 0) + 1
+    open_counts: dict[int, int] = {}
+    for case_id in (
+        CaseProcedure.objects.filter(case__in=cases, determined=True)
+        .exclude(status__in=["done", "not_needed"])
+        .values_list("case_id", flat=True)
+    ):
+        open_counts[case_id] = open_counts.get(case_id, 0) + 1
+    rows = [
+        QueueRow(
+            case=c,
+            waiting=c.queue_state == QueueState.WAITING,
+            last_handoff=handoffs.get(c.pk),
+            person_count=counts.get(c.pk, 0),
+            open_procedures=open_counts.get(c.pk, 0),
+        )
+        for c in cases
+    ]
+    return sorted(rows, key=lambda r: (not r.waiting, r.case.queued_at or r.case.created_at))
+
+
+@dataclass
+class CasePersonRow:
+    person: CasePerson
+    view: PersonView | None  # DV-aware mirror data (None for newcomers)
+    procedures: list[CaseProcedure] = field(default_factory=list)
+
+
+@dataclass
+class CaseDetail:
+    case: Case
+    persons: list[CasePersonRow]
+    handoffs: list[CaseHandoff]
+    memos: list[Memo]
+    person_memos: dict[str, list[Memo]]
+    household: list[PersonView]
+    case_procedures: list[CaseProcedure] = field(default_factory=list)  # for the whole case / household
+    pending: list[dict] = field(default_factory=list)  # procedures still depending on an unanswered question
+
+
+def case_get(*, actor: User, case_id: int) -> Case:
+    _require_staff(actor)
+    case = (
+        Case.objects.select_related("current_counter", "created_by", "handling_by", "closed_by")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise Case.DoesNotExist
+    return case
+
+
+def case_detail(*, actor: User, case_id: int, on: date | None = None) -> CaseDetail:
+    """Everything the case screen shows; audited as a case view (action ``view``)."""
+    case = case_get(actor=actor, case_id=case_id)
+    persons = list(case.persons.all())
+    views = {
+        v.atena_no: v
+        for v in person_views(
+            list(Resident.objects.filter(atena_no__in=[p.atena_no for p in persons if p.atena_no])), on=on
+        )
+    }
+    procedures = list(case.procedures.select_related("counter", "department", "updated_by"))
+    rows = []
+    for person in persons:
+        rows.append(
+            CasePersonRow(
+                person=person,
+                view=views.get(person.atena_no),
+                procedures=[p for p in procedures if p.person_id == person.pk],
+            )
+        )
+    household: list[PersonView] = []
+    visitor = next((views[p.atena_no] for p in persons if p.atena_no in views), None)
+    if visitor is not None:
+        in_case = {p.atena_no for p in persons}
+        household = [
+            m
+            for m in household_members(household_no=visitor.household_no, on=on)
+            if m.atena_no not in in_case
+        ]
+    record(
+        action="view",
+        target_type="case",
+        target_id=case.pk,
+        details={"label": case.label, "atena_nos": [p.atena_no for p in persons if p.atena_no]},
+    )
+    return CaseDetail(
+        case=case,
+        persons=rows,
+        handoffs=list(case.handoffs.select_related("from_counter", "to_counter", "sent_by", "resumed_by")),
+        memos=memos_for_case(actor=actor, case=case),
+        person_memos=memos_for_persons(actor=actor, atena_nos=[p.atena_no for p in persons if p.atena_no]),
+        household=household,
+        case_procedures=[p for p in procedures if p.person_id is None],
+        pending=[
+            item
+            for item in (case.determination or {}).get("procedures", [])
+            if item.get("status") == "pending"
+        ],
+    )
+
+
+def cases_for_person(*, actor: User, atena_no: str, limit: int = 20) -> list[Case]:
+    _require_staff(actor)
+    return list(
+        Case.objects.filter(persons__atena_no=atena_no)
+        .select_related("current_counter")
+        .order_by("-created_at")[:limit]
+    )
+
+
+@dataclass
+class PersonDetail:
+    person: PersonView
+    household: list[PersonView]
+    memos: list[Memo]
+    cases: list[Case]
+
+
+def person_detail(*, actor: User, atena_no: str, on: date | None = None) -> PersonDetail | None:
+    """The person view at any counter: DV-aware data, household, visible memos, cases. Audited."""
+    _require_staff(actor)
+    resident = Resident.objects.filter(atena_no=atena_no).first()
+    if resident is None:
+        return None
+    (person,) = person_views([resident], on=on)
+    household = [
+        m for m in household_members(household_no=person.household_no, on=on) if m.atena_no != person.atena_no
+    ]
+    record(action="view", target_type="person", target_id=atena_no, details={"screen": "person_view"})
+    return PersonDetail(
+        person=person,
+        household=household,
+        memos=memos_for_persons(actor=actor, atena_nos=[atena_no]).get(atena_no, []),
+        cases=cases_for_person(actor=actor, atena_no=atena_no),
+    )
+
+
+def counters_for_handoff(*, case: Case) -> list[Counter]:
+    return list(Counter.objects.filter(is_active=True).exclude(pk=case.current_counter_id))

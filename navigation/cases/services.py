@@ -1,0 +1,665 @@
+"""Writes for cases (受付), hand-offs and memos. Permission checks and audit live here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import record
+from integration.models import Resident
+from navigation.cases import navi
+from navigation.cases.models import (
+    Case,
+    CaseHandoff,
+    CaseNumber,
+    CasePerson,
+    CaseProcedure,
+    CaseStatus,
+    Memo,
+    MemoRevision,
+    MemoVisibility,
+    ProcedureStatus,
+    QueueState,
+)
+from tenants.accounts.models import Counter, Department, User
+
+MAX_NOTE = 2000
+MAX_MEMO = 4000
+
+
+class CaseCloseRefused(ValidationError):
+    """Closing was refused because determined procedures are unresolved; ``unresolved`` lists them."""
+
+    def __init__(self, message: str, *, unresolved: list[CaseProcedure]) -> None:
+        super().__init__(message, code="unresolved")
+        self.unresolved = unresolved
+
+
+# ---------------------------------------------------------------------------------------------
+# Permission helpers
+# ---------------------------------------------------------------------------------------------
+def _require_staff(actor: User) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDenied(_("職員としてログインしてください。"))
+
+
+def _require_counter(counter: Counter | None) -> Counter:
+    if counter is None or not counter.is_active:
+        raise ValidationError(_("窓口が選ばれていません。先に窓口を選んでください。"), code="no_counter")
+    return counter
+
+
+def _require_serving_here(*, actor: User, case: Case, counter: Counter | None) -> None:
+    """Changes to a case are made at the counter where it is being served."""
+    _require_staff(actor)
+    if not case.is_open:
+        raise ValidationError(_("受付 %(label)s は完了しています。") % {"label": case.label}, code="closed")
+    counter = _require_counter(counter)
+    if case.current_counter_id != counter.pk:
+        raise PermissionDenied(
+            _("受付 %(label)s は「%(counter)s」にあります。")
+            % {"label": case.label, "counter": case.current_counter or "-"}
+        )
+    if case.queue_state != QueueState.SERVING:
+        raise ValidationError(
+            _("受付 %(label)s は引継ぎ待ちです。先に「再開」してください。") % {"label": case.label},
+            code="waiting",
+        )
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
+def _next_number(day: date) -> int:
+    table = CaseNumber._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" (day, last) VALUES (%s, 1) '  # noqa: S608 - table name from model meta
+            f'ON CONFLICT (day) DO UPDATE SET last = "{table}".last + 1 RETURNING last',
+            [day],
+        )
+        return cursor.fetchone()[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------------------------
+def _person_from_resident(case: Case, resident: Resident, position: int, *, visitor: bool) -> CasePerson:
+    return CasePerson(
+        case=case,
+        position=position,
+        atena_no=resident.atena_no,
+        name=resident.name,
+        name_kana=resident.name_kana,
+        birth_date=resident.birth_date,
+        sex=resident.sex,
+        relationship=resident.relationship,
+        is_visitor=visitor,
+    )
+
+
+def _residents(atena_nos: Iterable[str]) -> list[Resident]:
+    wanted = [a.strip() for a in atena_nos if a and a.strip()]
+    found = {r.atena_no: r for r in Resident.objects.filter(atena_no__in=wanted)}
+    missing = [a for a in wanted if a not in found]
+    if missing:
+        raise ValidationError(
+            _("宛名番号 %(nos)s の住民が見つかりません。") % {"nos": "、".join(missing)},
+            code="unknown_person",
+        )
+    return [found[a] for a in dict.fromkeys(wanted)]
+
+
+@transaction.atomic
+def case_open(
+    *,
+    actor: User,
+    counter: Counter | None,
+    atena_nos: list[str],
+    event_date: date | None = None,
+    events: list[str] | None = None,
+) -> Case:
+    """Open a case at ``counter`` for the persons with ``atena_nos`` (the first one is the visitor)."""
+    _require_staff(actor)
+    counter = _require_counter(counter)
+    residents = _residents(atena_nos)
+    today = timezone.localdate()
+    event_list = navi.validate_events(events or [])
+    case = Case.objects.create(
+        day=today,
+        number=_next_number(today),
+        event_date=event_date or today,
+        events=event_list,
+        current_counter=counter,
+        queue_state=QueueState.SERVING,
+        handling_by=actor,
+        queued_at=timezone.now(),
+        created_by=actor,
+        catalogue_version_id=navi.current_version_id(),
+    )
+    CasePerson.objects.bulk_create(
+        [_person_from_resident(case, r, i, visitor=(i == 0)) for i, r in enumerate(residents)]
+    )
+    record(
+        action="create",
+        target_type="case",
+        target_id=case.pk,
+        details={"label": case.label, "atena_nos": [r.atena_no for r in residents], "counter": counter.pk},
+    )
+    if event_list:
+        case_determine(actor=actor, case=case)
+    return case
+
+
+@transaction.atomic
+def case_person_add(*, actor: User, counter: Counter | None, case: Case, atena_no: str) -> CasePerson:
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    (resident,) = _residents([atena_no])
+    if case.persons.filter(atena_no=resident.atena_no).exists():
+        raise ValidationError(
+            _("%(name)s さんはすでに受付に含まれています。") % {"name": resident.name}, code="duplicate"
+        )
+    position = case.persons.count()
+    person = _person_from_resident(case, resident, position, visitor=False)
+    person.save()
+    record(
+        action="update",
+        target_type="case",
+        target_id=case.pk,
+        details={"change": "person_add", "atena_no": resident.atena_no},
+    )
+    case_determine(actor=actor, case=case)
+    return person
+
+
+@transaction.atomic
+def case_newcomer_add(
+    *,
+    actor: User,
+    counter: Counter | None,
+    case: Case,
+    name: str,
+    name_kana: str = "",
+    birth_date: date | None = None,
+    sex: str = "",
+    relationship: str = "",
+    is_foreign: bool = False,
+    nationality: str = "",
+) -> CasePerson:
+    """A person without a resident record yet (転入者, 出生児), entered by staff."""
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = _("氏名を入力してください。")
+    if birth_date is None:
+        errors["birth_date"] = _("生年月日を入力してください。")
+    elif birth_date > case.event_date:
+        errors["birth_date"] = _("生年月日が異動日より後になっています。")
+    if errors:
+        raise ValidationError(errors)
+    person = CasePerson.objects.create(
+        case=case,
+        position=case.persons.count(),
+        is_newcomer=True,
+        name=name.strip(),
+        name_kana=(name_kana or "").strip(),
+        birth_date=birth_date,
+        sex=sex or "",
+        relationship=relationship or "",
+        is_visitor=not case.persons.exists(),
+        is_foreign=bool(is_foreign),
+        nationality=(nationality or "").strip(),
+    )
+    record(
+        action="update",
+        target_type="case",
+        target_id=case.pk,
+        details={"change": "newcomer_add", "person": person.pk},
+    )
+    case_determine(actor=actor, case=case)
+    return person
+
+
+@transaction.atomic
+def case_person_remove(*, actor: User, counter: Counter | None, case: Case, person: CasePerson) -> None:
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    if person.case_id != case.pk:
+        raise PermissionDenied
+    acted = person.procedures.exclude(status=ProcedureStatus.TODO).exists()
+    if acted:
+        raise ValidationError(_("手続の対応を始めた人は受付から外せません。"), code="person_in_use")
+    if case.persons.count() <= 1:
+        raise ValidationError(_("受付には少なくとも1人が必要です。"), code="last_person")
+    key = person.key
+    person.delete()
+    answers = dict(case.answers or {})
+    answers["persons"] = {k: v for k, v in (answers.get("persons") or {}).items() if k != key}
+    case.answers = answers
+    case.save(update_fields=["answers", "updated_at"])
+    record(
+        action="update",
+        target_type="case",
+        target_id=case.pk,
+        details={"change": "person_remove", "person": key},
+    )
+    case_determine(actor=actor, case=case)
+
+
+@transaction.atomic
+def case_events_set(
+    *, actor: User, counter: Counter | None, case: Case, events: list[str], event_date: date | None = None
+) -> Case:
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    case.events = navi.validate_events(events, case=case)
+    if event_date is not None:
+        case.event_date = event_date
+    case.save(update_fields=["events", "event_date", "updated_at"])
+    record(
+        action="update",
+        target_type="case",
+        target_id=case.pk,
+        details={"change": "events", "events": case.events, "event_date": case.event_date},
+    )
+    case_determine(actor=actor, case=case)
+    return case
+
+
+@transaction.atomic
+def case_answers_update(*, actor: User, counter: Counter | None, case: Case, answers: dict) -> Case:
+    """Merge interview answers (form values ``{"<person key|case>:<question>": raw}``) and re-determine.
+
+    Every answer is validated against the case's catalogue first; nothing changes on a bad answer.
+    """
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    persons = list(case.persons.all())
+    cleaned = navi.validate_answers(case=case, persons=persons, answers=answers)
+    merged = {
+        "case": dict((case.answers or {}).get("case") or {}),
+        "persons": {k: dict(v) for k, v in ((case.answers or {}).get("persons") or {}).items()},
+    }
+    merged["case"].update(cleaned["case"])
+    for key, items in cleaned["persons"].items():
+        merged["persons"].setdefault(key, {}).update(items)
+    case.answers = merged
+    case.save(update_fields=["answers", "updated_at"])
+    record(
+        action="update",
+        target_type="case",
+        target_id=case.pk,
+        details={"change": "answers", "keys": sorted(navi.answers_flat(cleaned))},
+    )
+    case_determine(actor=actor, case=case)
+    return case
+
+
+def _counter_for(item: navi.ProcedureItem) -> tuple[int | None, int | None]:
+    department = (
+        Department.objects.filter(name=item.department_name).first() if item.department_name else None
+    )
+    counter = (
+        Counter.objects.filter(name=item.counter_name, is_active=True).first() if item.counter_name else None
+    )
+    if counter is None and department is not None:
+        counter = Counter.objects.filter(department=department, is_active=True).first()
+    if department is None and counter is not None:
+        department = counter.department
+    return getattr(counter, "pk", None), getattr(department, "pk", None)
+
+
+@transaction.atomic
+def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
+    """Run the determination and reconcile the procedure list (per person and for the household).
+
+    New procedures are added as 未対応; a procedure no longer determined is removed if nobody has
+    touched it, otherwise kept (marked not determined) so staff's work is never lost. A household
+    member who is not in the case but needs a procedure (e.g. the spouse after a death) is added to
+    the case as a non-subject person so that the procedure can be tracked.
+    """
+    persons = list(case.persons.all())
+    result = navi.determine_case(case=case, persons=persons)
+    by_key = {p.key: p for p in persons}
+    missing = [item.person_key for item in result.items if item.person_key and item.person_key not in by_key]
+    if missing:
+        position = len(persons)
+        for resident in Resident.objects.filter(atena_no__in=missing).order_by("birth_date"):
+            person = _person_from_resident(case, resident, position, visitor=False)
+            person.is_subject = False
+            person.save()
+            by_key[person.key] = person
+            position += 1
+    existing = {(cp.person_id, cp.procedure_code): cp for cp in case.procedures.all()}
+    wanted: set[tuple[int | None, str]] = set()
+    counters: dict[tuple[str, str], tuple[int | None, int | None]] = {}
+    for order, item in enumerate(result.items, start=1):
+        person = by_key.get(item.person_key) if item.person_key else None
+        if item.person_key and person is None:
+            continue
+        key = (getattr(person, "pk", None), item.code)
+        wanted.add(key)
+        where = (item.counter_name, item.department_name)
+        if where not in counters:
+            counters[where] = _counter_for(item)
+        counter_id, department_id = counters[where]
+        fields = {
+            "name": item.name,
+            "area": item.area,
+            "reasons": list(item.reasons),
+            "documents": list(item.documents),
+            "guidance": item.guidance,
+            "department_id": department_id,
+            "legal_basis": item.legal_basis[:400],
+            "legal_url": item.legal_url[:400],
+            "fee": item.fee[:100],
+            "needs_check": item.needs_check,
+            "determined": True,
+            "sort_order": order,
+        }
+        current = existing.get(key)
+        if current is None:
+            CaseProcedure.objects.create(
+                case=case, person=person, procedure_code=item.code, counter_id=counter_id, **fields
+            )
+        else:
+            for name, value in fields.items():
+                setattr(current, name, value)
+            current.save()
+    for key, current in existing.items():
+        if key in wanted:
+            continue
+        if current.status == ProcedureStatus.TODO:
+            current.delete()
+        elif current.determined:
+            current.determined = False
+            current.save(update_fields=["determined", "updated_at"])
+    case.determination = result.snapshot
+    case.determined_at = timezone.now()
+    if result.version_id is not None:
+        case.catalogue_version_id = result.version_id
+    case.save(update_fields=["determination", "determined_at", "catalogue_version_id", "updated_at"])
+    return list(case.procedures.select_related("person", "counter"))
+
+
+@transaction.atomic
+def case_procedure_set_status(
+    *,
+    actor: User,
+    counter: Counter | None,
+    procedure: CaseProcedure,
+    status: str,
+    reason: str = "",
+    to_counter: Counter | None = None,
+) -> CaseProcedure:
+    case = _locked(procedure.case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    if status not in ProcedureStatus.values:
+        raise ValidationError({"status": _("状態を選んでください。")})
+    reason = (reason or "").strip()
+    if status == ProcedureStatus.NOT_NEEDED and not reason:
+        raise ValidationError({"reason": _("「不要」にするときは理由を入力してください。")})
+    if status == ProcedureStatus.ELSEWHERE:
+        target = to_counter or procedure.counter
+        if target is None:
+            raise ValidationError({"to_counter": _("「他窓口へ」のときは担当窓口を選んでください。")})
+        procedure.counter = target
+    if len(reason) > 400:
+        raise ValidationError({"reason": _("理由は400文字以内で入力してください。")})
+    previous = procedure.status
+    procedure.status = status
+    procedure.status_reason = reason
+    procedure.updated_by = actor
+    procedure.save()
+    record(
+        action="update",
+        target_type="case_procedure",
+        target_id=procedure.pk,
+        area=procedure.area,
+        details={
+            "case": case.pk,
+            "procedure": procedure.procedure_code,
+            "from": previous,
+            "to": status,
+            "reason": reason,
+        },
+    )
+    return procedure
+
+
+@transaction.atomic
+def case_handoff(
+    *, actor: User, counter: Counter | None, case: Case, to_counter: Counter, note: str = ""
+) -> CaseHandoff:
+    """Send the case to ``to_counter``'s queue with a note; every answer and status stays (R2.4)."""
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    if to_counter is None or not to_counter.is_active:
+        raise ValidationError({"to_counter": _("引継ぎ先の窓口を選んでください。")})
+    if to_counter.pk == case.current_counter_id:
+        raise ValidationError({"to_counter": _("今の窓口とは別の窓口を選んでください。")})
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise ValidationError({"note": _("引継ぎメモは%(n)d文字以内で入力してください。") % {"n": MAX_NOTE}})
+    handoff = CaseHandoff.objects.create(
+        case=case, from_counter=case.current_counter, to_counter=to_counter, note=note, sent_by=actor
+    )
+    case.current_counter = to_counter
+    case.queue_state = QueueState.WAITING
+    case.handling_by = None
+    case.queued_at = timezone.now()
+    case.save(update_fields=["current_counter", "queue_state", "handling_by", "queued_at", "updated_at"])
+    record(
+        action="handoff",
+        target_type="case",
+        target_id=case.pk,
+        details={"from_counter": handoff.from_counter_id, "to_counter": to_counter.pk, "handoff": handoff.pk},
+    )
+    return handoff
+
+
+@transaction.atomic
+def case_resume(*, actor: User, counter: Counter | None, case: Case) -> Case:
+    """Take a waiting case from this counter's queue and continue it here."""
+    _require_staff(actor)
+    counter = _require_counter(counter)
+    case = _locked(case)
+    if not case.is_open:
+        raise ValidationError(_("受付 %(label)s は完了しています。") % {"label": case.label}, code="closed")
+    if case.current_counter_id != counter.pk:
+        raise PermissionDenied(_("受付 %(label)s はこの窓口の待ち一覧にありません。") % {"label": case.label})
+    if case.queue_state != QueueState.WAITING:
+        raise ValidationError(
+            _("受付 %(label)s はすでに対応中です。") % {"label": case.label}, code="serving"
+        )
+    case.queue_state = QueueState.SERVING
+    case.handling_by = actor
+    case.save(update_fields=["queue_state", "handling_by", "updated_at"])
+    handoff = case.handoffs.filter(to_counter=counter, resumed_at__isnull=True).order_by("-sent_at").first()
+    if handoff is not None:
+        handoff.resumed_by = actor
+        handoff.resumed_at = timezone.now()
+        handoff.save(update_fields=["resumed_by", "resumed_at"])
+    record(
+        action="resume",
+        target_type="case",
+        target_id=case.pk,
+        details={"counter": counter.pk, "handoff": getattr(handoff, "pk", None)},
+    )
+    return case
+
+
+def unresolved_procedures(*, case: Case) -> list[CaseProcedure]:
+    return list(
+        case.procedures.filter(determined=True)
+        .exclude(status__in=[ProcedureStatus.DONE, ProcedureStatus.NOT_NEEDED])
+        .select_related("person")
+    )
+
+
+def pending_questions(*, case: Case) -> list[dict]:
+    """Interview questions the last determination still had open (their answers could add procedures)."""
+    if not case.events:
+        return []
+    return list((case.determination or {}).get("questions") or [])
+
+
+@transaction.atomic
+def case_close(*, actor: User, counter: Counter | None, case: Case, override_reason: str = "") -> Case:
+    """Close the case. Refused while a determined procedure is unresolved (「漏れなく」), unless a
+    supervisor overrides with a reason — the override is audited as ``override``."""
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    open_items = unresolved_procedures(case=case)
+    pending = pending_questions(case=case)
+    override_reason = (override_reason or "").strip()
+    if (open_items or pending) and not override_reason:
+        parts = [
+            f"{p.person.name if p.person else _('世帯')}：{p.name}（{p.get_status_display()}）"
+            for p in open_items
+        ]
+        if pending:
+            parts.append(_("聞き取りが終わっていません（確認すること %(n)d 件）") % {"n": len(pending)})
+        raise CaseCloseRefused(
+            _("未完了の手続があるため受付を完了できません：%(items)s") % {"items": "、".join(parts)},
+            unresolved=open_items,
+        )
+    if open_items or pending:
+        if not actor.is_supervisor:
+            raise PermissionDenied(_("未完了の手続があるまま完了できるのは窓口責任者だけです。"))
+        case.close_override_reason = override_reason
+        record(
+            action="override",
+            target_type="case",
+            target_id=case.pk,
+            details={
+                "reason": override_reason,
+                "unresolved": [
+                    {
+                        "person": p.person.key if p.person else None,
+                        "procedure": p.procedure_code,
+                        "status": p.status,
+                    }
+                    for p in open_items
+                ],
+                "pending_questions": len(pending),
+            },
+        )
+    case.status = CaseStatus.CLOSED
+    case.closed_at = timezone.now()
+    case.closed_by = actor
+    case.handling_by = None
+    case.save(
+        update_fields=[
+            "status",
+            "closed_at",
+            "closed_by",
+            "handling_by",
+            "close_override_reason",
+            "updated_at",
+        ]
+    )
+    record(
+        action="close",
+        target_type="case",
+        target_id=case.pk,
+        details={"label": case.label, "override": bool(open_items or pending)},
+    )
+    return case
+
+
+# ---------------------------------------------------------------------------------------------
+# Memos
+# ---------------------------------------------------------------------------------------------
+def _clean_memo(body: str, visibility: str, actor: User) -> tuple[str, str]:
+    body = (body or "").strip()
+    errors = {}
+    if not body:
+        errors["body"] = _("メモを入力してください。")
+    elif len(body) > MAX_MEMO:
+        errors["body"] = _("メモは%(n)d文字以内で入力してください。") % {"n": MAX_MEMO}
+    if visibility not in MemoVisibility.values:
+        errors["visibility"] = _("公開範囲を選んでください。")
+    elif visibility == MemoVisibility.DEPARTMENT and actor.department_id is None:
+        errors["visibility"] = _("部署に所属していないため「自分の部署のみ」は選べません。")
+    if errors:
+        raise ValidationError(errors)
+    return body, visibility
+
+
+@transaction.atomic
+def memo_create(
+    *,
+    actor: User,
+    counter: Counter | None,
+    body: str,
+    visibility: str = MemoVisibility.ALL,
+    atena_no: str = "",
+    case: Case | None = None,
+) -> Memo:
+    """A memo on a person (宛名番号) and/or a case."""
+    _require_staff(actor)
+    body, visibility = _clean_memo(body, visibility, actor)
+    atena_no = (atena_no or "").strip()
+    if not atena_no and case is None:
+        raise ValidationError(_("メモの対象（住民または受付）がありません。"))
+    if atena_no and not Resident.objects.filter(atena_no=atena_no).exists():
+        raise ValidationError(_("宛名番号 %(no)s の住民が見つかりません。") % {"no": atena_no})
+    memo = Memo.objects.create(
+        atena_no=atena_no,
+        case=case,
+        body=body,
+        visibility=visibility,
+        department_id=actor.department_id,
+        author=actor,
+        counter=counter,
+    )
+    record(
+        action="create",
+        target_type="memo",
+        target_id=memo.pk,
+        details={"atena_no": atena_no, "case": getattr(case, "pk", None), "visibility": visibility},
+    )
+    return memo
+
+
+@transaction.atomic
+def memo_update(*, actor: User, memo: Memo, body: str, visibility: str) -> Memo:
+    """Edit a memo (author only); the previous text is kept as a MemoRevision."""
+    _require_staff(actor)
+    memo = Memo.objects.select_for_update().get(pk=memo.pk)
+    if memo.author_id != actor.pk:
+        raise PermissionDenied(_("メモを編集できるのは作成者だけです。"))
+    body, visibility = _clean_memo(body, visibility, actor)
+    if body == memo.body and visibility == memo.visibility:
+        return memo
+    MemoRevision.objects.create(
+        memo=memo,
+        body=memo.body,
+        visibility=memo.visibility,
+        edited_by=actor,
+        written_by=memo.updated_by or memo.author,
+        written_at=memo.updated_at if memo.revision_count else memo.created_at,
+    )
+    memo.body = body
+    memo.visibility = visibility
+    memo.updated_by = actor
+    memo.revision_count += 1
+    if visibility == MemoVisibility.DEPARTMENT:
+        memo.department_id = actor.department_id
+    memo.save()
+    record(
+        action="update",
+        target_type="memo",
+        target_id=memo.pk,
+        details={"revision": memo.revision_count, "visibility": visibility},
+    )
+    return memo

@@ -1,0 +1,391 @@
+"""Counter screens: home (queue + search), case, person view, memos. Thin: validate, call, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from integration.search import person_search
+from navigation.cases import navi, selectors, services
+from navigation.cases.forms import (
+    AnswersForm,
+    CloseForm,
+    EventsForm,
+    HandoffForm,
+    MemoForm,
+    NewcomerForm,
+    ProcedureStatusForm,
+    SearchForm,
+)
+from navigation.cases.models import Case, CasePerson, CaseProcedure, QueueState
+
+
+def _messages_from(request: HttpRequest, exc: ValidationError | PermissionDenied) -> None:
+    if isinstance(exc, ValidationError):
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.error(request, str(exc) or _("この操作は許可されていません。"))
+
+
+def _case_or_404(request: HttpRequest, pk: int) -> Case:
+    try:
+        return selectors.case_get(actor=request.user, case_id=pk)
+    except Case.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _to_case(pk: int, anchor: str = "") -> HttpResponse:
+    return redirect(reverse("navigation:cases:case", args=[pk]) + (f"#{anchor}" if anchor else ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# Home, queue, search
+# ---------------------------------------------------------------------------------------------
+@login_required
+@require_GET
+def home_view(request: HttpRequest) -> HttpResponse:
+    rows = selectors.case_queue(actor=request.user, counter=request.counter)
+    return render(request, "cases/home.html", {"rows": rows, "form": SearchForm()})
+
+
+@login_required
+@require_GET
+def queue_view(request: HttpRequest) -> HttpResponse:
+    """The queue fragment htmx polls every 5 seconds."""
+    rows = selectors.case_queue(actor=request.user, counter=request.counter)
+    return render(request, "cases/_queue.html", {"rows": rows})
+
+
+@login_required
+@require_GET
+def search_view(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    results, memos, error = [], {}, ""
+    if form.has_criteria and form.is_valid():
+        data = form.cleaned_data
+        try:
+            results = person_search(
+                actor=request.user,
+                query=data["q"],
+                birth_date=data["birth"],
+                address=data["address"],
+                atena_no=data["atena_no"],
+                include_departed=data["departed"],
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            memos = selectors.memos_for_persons(actor=request.user, atena_nos=[p.atena_no for p in results])
+    rows = [{"person": p, "memos": memos.get(p.atena_no, [])} for p in results]
+    return render(
+        request,
+        "cases/search.html",
+        {"form": form, "rows": rows, "error": error, "searched": form.has_criteria and form.is_bound},
+    )
+
+
+@login_required
+@require_POST
+def case_new_view(request: HttpRequest) -> HttpResponse:
+    atena_nos = request.POST.getlist("atena_no")
+    if not atena_nos:
+        messages.error(request, _("受付する人を選んでください。"))
+        return redirect("navigation:cases:search")
+    try:
+        case = services.case_open(actor=request.user, counter=request.counter, atena_nos=atena_nos)
+    except (ValidationError, PermissionDenied) as exc:
+        _messages_from(request, exc)
+        return redirect("navigation:cases:home")
+    messages.success(request, _("受付 %(label)s を開始しました。") % {"label": case.label})
+    return _to_case(case.pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Case screen
+# ---------------------------------------------------------------------------------------------
+@login_required
+@require_GET
+def case_view(request: HttpRequest, pk: int) -> HttpResponse:
+    _case_or_404(request, pk)
+    detail = selectors.case_detail(actor=request.user, case_id=pk)
+    case = detail.case
+    persons = [row.person for row in detail.persons]
+    navi_error = ""
+    try:
+        event_choices = navi.life_events()
+        questions = navi.questions_for_case(case=case, persons=persons)
+        answer_labels = navi.answer_labels(case=case, persons=persons)
+    except navi.NavigationUnavailable as exc:
+        event_choices, questions, answer_labels, navi_error = [], [], {}, str(exc)
+    here = request.counter is not None and case.current_counter_id == request.counter.pk and case.is_open
+    context = {
+        "detail": detail,
+        "case": case,
+        "navi_error": navi_error,
+        "can_edit": here and case.queue_state == QueueState.SERVING,
+        "can_resume": here and case.queue_state == QueueState.WAITING,
+        "events_form": EventsForm(
+            choices=event_choices, initial={"events": case.events, "event_date": case.event_date}
+        ),
+        "event_labels": dict(event_choices),
+        "answer_labels": answer_labels,
+        "answers_form": AnswersForm(questions=questions, answers=case.answers),
+        "newcomer_form": NewcomerForm(),
+        "handoff_form": HandoffForm(counters=selectors.counters_for_handoff(case=case)),
+        "close_form": CloseForm(),
+        "memo_form": MemoForm(),
+        "status_form": ProcedureStatusForm(),
+        "unresolved": services.unresolved_procedures(case=case),
+        "search_form": SearchForm(),
+    }
+    return render(request, "cases/case.html", context)
+
+
+def _case_post(request: HttpRequest, pk: int, action, anchor: str = "") -> HttpResponse:  # noqa: ANN001
+    case = _case_or_404(request, pk)
+    try:
+        text = action(case)
+    except (ValidationError, PermissionDenied) as exc:
+        _messages_from(request, exc)
+    except navi.NavigationUnavailable as exc:
+        messages.error(request, str(exc))
+    else:
+        if text:
+            messages.success(request, text)
+    return _to_case(pk, anchor)
+
+
+@login_required
+@require_POST
+def case_person_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(case: Case) -> str:
+        person = services.case_person_add(
+            actor=request.user, counter=request.counter, case=case, atena_no=request.POST.get("atena_no", "")
+        )
+        return _("%(name)s さんを追加しました。") % {"name": person.name}
+
+    return _case_post(request, pk, act, "persons")
+
+
+@login_required
+@require_POST
+def case_newcomer_view(request: HttpRequest, pk: int) -> HttpResponse:
+    form = NewcomerForm(request.POST)
+
+    def act(case: Case) -> str:
+        if not form.is_valid():
+            raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
+        person = services.case_newcomer_add(
+            actor=request.user, counter=request.counter, case=case, **form.cleaned_data
+        )
+        return _("%(name)s さんを追加しました。") % {"name": person.name}
+
+    return _case_post(request, pk, act, "persons")
+
+
+@login_required
+@require_POST
+def case_person_remove_view(request: HttpRequest, pk: int, person_pk: int) -> HttpResponse:
+    def act(case: Case) -> str:
+        person = get_object_or_404(CasePerson, pk=person_pk, case=case)
+        services.case_person_remove(actor=request.user, counter=request.counter, case=case, person=person)
+        return _("%(name)s さんを受付から外しました。") % {"name": person.name}
+
+    return _case_post(request, pk, act, "persons")
+
+
+@login_required
+@require_POST
+def case_events_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(case: Case) -> str:
+        form = EventsForm(request.POST, choices=navi.life_events())
+        if not form.is_valid():
+            raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
+        services.case_events_set(
+            actor=request.user,
+            counter=request.counter,
+            case=case,
+            events=form.cleaned_data["events"],
+            event_date=form.cleaned_data["event_date"],
+        )
+        return _("ライフイベントを保存し、手続を判定しました。")
+
+    return _case_post(request, pk, act, "interview")
+
+
+@login_required
+@require_POST
+def case_answers_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(case: Case) -> str:
+        answers = {key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
+        services.case_answers_update(actor=request.user, counter=request.counter, case=case, answers=answers)
+        return _("回答を保存し、手続を判定しました。")
+
+    return _case_post(request, pk, act, "interview")
+
+
+@login_required
+@require_POST
+def case_procedure_view(request: HttpRequest, pk: int, proc_pk: int) -> HttpResponse:
+    def act(case: Case) -> str:
+        procedure = get_object_or_404(CaseProcedure, pk=proc_pk, case=case)
+        form = ProcedureStatusForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
+        procedure = services.case_procedure_set_status(
+            actor=request.user,
+            counter=request.counter,
+            procedure=procedure,
+            status=form.cleaned_data["status"],
+            reason=form.cleaned_data["reason"],
+            to_counter=form.cleaned_data["to_counter"],
+        )
+        return _("「%(name)s」を「%(status)s」にしました。") % {
+            "name": procedure.name,
+            "status": procedure.get_status_display(),
+        }
+
+    return _case_post(request, pk, act, f"proc-{proc_pk}")
+
+
+@login_required
+@require_POST
+def case_handoff_view(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_or_404(request, pk)
+    form = HandoffForm(request.POST, counters=selectors.counters_for_handoff(case=case))
+    try:
+        if not form.is_valid():
+            raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
+        handoff = services.case_handoff(
+            actor=request.user,
+            counter=request.counter,
+            case=case,
+            to_counter=form.cleaned_data["to_counter"],
+            note=form.cleaned_data["note"],
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        _messages_from(request, exc)
+        return _to_case(pk, "handoff")
+    messages.success(
+        request,
+        _("受付 %(label)s を「%(counter)s」に引き継ぎました。")
+        % {"label": case.label, "counter": handoff.to_counter.name},
+    )
+    return redirect("navigation:cases:home")
+
+
+@login_required
+@require_POST
+def case_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(case: Case) -> str:
+        services.case_resume(actor=request.user, counter=request.counter, case=case)
+        return _("受付 %(label)s を再開しました。") % {"label": case.label}
+
+    return _case_post(request, pk, act)
+
+
+@login_required
+@require_POST
+def case_close_view(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_or_404(request, pk)
+    form = CloseForm(request.POST)
+    form.is_valid()
+    try:
+        services.case_close(
+            actor=request.user,
+            counter=request.counter,
+            case=case,
+            override_reason=form.cleaned_data.get("override_reason", ""),
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        _messages_from(request, exc)
+        return _to_case(pk, "close")
+    messages.success(request, _("受付 %(label)s を完了しました。") % {"label": case.label})
+    return redirect("navigation:cases:home")
+
+
+@login_required
+@require_POST
+def case_memo_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(case: Case) -> str:
+        form = MemoForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
+        services.memo_create(
+            actor=request.user,
+            counter=request.counter,
+            case=case,
+            atena_no=request.POST.get("atena_no", ""),
+            **form.cleaned_data,
+        )
+        return _("メモを保存しました。")
+
+    return _case_post(request, pk, act, "memos")
+
+
+# ---------------------------------------------------------------------------------------------
+# Person view and memos
+# ---------------------------------------------------------------------------------------------
+@login_required
+@require_GET
+def person_view(request: HttpRequest, atena_no: str) -> HttpResponse:
+    detail = selectors.person_detail(actor=request.user, atena_no=atena_no)
+    if detail is None:
+        raise Http404
+    return render(request, "cases/person.html", {"detail": detail, "memo_form": MemoForm()})
+
+
+@login_required
+@require_POST
+def person_memo_view(request: HttpRequest, atena_no: str) -> HttpResponse:
+    form = MemoForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
+        services.memo_create(
+            actor=request.user, counter=request.counter, atena_no=atena_no, **form.cleaned_data
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        _messages_from(request, exc)
+    else:
+        messages.success(request, _("メモを保存しました。"))
+    back = request.POST.get("next", "")
+    if back.startswith("/navi/cases/") and "//" not in back:
+        return redirect(back)
+    return redirect("navigation:cases:person", atena_no=atena_no)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def memo_edit_view(request: HttpRequest, memo_pk: int) -> HttpResponse:
+    memo, revisions = selectors.memo_history(actor=request.user, memo_id=memo_pk)
+    can_edit = memo.author_id == request.user.pk
+    form = MemoForm(request.POST or None, initial={"body": memo.body, "visibility": memo.visibility})
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                memo = services.memo_update(
+                    actor=request.user,
+                    memo=selectors.memo_for_edit(actor=request.user, memo_id=memo_pk),
+                    **form.cleaned_data,
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("メモを更新しました。"))
+                if memo.atena_no:
+                    return redirect("navigation:cases:person", atena_no=memo.atena_no)
+                return _to_case(memo.case_id, "memos")
+    return render(
+        request,
+        "cases/memo_edit.html",
+        {"memo": memo, "revisions": revisions, "form": form, "can_edit": can_edit},
+    )
