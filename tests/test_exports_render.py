@@ -35,7 +35,8 @@ def test_default_csv_has_japanese_headers_crlf_and_seireki_dates():
     out = render([row(1), row(2, name="窓口 花子")], spec, municipality_code="462012")
     text = out.content.decode("utf-8")
     lines = text.split("\r\n")
-    assert lines[0].startswith("受付連番,受付日,受付元番号,異動事由,異動日,届出日,宛名番号,世帯番号,氏名,フリガナ,生年月日,性別")
+    assert lines[0].startswith("受付連番,受付日,受付元番号,異動事由,異動日,届出日,宛名番号,世帯番号,"
+                               "氏名,フリガナ,生年月日,性別")
     assert lines[1].startswith("1,20240401,C-1,tennyu,20240330,20240401,,,窓口 太郎,マドグチ タロウ,19900501,1")
     assert "窓口 花子" in lines[2]
     assert lines[-1] == "" and "\n" not in text.replace("\r\n", "")

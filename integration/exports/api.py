@@ -110,7 +110,8 @@ class PullView(ExportApiView):
             "から返します。件数が1件以上の取得は出力履歴と監査ログに記録されます。"
         ),
         parameters=[
-            OpenApiParameter("after", OpenApiTypes.INT, description="この受付連番より後を返す（省略時は確認済みカーソル）"),
+            OpenApiParameter("after", OpenApiTypes.INT,
+                             description="この受付連番より後を返す（省略時は確認済みカーソル）"),
             OpenApiParameter("limit", OpenApiTypes.INT, description="最大件数（1〜1000、既定100）"),
         ],
         responses={200: PullSerializer},

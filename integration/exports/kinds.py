@@ -15,7 +15,8 @@ SEX = (("1", "男"), ("2", "女"), ("9", "その他・不明"))
 
 def _person_items() -> tuple[ExportItem, ...]:
     return (
-        ExportItem("atena_no", "宛名番号", "住民記録システムの個人の番号（末尾はチェックデジット）。新規の転入者は空欄"),
+        ExportItem("atena_no", "宛名番号",
+                   "住民記録システムの個人の番号（末尾はチェックデジット）。新規の転入者は空欄"),
         ExportItem("household_no", "世帯番号", "世帯の番号（末尾はチェックデジット）。新しい世帯は空欄"),
         ExportItem("name", "氏名", "異動者の氏名（外字は同定済みの文字）", required=True, max_length=100),
         ExportItem("name_kana", "フリガナ", "氏名のフリガナ（全角カタカナ）", max_length=200),
@@ -47,7 +48,8 @@ JUKI_IDOU = ExportKind(
         ExportItem("old_address", "旧住所", "転入前の住所、または転居前の住所", max_length=200),
         ExportItem("old_katagaki", "旧住所方書", "旧住所の方書", max_length=200),
         ExportItem("notifier_name", "届出人氏名", "届出をした人の氏名", max_length=100),
-        ExportItem("notifier_relation", "届出人続柄", "異動者から見た届出人（本人、世帯主、代理人など）", max_length=20),
+        ExportItem("notifier_relation", "届出人続柄", "異動者から見た届出人（本人、世帯主、代理人など）",
+                   max_length=20),
     ),
 )
 

@@ -158,7 +158,8 @@ def spec_from_dict(data: object, *, builtin: bool = False) -> LayoutSpec:
             errors.append(_("%(place)s.align: left または right で指定してください。") % {"place": place})
             align = "left"
         pad = raw.get("pad", " ")
-        if not isinstance(pad, str) or len(pad) != 1 or len(pad.encode("utf-8" if encoding == "utf-8-sig" else encoding, errors="replace")) != 1:
+        codec = "utf-8" if encoding == "utf-8-sig" else encoding
+        if not isinstance(pad, str) or len(pad) != 1 or len(pad.encode(codec, errors="replace")) != 1:
             errors.append(_("%(place)s.pad: 埋め文字は1バイトの文字（空白や0）で指定してください。") % {"place": place})
             pad = " "
         value_map = raw.get("map", {})

@@ -106,7 +106,8 @@ class ExportKind:
                     errors.append(_("項目「%(label)s」の日付「%(value)s」が正しくありません（YYYY-MM-DD）。")
                                   % {"label": item.label, "value": value})
             elif item.type == "code" and item.codes and value not in item.code_table:
-                errors.append(_("項目「%(label)s」のコード「%(value)s」は定義されていません（使用できる値: %(codes)s）。")
+                errors.append(_("項目「%(label)s」のコード「%(value)s」は定義されていません"
+                                "（使用できる値: %(codes)s）。")
                               % {"label": item.label, "value": value, "codes": ", ".join(item.code_table)})
             if item.max_length and len(value) > item.max_length:
                 errors.append(_("項目「%(label)s」は%(max)d文字以内にしてください（%(len)d文字）。")

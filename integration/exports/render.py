@@ -201,8 +201,8 @@ def render(rows: Iterable[RenderRow], spec: LayoutSpec, *, municipality_code: st
             data = text.encode(codec, errors="replace")
             width = column.width or 0
             if len(data) > width:
-                problems.append(Problem(record_id, label, _("値「%(value)s」は %(n)d バイトで、桁数 %(w)d バイトを超えます。")
-                                        % {"value": text, "n": len(data), "w": width}))
+                message = _("値「%(value)s」は %(n)d バイトで、桁数 %(w)d バイトを超えます。")
+                problems.append(Problem(record_id, label, message % {"value": text, "n": len(data), "w": width}))
                 continue
             filler = column.pad.encode(codec) * (width - len(data))
             out.write(data + filler if column.align == "left" else filler + data)

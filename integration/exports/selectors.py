@@ -13,7 +13,14 @@ from django.utils.translation import gettext as _
 
 from integration.exports import registry
 from integration.exports.layouts import LayoutError, LayoutSpec, builtin_layouts, spec_from_dict
-from integration.exports.models import ExportAck, ExportBatch, ExportLayout, ExportRecord, ExportSchedule, ExportWatermark
+from integration.exports.models import (
+    ExportAck,
+    ExportBatch,
+    ExportLayout,
+    ExportRecord,
+    ExportSchedule,
+    ExportWatermark,
+)
 from integration.exports.registry import ExportKind
 
 
