@@ -1,0 +1,66 @@
+"""Security defaults: production settings pass `check --deploy`, refuse to start without secrets; headers."""
+
+import base64
+import os
+import secrets
+import subprocess
+import sys
+
+from django.test import Client
+
+from tests.conftest import CITY_A, ROOT
+
+
+def _check(env_overrides):
+    env = {**os.environ, **env_overrides, "DJANGO_SETTINGS_MODULE": "madoguchi.settings.production"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright in tests only
+    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_production_settings_pass_check_deploy():
+    result = _check({"DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+                     "MADOGUCHI_KEK": base64.b64encode(secrets.token_bytes(32)).decode()})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_refuse_missing_secrets():
+    result = _check({"DJANGO_SECRET_KEY": "", "MADOGUCHI_KEK": ""})
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
+    result = _check({"DJANGO_SECRET_KEY": secrets.token_urlsafe(64), "MADOGUCHI_KEK": ""})
+    assert result.returncode != 0 and "MADOGUCHI_KEK" in result.stderr
+
+
+def test_security_headers_and_request_id(tenant_a):
+    response = Client(HTTP_HOST=CITY_A.host).get("/accounts/login/", HTTP_X_REQUEST_ID="abc-12345678")
+    assert response["X-Request-ID"] == "abc-12345678"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert "no-store" in response["Cache-Control"]
+    assert "object-src 'none'" in response["Content-Security-Policy"]
+    bad = Client(HTTP_HOST=CITY_A.host).get("/accounts/login/", HTTP_X_REQUEST_ID="<script>")
+    assert bad["X-Request-ID"] != "<script>" and len(bad["X-Request-ID"]) == 32
+
+
+def test_health_endpoint_answers_on_any_host(db):
+    for host in ("127.0.0.1", "nowhere.localhost", CITY_A.host):
+        response = Client(HTTP_HOST=host).get("/healthz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+
+
+def test_access_log_is_one_json_line_with_request_id(tenant_a, caplog):
+    import json
+    import logging
+
+    from madoguchi.logging import JsonFormatter, RequestContextFilter
+
+    with caplog.at_level(logging.INFO, logger="madoguchi.access"):
+        Client(HTTP_HOST=CITY_A.host).get("/accounts/login/", HTTP_X_REQUEST_ID="log-test-000001")
+    record = next(r for r in caplog.records if r.name == "madoguchi.access")
+    RequestContextFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "log-test-000001" and line["status"] == 200
+    assert line["tenant"] == tenant_a.schema_name and line["path"] == "/accounts/login/"
