@@ -44,7 +44,7 @@ AREA_LABELS = {
 QUESTION_KINDS = ("yesno", "choice", "date", "number")
 SCOPES = ("person", "case")
 RULE_SCOPES = ("person", "household")
-CODE_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,59}$")
+CODE_RE = re.compile(r"^[a-z][a-z0-9_.\-]{0,79}$")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def catalogue_validate(data: dict[str, Any]) -> list[str]:
         for i, item in enumerate(items):
             code = item.get("code") if isinstance(item, dict) else None
             if not isinstance(code, str) or not CODE_RE.match(code):
-                problems.append(f"{section}[{i}].code: コードは英小文字で始まる英数字・_・- です（{code!r}）")
+                problems.append(f"{section}[{i}].code: コードは英小文字で始まる英数字・_・-・. です（{code!r}）")
             elif code in seen:
                 problems.append(f"{section}[{i}].code: コード「{code}」が重複しています")
             else:
@@ -203,34 +203,47 @@ def catalogue_validate(data: dict[str, Any]) -> list[str]:
             valid = all(isinstance(c, dict) and c.get("value") not in (None, "") for c in choices)
             if not choices or not valid:
                 problems.append(f"{where}.choices: 選択肢（value と label）を1つ以上指定してください")
-    element_vars = {"household.members": facts_mod.element_variable}
     for i, item in enumerate(rules):
         if not isinstance(item, dict):
             continue
         where = f"rules[{i}]（{item.get('code')}）"
         if item.get("procedure") not in procedure_codes:
             problems.append(f"{where}.procedure: 未知の手続「{item.get('procedure')}」")
-        scope = item.get("scope", "person")
-        if scope not in RULE_SCOPES:
-            problems.append(f"{where}.scope: 対象は person（人ごと）か household（世帯・ケース）です")
-        unknown_events = [e for e in item.get("events", []) if e not in event_codes]
-        if unknown_events:
-            problems.append(f"{where}.events: 未知の異動事由 {', '.join(map(str, unknown_events))}")
-        if not str(item.get("reason", "")).strip():
-            problems.append(f"{where}.reason: 理由の文は必須です")
+        problems.extend(f"{where}.{p}" for p in rule_validate(
+            condition=item.get("condition"), reason=str(item.get("reason", "")), scope=item.get("scope", "person"),
+            events=item.get("events", []), event_codes=event_codes, question_scopes=question_scope))
+    return problems
 
-        def known(path: str, _scope: str = scope) -> bool:
-            if _scope == "household" and path.startswith("person."):
-                return False
-            if _scope == "household" and path.startswith("answer."):
-                return question_scope.get(path[7:]) == "case"
-            return facts_mod.known_variable(path, events=event_codes, questions=question_codes)
 
-        analysis = validate(item.get("condition"), is_known_var=known, element_vars=element_vars)
-        problems.extend(f"{where}.condition{p[1:]}" for p in analysis.problems)
-        for var in _template_vars(str(item.get("reason", ""))):
-            if not known(var) and not var.startswith("procedure."):
-                problems.append(f"{where}.reason: 未知の差し込み項目「{{{var}}}」")
+def rule_validate(
+    *, condition: Any, reason: str, scope: str, events: Iterable[str], event_codes: set[str],
+    question_scopes: dict[str, str],
+) -> list[str]:
+    """Problems of one rule against the events and questions of its catalogue (paths like
+    ``condition.and[1].var``)."""
+    problems: list[str] = []
+    if scope not in RULE_SCOPES:
+        problems.append("scope: 対象は person（人ごと）か household（世帯・ケース）です")
+    unknown_events = [e for e in events if e not in event_codes]
+    if unknown_events:
+        problems.append(f"events: 未知の異動事由 {', '.join(map(str, unknown_events))}")
+    if not reason.strip():
+        problems.append("reason: 理由の文は必須です")
+    questions = set(question_scopes)
+
+    def known(path: str) -> bool:
+        if scope == "household" and path.startswith("person."):
+            return False
+        if scope == "household" and path.startswith("answer."):
+            return question_scopes.get(path[7:]) == "case"
+        return facts_mod.known_variable(path, events=event_codes, questions=questions)
+
+    analysis = validate(condition, is_known_var=known,
+                        element_vars={"household.members": facts_mod.element_variable})
+    problems.extend(f"condition{p[1:]}" for p in analysis.problems)
+    for var in _template_vars(reason):
+        if not known(var) and not var.startswith("procedure."):
+            problems.append(f"reason: 未知の差し込み項目「{{{var}}}」")
     return problems
 
 

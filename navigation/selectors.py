@@ -1,0 +1,172 @@
+"""Reads of the procedure catalogue (draft and published versions) of the current municipality."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from navigation.determination import CompiledCatalogue, catalogue_compiled, content_hash
+from navigation.models import CatalogueState, CatalogueVersion, LifeEvent, Origin, Procedure, Question, Rule
+
+SECTIONS = ("events", "questions", "procedures", "rules")
+
+
+def municipality_areas() -> list[str]:
+    """Business areas of the municipality the connection is in (R1.4); empty outside a tenant."""
+    tenant = getattr(connection, "tenant", None)
+    return list(getattr(tenant, "areas", None) or [])
+
+
+def require_admin(actor: Any) -> None:
+    if not getattr(actor, "is_municipal_admin", False):
+        raise PermissionDenied(_("この操作は業務管理者のみ行えます。"))
+
+
+# ------------------------------------------------------------------------------------------------
+# Serialisation (the default.json format)
+# ------------------------------------------------------------------------------------------------
+def event_dict(item: LifeEvent) -> dict[str, Any]:
+    return {"code": item.code, "name": item.name, "description": item.description, "order": item.order}
+
+
+def question_dict(item: Question) -> dict[str, Any]:
+    return {"code": item.code, "scope": item.scope, "kind": item.kind, "order": item.order, "text": item.text,
+            "help": item.help, "choices": list(item.choices or [])}
+
+
+def procedure_dict(item: Procedure, *, event_codes: list[str] | None = None) -> dict[str, Any]:
+    codes = event_codes if event_codes is not None else sorted(e.code for e in item.events.all())
+    return {"code": item.code, "name": item.name, "area": item.area, "events": codes,
+            "department": item.department, "counter": item.counter, "guidance": item.guidance,
+            "documents": list(item.documents or []), "legal_basis": item.legal_basis, "legal_url": item.legal_url,
+            "fee": item.fee, "forms": list(item.forms or []), "staff_alert": item.staff_alert, "order": item.order}
+
+
+def rule_dict(item: Rule, *, event_codes: list[str] | None = None) -> dict[str, Any]:
+    codes = event_codes if event_codes is not None else sorted(e.code for e in item.events.all())
+    return {"code": item.code, "procedure": item.procedure.code, "scope": item.scope, "events": codes,
+            "condition": item.condition, "reason": item.reason, "order": item.order}
+
+
+def item_hash(data: dict[str, Any]) -> str:
+    """Hash of one catalogue item's content; event lists are compared as sets."""
+    normalised = dict(data)
+    if "events" in normalised:
+        normalised["events"] = sorted(normalised["events"])
+    return content_hash(normalised)
+
+
+def catalogue_draft_data() -> dict[str, Any]:
+    """The draft catalogue as a dictionary (``default.json`` format) — used to export and publish."""
+    state = CatalogueState.objects.first()
+    procedures = list(Procedure.objects.prefetch_related("events"))
+    rules = list(Rule.objects.select_related("procedure").prefetch_related("events"))
+    return {
+        "format": 1,
+        "release": state.default_release if state else "",
+        "events": [event_dict(e) for e in LifeEvent.objects.all()],
+        "questions": [question_dict(q) for q in Question.objects.all()],
+        "procedures": [procedure_dict(p, event_codes=sorted(e.code for e in p.events.all())) for p in procedures],
+        "rules": [rule_dict(r, event_codes=sorted(e.code for e in r.events.all())) for r in rules],
+    }
+
+
+def catalogue_draft_compiled() -> CompiledCatalogue:
+    """The draft compiled (for the "try it" panel). Raises CatalogueInvalid."""
+    return catalogue_compiled(catalogue_draft_data())
+
+
+# ------------------------------------------------------------------------------------------------
+# Versions
+# ------------------------------------------------------------------------------------------------
+def catalogue_version_current(*, on: date | None = None) -> CatalogueVersion | None:
+    """The published version in force on ``on`` (latest effective date ≤ on, then highest number).
+
+    Dates before the first version's effective date use the first version, so that an event that
+    happened before the catalogue was first published can still be determined.
+    """
+    on = on or date.today()
+    found = CatalogueVersion.objects.filter(effective_from__lte=on).order_by("-effective_from", "-number").first()
+    if found is None:
+        found = CatalogueVersion.objects.order_by("effective_from", "number").first()
+    return found
+
+
+def catalogue_version_get(*, version_id: int) -> CatalogueVersion | None:
+    return CatalogueVersion.objects.filter(pk=version_id).first()
+
+
+def catalogue_versions() -> list[CatalogueVersion]:
+    return list(CatalogueVersion.objects.select_related("published_by").defer("snapshot").order_by("-number"))
+
+
+@dataclass
+class DraftStatus:
+    counts: dict[str, int]
+    modified: list[tuple[str, str, str]] = field(default_factory=list)  # (section, code, name)
+    local: list[tuple[str, str, str]] = field(default_factory=list)
+    default_release: str = ""
+    problems: list[str] = field(default_factory=list)
+    unpublished_changes: bool = False
+    latest: CatalogueVersion | None = None
+
+
+def catalogue_draft_status() -> DraftStatus:
+    """Counts, items changed from the default, validation problems, and whether publishing is due."""
+    from navigation.determination import catalogue_validate
+
+    data = catalogue_draft_data()
+    state = CatalogueState.objects.first()
+    status = DraftStatus(counts={section: len(data[section]) for section in SECTIONS},
+                         default_release=state.default_release if state else "")
+    origin = {}
+    for model, section in ((LifeEvent, "events"), (Question, "questions"), (Procedure, "procedures"),
+                           (Rule, "rules")):
+        for code, item_origin, default_hash in model.objects.values_list("code", "origin", "default_hash"):
+            origin[(section, code)] = (item_origin, default_hash)
+    for section in SECTIONS:
+        for item in data[section]:
+            item_origin, default_hash = origin[(section, item["code"])]
+            name = item.get("name") or item.get("text") or item.get("reason") or ""
+            if item_origin == Origin.LOCAL:
+                status.local.append((section, item["code"], name))
+            elif item_hash(item) != default_hash:
+                status.modified.append((section, item["code"], name))
+    status.problems = catalogue_validate(data)
+    status.latest = CatalogueVersion.objects.defer("snapshot").order_by("-number").first()
+    status.unpublished_changes = status.latest is None or status.latest.content_hash != _publish_hash(data)
+    return status
+
+
+def _publish_hash(data: dict[str, Any]) -> str:
+    return content_hash({k: v for k, v in data.items() if k in SECTIONS})
+
+
+def publish_hash(data: dict[str, Any]) -> str:
+    """The content hash a published version stores (sections only)."""
+    return _publish_hash(data)
+
+
+def catalogue_public(*, on: date | None = None, areas: list[str] | None = None) -> dict[str, Any] | None:
+    """The published catalogue in force on ``on`` for the API: events, questions, procedures in ``areas``."""
+    version = catalogue_version_current(on=on)
+    if version is None:
+        return None
+    compiled = catalogue_compiled(version)
+    allowed = set(municipality_areas() if areas is None else areas)
+    return {
+        "version": {"id": version.pk, "number": version.number, "effective_from": version.effective_from,
+                    "published_at": version.published_at},
+        "events": [{"code": e["code"], "name": e["name"], "description": e["description"]}
+                   for e in compiled.events.values()],
+        "questions": [{"code": q.code, "text": q.text, "help": q.help, "kind": q.kind, "scope": q.scope,
+                       "choices": [{"value": v, "label": lbl} for v, lbl in q.choices]}
+                      for q in sorted(compiled.questions.values(), key=lambda q: (q.order, q.code))],
+        "procedures": [p.as_dict() for p in sorted(compiled.procedures.values(), key=lambda p: (p.order, p.code))
+                       if p.area in allowed],
+    }
