@@ -193,7 +193,7 @@ def _household_target() -> Target:
 def _eligibility_target(area: str) -> Target:
     return Target(
         key=f"eligibility:{area}", label=f"資格情報（{BusinessArea(area).label}）", model=Eligibility,
-        fields=ELIGIBILITY_FIELDS, key_columns=("atena_no", "kind"), conflict="ON CONSTRAINT eligibility_unique_kind",
+        fields=ELIGIBILITY_FIELDS, key_columns=("atena_no", "kind"), conflict="(atena_no, area, kind)",
         area=area, required=("atena_no", "kind"), allow_details=True, scope_column="area", defaults={"area": area},
     )
 
@@ -201,7 +201,7 @@ def _eligibility_target(area: str) -> Target:
 def _support_target() -> Target:
     return Target(
         key="support_measures", label="支援措置", model=SupportMeasure, fields=SUPPORT_FIELDS,
-        key_columns=("atena_no", "kind", "start_date"), conflict="ON CONSTRAINT support_measure_unique",
+        key_columns=("atena_no", "kind", "start_date"), conflict="(atena_no, kind, start_date)",
         area=BusinessArea.JUKI.value, required=("atena_no", "start_date"),
         defaults={"kind": SupportMeasure.Kind.DV.value, "restrict_address": True},
     )
