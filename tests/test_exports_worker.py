@@ -1,4 +1,4 @@
-"""A real Celery worker: the beat dispatcher sends the due outbox job, the worker writes the file in the tenant."""
+"""Committed data across connections: the real worker writes the due outbox file; concurrent appends stay ordered."""
 
 import shutil
 from datetime import timedelta
@@ -46,3 +46,44 @@ def test_dispatcher_runs_due_outbox_schedule_on_worker(celery_worker_process, fr
         assert "転入 2".encode("cp932") in files[0].read_bytes()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_late_commit_is_never_skipped_by_a_cursor(fresh_municipality, django_db_blocker):
+    """Two transactions append at once: the second cannot commit before the first, so no cursor skips one."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from integration.exports.selectors import records_after
+    from integration.exports.services import export_record_submit
+
+    city = fresh_municipality(areas="juki")
+    release, first_added, done = threading.Event(), threading.Event(), []
+
+    def append(name, hold):
+        try:
+            with in_tenant(city), transaction.atomic():
+                export_record_submit(kind="juki_idou", payload={**JUKI, "name": name}, source="navigation",
+                                     source_id=name, area="juki")
+                if hold:
+                    first_added.set()
+                    release.wait(10)
+            done.append(name)
+        finally:
+            connection.close()
+
+    with django_db_blocker.unblock():
+        slow = threading.Thread(target=append, args=("先に採番", True))
+        slow.start()
+        assert first_added.wait(10)
+        fast = threading.Thread(target=append, args=("後から採番", False))
+        fast.start()
+        fast.join(1.0)
+        with in_tenant(city):
+            assert fast.is_alive() and records_after(kind_code="juki_idou", after=0, limit=10) == []
+        release.set()
+        slow.join(10)
+        fast.join(10)
+        with in_tenant(city):
+            names = [r.payload["name"] for r in records_after(kind_code="juki_idou", after=0, limit=10)]
+    assert done == ["先に採番", "後から採番"] and names == ["先に採番", "後から採番"]

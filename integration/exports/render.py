@@ -17,6 +17,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -91,7 +92,12 @@ def _codec(spec: LayoutSpec) -> str:
     return "utf-8" if spec.encoding == "utf-8-sig" else spec.encoding
 
 
-def _cell_text(row: RenderRow, column: Column, spec: LayoutSpec, municipality_code: str,
+@lru_cache(maxsize=8192)
+def _format_iso(text: str, style: str) -> str:
+    return format_date(date.fromisoformat(text), style)
+
+
+def _cell_text(row: RenderRow, column: Column, is_date: bool, spec: LayoutSpec, municipality_code: str,
                problems: list[Problem], label: str) -> str:
     item = column.item
     if item == "_id":
@@ -109,15 +115,13 @@ def _cell_text(row: RenderRow, column: Column, spec: LayoutSpec, municipality_co
         text = format_date(local.date(), spec.date_style) if item == "_received_date" else local.strftime(
             "%Y%m%d%H%M%S" if spec.date_style == "yyyymmdd" else "%Y-%m-%d %H:%M:%S")
         return text
-    kind = registry.get(row.kind)
-    definition = kind.item(item) if kind else None
     value = row.payload.get(item)
     if value is None:
         return ""
     text = str(value)
-    if definition is not None and definition.type == "date" and text:
+    if is_date and text:
         try:
-            text = format_date(date.fromisoformat(text), spec.date_style)
+            text = _format_iso(text, spec.date_style)
         except WarekiError as exc:
             problems.append(Problem(row.id, label, str(exc)))
             return ""
@@ -130,8 +134,9 @@ def _cell_text(row: RenderRow, column: Column, spec: LayoutSpec, municipality_co
 
 
 def _encodable(text: str, spec: LayoutSpec, record_id: int | None, label: str, problems: list[Problem],
-               warnings: list[str]) -> str:
-    codec = _codec(spec)
+               warnings: list[str], codec: str) -> str:
+    if text.isascii():
+        return text
     if codec == "cp932":
         text = text.translate(CP932_EQUIVALENTS)
     try:
@@ -162,6 +167,10 @@ def render(rows: Iterable[RenderRow], spec: LayoutSpec, *, municipality_code: st
     """Render rows into the bytes of one file; raises ExportRenderError listing every problem."""
     kind = registry.get(spec.kind)
     labels = [kind.label_for(c.item) if kind else c.item for c in spec.columns]
+    dates = [bool(kind and kind.item(c.item) and kind.item(c.item).type == "date") for c in spec.columns]
+    codec = _codec(spec)
+    is_csv = spec.format == "csv"
+    plan = list(zip(spec.columns, labels, dates, strict=True))
     problems: list[Problem] = []
     warnings: list[str] = []
     lines: list[list[str]] = []
@@ -169,11 +178,11 @@ def render(rows: Iterable[RenderRow], spec: LayoutSpec, *, municipality_code: st
     for row in rows:
         count += 1
         cells = []
-        for column, label in zip(spec.columns, labels, strict=True):
-            text = _cell_text(row, column, spec, municipality_code, problems, label)
-            if spec.format == "csv":
+        for column, label, is_date in plan:
+            text = _cell_text(row, column, is_date, spec, municipality_code, problems, label)
+            if is_csv:
                 text = neutralise(text)
-            cells.append(_encodable(text, spec, row.id, label, problems, warnings))
+            cells.append(_encodable(text, spec, row.id, label, problems, warnings, codec))
         lines.append([str(row.id), *cells])
     newline = LINE_ENDING_CHARS[spec.line_ending]
     if spec.format == "csv":
@@ -181,21 +190,20 @@ def render(rows: Iterable[RenderRow], spec: LayoutSpec, *, municipality_code: st
         writer = csv.writer(buffer, lineterminator=newline,
                             quoting=csv.QUOTE_ALL if spec.quoting == "all" else csv.QUOTE_MINIMAL)
         if spec.header:
-            writer.writerow([_encodable(neutralise(c.header), spec, None, c.header, problems, warnings)
+            writer.writerow([_encodable(neutralise(c.header), spec, None, c.header, problems, warnings, codec)
                              for c in spec.columns])
         for line in lines:
             writer.writerow(line[1:])
         if problems:
             raise ExportRenderError(problems)
         return Rendered(content=buffer.getvalue().encode(spec.encoding), count=count, warnings=warnings)
-    codec = _codec(spec)
     out = io.BytesIO()
     if spec.encoding == "utf-8-sig":
         out.write("\ufeff".encode())
     for line in lines:
         record_id = int(line[0])
         for column, label, text in zip(spec.columns, labels, line[1:], strict=True):
-            if any(ch in text for ch in "\r\n\t"):
+            if "\n" in text or "\r" in text or "\t" in text:
                 problems.append(Problem(record_id, label, _("固定長の値に改行・タブは含められません。")))
                 continue
             data = text.encode(codec, errors="replace")
