@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from integration.models import Eligibility, Household, Resident, ResidentStatus, SupportMeasure
 
@@ -108,3 +108,88 @@ def eligibilities_for(*, atena_nos: list[str], on: date | None = None) -> dict[s
     for item in qs.order_by("area", "kind"):
         result.setdefault(item.atena_no, []).append(item)
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Linkage (municipal admins only)
+# ---------------------------------------------------------------------------------------------
+def _require_linkage_admin(actor: object) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if not getattr(actor, "is_municipal_admin", False):
+        raise PermissionDenied("基幹系連携の画面は業務管理者のみが利用できます。")
+
+
+def linkage_layouts(*, actor: object, direction: str | None = "in") -> QuerySet:
+    from integration.models import LinkageLayout
+
+    _require_linkage_admin(actor)
+    qs = LinkageLayout.objects.prefetch_related("schedules")
+    return qs.filter(direction=direction) if direction else qs
+
+
+def import_runs(*, actor: object, limit: int = 50) -> list:
+    from integration.models import ImportRun
+
+    _require_linkage_admin(actor)
+    return list(ImportRun.objects.select_related("layout", "schedule")[:limit])
+
+
+def import_run_get(*, actor: object | None, pk: int) -> object:
+    """One run of this municipality (API clients pass ``actor=None`` after their scope was checked)."""
+    from integration.models import ImportRun
+
+    if actor is not None:
+        _require_linkage_admin(actor)
+    return ImportRun.objects.select_related("layout").get(pk=pk)
+
+
+@dataclass(frozen=True)
+class ScheduleStatus:
+    schedule: object
+    last_run: object | None
+    late: bool
+    failed: bool
+
+    @property
+    def attention(self) -> bool:
+        return self.late or self.failed
+
+
+def schedule_statuses(*, actor: object) -> list[ScheduleStatus]:
+    """Every schedule with its last run, flagged when the last run failed or finished after its deadline (R7.4)."""
+    from integration.models import ImportRun, LinkageSchedule
+    from integration.services import run_is_stale
+
+    _require_linkage_admin(actor)
+    result = []
+    for schedule in LinkageSchedule.objects.select_related("layout"):
+        last = ImportRun.objects.filter(schedule=schedule).order_by("-created_at", "-pk").first()
+        failed = bool(last) and (last.status in (ImportRun.Status.FAILED, ImportRun.Status.INTERRUPTED)
+                                 or run_is_stale(run=last))
+        late = bool(last) and last.is_late
+        result.append(ScheduleStatus(schedule=schedule, last_run=last, late=late, failed=failed))
+    return result
+
+
+def runs_needing_attention(*, actor: object, days: int = 7) -> list:
+    """Failed, interrupted, stale or late runs of the last days (shown at the top of the admin screen)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integration.models import ImportRun
+    from integration.services import run_is_stale
+
+    _require_linkage_admin(actor)
+    since = timezone.now() - timedelta(days=days)
+    runs = ImportRun.objects.select_related("layout").filter(created_at__gte=since)
+    return [r for r in runs if r.status in (ImportRun.Status.FAILED, ImportRun.Status.INTERRUPTED)
+            or r.is_late or run_is_stale(run=r)]
+
+
+def gaiji_mappings(*, actor: object) -> QuerySet:
+    from integration.models import GaijiMapping
+
+    _require_linkage_admin(actor)
+    return GaijiMapping.objects.all()

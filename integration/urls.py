@@ -1,5 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from integration import views
 
 app_name = "integration"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index_view, name="index"),
+    path("runs/<int:pk>/", views.run_view, name="run"),
+    path("runs/<int:pk>/progress/", views.run_progress_view, name="run_progress"),
+    path("runs/<int:pk>/retry/", views.run_retry_view, name="run_retry"),
+    path("layouts/", views.layouts_view, name="layouts"),
+    path("layouts/<slug:key>/", views.layout_view, name="layout"),
+    path("layouts/<slug:key>/export/", views.layout_export_view, name="layout_export"),
+    path("gaiji/", views.gaiji_view, name="gaiji"),
+    path("disclosure/", views.disclosure_view, name="disclosure"),
+    path("disclosure/download/", views.disclosure_download_view, name="disclosure_download"),
+]

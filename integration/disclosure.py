@@ -1,0 +1,90 @@
+"""Linkage disclosure (R3.7): every linkage of this municipality — direction, method, items, frequency.
+
+Generated from the layout definitions and schedules, so it is always what the system actually does.
+Other parts (e.g. exports) can add entries by appending a callable to ``PROVIDERS``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from integration.dates import FORMAT_LABELS
+from integration.models import LinkageLayout
+from integration.targets import target_for
+
+
+@dataclass
+class DisclosedItem:
+    label: str
+    name: str
+    meaning: str
+
+
+@dataclass
+class DisclosedLinkage:
+    name: str
+    direction: str
+    method: str
+    target: str
+    file_format: str
+    frequency: str
+    description: str = ""
+    items: list[DisclosedItem] = field(default_factory=list)
+
+
+PROVIDERS: list[Callable[[], list[DisclosedLinkage]]] = []
+
+
+def _layout_linkage(layout: LinkageLayout) -> DisclosedLinkage:
+    try:
+        target = target_for(layout.target)
+        target_label = target.label
+    except ValueError:
+        target, target_label = None, layout.target
+    items = []
+    for column in layout.columns:
+        spec = target.field(column.get("field", "")) if target else None
+        if spec is None or spec.kind == "ignore":
+            continue
+        meaning = spec.meaning
+        if spec.kind == "date":
+            meaning += "（" + "・".join(FORMAT_LABELS.get(f, f) for f in layout.date_formats or ["yyyymmdd"]) + "）"
+        table = (layout.code_tables or {}).get(spec.code_table) if spec.code_table else None
+        if table:
+            meaning += "　コード: " + "、".join(f"{k}={v}" for k, v in table.items())
+        if spec.name == "op" and layout.op_codes:
+            meaning += "　コード: " + "、".join(f"{k}={v}" for k, v in layout.op_codes.items())
+        items.append(DisclosedItem(label=column.get("label") or spec.label, name=spec.label, meaning=meaning))
+    schedules = [s.describe() for s in layout.schedules.all() if s.is_active]
+    file_format = f"{layout.get_format_display()}・{layout.get_encoding_display()}"
+    if layout.format == LinkageLayout.Format.FIXED and layout.record_length:
+        file_format += f"・レコード長 {layout.record_length} バイト"
+    file_format += f"・{layout.get_mode_display()}"
+    return DisclosedLinkage(
+        name=layout.name, direction=layout.get_direction_display(), method=layout.method, target=target_label,
+        file_format=file_format, frequency="、".join(schedules) or "随時（受信の都度）",
+        description=layout.description, items=items,
+    )
+
+
+def linkages() -> list[DisclosedLinkage]:
+    result = [_layout_linkage(layout) for layout in LinkageLayout.objects.filter(is_active=True)
+              .prefetch_related("schedules").order_by("direction", "target", "key")]
+    for provider in PROVIDERS:
+        result.extend(provider())
+    return result
+
+
+def disclosure_csv(*, municipality_name: str) -> bytes:
+    """One row per item (UTF-8 with BOM so that spreadsheet software opens it)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["自治体", "連携名", "方向", "方法", "対象", "形式", "頻度", "項目", "内容"])
+    for link in linkages():
+        for item in link.items or [DisclosedItem("", "", "")]:
+            writer.writerow([municipality_name, link.name, link.direction, link.method, link.target,
+                             link.file_format, link.frequency, item.label, item.meaning])
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
