@@ -119,3 +119,50 @@ def test_schedule_late_and_failed_runs_are_flagged(tenant_a, shipped_a):
         ImportRun.objects.filter(pk=run.pk).update(deadline=timezone.now() - timedelta(hours=1))
     body = staff_client(tenant_a, "admin").get("/linkage/").content.decode()
     assert "確認が必要な取込があります" in body and "完了期限に間に合いませんでした" in body and "遅延" in body
+
+
+def _api_token(municipality, scopes):  # noqa: ANN001,ANN202
+    import secrets
+
+    from tenants.accounts.models import User
+    from tenants.accounts.services import api_client_create
+
+    with in_tenant(municipality):
+        return api_client_create(actor=User.objects.get(username="admin"), name=f"住基システム{secrets.token_hex(2)}", scopes=scopes).token
+
+
+def test_api_upload_status_and_errors(tenant_a, shipped_a, settings):
+    from django.test import Client
+
+    token = _api_token(tenant_a, ["linkage:write"])
+    client = Client(HTTP_HOST="testa.localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
+    upload = SimpleUploadedFile("juki.csv", std_csv([person(1), person(1)]), content_type="text/csv")
+    response = client.post("/api/v1/integration/imports/", {"layout": "juki_standard_csv", "file": upload})
+    assert response.status_code == 202, response.content
+    run_id = response.json()["id"]
+    assert response.json()["status"] == "queued"
+    with in_tenant(tenant_a):
+        from integration.services import import_execute
+
+        import_execute(run_id=run_id)
+    detail = client.get(f"/api/v1/integration/imports/{run_id}/").json()
+    assert detail["status"] == "failed" and detail["errors"][0]["line"] == 3
+    assert "重複" in detail["errors"][0]["message"]
+    assert client.get("/api/v1/integration/imports/").status_code == 200
+    unknown = client.post("/api/v1/integration/imports/", {"layout": "nope", "file": SimpleUploadedFile("a", b"x")})
+    assert unknown.status_code == 400
+
+
+def test_api_requires_scope_and_is_tenant_scoped(tenant_a, tenant_b, shipped_a):
+    from django.test import Client
+
+    read_only = _api_token(tenant_a, ["linkage:read"])
+    client = Client(HTTP_HOST="testa.localhost", HTTP_AUTHORIZATION=f"Bearer {read_only}")
+    assert client.get("/api/v1/integration/imports/").status_code == 403
+    token = _api_token(tenant_a, ["linkage:write"])
+    with in_tenant(tenant_a):
+        run = import_submit(layout=shipped_a, source=std_csv([person(1)]), file_name="a.csv", run_async=False)
+    at_b = Client(HTTP_HOST="testb.localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert at_b.get(f"/api/v1/integration/imports/{run.pk}/").status_code in (401, 403)
+    staff = staff_client(tenant_a, "staff1")
+    assert staff.get(f"/api/v1/integration/imports/{run.pk}/").status_code == 403

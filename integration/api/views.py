@@ -1,0 +1,90 @@
+"""API for core systems: post a linkage file, read its status and errors (scope ``linkage:write``)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integration.models import ImportRun, LinkageLayout
+from integration.services import import_submit
+from tenants.accounts.api import HasScope
+from tenants.accounts.models import ApiClient
+
+
+class ImportRunSerializer(serializers.ModelSerializer):
+    layout = serializers.CharField(source="layout.key")
+    status_label = serializers.CharField(source="get_status_display")
+
+    class Meta:
+        model = ImportRun
+        fields = ["id", "layout", "file_name", "sha256", "file_size", "source", "status", "status_label", "message",
+                  "rows_total", "rows_validated", "rows_applied", "added", "changed", "deleted", "unchanged",
+                  "error_count", "errors", "timings", "created_at", "started_at", "finished_at"]
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    layout = serializers.SlugField(help_text="レイアウトの識別子（例: juki_standard_csv）")
+    file = serializers.FileField(help_text="連携ファイル")
+
+
+def _check_principal(request: Request) -> None:
+    if not isinstance(request.user, ApiClient) and not getattr(request.user, "is_municipal_admin", False):
+        raise PermissionDenied("業務管理者またはAPIクライアントのみが利用できます。")
+
+
+class ImportListCreateView(APIView):
+    permission_classes = [HasScope]
+    required_scope = "linkage:write"
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "api_upload"
+
+    @extend_schema(summary="連携ファイルを送信する", request={"multipart/form-data": ImportUploadSerializer},
+                   responses={202: ImportRunSerializer, 400: OpenApiResponse(description="入力エラー")})
+    def post(self, request: Request) -> Response:
+        _check_principal(request)
+        serializer = ImportUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        layout = LinkageLayout.objects.filter(key=serializer.validated_data["layout"], is_active=True,
+                                              direction="in").first()
+        if layout is None:
+            return Response({"layout": ["このレイアウトはありません"]}, status=status.HTTP_400_BAD_REQUEST)
+        upload = serializer.validated_data["file"]
+        client = request.user if isinstance(request.user, ApiClient) else None
+        try:
+            run = import_submit(layout=layout, source=upload, file_name=upload.name, via=ImportRun.Source.API,
+                                actor=None if client else request.user,
+                                requested_by=f"API: {client.name}" if client else "")
+        except ValidationError as exc:
+            return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(ImportRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(summary="最近の取込の一覧", responses=ImportRunSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        _check_principal(request)
+        runs = ImportRun.objects.select_related("layout")[:50]
+        data = ImportRunSerializer(runs, many=True).data
+        for item in data:
+            item.pop("errors", None)
+        return Response(data)
+
+
+ImportListCreateView.throttle_scope = "api_upload"
+
+
+class ImportDetailView(APIView):
+    permission_classes = [HasScope]
+    required_scope = "linkage:write"
+    throttle_scope = "api"
+
+    @extend_schema(summary="取込の状態とエラー", responses=ImportRunSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        _check_principal(request)
+        run = ImportRun.objects.select_related("layout").filter(pk=pk).first()
+        if run is None:
+            return Response({"detail": "取込履歴がありません"}, status=status.HTTP_404_NOT_FOUND)
+        return Response(ImportRunSerializer(run).data)
