@@ -32,6 +32,8 @@ from integration.normalize import normalize_address, normalize_kana, normalize_n
 from integration.selectors import PersonView, person_views
 
 MAX_LIMIT = 200
+# Rows ranked per tier at most; beyond that the result says ``truncated`` and staff refine the search.
+CANDIDATES = 1000
 # Substring and similarity tiers need at least one trigram (3 characters) to use the GIN index.
 MIN_INFIX = 3
 
@@ -104,12 +106,10 @@ def parse_birth_date(text: str | date | None) -> date | None:
             raise ValidationError(_("「%(text)s」は存在しない日付です。") % {"text": raw}) from exc
     if value.isdigit() and len(value) == 6:
         raise ValidationError(
-            _("「%(text)s」は元号が分かりません。S450102 や 3450102 のように元号を付けてください。")
-            % {"text": raw}
+            _("「%(text)s」は元号が分かりません。S450102 や 3450102 のように元号を付けてください。") % {"text": raw}
         )
     raise ValidationError(
-        _("「%(text)s」は生年月日として読めません（例：1970-01-02、S45.1.2、昭和45年1月2日）。")
-        % {"text": raw}
+        _("「%(text)s」は生年月日として読めません（例：1970-01-02、S45.1.2、昭和45年1月2日）。") % {"text": raw}
     )
 
 
@@ -196,13 +196,23 @@ def _tier_sql(name: NameQuery, *, other_filters: bool) -> list[tuple[str, list[o
 
 def _run(
     where: list[str], params: list[object], order: str, order_params: list[object], limit: int
-) -> list[Resident]:
+) -> tuple[list[Resident], bool]:
+    """One tier: at most ``CANDIDATES`` matching rows are ranked (a common surname alone can match
+    tens of thousands; ranking them all would cost a heap fetch each). Returns (rows, truncated)."""
     table = Resident._meta.db_table
     sql = (
-        f'SELECT r.* FROM "{table}" r WHERE {" AND ".join(where) or "TRUE"} '  # noqa: S608 - fixed names
-        f"ORDER BY {order} LIMIT %s"
+        "SELECT r.*, count(*) OVER () AS _candidates FROM ("  # noqa: S608 - fixed names, values parameterised
+        f'SELECT r.* FROM "{table}" r WHERE {" AND ".join(where) or "TRUE"} LIMIT %s'
+        f") r ORDER BY {order} LIMIT %s"
     )
-    return list(Resident.objects.raw(sql, [*params, *order_params, limit]))
+    rows = list(Resident.objects.raw(sql, [*params, CANDIDATES, *order_params, limit]))
+    return rows, bool(rows) and rows[0]._candidates >= CANDIDATES
+
+
+class SearchResults(list):
+    """``list[PersonView]`` plus ``truncated``: more persons matched than could be ranked (refine)."""
+
+    truncated: bool = False
 
 
 def person_search(
@@ -216,7 +226,11 @@ def person_search(
     include_departed: bool = False,
     on: date | None = None,
 ) -> list[PersonView]:
-    """Find persons in the mirror; see the module docstring. Raises ValidationError on bad input."""
+    """Find persons in the mirror; see the module docstring. Raises ValidationError on bad input.
+
+    The list returned is a ``SearchResults`` whose ``truncated`` is True when a tier matched more than
+    ``CANDIDATES`` persons (the screen then asks for a birth date or more of the name).
+    """
     if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
         raise PermissionDenied(_("住民検索の権限がありません。"))
     on = on or date.today()
@@ -232,26 +246,26 @@ def person_search(
         raise ValidationError(_("住所は2文字以上で入力してください。"))
     limit = max(1, min(int(limit), MAX_LIMIT))
 
-    where, params = _filters(
-        birth=birth, address=addr, atena_no=number, include_departed=include_departed, on=on
-    )
+    where, params = _filters(birth=birth, address=addr, atena_no=number, include_departed=include_departed, on=on)
     found: list[Resident] = []
+    truncated = False
     if name is None:
-        found = _run(where, params, "r.search_kana, r.birth_date, r.atena_no", [], limit)
+        found, truncated = _run(where, params, "r.search_kana, r.birth_date, r.atena_no", [], limit)
     else:
         seen: set[int] = set()
         other = birth is not None or bool(number) or bool(addr)
         for condition, tier_params, order in _tier_sql(name, other_filters=other):
             order_params = [name.text] if "%s" in order else []
-            for resident in _run(
-                [*where, condition], [*params, *tier_params], order, order_params, limit - len(found)
-            ):
+            rows, cut = _run([*where, condition], [*params, *tier_params], order, order_params, limit - len(found))
+            truncated = truncated or cut
+            for resident in rows:
                 if resident.pk not in seen:
                     seen.add(resident.pk)
                     found.append(resident)
             if len(found) >= limit:
                 break
-    views = person_views(found, on=on)
+    views = SearchResults(person_views(found, on=on))
+    views.truncated = truncated
     record(
         action="view",
         target_type="person_search",
@@ -267,6 +281,7 @@ def person_search(
                 if present
             ],
             "count": len(views),
+            "truncated": truncated,
             "atena_nos": [view.atena_no for view in views],
         },
         actor=actor,

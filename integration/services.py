@@ -36,6 +36,8 @@ LAYOUT_FIELDS = ("key", "name", "description", "direction", "target", "format", 
                  "delimiter", "record_length", "mode", "op_codes", "key_fields", "date_formats", "code_tables",
                  "columns", "options", "method", "is_active")
 STALE_AFTER = timedelta(minutes=10)
+# Session advisory lock held by the process executing a run: if nobody holds it, the run is dead.
+RUN_LOCK_CLASS = 0x4C4B  # "LK"
 SKIP_SUFFIXES = (".part", ".tmp", ".filepart", ".lock")
 
 
@@ -331,6 +333,17 @@ def import_execute(*, run_id: int, actor: Any = None) -> ImportRun:
     run.errors, run.error_count, run.message = [], 0, ""
     run.save(update_fields=["status", "started_at", "heartbeat_at", "rows_validated", "rows_applied", "errors",
                             "error_count", "message"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run.pk % 2**31])
+    try:
+        return _execute(run, tenant, actor, started)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run.pk % 2**31])
+
+
+def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportRun:
+    layout = run.layout
     try:
         importer = Importer(layout=layout, tenant=tenant, gaiji=gaiji_mapping(), progress=_progress(run))
     except LayoutInvalid as exc:
@@ -394,11 +407,17 @@ def import_retry(*, run: ImportRun, actor: Any = None, run_async: bool = True) -
 
 
 def run_is_stale(*, run: ImportRun, now: datetime | None = None) -> bool:
+    """A run that says it is running but nobody executes it (worker killed) — or queued for too long."""
     if not run.is_running:
         return False
-    now = now or timezone.now()
-    last = run.heartbeat_at or run.created_at
-    return now - last > STALE_AFTER
+    if run.status == ImportRun.Status.QUEUED:
+        return (now or timezone.now()) - run.created_at > STALE_AFTER
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run.pk % 2**31])
+        free = cursor.fetchone()[0]
+        if free:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run.pk % 2**31])
+    return bool(free)
 
 
 def inbox_pickup(*, layouts: list[LinkageLayout] | None = None, schedule: LinkageSchedule | None = None,

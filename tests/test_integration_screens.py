@@ -51,9 +51,20 @@ def test_progress_fragment_polls_while_running(tenant_a, shipped_a):
         run = import_submit(layout=shipped_a, source=std_csv([person(1)]), file_name="a.csv", run_async=True)
         ImportRun.objects.filter(pk=run.pk).update(status="validating", rows_total=10, rows_validated=5)
     client = staff_client(tenant_a, "admin")
+    # a worker is executing it: it holds the run's advisory lock in its own session
+    import psycopg
+
+    from integration.services import RUN_LOCK_CLASS
+    from tests.conftest import _test_database_url
+
+    with psycopg.connect(_test_database_url(), autocommit=True) as worker:
+        worker.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run.pk % 2**31])
+        body = client.get(f"/linkage/runs/{run.pk}/progress/").content.decode()
+        assert 'hx-trigger="every 1s"' in body and "<progress" in body and "検証済み 5 行" in body
+        assert "<script" not in body
+    # the worker is gone: the screen says so and stops polling
     body = client.get(f"/linkage/runs/{run.pk}/progress/").content.decode()
-    assert 'hx-trigger="every 1s"' in body and "<progress" in body and "検証済み 5 行" in body
-    assert "<script" not in body
+    assert "中断の可能性" in body and "hx-trigger" not in body
 
 
 def test_tenant_isolation_of_runs_rows_and_layouts(tenant_a, tenant_b, shipped_a):
