@@ -379,3 +379,92 @@ def ensure_admin_or_raise(actor: Any) -> None:
     """For views that only read admin screens (the services check again on every write)."""
     if not getattr(actor, "is_municipal_admin", False):
         raise PermissionDenied(_("この操作は業務管理者のみ行えます。"))
+
+
+# ------------------------------------------------------------------------------------------------
+# "Try it": run the draft (or one rule) against a sample household
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class TryResult:
+    determination: Any = None
+    rule_results: list[tuple[str, str]] = field(default_factory=list)  # (person label, result text)
+    persons: list[Any] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def catalogue_try(
+    *,
+    actor: Any,
+    events: list[str],
+    on: date,
+    persons: list[dict[str, Any]] | None = None,
+    household_no: str = "",
+    answers: dict[str, Any] | None = None,
+    condition: Any = None,
+    rule_scope: str = "person",
+) -> TryResult:
+    """Run the draft catalogue (and optionally one rule condition) on a sample or mirror household.
+
+    Admin only. Reading a mirror household is audited. Problems (invalid JSON facts, an invalid draft,
+    an invalid condition) are returned, never raised, so the panel can show them.
+    """
+    from navigation.determination import answers_normalize, determine
+    from navigation.facts import FactsError, household_context, household_facts, person_context
+    from navigation.facts import person_facts_from_dict
+    from navigation.jsonlogic import RuleError, Unknown, compile_rule, truthy
+
+    _require_admin(actor)
+    result = TryResult()
+    try:
+        compiled = selectors.catalogue_draft_compiled()
+    except CatalogueInvalid as exc:
+        result.problems = [_("下書きに誤りがあるため試せません。")] + exc.problems[:20]
+        return result
+    if household_no:
+        people = household_facts(household_no=household_no, on=on)
+        record(action=AuditAction.VIEW, target_type="household", target_id=household_no,
+               details={"purpose": "catalogue_try", "persons": len(people)})
+        if not people:
+            result.problems.append(_("世帯番号 %(no)s の世帯員が住民記録にありません。") % {"no": household_no})
+    else:
+        people = []
+        for index, raw in enumerate(persons or []):
+            try:
+                people.append(person_facts_from_dict(raw, index=index))
+            except FactsError as exc:
+                result.problems.extend(exc.problems)
+    if not people and not result.problems:
+        result.problems.append(_("世帯の人を1人以上指定してください。"))
+    normalised, answer_problems = answers_normalize(version=compiled, answers=answers,
+                                                    person_keys=[p.key for p in people])
+    result.problems.extend(answer_problems)
+    if result.problems:
+        return result
+    result.persons = people
+    areas = selectors.municipality_areas()
+    result.determination = determine(version=compiled, events=events, persons=people, answers=normalised,
+                                     on=on, areas=areas)
+    if condition is not None:
+        try:
+            fn = compile_rule(condition)
+        except RuleError as exc:
+            result.problems.extend(exc.problems)
+            return result
+        contexts = [person_context(p, on=on) for p in people]
+        base = {"on": on.isoformat(), "events": events, "event": {c: c in events for c in compiled.events},
+                "household": household_context(people, contexts)}
+
+        def show(value: Any) -> str:
+            if isinstance(value, Unknown):
+                return _("未確定（%(vars)s の回答待ち）") % {"vars": "、".join(sorted(value.deps))}
+            return _("該当") if truthy(value) else _("非該当")
+
+        if rule_scope == "household":
+            value = fn({**base, "answer": normalised["case"]})
+            result.rule_results.append((_("世帯（ケース）"), show(value)))
+        else:
+            for person, ctx in zip(people, contexts, strict=True):
+                merged = {**normalised["case"], **person.answers, **normalised["persons"].get(person.key, {})}
+                value = fn({**base, "person": ctx, "answer": merged})
+                result.rule_results.append((person.name or person.key, show(value)))
+    return result

@@ -1,0 +1,201 @@
+"""Catalogue per municipality: default install/upgrade, versions, publishing, import/export, audit, isolation."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+
+from audit.models import AuditEvent
+from navigation import selectors, services
+from navigation.determination import CatalogueInvalid, determine
+from navigation.facts import household_facts, person_facts_new
+from navigation.models import CatalogueVersion, LifeEvent, Origin, Procedure, Question, Rule
+from tenants.accounts.models import User
+from tests.conftest import in_tenant
+
+
+@pytest.fixture
+def admin_user(in_a):  # noqa: ANN001
+    return User.objects.get(username="admin")
+
+
+def test_install_default_creates_draft_and_first_version(in_a, admin_user):  # noqa: ANN001
+    report = services.catalogue_install_default(actor=admin_user)
+    data = services.default_catalogue()
+    assert len(report.added) == sum(len(data[s]) for s in selectors.SECTIONS)
+    assert LifeEvent.objects.count() == 8 and Procedure.objects.count() == len(data["procedures"])
+    assert report.published is not None and report.published.number == 1
+    assert selectors.catalogue_version_current(on=date.today()) == report.published
+    # idempotent: nothing changes, nothing is published again
+    again = services.catalogue_install_default(actor=admin_user)
+    assert again.added == [] and again.updated == [] and again.published is None
+    assert again.unchanged == len(report.added)
+
+
+def test_system_install_without_actor_and_staff_may_not(in_a):  # noqa: ANN001
+    services.catalogue_install_default()
+    assert CatalogueVersion.objects.count() == 1
+    with pytest.raises(PermissionDenied):
+        services.catalogue_install_default(actor=User.objects.get(username="staff1"))
+
+
+def test_upgrade_keeps_the_municipalitys_edits_and_reports_them(in_a, admin_user):  # noqa: ANN001
+    services.catalogue_install_default(actor=admin_user)
+    edited = Procedure.objects.get(code="kokuho_kanyu")
+    services.catalogue_item_save(actor=admin_user, section="procedures", instance=edited,
+                                 data={**selectors.procedure_dict(edited), "counter": "国保係 3番窓口"})
+    services.catalogue_item_delete(actor=admin_user, section="procedures",
+                                   instance=Procedure.objects.get(code="zei_souzokunin"))
+    new_default = services.default_catalogue()
+    new_default["release"] = "2027.04.1"
+    for item in new_default["procedures"]:
+        if item["code"] in ("kokuho_kanyu", "kokuho_soushitsu"):
+            item["guidance"] = item["guidance"] + "（2027年改正）"
+    new_default["procedures"].append({**copy.deepcopy(new_default["procedures"][0]), "code": "juki_new_item",
+                                      "name": "新しい標準手続"})
+    report = services.catalogue_install_default(actor=admin_user, data=new_default, effective_from=date(2027, 4, 1))
+    assert "procedures:kokuho_kanyu" in report.kept_modified
+    assert "procedures:kokuho_soushitsu" in report.updated
+    assert "procedures:juki_new_item" in report.added
+    assert "procedures:zei_souzokunin" in report.skipped_removed
+    assert "rules:zei_souzokunin.adult" in report.skipped_removed
+    kept = Procedure.objects.get(code="kokuho_kanyu")
+    assert kept.counter == "国保係 3番窓口" and "2027年改正" not in kept.guidance
+    assert "2027年改正" in Procedure.objects.get(code="kokuho_soushitsu").guidance
+    assert not Procedure.objects.filter(code="zei_souzokunin").exists()
+    assert report.published.number == 2 and report.published.effective_from == date(2027, 4, 1)
+    status = selectors.catalogue_draft_status()
+    assert ("procedures", "kokuho_kanyu", kept.name) in status.modified
+
+
+def test_versions_are_immutable_and_chosen_by_effective_date(in_a, admin_user):  # noqa: ANN001
+    services.catalogue_install_default(actor=admin_user, effective_from=date(2026, 1, 1))
+    v1 = CatalogueVersion.objects.get(number=1)
+    rule = Rule.objects.get(code="kaigo_shutoku.age65")
+    services.catalogue_item_save(actor=admin_user, section="rules", instance=rule,
+                                 data={**selectors.rule_dict(rule), "condition": {"and": [
+                                     {"var": "person.subject"}, {">=": [{"var": "person.age"}, 60]}]}})
+    v2 = services.catalogue_publish(actor=admin_user, effective_from=date(2026, 10, 1), note="試行")
+    assert selectors.catalogue_version_current(on=date(2026, 9, 30)) == v1
+    assert selectors.catalogue_version_current(on=date(2026, 10, 1)) == v2
+    assert selectors.catalogue_version_current(on=date(2020, 1, 1)) == v1  # before the first: the first
+    person = person_facts_new(key="x", birth_date=date(1964, 1, 1))
+    answers = {"case": {"any_employee_insurance": True, "inkan_wish_any": False},
+               "persons": {"x": {"employee_insurance": True}}}
+    on = date(2026, 11, 1)
+    old = determine(version=v1, events=["tennyu"], persons=[person], answers=answers, on=on, areas=in_a.areas)
+    new = determine(version=v2, events=["tennyu"], persons=[person], answers=answers, on=on, areas=in_a.areas)
+    assert "kaigo_shutoku" not in old.procedure_codes_by_person()["x"]
+    assert "kaigo_shutoku" in new.procedure_codes_by_person()["x"]
+    with pytest.raises(ValueError):
+        v1.note = "変更"
+        v1.save()
+    with pytest.raises(ValueError):
+        v1.delete()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE navigation_catalogueversion SET snapshot = '{}'::jsonb WHERE number = 1")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM navigation_catalogueversion WHERE number = 1")
+
+
+def test_rule_validation_reports_unknown_variables_and_operators_with_a_path(in_a, admin_user):  # noqa: ANN001
+    services.catalogue_install_default(actor=admin_user)
+    rule = Rule.objects.get(code="kaigo_shutoku.age65")
+    bad = {**selectors.rule_dict(rule), "condition": {"and": [{"var": "person.agee"}, {"between": [1, 2]}]},
+           "reason": "{person.nam}さん"}
+    with pytest.raises(ValidationError) as exc:
+        services.catalogue_item_save(actor=admin_user, section="rules", instance=rule, data=bad)
+    messages = exc.value.message_dict
+    assert any("condition.and[0].var" in m and "person.agee" in m for m in messages["condition"])
+    assert any("condition.and[1].between" in m for m in messages["condition"])
+    assert any("person.nam" in m for m in messages["reason"])
+    rule.refresh_from_db()
+    assert rule.condition != bad["condition"]
+
+
+def test_publish_refuses_an_invalid_draft_and_questions_in_use_cannot_be_deleted(in_a, admin_user):  # noqa: ANN001
+    services.catalogue_install_default(actor=admin_user)
+    with pytest.raises(ValidationError):
+        services.catalogue_item_delete(actor=admin_user, section="questions",
+                                       instance=Question.objects.get(code="funeral_held"))
+    Rule.objects.filter(code="kaigo_shutoku.age65").update(condition={"foo": 1})  # bypassing the service
+    with pytest.raises(CatalogueInvalid) as exc:
+        services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 1))
+    assert any("kaigo_shutoku.age65" in p and "foo" in p for p in exc.value.problems)
+    assert CatalogueVersion.objects.count() == 1
+
+
+def test_export_import_round_trip_keeps_default_origin(in_a, admin_user):  # noqa: ANN001
+    services.catalogue_install_default(actor=admin_user)
+    exported = services.catalogue_export(actor=admin_user)
+    exported["procedures"] = [p for p in exported["procedures"] if p["code"] != "gak_tenshutsu"]
+    exported["rules"] = [r for r in exported["rules"] if r["procedure"] != "gak_tenshutsu"]
+    exported["events"][0]["name"] = "転入（国外からを含む）"
+    result = services.catalogue_import(actor=admin_user, data=exported)
+    assert "procedures:gak_tenshutsu" in result["deleted"]
+    # an edited default item stays a default item, reported as changed (kept on upgrades)
+    assert LifeEvent.objects.get(code="tennyu").origin == Origin.DEFAULT
+    assert ("events", "tennyu", "転入（国外からを含む）") in selectors.catalogue_draft_status().modified
+    assert Procedure.objects.get(code="juki_tennyu").origin == Origin.DEFAULT
+    broken = {**exported, "rules": exported["rules"] + [{**exported["rules"][0], "code": "x.y", "procedure": "nope"}]}
+    with pytest.raises(CatalogueInvalid) as exc:
+        services.catalogue_import(actor=admin_user, data=broken)
+    assert any("nope" in p for p in exc.value.problems)
+    assert Rule.objects.filter(code="x.y").count() == 0
+
+
+def test_catalogue_changes_are_audited_and_b_sees_none_of_a(tenant_a, tenant_b):  # noqa: ANN001
+    with in_tenant(tenant_a):
+        admin = User.objects.get(username="admin")
+        start = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        services.catalogue_install_default(actor=admin)
+        event = LifeEvent.objects.get(code="tennyu")
+        services.catalogue_item_save(actor=admin, section="events", instance=event,
+                                     data={**selectors.event_dict(event), "name": "転入届"})
+        services.catalogue_publish(actor=admin, effective_from=date(2026, 12, 1))
+        actions = list(AuditEvent.objects.filter(seq__gt=start).values_list("action", "target_type", "target_id"))
+        assert ("import", "catalogue", "2026.11.1") in actions
+        assert ("update", "catalogue_event", "tennyu") in actions
+        assert ("publish", "catalogue_version", "2") in actions
+        change = AuditEvent.objects.get(seq__gt=start, target_type="catalogue_event")
+        assert change.details["changed"] == {"name": "転入届"} and change.details["before"] == {"name": "転入"}
+    with in_tenant(tenant_b):
+        assert not LifeEvent.objects.exists() and not CatalogueVersion.objects.exists()
+        assert not AuditEvent.objects.filter(target_type__startswith="catalogue").exists()
+
+
+def test_facts_from_the_mirror(in_a):  # noqa: ANN001
+    from integration.models import Eligibility, Household, Resident, SupportMeasure
+
+    Household.objects.create(household_no="H1", head_atena_no="A1")
+    common = {"household_no": "H1", "sex": "1", "address": "テスト町1-1"}
+    Resident.objects.create(atena_no="A1", name="山田 太郎", birth_date=date(1954, 2, 10), relationship="世帯主",
+                            **common)
+    Resident.objects.create(atena_no="A2", name="山田 花子", birth_date=date(1956, 1, 20), relationship="妻",
+                            **common)
+    Resident.objects.create(atena_no="A3", name="Lee Min", birth_date=date(2016, 4, 1), relationship="子",
+                            kind="foreign", residence_status="家族滞在", **common)
+    Eligibility.objects.create(atena_no="A1", area="kokuho", kind="一般")
+    Eligibility.objects.create(atena_no="A1", area="inkan", kind="登録")
+    Eligibility.objects.create(atena_no="A1", area="kaigo", kind="第1号")
+    Eligibility.objects.create(atena_no="A2", area="kokuho", kind="一般", end_date=date(2026, 3, 31))
+    SupportMeasure.objects.create(atena_no="A2", start_date=date(2025, 1, 1))
+    persons = household_facts(household_no="H1", on=date(2026, 6, 1), subjects=["A1"])
+    assert [p.key for p in persons] == ["A1", "A2", "A3"]
+    head, spouse, child = persons
+    assert head.subject and not spouse.subject and head.eligibilities == {"kokuho", "inkan", "kaigo"}
+    assert spouse.eligibilities == frozenset() and spouse.support_measure and spouse.address_restricted
+    assert child.foreign and child.residence_status == "家族滞在"
+    result = determine(version=services.default_catalogue(), events=["shibou"], persons=persons,
+                       answers={"case": {"funeral_held": True, "public_pension": False, "dependent_of_deceased": False}}, on=date(2026, 6, 1),
+                       areas=in_a.areas)
+    by_person = result.procedure_codes_by_person()
+    assert by_person["A1"] == {"koseki_shibou", "inkan_haishi", "zei_souzokunin", "kokuho_soushitsu",
+                               "kokuho_sousaihi", "kaigo_soushitsu"}
+    assert by_person["A2"] == {"juki_shien_sochi"} and "A3" not in by_person and None not in by_person
+    assert result.complete
