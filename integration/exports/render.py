@@ -209,8 +209,9 @@ def render(rows: Iterable[RenderRow], spec: LayoutSpec, *, municipality_code: st
             data = text.encode(codec, errors="replace")
             width = column.width or 0
             if len(data) > width:
-                message = _("値「%(value)s」は %(n)d バイトで、桁数 %(w)d バイトを超えます。")
-                problems.append(Problem(record_id, label, message % {"value": text, "n": len(data), "w": width}))
+                # The value itself is not repeated: messages reach screens, schedules and logs.
+                message = _("値が %(n)d バイトあり、桁数 %(w)d バイトを超えます。")
+                problems.append(Problem(record_id, label, message % {"n": len(data), "w": width}))
                 continue
             filler = column.pad.encode(codec) * (width - len(data))
             out.write(data + filler if column.align == "left" else filler + data)
