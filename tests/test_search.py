@@ -218,3 +218,15 @@ def test_search_screen_shows_results_flags_and_memos(tenant_a):
     assert "画面 保護" in html and "支援措置対象者" in html and "非表示町9-9" not in html
     bad = client.get("/navi/cases/search/", {"birth": "H31.5.1"})
     assert bad.status_code == 200 and "平成の期間" in bad.content.decode()
+
+
+def test_a_very_common_name_is_ranked_among_the_first_candidates_and_flagged(staff, monkeypatch):
+    from integration import search
+
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    for i in range(5):
+        make_resident(name=f"佐藤 {chr(0x4e00 + i)}{chr(0x4e00 + i)}", kana="サトウ")
+    few = search.person_search(actor=staff, query="佐藤", limit=2)
+    assert len(few) == 2 and few.truncated
+    monkeypatch.setattr(search, "CANDIDATES", 1000)
+    assert not search.person_search(actor=staff, query="佐藤").truncated

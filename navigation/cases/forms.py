@@ -59,9 +59,7 @@ class NewcomerForm(forms.Form):
 
 
 class EventsForm(forms.Form):
-    events = forms.MultipleChoiceField(
-        label=_("ライフイベント"), widget=forms.CheckboxSelectMultiple, required=False
-    )
+    events = forms.MultipleChoiceField(label=_("ライフイベント"), widget=forms.CheckboxSelectMultiple, required=False)
     event_date = forms.DateField(label=_("異動日・届出日"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: object, choices: list[tuple[str, str]], **kwargs: object) -> None:
@@ -71,9 +69,7 @@ class EventsForm(forms.Form):
 
 class ProcedureStatusForm(forms.Form):
     status = forms.ChoiceField(label=_("状態"), choices=ProcedureStatus.choices)
-    reason = forms.CharField(
-        label=_("理由・メモ"), max_length=400, required=False, help_text=_("「不要」のときは必須")
-    )
+    reason = forms.CharField(label=_("理由・メモ"), max_length=400, required=False, help_text=_("「不要」のときは必須"))
     to_counter = forms.ModelChoiceField(
         label=_("担当窓口"),
         queryset=Counter.objects.filter(is_active=True),
@@ -83,9 +79,7 @@ class ProcedureStatusForm(forms.Form):
 
 
 class HandoffForm(forms.Form):
-    to_counter = forms.ModelChoiceField(
-        label=_("引継ぎ先の窓口"), queryset=Counter.objects.none(), empty_label=None
-    )
+    to_counter = forms.ModelChoiceField(label=_("引継ぎ先の窓口"), queryset=Counter.objects.none(), empty_label=None)
     note = forms.CharField(
         label=_("引継ぎメモ"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -128,7 +122,7 @@ class AnswersForm(forms.Form):
         for question in questions:
             label = f"{question.person_name}：{question.text}" if question.person_name else question.text
             current = answers.get(question.key)
-            if question.kind == "yes_no":
+            if question.kind in ("yesno", "yes_no"):
                 field = forms.ChoiceField(
                     label=label,
                     choices=[("yes", _("はい")), ("no", _("いいえ"))],

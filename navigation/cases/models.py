@@ -154,9 +154,7 @@ class CaseProcedure(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="procedures")
     # None: a procedure for the whole case / household (世帯・ケース全体).
-    person = models.ForeignKey(
-        CasePerson, null=True, blank=True, on_delete=models.CASCADE, related_name="procedures"
-    )
+    person = models.ForeignKey(CasePerson, null=True, blank=True, on_delete=models.CASCADE, related_name="procedures")
     procedure_code = models.CharField(_("手続コード"), max_length=64)
     name = models.CharField(_("手続名"), max_length=200)
     area = models.CharField(_("業務"), max_length=16, blank=True)
@@ -184,9 +182,7 @@ class CaseProcedure(models.Model):
     legal_basis = models.CharField(_("根拠法令"), max_length=400, blank=True)
     legal_url = models.URLField(_("根拠法令のURL"), max_length=400, blank=True)
     fee = models.CharField(_("手数料"), max_length=100, blank=True)
-    status = models.CharField(
-        _("状態"), max_length=12, choices=ProcedureStatus.choices, default=ProcedureStatus.TODO
-    )
+    status = models.CharField(_("状態"), max_length=12, choices=ProcedureStatus.choices, default=ProcedureStatus.TODO)
     status_reason = models.CharField(_("状態の理由・メモ"), max_length=400, blank=True)
     sort_order = models.PositiveIntegerField(default=0)
     updated_by = models.ForeignKey(
@@ -223,9 +219,7 @@ class CaseHandoff(models.Model):
     """A hand-off of a case from one counter's desk to another counter's queue (R2.4)."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="handoffs")
-    from_counter = models.ForeignKey(
-        Counter, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    from_counter = models.ForeignKey(Counter, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     to_counter = models.ForeignKey(Counter, on_delete=models.PROTECT, related_name="+")
     note = models.TextField(_("引継ぎメモ"), blank=True)
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -294,9 +288,7 @@ class Memo(models.Model):
         verbose_name_plural = _("メモ")
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(atena_no="") | Q(case__isnull=False), name="memo_has_subject"
-            ),
+            models.CheckConstraint(condition=~Q(atena_no="") | Q(case__isnull=False), name="memo_has_subject"),
         ]
 
     def __str__(self) -> str:

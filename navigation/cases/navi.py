@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration import selectors as mirror
@@ -71,27 +72,22 @@ class Question:
 # ---------------------------------------------------------------------------------------------
 # Catalogue version
 # ---------------------------------------------------------------------------------------------
-def _catalogue_api() -> Any:
-    try:
-        from navigation import catalogue  # the other half of issue 4: versions, install, publish
-    except ImportError as exc:
-        raise NavigationUnavailable(_("手続カタログが設定されていません。")) from exc
-    return catalogue
-
-
 def _current_version() -> Any:
-    version = _catalogue_api().catalogue_version_current()
+    from navigation.selectors import catalogue_version_current
+
+    version = catalogue_version_current(on=timezone.localdate())
     if version is None:
         raise NavigationUnavailable(_("公開中の手続カタログがありません。業務管理者に確認してください。"))
     return version
 
 
 def _version_for(case: Any) -> Any:
+    """The catalogue version fixed on the case when it was opened (a later publication does not change it)."""
     if case.catalogue_version_id is None:
         return _current_version()
-    from navigation.models import CatalogueVersion
+    from navigation.selectors import catalogue_version_get
 
-    version = CatalogueVersion.objects.filter(pk=case.catalogue_version_id).first()
+    version = catalogue_version_get(version_id=case.catalogue_version_id)
     if version is None:
         raise NavigationUnavailable(_("この受付の手続カタログの版が見つかりません。"))
     return version
@@ -123,9 +119,7 @@ def validate_events(events: list[str], *, case: Any = None) -> list[str]:
     known = dict(life_events(case=case))
     unknown = [e for e in cleaned if e not in known]
     if unknown:
-        raise ValidationError(
-            {"events": _("未知のライフイベント：%(codes)s") % {"codes": "、".join(unknown)}}
-        )
+        raise ValidationError({"events": _("未知のライフイベント：%(codes)s") % {"codes": "、".join(unknown)}})
     return [code for code in known if code in cleaned]
 
 
@@ -140,8 +134,7 @@ def case_facts(*, case: Any, persons: list[Any]) -> tuple[list[facts_mod.PersonF
     on = case.event_date
     in_case = {p.atena_no: p for p in persons if p.atena_no}
     views = {
-        v.atena_no: v
-        for v in mirror.person_views(list(Resident.objects.filter(atena_no__in=list(in_case))), on=on)
+        v.atena_no: v for v in mirror.person_views(list(Resident.objects.filter(atena_no__in=list(in_case))), on=on)
     }
     households = list(dict.fromkeys(v.household_no for v in views.values() if v.household_no))
     extra_views = []
@@ -178,9 +171,7 @@ def case_facts(*, case: Any, persons: list[Any]) -> tuple[list[facts_mod.PersonF
     extras: dict[str, str] = {}
     for view in extra_views:
         result.append(
-            facts_mod.person_facts_from_mirror(
-                view, eligibilities=records.get(view.atena_no, []), subject=False
-            )
+            facts_mod.person_facts_from_mirror(view, eligibilities=records.get(view.atena_no, []), subject=False)
         )
         extras[view.atena_no] = view.atena_no
     return result, extras
@@ -277,21 +268,30 @@ def questions_for_case(*, case: Any, persons: list[Any]) -> list[Question]:
     return [_question(q) for q in pending]
 
 
-def answer_labels(*, case: Any, persons: list[Any]) -> dict[str, str]:
-    """Display label per stored answer: "<person name>：<question text>"."""
+def answer_rows(*, case: Any, persons: list[Any]) -> list[tuple[str, str, str]]:
+    """Stored answers for display: (key, "<person name>：<question>", value as staff read it)."""
     if not case.answers:
-        return {}
+        return []
     compiled = engine.catalogue_compiled(_version_for(case))
     names = {p.key: p.name for p in persons}
-    labels = {}
-    for code in case.answers.get("case") or {}:
+
+    def shown(question: Any, value: Any) -> str:
+        if isinstance(value, bool):
+            return _("はい") if value else _("いいえ")
+        if question is not None and question.kind == "choice":
+            return dict(question.choices).get(str(value), str(value))
+        return str(value)
+
+    rows = []
+    for code, value in (case.answers.get("case") or {}).items():
         question = compiled.questions.get(code)
-        labels[f"{CASE_KEY}:{code}"] = question.text if question else code
+        rows.append((f"{CASE_KEY}:{code}", question.text if question else code, shown(question, value)))
     for key, items in (case.answers.get("persons") or {}).items():
-        for code in items:
+        for code, value in items.items():
             question = compiled.questions.get(code)
-            labels[f"{key}:{code}"] = f"{names.get(key, key)}：{question.text if question else code}"
-    return labels
+            label = f"{names.get(key, key)}：{question.text if question else code}"
+            rows.append((f"{key}:{code}", label, shown(question, value)))
+    return rows
 
 
 def answers_flat(answers: dict) -> dict[str, Any]:
@@ -322,9 +322,7 @@ def validate_answers(*, case: Any, persons: list[Any], answers: dict[str, Any]) 
             nested["persons"].setdefault(key, {})[code] = raw
         else:
             problems.append(_("「%(name)s」は受付にいない人の回答です。") % {"name": name})
-    cleaned, engine_problems = engine.answers_normalize(
-        version=_version_for(case), answers=nested, person_keys=keys
-    )
+    cleaned, engine_problems = engine.answers_normalize(version=_version_for(case), answers=nested, person_keys=keys)
     problems += engine_problems
     if problems:
         raise ValidationError(problems)

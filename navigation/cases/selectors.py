@@ -42,9 +42,10 @@ def memos_visible_to(*, actor: User) -> QuerySet[Memo]:
     return Memo.objects.filter(condition).select_related("author", "updated_by", "department", "counter")
 
 
-def _audit_memo_read(memos: list[Memo], **details: object) -> None:
+def _audit_memo_read(memos: list[Memo], *, actor: User, **details: object) -> None:
     if memos:
         record(
+            actor=actor,
             action="view",
             target_type="memo",
             target_id=memos[0].pk if len(memos) == 1 else "",
@@ -57,7 +58,7 @@ def memos_for_persons(*, actor: User, atena_nos: list[str]) -> dict[str, list[Me
     if not atena_nos:
         return {}
     memos = list(memos_visible_to(actor=actor).filter(atena_no__in=atena_nos))
-    _audit_memo_read(memos, atena_nos=sorted({m.atena_no for m in memos}))
+    _audit_memo_read(memos, actor=actor, atena_nos=sorted({m.atena_no for m in memos}))
     result: dict[str, list[Memo]] = {}
     for memo in memos:
         result.setdefault(memo.atena_no, []).append(memo)
@@ -66,7 +67,7 @@ def memos_for_persons(*, actor: User, atena_nos: list[str]) -> dict[str, list[Me
 
 def memos_for_case(*, actor: User, case: Case) -> list[Memo]:
     memos = list(memos_visible_to(actor=actor).filter(case=case))
-    _audit_memo_read(memos, case=case.pk)
+    _audit_memo_read(memos, actor=actor, case=case.pk)
     return memos
 
 
@@ -82,7 +83,7 @@ def memo_history(*, actor: User, memo_id: int) -> tuple[Memo, list]:
     if memo is None:
         raise PermissionDenied(_("このメモは表示できません。"))
     revisions = list(memo.revisions.select_related("edited_by", "written_by"))
-    _audit_memo_read([memo], revisions=len(revisions))
+    _audit_memo_read([memo], actor=actor, revisions=len(revisions))
     return memo, revisions
 
 
@@ -194,11 +195,10 @@ def case_detail(*, actor: User, case_id: int, on: date | None = None) -> CaseDet
     if visitor is not None:
         in_case = {p.atena_no for p in persons}
         household = [
-            m
-            for m in household_members(household_no=visitor.household_no, on=on)
-            if m.atena_no not in in_case
+            m for m in household_members(household_no=visitor.household_no, on=on) if m.atena_no not in in_case
         ]
     record(
+        actor=actor,
         action="view",
         target_type="case",
         target_id=case.pk,
@@ -212,11 +212,7 @@ def case_detail(*, actor: User, case_id: int, on: date | None = None) -> CaseDet
         person_memos=memos_for_persons(actor=actor, atena_nos=[p.atena_no for p in persons if p.atena_no]),
         household=household,
         case_procedures=[p for p in procedures if p.person_id is None],
-        pending=[
-            item
-            for item in (case.determination or {}).get("procedures", [])
-            if item.get("status") == "pending"
-        ],
+        pending=[item for item in (case.determination or {}).get("procedures", []) if item.get("status") == "pending"],
     )
 
 
@@ -244,10 +240,8 @@ def person_detail(*, actor: User, atena_no: str, on: date | None = None) -> Pers
     if resident is None:
         return None
     (person,) = person_views([resident], on=on)
-    household = [
-        m for m in household_members(household_no=person.household_no, on=on) if m.atena_no != person.atena_no
-    ]
-    record(action="view", target_type="person", target_id=atena_no, details={"screen": "person_view"})
+    household = [m for m in household_members(household_no=person.household_no, on=on) if m.atena_no != person.atena_no]
+    record(actor=actor, action="view", target_type="person", target_id=atena_no, details={"screen": "person_view"})
     return PersonDetail(
         person=person,
         household=household,

@@ -116,26 +116,58 @@ def _residents(atena_nos: Iterable[str]) -> list[Resident]:
     return [found[a] for a in dict.fromkeys(wanted)]
 
 
+def _clean_newcomer(data: dict, *, on: date, index: int) -> dict:
+    errors = []
+    where = _("新規の人%(n)d") % {"n": index + 1}
+    name = str(data.get("name") or "").strip()
+    birth = data.get("birth_date")
+    if not name:
+        errors.append(_("%(where)s：氏名を入力してください。") % {"where": where})
+    if not isinstance(birth, date):
+        errors.append(_("%(where)s：生年月日を入力してください。") % {"where": where})
+    elif birth > on:
+        errors.append(_("%(where)s：生年月日が異動日より後になっています。") % {"where": where})
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "name": name,
+        "name_kana": str(data.get("name_kana") or "").strip(),
+        "birth_date": birth,
+        "sex": str(data.get("sex") or ""),
+        "relationship": str(data.get("relationship") or "").strip(),
+        "is_foreign": bool(data.get("is_foreign")),
+        "nationality": str(data.get("nationality") or "").strip(),
+    }
+
+
 @transaction.atomic
 def case_open(
     *,
     actor: User,
     counter: Counter | None,
-    atena_nos: list[str],
+    atena_nos: list[str] | None = None,
+    newcomers: list[dict] | None = None,
     event_date: date | None = None,
     events: list[str] | None = None,
 ) -> Case:
-    """Open a case at ``counter`` for the persons with ``atena_nos`` (the first one is the visitor)."""
+    """Open a case at ``counter`` for residents (宛名番号) and/or newcomers typed in by staff
+    (転入者, 出生児: ``{"name", "name_kana", "birth_date", "sex", "relationship", ...}``).
+
+    The first person is the visitor. The catalogue version in force today is fixed on the case.
+    """
     _require_staff(actor)
     counter = _require_counter(counter)
-    residents = _residents(atena_nos)
+    residents = _residents(atena_nos or [])
     today = timezone.localdate()
-    event_list = navi.validate_events(events or [])
+    on = event_date or today
+    cleaned = [_clean_newcomer(item, on=on, index=i) for i, item in enumerate(newcomers or [])]
+    if not residents and not cleaned:
+        raise ValidationError(_("受付する人を選んでください。"), code="no_person")
     case = Case.objects.create(
         day=today,
         number=_next_number(today),
-        event_date=event_date or today,
-        events=event_list,
+        event_date=on,
+        events=[],
         current_counter=counter,
         queue_state=QueueState.SERVING,
         handling_by=actor,
@@ -143,16 +175,29 @@ def case_open(
         created_by=actor,
         catalogue_version_id=navi.current_version_id(),
     )
-    CasePerson.objects.bulk_create(
-        [_person_from_resident(case, r, i, visitor=(i == 0)) for i, r in enumerate(residents)]
-    )
+    people = [_person_from_resident(case, r, i, visitor=(i == 0)) for i, r in enumerate(residents)]
+    people += [
+        CasePerson(
+            case=case, position=len(residents) + i, is_newcomer=True, is_visitor=not residents and i == 0, **item
+        )
+        for i, item in enumerate(cleaned)
+    ]
+    CasePerson.objects.bulk_create(people)
     record(
+        actor=actor,
         action="create",
         target_type="case",
         target_id=case.pk,
-        details={"label": case.label, "atena_nos": [r.atena_no for r in residents], "counter": counter.pk},
+        details={
+            "label": case.label,
+            "atena_nos": [r.atena_no for r in residents],
+            "newcomers": len(cleaned),
+            "counter": counter.pk,
+        },
     )
-    if event_list:
+    if events:
+        case.events = navi.validate_events(events, case=case)
+        case.save(update_fields=["events"])
         case_determine(actor=actor, case=case)
     return case
 
@@ -170,6 +215,7 @@ def case_person_add(*, actor: User, counter: Counter | None, case: Case, atena_n
     person = _person_from_resident(case, resident, position, visitor=False)
     person.save()
     record(
+        actor=actor,
         action="update",
         target_type="case",
         target_id=case.pk,
@@ -219,6 +265,7 @@ def case_newcomer_add(
         nationality=(nationality or "").strip(),
     )
     record(
+        actor=actor,
         action="update",
         target_type="case",
         target_id=case.pk,
@@ -246,6 +293,7 @@ def case_person_remove(*, actor: User, counter: Counter | None, case: Case, pers
     case.answers = answers
     case.save(update_fields=["answers", "updated_at"])
     record(
+        actor=actor,
         action="update",
         target_type="case",
         target_id=case.pk,
@@ -265,6 +313,7 @@ def case_events_set(
         case.event_date = event_date
     case.save(update_fields=["events", "event_date", "updated_at"])
     record(
+        actor=actor,
         action="update",
         target_type="case",
         target_id=case.pk,
@@ -294,6 +343,7 @@ def case_answers_update(*, actor: User, counter: Counter | None, case: Case, ans
     case.answers = merged
     case.save(update_fields=["answers", "updated_at"])
     record(
+        actor=actor,
         action="update",
         target_type="case",
         target_id=case.pk,
@@ -304,12 +354,14 @@ def case_answers_update(*, actor: User, counter: Counter | None, case: Case, ans
 
 
 def _counter_for(item: navi.ProcedureItem) -> tuple[int | None, int | None]:
-    department = (
-        Department.objects.filter(name=item.department_name).first() if item.department_name else None
-    )
-    counter = (
-        Counter.objects.filter(name=item.counter_name, is_active=True).first() if item.counter_name else None
-    )
+    department = Department.objects.filter(name=item.department_name).first() if item.department_name else None
+    counter = Counter.objects.filter(name=item.counter_name, is_active=True).first() if item.counter_name else None
+    if counter is None and item.counter_name:
+        counter = (
+            Counter.objects.filter(name__startswith=item.counter_name, is_active=True)
+            .order_by("sort_order", "name")
+            .first()
+        )
     if counter is None and department is not None:
         counter = Counter.objects.filter(department=department, is_active=True).first()
     if department is None and counter is not None:
@@ -420,6 +472,7 @@ def case_procedure_set_status(
     procedure.updated_by = actor
     procedure.save()
     record(
+        actor=actor,
         action="update",
         target_type="case_procedure",
         target_id=procedure.pk,
@@ -458,6 +511,7 @@ def case_handoff(
     case.queued_at = timezone.now()
     case.save(update_fields=["current_counter", "queue_state", "handling_by", "queued_at", "updated_at"])
     record(
+        actor=actor,
         action="handoff",
         target_type="case",
         target_id=case.pk,
@@ -477,9 +531,7 @@ def case_resume(*, actor: User, counter: Counter | None, case: Case) -> Case:
     if case.current_counter_id != counter.pk:
         raise PermissionDenied(_("受付 %(label)s はこの窓口の待ち一覧にありません。") % {"label": case.label})
     if case.queue_state != QueueState.WAITING:
-        raise ValidationError(
-            _("受付 %(label)s はすでに対応中です。") % {"label": case.label}, code="serving"
-        )
+        raise ValidationError(_("受付 %(label)s はすでに対応中です。") % {"label": case.label}, code="serving")
     case.queue_state = QueueState.SERVING
     case.handling_by = actor
     case.save(update_fields=["queue_state", "handling_by", "updated_at"])
@@ -489,6 +541,7 @@ def case_resume(*, actor: User, counter: Counter | None, case: Case) -> Case:
         handoff.resumed_at = timezone.now()
         handoff.save(update_fields=["resumed_by", "resumed_at"])
     record(
+        actor=actor,
         action="resume",
         target_type="case",
         target_id=case.pk,
@@ -523,8 +576,7 @@ def case_close(*, actor: User, counter: Counter | None, case: Case, override_rea
     override_reason = (override_reason or "").strip()
     if (open_items or pending) and not override_reason:
         parts = [
-            f"{p.person.name if p.person else _('世帯')}：{p.name}（{p.get_status_display()}）"
-            for p in open_items
+            f"{p.person.name if p.person else _('世帯')}：{p.name}（{p.get_status_display()}）" for p in open_items
         ]
         if pending:
             parts.append(_("聞き取りが終わっていません（確認すること %(n)d 件）") % {"n": len(pending)})
@@ -537,6 +589,7 @@ def case_close(*, actor: User, counter: Counter | None, case: Case, override_rea
             raise PermissionDenied(_("未完了の手続があるまま完了できるのは窓口責任者だけです。"))
         case.close_override_reason = override_reason
         record(
+            actor=actor,
             action="override",
             target_type="case",
             target_id=case.pk,
@@ -568,6 +621,7 @@ def case_close(*, actor: User, counter: Counter | None, case: Case, override_rea
         ]
     )
     record(
+        actor=actor,
         action="close",
         target_type="case",
         target_id=case.pk,
@@ -623,6 +677,7 @@ def memo_create(
         counter=counter,
     )
     record(
+        actor=actor,
         action="create",
         target_type="memo",
         target_id=memo.pk,
@@ -657,6 +712,7 @@ def memo_update(*, actor: User, memo: Memo, body: str, visibility: str) -> Memo:
         memo.department_id = actor.department_id
     memo.save()
     record(
+        actor=actor,
         action="update",
         target_type="memo",
         target_id=memo.pk,

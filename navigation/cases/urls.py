@@ -9,6 +9,7 @@ urlpatterns = [
     path("queue/", views.queue_view, name="queue"),
     path("search/", views.search_view, name="search"),
     path("new/", views.case_new_view, name="new"),
+    path("new/newcomer/", views.case_new_newcomer_view, name="new_newcomer"),
     path("<int:pk>/", views.case_view, name="case"),
     path("<int:pk>/persons/add/", views.case_person_add_view, name="person_add"),
     path("<int:pk>/persons/newcomer/", views.case_newcomer_view, name="newcomer"),

@@ -52,7 +52,7 @@ def _to_case(pk: int, anchor: str = "") -> HttpResponse:
 @require_GET
 def home_view(request: HttpRequest) -> HttpResponse:
     rows = selectors.case_queue(actor=request.user, counter=request.counter)
-    return render(request, "cases/home.html", {"rows": rows, "form": SearchForm()})
+    return render(request, "cases/home.html", {"rows": rows, "form": SearchForm(), "newcomer_form": NewcomerForm()})
 
 
 @login_required
@@ -84,10 +84,17 @@ def search_view(request: HttpRequest) -> HttpResponse:
         else:
             memos = selectors.memos_for_persons(actor=request.user, atena_nos=[p.atena_no for p in results])
     rows = [{"person": p, "memos": memos.get(p.atena_no, [])} for p in results]
+    truncated = getattr(results, "truncated", False)
     return render(
         request,
         "cases/search.html",
-        {"form": form, "rows": rows, "error": error, "searched": form.has_criteria and form.is_bound},
+        {
+            "form": form,
+            "rows": rows,
+            "error": error,
+            "searched": form.has_criteria and form.is_bound,
+            "truncated": truncated,
+        },
     )
 
 
@@ -100,6 +107,22 @@ def case_new_view(request: HttpRequest) -> HttpResponse:
         return redirect("navigation:cases:search")
     try:
         case = services.case_open(actor=request.user, counter=request.counter, atena_nos=atena_nos)
+    except (ValidationError, PermissionDenied) as exc:
+        _messages_from(request, exc)
+        return redirect("navigation:cases:home")
+    messages.success(request, _("受付 %(label)s を開始しました。") % {"label": case.label})
+    return _to_case(case.pk)
+
+
+@login_required
+@require_POST
+def case_new_newcomer_view(request: HttpRequest) -> HttpResponse:
+    """A case for someone not in the mirror yet (転入者 etc.)."""
+    form = NewcomerForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
+        case = services.case_open(actor=request.user, counter=request.counter, newcomers=[form.cleaned_data])
     except (ValidationError, PermissionDenied) as exc:
         _messages_from(request, exc)
         return redirect("navigation:cases:home")
@@ -121,9 +144,9 @@ def case_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         event_choices = navi.life_events()
         questions = navi.questions_for_case(case=case, persons=persons)
-        answer_labels = navi.answer_labels(case=case, persons=persons)
+        answer_rows = navi.answer_rows(case=case, persons=persons)
     except navi.NavigationUnavailable as exc:
-        event_choices, questions, answer_labels, navi_error = [], [], {}, str(exc)
+        event_choices, questions, answer_rows, navi_error = [], [], [], str(exc)
     here = request.counter is not None and case.current_counter_id == request.counter.pk and case.is_open
     context = {
         "detail": detail,
@@ -135,8 +158,8 @@ def case_view(request: HttpRequest, pk: int) -> HttpResponse:
             choices=event_choices, initial={"events": case.events, "event_date": case.event_date}
         ),
         "event_labels": dict(event_choices),
-        "answer_labels": answer_labels,
-        "answers_form": AnswersForm(questions=questions, answers=case.answers),
+        "answer_rows": answer_rows,
+        "answers_form": AnswersForm(questions=questions, answers=navi.answers_flat(case.answers or {})),
         "newcomer_form": NewcomerForm(),
         "handoff_form": HandoffForm(counters=selectors.counters_for_handoff(case=case)),
         "close_form": CloseForm(),
@@ -182,9 +205,7 @@ def case_newcomer_view(request: HttpRequest, pk: int) -> HttpResponse:
     def act(case: Case) -> str:
         if not form.is_valid():
             raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
-        person = services.case_newcomer_add(
-            actor=request.user, counter=request.counter, case=case, **form.cleaned_data
-        )
+        person = services.case_newcomer_add(actor=request.user, counter=request.counter, case=case, **form.cleaned_data)
         return _("%(name)s さんを追加しました。") % {"name": person.name}
 
     return _case_post(request, pk, act, "persons")
@@ -349,9 +370,7 @@ def person_memo_view(request: HttpRequest, atena_no: str) -> HttpResponse:
     try:
         if not form.is_valid():
             raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
-        services.memo_create(
-            actor=request.user, counter=request.counter, atena_no=atena_no, **form.cleaned_data
-        )
+        services.memo_create(actor=request.user, counter=request.counter, atena_no=atena_no, **form.cleaned_data)
     except (ValidationError, PermissionDenied) as exc:
         _messages_from(request, exc)
     else:

@@ -1,0 +1,393 @@
+"""Cases (受付): determination stored per person, interview, hand-off/resume, closing rules, memos, audit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from tests.conftest import in_tenant, staff_client
+from tests.test_search import make_resident, make_support_measure
+
+HH = "800000019"
+
+
+@pytest.fixture
+def catalogue(in_a):
+    from navigation.services import catalogue_install_default
+
+    return catalogue_install_default().published
+
+
+@pytest.fixture
+def people(in_a):
+    from tenants.accounts.models import Counter, User
+
+    return {
+        "staff1": User.objects.get(username="staff1"),
+        "staff2": User.objects.get(username="staff2"),
+        "leader": User.objects.get(username="leader"),
+        "admin": User.objects.get(username="admin"),
+        "A": Counter.objects.get(name="総合窓口 1番"),
+        "B": Counter.objects.get(name="保険年金窓口"),
+    }
+
+
+@pytest.fixture
+def family(in_a):
+    """A household of three in the mirror: head with 国保, spouse, a child receiving 児童手当."""
+    from integration.models import Eligibility
+
+    head = make_resident(name="窓口 太郎", kana="マドグチ タロウ", birth=date(1980, 5, 1), household_no=HH)
+    wife = make_resident(name="窓口 花子", kana="マドグチ ハナコ", birth=date(1982, 6, 1), household_no=HH,
+                         relationship="妻", sex="2")
+    kid = make_resident(name="窓口 一郎", kana="マドグチ イチロウ", birth=date(2015, 6, 1), household_no=HH,
+                        relationship="子")
+    Eligibility.objects.create(atena_no=head.atena_no, area="kokuho", kind="被保険者")
+    Eligibility.objects.create(atena_no=kid.atena_no, area="jidou_teate", kind="受給者")
+    return head, wife, kid
+
+
+def _codes(case) -> dict[str, set[str]]:
+    result: dict[str, set[str]] = {}
+    for proc in case.procedures.select_related("person"):
+        result.setdefault(proc.person.atena_no if proc.person else "", set()).add(proc.procedure_code)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening, numbering, determination
+# ---------------------------------------------------------------------------------------------
+def test_case_numbers_count_up_per_day(people, family, catalogue):
+    from navigation.cases.services import case_open
+
+    first = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no])
+    second = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[1].atena_no])
+    assert second.number == first.number + 1 and second.day == first.day
+    assert first.catalogue_version_id == catalogue.pk
+    assert first.persons.get().is_visitor
+
+
+def test_open_needs_a_counter_and_known_persons(people, family):
+    from navigation.cases.models import Case
+    from navigation.cases.services import case_open
+
+    with pytest.raises(ValidationError):
+        case_open(actor=people["staff1"], counter=None, atena_nos=[family[0].atena_no])
+    with pytest.raises(ValidationError):
+        case_open(actor=people["staff1"], counter=people["A"], atena_nos=["9999999999"])
+    with pytest.raises(ValidationError):
+        case_open(actor=people["staff1"], counter=people["A"], newcomers=[{"name": "", "birth_date": None}])
+    assert not Case.objects.exists()
+
+
+def test_determination_is_stored_per_person_with_counters(people, family, catalogue):
+    from navigation.cases.services import case_events_set, case_open
+
+    head, wife, kid = family
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[head.atena_no])
+    case = case_events_set(actor=people["staff1"], counter=people["A"], case=case, events=["tenkyo"])
+    codes = _codes(case)
+    # Staff picked only the head; the household members came in through the household facts and were
+    # added as non-subjects only where they need something — here nobody else moves, so only the head.
+    assert "juki_tenkyo" in codes[head.atena_no] and "kokuho_jusho_henkou" in codes[head.atena_no]
+    kokuho = case.procedures.get(procedure_code="kokuho_jusho_henkou")
+    assert kokuho.counter == people["B"] and kokuho.reasons and kokuho.status == "todo"
+    assert case.determination["version"]["id"] == catalogue.pk
+
+
+def test_whole_family_moving_gets_child_procedures(people, family, catalogue):
+    from navigation.cases.services import case_open
+
+    head, wife, kid = family
+    case = case_open(actor=people["staff1"], counter=people["A"],
+                     atena_nos=[head.atena_no, wife.atena_no, kid.atena_no], events=["tenkyo"])
+    codes = _codes(case)
+    assert {"juki_tenkyo"} <= codes[wife.atena_no]
+    assert {"juki_tenkyo", "jt_jusho_henkou", "gak_tennyu"} <= codes[kid.atena_no]
+
+
+def test_interview_answers_are_validated_and_change_the_result(people, family, catalogue):
+    from navigation.cases import navi
+    from navigation.cases.services import case_answers_update, case_events_set, case_open
+
+    head = family[0]
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[head.atena_no])
+    case = case_events_set(actor=people["staff1"], counter=people["A"], case=case, events=["tenshutsu"])
+    questions = navi.questions_for_case(case=case, persons=list(case.persons.all()))
+    assert [q.key for q in questions] == ["case:moving_destination"]
+    with pytest.raises(ValidationError):
+        case_answers_update(actor=people["staff1"], counter=people["A"], case=case,
+                            answers={"case:moving_destination": "mars"})
+    case.refresh_from_db()
+    assert case.answers == {} or not case.answers.get("case")
+    value = questions[0].choices[0][0]
+    case = case_answers_update(actor=people["staff1"], counter=people["A"], case=case,
+                               answers={"case:moving_destination": value})
+    assert case.answers["case"]["moving_destination"] == value
+    assert navi.questions_for_case(case=case, persons=list(case.persons.all())) == []
+
+
+def test_newcomer_case_for_a_person_moving_in(people, catalogue):
+    from navigation.cases import navi
+    from navigation.cases.services import case_events_set, case_newcomer_add, case_open
+
+    case = case_open(actor=people["staff1"], counter=people["A"],
+                     newcomers=[{"name": "転入 一子", "birth_date": date(1990, 2, 3), "relationship": "世帯主"}])
+    kid = case_newcomer_add(actor=people["staff1"], counter=people["A"], case=case, name="転入 二郎",
+                            birth_date=date(2016, 8, 8), relationship="子")
+    case = case_events_set(actor=people["staff1"], counter=people["A"], case=case, events=["tennyu"])
+    codes = _codes(case)
+    assert "juki_tennyu" in codes[""] or any("juki_tennyu" in c for c in codes.values())
+    assert kid.key.startswith("new-")
+    assert navi.questions_for_case(case=case, persons=list(case.persons.all()))  # 国保 etc. must be asked
+
+
+# ---------------------------------------------------------------------------------------------
+# Procedure statuses and closing (「漏れなく」)
+# ---------------------------------------------------------------------------------------------
+def test_not_needed_requires_a_reason(people, family, catalogue):
+    from navigation.cases.services import case_open, case_procedure_set_status
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
+                     events=["tenkyo"])
+    proc = case.procedures.first()
+    with pytest.raises(ValidationError):
+        case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=proc, status="not_needed")
+    proc = case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=proc,
+                                     status="not_needed", reason="本人が後日来庁")
+    assert proc.status == "not_needed" and proc.status_reason == "本人が後日来庁"
+
+
+def test_close_is_refused_while_a_procedure_is_open_and_allowed_when_done(people, family, catalogue):
+    from navigation.cases.services import CaseCloseRefused, case_close, case_open, case_procedure_set_status
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
+                     events=["tenkyo"])
+    with pytest.raises(CaseCloseRefused) as refused:
+        case_close(actor=people["staff1"], counter=people["A"], case=case)
+    assert refused.value.unresolved and "未完了" in refused.value.messages[0]
+    case.refresh_from_db()
+    assert case.status == "open"
+    for proc in case.procedures.all():
+        case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=proc, status="done")
+    closed = case_close(actor=people["staff1"], counter=people["A"], case=case)
+    assert closed.status == "closed" and closed.closed_by == people["staff1"]
+
+
+def test_elsewhere_is_not_resolved(people, family, catalogue):
+    from navigation.cases.services import CaseCloseRefused, case_close, case_open, case_procedure_set_status
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
+                     events=["tenkyo"])
+    for proc in case.procedures.all():
+        case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=proc,
+                                  status="elsewhere" if proc.area == "kokuho" else "done")
+    with pytest.raises(CaseCloseRefused):
+        case_close(actor=people["staff1"], counter=people["A"], case=case)
+
+
+def test_staff_cannot_override_supervisor_can_and_it_is_audited(people, family, catalogue):
+    from audit.models import AuditEvent
+    from navigation.cases.services import case_close, case_handoff, case_open, case_resume
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
+                     events=["tenkyo"])
+    with pytest.raises(PermissionDenied):
+        case_close(actor=people["staff1"], counter=people["A"], case=case, override_reason="急ぎのため")
+    case_handoff(actor=people["staff1"], counter=people["A"], case=case, to_counter=people["B"], note="責任者へ")
+    case_resume(actor=people["leader"], counter=people["B"], case=case)
+    closed = case_close(actor=people["leader"], counter=people["B"], case=case,
+                        override_reason="来庁者の体調不良のため後日対応")
+    assert closed.status == "closed" and closed.close_override_reason == "来庁者の体調不良のため後日対応"
+    event = AuditEvent.objects.filter(action="override", target_type="case", target_id=str(case.pk)).get()
+    assert event.actor == "leader" and event.details["reason"] == "来庁者の体調不良のため後日対応"
+    assert {item["procedure"] for item in event.details["unresolved"]} >= {"juki_tenkyo"}
+
+
+def test_unanswered_interview_blocks_closing(people, family, catalogue):
+    from navigation.cases.services import CaseCloseRefused, case_close, case_open, case_procedure_set_status
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
+                     events=["tenshutsu"])
+    for proc in case.procedures.all():
+        case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=proc, status="done")
+    with pytest.raises(CaseCloseRefused) as refused:
+        case_close(actor=people["staff1"], counter=people["A"], case=case)
+    assert "聞き取り" in refused.value.messages[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-off and resume (R2.4)
+# ---------------------------------------------------------------------------------------------
+def test_handoff_keeps_every_answer_and_status_and_resumes_at_the_other_counter(people, family, catalogue):
+    from audit.models import AuditEvent
+    from navigation.cases.selectors import case_queue
+    from navigation.cases.services import (
+        case_answers_update,
+        case_handoff,
+        case_open,
+        case_procedure_set_status,
+        case_resume,
+    )
+
+    head = family[0]
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[head.atena_no], events=["tenshutsu"])
+    case = case_answers_update(actor=people["staff1"], counter=people["A"], case=case,
+                               answers={"case:moving_destination": "domestic"})
+    juki = case.procedures.get(procedure_code="juki_tenshutsu")
+    case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=juki, status="done")
+    answers_before = dict(case.answers)
+    statuses_before = {p.procedure_code: p.status for p in case.procedures.all()}
+
+    case_handoff(actor=people["staff1"], counter=people["A"], case=case, to_counter=people["B"],
+                 note="国保の喪失をお願いします")
+    # Counter A can no longer change it; it waits in B's queue.
+    with pytest.raises(PermissionDenied):
+        case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=juki, status="todo")
+    queue = case_queue(actor=people["staff2"], counter=people["B"])
+    assert [row.case.pk for row in queue] == [case.pk] and queue[0].waiting
+    assert queue[0].last_handoff.note == "国保の喪失をお願いします"
+    assert case_queue(actor=people["staff1"], counter=people["A"]) == []
+
+    resumed = case_resume(actor=people["staff2"], counter=people["B"], case=case)
+    assert resumed.queue_state == "serving" and resumed.handling_by == people["staff2"]
+    resumed.refresh_from_db()
+    assert resumed.answers == answers_before
+    assert {p.procedure_code: p.status for p in resumed.procedures.all()} == statuses_before
+    handoff = resumed.handoffs.get()
+    assert handoff.resumed_by == people["staff2"] and handoff.from_counter == people["A"]
+    assert AuditEvent.objects.filter(action="handoff", target_id=str(case.pk)).exists()
+    assert AuditEvent.objects.filter(action="resume", target_id=str(case.pk)).exists()
+
+
+def test_resume_only_at_the_target_counter(people, family, catalogue):
+    from navigation.cases.services import case_handoff, case_open, case_resume
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no])
+    with pytest.raises(ValidationError):
+        case_handoff(actor=people["staff1"], counter=people["A"], case=case, to_counter=people["A"])
+    case_handoff(actor=people["staff1"], counter=people["A"], case=case, to_counter=people["B"])
+    with pytest.raises(PermissionDenied):
+        case_resume(actor=people["staff1"], counter=people["A"], case=case)
+
+
+# ---------------------------------------------------------------------------------------------
+# Memos (R2.5)
+# ---------------------------------------------------------------------------------------------
+def test_memo_visibility_all_staff_and_own_department(people, family):
+    from navigation.cases.selectors import memos_for_persons
+    from navigation.cases.services import memo_create
+
+    head = family[0]
+    memo_create(actor=people["staff1"], counter=people["A"], atena_no=head.atena_no, body="全員向け")
+    memo_create(actor=people["staff1"], counter=people["A"], atena_no=head.atena_no, body="市民課だけ",
+                visibility="department")
+    # staff1 and leader are 市民課, staff2 is 保険年金課.
+    assert {m.body for m in memos_for_persons(actor=people["leader"], atena_nos=[head.atena_no])[head.atena_no]} == {
+        "全員向け", "市民課だけ"}
+    assert [m.body for m in memos_for_persons(actor=people["staff2"], atena_nos=[head.atena_no])[head.atena_no]] == [
+        "全員向け"]
+
+
+def test_memo_edit_keeps_history_and_only_the_author_edits(people, family):
+    from navigation.cases.selectors import memo_history
+    from navigation.cases.services import memo_create, memo_update
+
+    memo = memo_create(actor=people["staff1"], counter=people["A"], atena_no=family[0].atena_no, body="初版")
+    with pytest.raises(PermissionDenied):
+        memo_update(actor=people["staff2"], memo=memo, body="書き換え", visibility="all")
+    memo = memo_update(actor=people["staff1"], memo=memo, body="第2版", visibility="department")
+    memo = memo_update(actor=people["staff1"], memo=memo, body="第3版", visibility="all")
+    memo, revisions = memo_history(actor=people["staff2"], memo_id=memo.pk)
+    assert memo.body == "第3版" and memo.revision_count == 2
+    assert [(r.body, r.visibility) for r in revisions] == [("第2版", "department"), ("初版", "all")]
+    with pytest.raises(ValidationError):
+        memo_update(actor=people["staff1"], memo=memo, body="   ", visibility="all")
+
+
+def test_memo_reads_and_writes_are_audited(people, family):
+    from audit.models import AuditEvent
+    from navigation.cases.selectors import memos_for_persons
+    from navigation.cases.services import memo_create
+
+    head = family[0]
+    memo = memo_create(actor=people["staff1"], counter=people["A"], atena_no=head.atena_no, body="監査される")
+    memos_for_persons(actor=people["staff2"], atena_nos=[head.atena_no])
+    assert AuditEvent.objects.filter(action="create", target_type="memo", target_id=str(memo.pk)).exists()
+    read = AuditEvent.objects.filter(action="view", target_type="memo").latest("seq")
+    assert read.actor == "staff2" and read.details["memo_ids"] == [memo.pk]
+
+
+def test_case_memo_and_person_memo_on_the_case(people, family, catalogue):
+    from navigation.cases.selectors import case_detail
+    from navigation.cases.services import case_open, memo_create
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no])
+    memo_create(actor=people["staff1"], counter=people["A"], case=case, body="受付についてのメモ")
+    memo_create(actor=people["staff2"], counter=people["B"], atena_no=family[0].atena_no, body="人についてのメモ")
+    detail = case_detail(actor=people["staff2"], case_id=case.pk)
+    assert [m.body for m in detail.memos] == ["受付についてのメモ"]
+    assert [m.body for m in detail.person_memos[family[0].atena_no]] == ["人についてのメモ"]
+
+
+# ---------------------------------------------------------------------------------------------
+# DV on the case and person screens
+# ---------------------------------------------------------------------------------------------
+def test_case_and_person_view_withhold_a_restricted_address(people, tenant_a, catalogue):
+    from navigation.cases.services import case_open
+
+    protected = make_resident(name="保護 受付", kana="ホゴ ウケツケ", address="鹿児島市極秘町3-3")
+    make_support_measure(protected.atena_no)
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[protected.atena_no])
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    case_html = client.get(f"/navi/cases/{case.pk}/").content.decode()
+    person_html = client.get(f"/navi/cases/persons/{protected.atena_no}/").content.decode()
+    for html in (case_html, person_html):
+        assert "支援措置対象者" in html and "極秘町" not in html
+
+
+# ---------------------------------------------------------------------------------------------
+# Screens and audit of case views
+# ---------------------------------------------------------------------------------------------
+def test_screens_flow_through_http(people, family, tenant_a, catalogue):
+    from audit.models import AuditEvent
+    from navigation.cases.models import Case
+
+    head = family[0]
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    assert "窓口受付" in client.get("/navi/cases/").content.decode()
+    response = client.post("/navi/cases/new/", {"atena_no": [head.atena_no]})
+    case = Case.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/navi/cases/{case.pk}/"
+    client.post(f"/navi/cases/{case.pk}/events/", {"events": ["tenshutsu"], "event_date": "2026-04-01"})
+    html = client.get(f"/navi/cases/{case.pk}/").content.decode()
+    assert "転出先はどこですか" in html and "国内の他の市区町村" in html
+    client.post(f"/navi/cases/{case.pk}/answers/", {"case:moving_destination": "domestic"})
+    case.refresh_from_db()
+    assert case.answers["case"]["moving_destination"] == "domestic"
+    refused = client.post(f"/navi/cases/{case.pk}/close/", {}, follow=True).content.decode()
+    assert "未完了の手続があるため受付を完了できません" in refused
+    assert AuditEvent.objects.filter(action="view", target_type="case", target_id=str(case.pk)).exists()
+    queue = client.get("/navi/cases/queue/").content.decode()
+    assert case.label in queue and "窓口 太郎" not in queue  # the polled queue carries no personal data
+    home = client.get("/").content.decode()
+    assert "窓口業務" in home and "/navi/cases/" in home
+
+
+def test_another_municipality_sees_none_of_it(people, family, tenant_a, tenant_b, catalogue):
+    from audit.models import AuditEvent
+    from navigation.cases.models import Case, Memo
+    from navigation.cases.services import case_open, memo_create
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no])
+    memo_create(actor=people["staff1"], counter=people["A"], atena_no=family[0].atena_no, body="A市だけのメモ")
+    with in_tenant(tenant_b):
+        assert not Case.objects.exists() and not Memo.objects.exists()
+        assert not AuditEvent.objects.filter(target_type__in=["case", "memo", "person_search"]).exists()
+    client_b = staff_client(tenant_b, "staff1")
+    assert client_b.get(f"/navi/cases/{case.pk}/").status_code == 404
+    assert client_b.get(f"/navi/cases/persons/{family[0].atena_no}/").status_code == 404
+    html = client_b.get("/navi/cases/search/", {"q": "窓口太郎"}).content.decode()
+    assert "A市だけのメモ" not in html and "窓口 太郎" not in html
