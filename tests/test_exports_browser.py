@@ -24,6 +24,7 @@ def test_staff_downloads_pending_juki_idou_csv(live_server_mt, page, fresh_munic
     page.get_by_role("link", name="受付データの出力").click()
     page.wait_for_url("**/linkage/exports/")
     assert page.get_by_role("heading", name="受付データの出力").is_visible()
+    assert axe_violations(page) == []
     page.get_by_role("link", name="住民異動届", exact=True).click()
     assert page.get_by_role("heading", name="住民異動届の出力").is_visible()
     assert page.locator("#pending-summary").inner_text() == "未出力の受付データ: 2件"

@@ -310,3 +310,20 @@ def test_tenant_b_sees_none_of_a(in_a, tenant_b):
         admin_b = user("admin")
         assert selectors.batches_for(actor=admin_b, municipality=tenant_b) == []
         assert all(row.pending == 0 for row in selectors.export_overview(actor=admin_b, municipality=tenant_b))
+
+
+def test_linkage_disclosure_follows_plan_layouts_and_schedules(in_a, tenant_b):
+    from integration.exports import selectors, services
+
+    services.schedule_save(actor=user("admin"), municipality=in_a, kind_code="juki_idou", mode="daily",
+                           layout_code="standard", time_of_day=time(6, 30))
+    entries = {e["kind"]: e for e in selectors.linkage_disclosure(municipality=in_a)}
+    juki = entries["juki_idou"]
+    assert juki["frequency"] == "毎日 06:30 に送信フォルダへ"
+    assert {"異動事由", "新住所"} <= {i["label"] for i in juki["items"]}
+    assert {m["code"] for m in juki["methods"]} == {"download", "outbox", "api"}
+    assert [layout["code"] for layout in juki["layouts"]] == ["standard", "legacy_cp932_fixed"]
+    assert entries["kokuho_shikaku"]["frequency"] == "職員が都度ダウンロード"
+    with in_tenant(tenant_b):
+        assert {e["kind"] for e in selectors.linkage_disclosure(municipality=tenant_b)} == {
+            "juki_idou", "certificate_request", "kokuho_shikaku"}

@@ -154,3 +154,34 @@ def schedule_for(*, kind_code: str) -> ExportSchedule | None:
 
 def schedules_due(*, now: datetime) -> QuerySet[ExportSchedule]:
     return ExportSchedule.objects.filter(is_active=True, next_run_at__lte=now).order_by("next_run_at")
+
+
+def linkage_disclosure(*, municipality: object) -> list[dict]:
+    """Outbound linkages of this municipality for the disclosure page (R3.7), generated from the registry,
+    the layouts and the schedules so that it is always true. One entry per kind in the plan."""
+    from integration.exports import channels
+    from integration.exports.layouts import ENCODINGS, FORMATS
+    from integration.exports.wareki import DATE_STYLES
+
+    entries = []
+    for kind in registry.available_for(municipality):
+        schedule = schedule_for(kind_code=kind.code)
+        if schedule and schedule.is_active:
+            frequency = (_("毎日 %(time)s に送信フォルダへ") % {"time": schedule.time_of_day.strftime("%H:%M")}
+                         if schedule.mode == ExportSchedule.Mode.DAILY
+                         else _("%(n)d分ごとに送信フォルダへ") % {"n": schedule.interval_minutes})
+        else:
+            frequency = _("職員が都度ダウンロード")
+        entries.append({
+            "direction": _("窓口支援システム → 基幹系"),
+            "kind": kind.code, "label": kind.label, "area": kind.area, "basis": kind.basis,
+            "methods": [{"code": c.code, "label": c.label, "method": c.method, "description": c.description}
+                        for c in channels.registered()],
+            "frequency": frequency,
+            "layouts": [{"code": s.code, "name": s.name, "format": FORMATS[s.format],
+                         "encoding": ENCODINGS[s.encoding], "date_style": DATE_STYLES[s.date_style],
+                         "columns": [c.header for c in s.columns]} for s in layouts_for(kind=kind)],
+            "items": [{"code": i.code, "label": i.label, "meaning": i.meaning, "codes": i.code_table}
+                      for i in kind.items],
+        })
+    return entries
