@@ -247,6 +247,7 @@ def import_submit(
     schedule: LinkageSchedule | None = None,
     run_async: bool = True,
     move: bool = False,
+    queue: str | None = None,
 ) -> ImportRun:
     """Register a delivered file as a run and start it (Celery, after commit) or run it now."""
     _require_admin(actor)
@@ -274,7 +275,8 @@ def import_submit(
     if run_async:
         from integration.tasks import run_import
 
-        transaction.on_commit(lambda: run_import.delay(run.pk))
+        options = {"queue": queue} if queue else {}
+        transaction.on_commit(lambda: run_import.apply_async(args=[run.pk], **options))
         return run
     return import_execute(run_id=run.pk, actor=actor)
 
