@@ -165,7 +165,7 @@ def catalogue_validate(data: dict[str, Any]) -> list[str]:
 
     event_codes = codes("events", events)
     procedure_codes = codes("procedures", procedures)
-    question_codes = codes("questions", questions)
+    codes("questions", questions)
     codes("rules", rules)
     question_scope = {}
     for i, item in enumerate(events):

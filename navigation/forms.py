@@ -98,7 +98,8 @@ class RuleForm(forms.Form):
     events = forms.MultipleChoiceField(label=_("適用する異動事由"), choices=(), required=False,
                                        widget=forms.CheckboxSelectMultiple,
                                        help_text=_("選ばなければ手続のすべての異動事由に適用します"))
-    condition = forms.CharField(label=_("条件（JsonLogic）"), widget=forms.Textarea(attrs={"rows": 10, "class": "code"}),
+    condition = forms.CharField(label=_("条件（JsonLogic）"),
+                                widget=forms.Textarea(attrs={"rows": 10, "class": "code"}),
                                 help_text=_("例：{\"and\": [{\"var\": \"person.subject\"}, "
                                             "{\">=\": [{\"var\": \"person.age\"}, 65]}]}"))
     reason = forms.CharField(label=_("理由の文"), max_length=300,
@@ -133,7 +134,8 @@ class PublishForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("カタログのJSONファイル"), help_text=_("書き出したファイルを取り込むと下書きを置き換えます"))
+    file = forms.FileField(label=_("カタログのJSONファイル"),
+                           help_text=_("書き出したファイルを取り込むと下書きを置き換えます"))
 
 
 SAMPLE_PERSONS = json.dumps([
@@ -151,7 +153,8 @@ class TryForm(forms.Form):
     persons = forms.CharField(label=_("試す世帯（JSON）"), widget=forms.Textarea(attrs={"rows": 8, "class": "code"}),
                               required=False, initial=SAMPLE_PERSONS,
                               help_text=_("人ごとに key・birth_date（必須）・relationship・eligibilities"
-                                          "（kokuho・kaigo・kouki・jidou_teate・inkan …）・foreign・support_measure・subject"))
+                                          "（kokuho・kaigo・kouki・jidou_teate・inkan …）・foreign・"
+                                          "support_measure・subject"))
     answers = forms.CharField(label=_("回答（JSON）"), widget=forms.Textarea(attrs={"rows": 4, "class": "code"}),
                               required=False, initial='{"case": {}, "persons": {}}')
 

@@ -60,7 +60,7 @@ def _form(section: str, *args: Any, **kwargs: Any) -> Any:
 
 def _try_form(data: Any = None) -> nav_forms.TryForm:
     events = list(LifeEvent.objects.values_list("code", "name"))
-    return nav_forms.TryForm(data, events=events, initial={"on": date.today(), "events": [events[0][0]]
+    return nav_forms.TryForm(data, prefix="try", events=events, initial={"on": date.today(), "events": [events[0][0]]
                                                            if events else []})
 
 
@@ -194,7 +194,8 @@ def import_view(request: HttpRequest) -> HttpResponse:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         messages.error(request, _("JSONとして読めません：%(e)s") % {"e": exc})
     except CatalogueInvalid as exc:
-        messages.error(request, _("取り込めません（何も変更していません）：%(p)s") % {"p": " / ".join(exc.problems[:10])})
+        messages.error(request, _("取り込めません（何も変更していません）：%(p)s")
+                       % {"p": " / ".join(exc.problems[:10])})
     else:
         messages.success(request, _("取り込みました：新規 %(c)d、更新 %(u)d、削除 %(d)d。")
                          % {"c": len(result["created"]), "u": len(result["updated"]), "d": len(result["deleted"])})

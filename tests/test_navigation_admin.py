@@ -76,16 +76,16 @@ def test_try_it_panel_runs_the_draft_and_the_rule_being_edited(catalogue_a):  # 
     persons = [{"key": "g", "name": "祖母", "birth_date": "1950-01-01", "relationship": "世帯主"},
                {"key": "c", "name": "孫", "birth_date": "2016-09-01", "relationship": "子の子"}]
     response = admin.post("/navi/admin/try/", {
-        "events": ["tennyu"], "on": "2026-06-01", "persons": json.dumps(persons, ensure_ascii=False),
-        "answers": json.dumps({"case": {"inkan_wish_any": False}, "persons": {"g": {"care_certified": False}}}),
+        "try-events": ["tennyu"], "try-on": "2026-06-01", "try-persons": json.dumps(persons, ensure_ascii=False),
+        "try-answers": json.dumps({"case": {"inkan_wish_any": False}, "persons": {"g": {"care_certified": False}}}),
         "condition": json.dumps({">=": [{"var": "person.age"}, 65]}), "scope": "person"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200
     assert "<td>祖母</td><td>該当</td>" in body and "<td>孫</td><td>非該当</td>" in body
     assert "後期高齢者医療の加入" in body and "学齢簿への記載・転入学の手続" in body
     assert "次に尋ねる質問" in body and "parent_public_servant" in body
-    bad = admin.post("/navi/admin/try/", {"events": ["tennyu"], "on": "2026-06-01",
-                                          "persons": json.dumps([{"key": "x"}])}).content.decode()
+    bad = admin.post("/navi/admin/try/", {"try-events": ["tennyu"], "try-on": "2026-06-01",
+                                          "try-persons": json.dumps([{"key": "x"}])}).content.decode()
     assert "persons[0].birth_date: 生年月日は必須です" in bad
 
 
@@ -96,8 +96,10 @@ def test_try_it_with_a_mirror_household_is_audited(catalogue_a):  # noqa: ANN001
         Resident.objects.create(atena_no="T1", household_no="HT", name="試験 一郎", birth_date=date(1950, 5, 5),
                                 sex="1", relationship="世帯主")
     admin = staff_client(catalogue_a, "admin")
-    body = admin.post("/navi/admin/try/", {"events": ["tenshutsu"], "on": "2026-06-01", "household_no": "HT",
-                                           "answers": '{"case": {"moving_destination": "domestic"}}'}).content.decode()
+    body = admin.post("/navi/admin/try/", {"try-events": ["tenshutsu"], "try-on": "2026-06-01",
+                                           "try-household_no": "HT",
+                                           "try-answers": '{"case": {"moving_destination": "domestic"}}'})
+    body = body.content.decode()
     assert "転出届" in body and "試験 一郎" in body
     with in_tenant(catalogue_a):
         assert AuditEvent.objects.filter(action="view", target_type="household", target_id="HT").exists()

@@ -192,7 +192,8 @@ def test_facts_from_the_mirror(in_a):  # noqa: ANN001
     assert spouse.eligibilities == frozenset() and spouse.support_measure and spouse.address_restricted
     assert child.foreign and child.residence_status == "家族滞在"
     result = determine(version=services.default_catalogue(), events=["shibou"], persons=persons,
-                       answers={"case": {"funeral_held": True, "public_pension": False, "dependent_of_deceased": False}}, on=date(2026, 6, 1),
+                       answers={"case": {"funeral_held": True, "public_pension": False,
+                                         "dependent_of_deceased": False}}, on=date(2026, 6, 1),
                        areas=in_a.areas)
     by_person = result.procedure_codes_by_person()
     assert by_person["A1"] == {"koseki_shibou", "inkan_haishi", "zei_souzokunin", "kokuho_soushitsu",
