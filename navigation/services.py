@@ -409,8 +409,7 @@ def catalogue_try(
     an invalid condition) are returned, never raised, so the panel can show them.
     """
     from navigation.determination import answers_normalize, determine
-    from navigation.facts import FactsError, household_context, household_facts, person_context
-    from navigation.facts import person_facts_from_dict
+    from navigation.facts import FactsError, household_context, household_facts, person_context, person_facts_from_dict
     from navigation.jsonlogic import RuleError, Unknown, compile_rule, truthy
 
     _require_admin(actor)
