@@ -391,3 +391,22 @@ def test_another_municipality_sees_none_of_it(people, family, tenant_a, tenant_b
     assert client_b.get(f"/navi/cases/persons/{family[0].atena_no}/").status_code == 404
     html = client_b.get("/navi/cases/search/", {"q": "窓口太郎"}).content.decode()
     assert "A市だけのメモ" not in html and "窓口 太郎" not in html
+
+
+def test_death_of_the_head_with_the_spouse_as_household_member(people, family, catalogue):
+    """Only the deceased is the subject; the spouse and child come in through the household facts."""
+    from navigation.cases.services import case_open, case_person_add, case_person_set_subject
+
+    head, wife, kid = family
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[head.atena_no], events=["shibou"])
+    codes = _codes(case)
+    assert "koseki_shibou" in codes[head.atena_no]
+    assert "koseki_shibou" not in codes.get(wife.atena_no, set())
+    # Adding the spouse makes her a subject (as if she died too) until staff says otherwise.
+    spouse = case_person_add(actor=people["staff1"], counter=people["A"], case=case, atena_no=wife.atena_no)
+    assert "koseki_shibou" in _codes(case)[wife.atena_no]
+    case_person_set_subject(actor=people["staff1"], counter=people["A"], case=case, person=spouse, subject=False)
+    assert "koseki_shibou" not in _codes(case).get(wife.atena_no, set())
+    with pytest.raises(ValidationError):
+        case_person_set_subject(actor=people["staff1"], counter=people["A"], case=case,
+                                person=case.persons.get(atena_no=head.atena_no), subject=False)

@@ -119,8 +119,8 @@ def test_birth_date_in_wareki_address_and_atena_no(staff):
 
 def test_two_character_given_name_is_found_with_a_birth_date(staff):
     target = make_resident(name="森 太郎", kana="モリ タロウ", birth=date(1990, 5, 5))
-    assert person_search(actor=staff, query="太郎") == [] or target.atena_no not in [
-        p.atena_no for p in person_search(actor=staff, query="太郎")]
+    # Two characters inside a name have no trigram: alone they match only as a prefix (documented).
+    assert target.atena_no not in [p.atena_no for p in person_search(actor=staff, query="太郎")]
     found = person_search(actor=staff, query="太郎", birth_date="H2.5.5")
     assert [p.atena_no for p in found] == [target.atena_no]
 

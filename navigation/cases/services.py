@@ -303,6 +303,31 @@ def case_person_remove(*, actor: User, counter: Counter | None, case: Case, pers
 
 
 @transaction.atomic
+def case_person_set_subject(
+    *, actor: User, counter: Counter | None, case: Case, person: CasePerson, subject: bool
+) -> CasePerson:
+    """Whether the event concerns this person (亡くなった人・婚姻する人 …) or they only belong to the
+    household (the spouse reporting a death). Re-determines."""
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    if person.case_id != case.pk:
+        raise PermissionDenied
+    if not subject and not case.persons.filter(is_subject=True).exclude(pk=person.pk).exists():
+        raise ValidationError(_("届出・事由の対象者が1人もいなくなります。"), code="no_subject")
+    person.is_subject = bool(subject)
+    person.save(update_fields=["is_subject"])
+    record(
+        actor=actor,
+        action="update",
+        target_type="case",
+        target_id=case.pk,
+        details={"change": "subject", "person": person.key, "subject": person.is_subject},
+    )
+    case_determine(actor=actor, case=case)
+    return person
+
+
+@transaction.atomic
 def case_events_set(
     *, actor: User, counter: Counter | None, case: Case, events: list[str], event_date: date | None = None
 ) -> Case:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/persons/add/", views.case_person_add_view, name="person_add"),
     path("<int:pk>/persons/newcomer/", views.case_newcomer_view, name="newcomer"),
     path("<int:pk>/persons/<int:person_pk>/remove/", views.case_person_remove_view, name="person_remove"),
+    path("<int:pk>/persons/<int:person_pk>/subject/", views.case_person_subject_view, name="person_subject"),
     path("<int:pk>/events/", views.case_events_view, name="events"),
     path("<int:pk>/answers/", views.case_answers_view, name="answers"),
     path("<int:pk>/procedures/<int:proc_pk>/", views.case_procedure_view, name="procedure"),

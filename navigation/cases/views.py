@@ -224,6 +224,22 @@ def case_person_remove_view(request: HttpRequest, pk: int, person_pk: int) -> Ht
 
 @login_required
 @require_POST
+def case_person_subject_view(request: HttpRequest, pk: int, person_pk: int) -> HttpResponse:
+    def act(case: Case) -> str:
+        person = get_object_or_404(CasePerson, pk=person_pk, case=case)
+        subject = request.POST.get("subject") == "1"
+        services.case_person_set_subject(
+            actor=request.user, counter=request.counter, case=case, person=person, subject=subject
+        )
+        if subject:
+            return _("%(name)s さんを届出・事由の対象者にしました。") % {"name": person.name}
+        return _("%(name)s さんを対象者から外しました（世帯員として判定します）。") % {"name": person.name}
+
+    return _case_post(request, pk, act, "persons")
+
+
+@login_required
+@require_POST
 def case_events_view(request: HttpRequest, pk: int) -> HttpResponse:
     def act(case: Case) -> str:
         form = EventsForm(request.POST, choices=navi.life_events())
