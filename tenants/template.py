@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -26,8 +27,7 @@ def template_schema_name() -> str:
 def _pending_in_template() -> set[tuple[str, str]]:
     with schema_context(template_schema_name()):
         loader = MigrationLoader(connection, ignore_no_migrations=True)
-        tenant_labels = {app.split(".")[-1] for app in settings.TENANT_APPS}
-        tenant_labels |= {"accounts"}
+        tenant_labels = {config.label for config in apps.get_app_configs() if config.name in settings.TENANT_APPS}
         expected = {key for key in loader.graph.nodes if key[0] in tenant_labels}
         applied = set(loader.applied_migrations)
     return expected - applied
