@@ -9,10 +9,9 @@ from django_tenants.utils import schema_context
 
 from tenants.accounts.models import Counter, Department, Role, User
 from tenants.accounts.services import staff_create
+from tenants.demo_constants import DEMO_PASSWORD  # noqa: E402,F401
 from tenants.models import Municipality
 from tenants.services import municipality_provision
-
-from tenants.demo_constants import DEMO_PASSWORD  # noqa: E402,F401
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,9 @@ DEMO_COUNTERS = (
 )
 
 
-def seed_city(city: DemoCity) -> tuple[Municipality, bool]:
-    """Provision one demo city (if missing) with departments, counters and staff. Idempotent."""
+def seed_city(city: DemoCity, *, catalogue: bool = True) -> tuple[Municipality, bool]:
+    """Provision one demo city (if missing) with departments, counters, staff and (optionally) the
+    default procedure catalogue. Idempotent."""
     municipality = Municipality.objects.filter(code=city.code).first()
     created = municipality is None
     if created:
@@ -71,6 +71,10 @@ def seed_city(city: DemoCity) -> tuple[Municipality, bool]:
                 user.department = departments[dept]
                 user.display_name = display
                 user.save(update_fields=["department", "display_name"])
+        if catalogue:
+            from navigation.services import catalogue_install_default
+
+            catalogue_install_default()
     return municipality, created
 
 

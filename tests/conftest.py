@@ -68,7 +68,7 @@ def django_db_setup(request, django_test_environment, django_db_blocker):  # noq
         assert connection.settings_dict["NAME"].startswith("test_"), "refusing to seed a non-test database"
         template_ensure(force=True)
         for city in (CITY_A, CITY_B):
-            seed_city(DemoCity(city.code, city.slug, city.name, "", city.areas))
+            seed_city(DemoCity(city.code, city.slug, city.name, "", city.areas), catalogue=False)
         connection.set_schema_to_public()
     yield
     with django_db_blocker.unblock():
