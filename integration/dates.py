@@ -92,9 +92,18 @@ def _yyyymmdd(raw: str) -> date:
         raise ValueError(f"日付「{raw}」は存在しない日付です") from None
 
 
+def _iso(raw: str) -> date:
+    if len(raw) != 10 or raw[4] != "-" or raw[7] != "-" or not raw.replace("-", "").isdigit():
+        raise ValueError(f"日付「{raw}」は西暦（YYYY-MM-DD）の形式ではありません")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"日付「{raw}」は存在しない日付です") from None
+
+
 PARSERS: dict[str, Callable[[str], date]] = {
     "yyyymmdd": _yyyymmdd,
-    "yyyy-mm-dd": _western("%Y-%m-%d", "西暦（YYYY-MM-DD）"),
+    "yyyy-mm-dd": _iso,
     "yyyy/mm/dd": _western("%Y/%m/%d", "西暦（YYYY/MM/DD）"),
     "wareki_letter": parse_wareki_letter,
     "wareki_digit": parse_wareki_digit,

@@ -90,7 +90,8 @@ class RowBuilder:
         self.parse_date = make_date_parser(layout.date_formats or ["yyyymmdd"])
         self.op_codes = {str(k): OPS[v] for k, v in (layout.op_codes or {}).items() if v in OPS}
         self.delta = layout.mode == "delta"
-        self.steps: list[tuple] = []
+        self.steps: list[tuple] = []  # fields with a converter
+        self.plain: list[tuple] = []  # text fields: length check only
         self.op_index: int | None = None
         self.code_index: int | None = None
         self.details: list[tuple[int, str, str]] = []
@@ -116,7 +117,8 @@ class RowBuilder:
             col = index.get(spec.column) if spec.column else None
             if spec.kind == "personal_no":
                 col = index["personal_no_encrypted"]
-            self.steps.append((i, col, label, conv, required, spec.max_length, spec.name in key_fields, spec.name))
+            step = (i, col, label, conv, required, spec.max_length, spec.name in key_fields)
+            (self.plain if conv is None else self.steps).append(step)
             if spec.column:
                 self.provided.add(spec.column)
         self.derive = DERIVERS.get(target.key.split(":")[0])
@@ -137,13 +139,19 @@ class RowBuilder:
         if kind == "date":
             return self.parse_date
         if kind == "atena":
+            good: set[str] = set()  # 世帯番号 repeat for every member: check each value once
+
             def _atena(raw: str) -> str:
+                if raw in good:
+                    return raw
                 if not raw.isascii() or not raw.isdigit():
                     raise ValueError(f"「{raw}」は数字ではありません")
                 if len(raw) > spec.max_length:
                     raise ValueError(f"{spec.max_length}桁を超えています")
                 if not is_valid_atena_no(raw):
                     raise ValueError(f"「{raw}」のチェックデジットが正しくありません")
+                if spec.name != "atena_no" and len(good) < 500_000:
+                    good.add(raw)
                 return raw
             return _atena
         if kind == "digits":
@@ -229,17 +237,21 @@ class RowBuilder:
                 op = "A"
         deleting = op == "D"
         personal = None
-        for i, col, label, conv, required, max_length, is_key, _name in self.steps:
-            raw = values[i].strip(STRIP)
+        vals = [v.strip(STRIP) for v in values]
+        for i, col, label, _conv, required, max_length, is_key in self.plain:
+            raw = vals[i]
             if not raw:
                 if required and (is_key or not deleting):
                     errors.append(error(line, label, "必須項目が空です"))
-                continue
-            if conv is None:
-                if max_length and len(raw) > max_length:
-                    errors.append(error(line, label, f"{max_length}文字を超えています（{len(raw)}文字）"))
-                    continue
+            elif max_length and len(raw) > max_length:
+                errors.append(error(line, label, f"{max_length}文字を超えています（{len(raw)}文字）"))
+            else:
                 out[col] = raw
+        for i, col, label, conv, required, _max_length, is_key in self.steps:
+            raw = vals[i]
+            if not raw:
+                if required and (is_key or not deleting):
+                    errors.append(error(line, label, "必須項目が空です"))
                 continue
             try:
                 value = conv(raw)
@@ -251,7 +263,7 @@ class RowBuilder:
             else:
                 out[col] = value
         if self.details:
-            extra = {name: values[i].strip(STRIP) for i, name, _label in self.details if values[i].strip(STRIP)}
+            extra = {name: vals[i] for i, name, _label in self.details if vals[i]}
             out[self.details_col] = json.dumps(extra, ensure_ascii=False)
         elif self.details_col is not None:
             out[self.details_col] = "{}"
@@ -262,13 +274,26 @@ class RowBuilder:
         return (line, op, *out), errors
 
 
+_ADDRESS_CACHE: dict[str, str] = {}
+
+
+def _search_address(text: str) -> str:
+    """Household members share an address: normalise each distinct address once."""
+    hit = _ADDRESS_CACHE.get(text)
+    if hit is None:
+        if len(_ADDRESS_CACHE) > 200_000:
+            _ADDRESS_CACHE.clear()
+        hit = _ADDRESS_CACHE[text] = normalize.normalize_address(text)[:400]
+    return hit
+
+
 def _derive_resident(builder: RowBuilder, out: list, personal: tuple | None, line: int, errors: list) -> None:
     idx = builder.idx
     out[idx["search_name"]] = normalize.normalize_name(out[idx["name"]])[:200]
     out[idx["search_kana"]] = normalize.normalize_kana(out[idx["name_kana"]])[:200]
     address = out[idx["address"]]
     katagaki = out[idx["address_katagaki"]]
-    out[idx["search_address"]] = normalize.normalize_address(f"{address}{katagaki}" if katagaki else address)[:400]
+    out[idx["search_address"]] = _search_address(f"{address}{katagaki}" if katagaki else address)
     if personal is not None:
         out[idx["personal_no_encrypted"]], out[idx["personal_no_hash"]] = personal
 

@@ -7,6 +7,7 @@ forms (旧字体・異体字) folded to the common form. The same function is ap
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Old/variant forms seen in resident names → the common form used for search only.
@@ -23,13 +24,18 @@ _VARIANT_TABLE = str.maketrans(_VARIANTS)
 _HIRA_START, _HIRA_END = 0x3041, 0x3096
 
 
+_SELECTORS_RE = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_KATAKANA_TABLE = {code: code + 0x60 for code in range(_HIRA_START, _HIRA_END + 1)}
+
+
 def strip_ivs(text: str) -> str:
     """Drop variation selectors (IVS U+E0100–E01EF, SVS U+FE00–FE0F): search ignores glyph variants."""
-    return "".join(ch for ch in text if not (0xE0100 <= ord(ch) <= 0xE01EF or 0xFE00 <= ord(ch) <= 0xFE0F))
+    return _SELECTORS_RE.sub("", text)
 
 
 def to_katakana(text: str) -> str:
-    return "".join(chr(ord(ch) + 0x60) if _HIRA_START <= ord(ch) <= _HIRA_END else ch for ch in text)
+    """Hiragana → katakana (U+3041–U+3096 shifted by 0x60), everything else unchanged."""
+    return text.translate(_KATAKANA_TABLE)
 
 
 def normalize_name(text: str | None) -> str:

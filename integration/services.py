@@ -50,6 +50,10 @@ def _tenant() -> Any:
     tenant = getattr(connection, "tenant", None)
     if tenant is None or connection.schema_name == "public":
         raise RuntimeError("連携の処理は自治体のスキーマ内で実行してください。")
+    if not hasattr(tenant, "has_area"):  # schema_context() sets a stand-in without the municipality's fields
+        from tenants.models import Municipality
+
+        tenant = Municipality.objects.get(schema_name=connection.schema_name)
     return tenant
 
 
