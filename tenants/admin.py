@@ -73,6 +73,11 @@ class MunicipalityAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).exclude(schema_name="public")
 
+    def has_delete_permission(self, request: HttpRequest, obj: Municipality | None = None) -> bool:
+        # Ending a contract is suspension and then termination (crypto-shredding), never a row delete
+        # that would orphan the schema.
+        return False
+
     def get_form(self, request: HttpRequest, obj: Municipality | None = None, **kwargs: object) -> type:
         if obj is None:
             kwargs["form"] = MunicipalityProvisionForm
@@ -134,5 +139,10 @@ class DomainAdmin(admin.ModelAdmin):
 class OperatorAdmin(BaseUserAdmin):
     """Vendor operators (accounts in the public schema only)."""
 
-    list_display = ("username", "email", "is_staff", "is_superuser", "last_login")
+    list_display = ("username", "email", "is_active", "is_staff", "is_superuser", "last_login")
     fieldsets = BaseUserAdmin.fieldsets
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # Operators are deactivated, never deleted: the user table is shared with tenant apps whose
+        # foreign keys the delete cascade would follow into tables that do not exist in public.
+        return False

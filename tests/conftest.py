@@ -82,6 +82,11 @@ def django_db_setup(request, django_test_environment, django_db_blocker):  # noq
         teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _always_use_the_test_database(django_db_setup) -> None:  # noqa: ANN001
+    """Tests that unblock the database themselves (worker, schema tests) must never reach the dev DB."""
+
+
 @pytest.fixture(autouse=True)
 def _public_schema_between_tests() -> Iterator[None]:
     yield

@@ -171,4 +171,7 @@ def test_ops_admin_provisions_a_municipality(django_db_blocker):
             with connection.cursor() as cursor:
                 cursor.execute('DROP SCHEMA IF EXISTS "m_kitami_adm" CASCADE')
             Municipality.objects.filter(slug="kitami-adm").delete()
-            User.objects.filter(username="operator-prov").delete()
+            # Raw SQL: the ORM's cascade would follow foreign keys into tenant-only tables.
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM django_admin_log WHERE user_id = %s", [operator.pk])
+                cursor.execute("DELETE FROM accounts_user WHERE id = %s", [operator.pk])
