@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from operator import mul
+
+
+_WEIGHTS = (2, 3, 4, 5, 6, 7) * 4  # from the right; enough for 24-digit bodies
+
 
 def m11w27_check_digit(body: str) -> int:
     """Modulus 11, weights 2–7 repeating from the right; remainder 0 → 0, remainder 1 → 0, else 11 − r."""
-    total = 0
-    for index, digit in enumerate(reversed(body)):
-        total += int(digit) * (2 + index % 6)
+    if len(body) > len(_WEIGHTS):
+        total = sum(int(digit) * (2 + index % 6) for index, digit in enumerate(reversed(body)))
+    else:
+        total = sum(map(mul, map(int, reversed(body)), _WEIGHTS))
     remainder = total % 11
     return 0 if remainder <= 1 else 11 - remainder
 

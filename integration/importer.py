@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from itertools import repeat
 from typing import BinaryIO
 
 from django.db import connection
@@ -24,6 +25,8 @@ from integration.targets import Target, is_valid_relationship, target_for
 
 MAX_ERRORS = 1000
 PROGRESS_EVERY = 20_000
+BATCH = 2_000
+BULK_ROWS = 50_000  # from here on, a large change rebuilds the trigram indexes instead of updating them
 STRIP = " \u3000\t"
 OPS = {"add": "A", "change": "C", "delete": "D"}
 TRUE_VALUES = {"1", "true", "t", "yes", "y", "有", "あり", "する", "○"}
@@ -92,6 +95,7 @@ class RowBuilder:
         self.delta = layout.mode == "delta"
         self.steps: list[tuple] = []  # fields with a converter
         self.plain: list[tuple] = []  # text fields: length check only
+        self.personal_col: int | None = None
         self.op_index: int | None = None
         self.code_index: int | None = None
         self.details: list[tuple[int, str, str]] = []
@@ -116,7 +120,7 @@ class RowBuilder:
             conv = self._converter(spec)
             col = index.get(spec.column) if spec.column else None
             if spec.kind == "personal_no":
-                col = index["personal_no_encrypted"]
+                col = self.personal_col = index["personal_no_encrypted"]
             step = (i, col, label, conv, required, spec.max_length, spec.name in key_fields)
             (self.plain if conv is None else self.steps).append(step)
             if spec.column:
@@ -274,7 +278,153 @@ class RowBuilder:
         return (line, op, *out), errors
 
 
+    # -- the fast path: a batch of records, column by column --------------------------------------
+    def prepare_fast_path(self) -> None:
+        """Per staging column: how its values become COPY text (text columns are joined as they are)."""
+        kinds = []
+        for name, default in zip(self.columns, self.template, strict=True):
+            model_field = self.target.model._meta.get_field(name)
+            internal = model_field.get_internal_type()
+            kinds.append("text" if internal in ("CharField", "TextField") else
+                         "json" if internal == "JSONField" else "date" if internal == "DateField" else "other")
+        self.column_kinds = kinds
+        self.const_text = [_copy_value(v) for v in self.template]
+
+    def build_batch(self, lines: list[int], rows: list[list[str]]) -> str | None:
+        """COPY text for a batch of records, or None if any record needs the row-by-row path (errors, 外字,
+        deletes, another municipality): that path then finds and reports every problem precisely."""
+        joined = "\x1e".join(map("\x1f".join, rows))
+        if PUA_RE.search(joined):
+            if not self.converter.table:
+                return None
+            table = self.converter.table
+            rows = list(rows)
+            for index in {joined.count("\x1e", 0, m.start()) for m in PUA_RE.finditer(joined)}:
+                rows[index] = [v.translate(table) for v in rows[index]]
+                if PUA_RE.search("".join(rows[index])):
+                    return None  # an unknown 外字: the row path names line, column and code point
+        columns = list(zip(*rows, strict=True))
+        count = len(rows)
+        ops = None
+        if self.code_index is not None and set(columns[self.code_index]) != {self.tenant.code}:
+            return None
+        if self.op_index is not None:
+            try:
+                ops = list(map(self.op_codes.__getitem__, map(str.strip, columns[self.op_index], repeat(STRIP))))
+            except KeyError:
+                return None
+            if "D" in ops:
+                return None
+        out: list[list | None] = [None] * len(self.columns)
+        for i, col, _label, _conv, required, max_length, _is_key in self.plain:
+            values = list(map(str.strip, columns[i], repeat(STRIP)))
+            if required and "" in values:
+                return None
+            if max_length and max(map(len, values)) > max_length:
+                return None
+            if not required and "" in values and self.template[col] != "":
+                values = [v or self.template[col] for v in values]
+            out[col] = values
+        for i, col, _label, conv, required, _max_length, _is_key in self.steps:
+            values = list(map(str.strip, columns[i], repeat(STRIP)))
+            if "" in values:
+                if required:
+                    return None
+                default = self.template[col]
+                try:
+                    out[col] = [conv(v) if v else default for v in values]
+                except ValueError:
+                    return None
+            else:
+                try:
+                    out[col] = list(map(conv, values))
+                except ValueError:
+                    return None
+            if col == self.personal_col and any(out[col]):
+                return None  # 個人番号: encrypted (and hashed) per row on the row path
+        if self.details:
+            if self.details_col is not None:
+                out[self.details_col] = [
+                    json.dumps({name: values[i].strip(STRIP) for i, name, _l in self.details
+                                if values[i].strip(STRIP)}, ensure_ascii=False) for values in rows]
+        elif self.details_col is not None:
+            out[self.details_col] = ["{}"] * count
+        if self.derive is _derive_resident:
+            idx = self.idx
+            names, kanas = out[idx["name"]], out[idx["name_kana"]] or [""] * count
+            addresses = out[idx["address"]] or [""] * count
+            katagaki = out[idx["address_katagaki"]] or [""] * count
+            out[idx["search_name"]] = list(map(_search_name, names))
+            out[idx["search_kana"]] = list(map(_search_kana, kanas))
+            out[idx["search_address"]] = list(map(_search_address, map(str.__add__, addresses, katagaki)))
+        elif self.derive is _derive_period:
+            starts, ends = out[self.idx["start_date"]], out[self.idx["end_date"]]
+            if starts is not None and ends is not None and any(
+                    e is not None and s is not None and e < s for s, e in zip(starts, ends, strict=True)):
+                return None
+        text_columns = [list(map(str, lines)), ops or ["A"] * count]
+        for position, values in enumerate(out):
+            if values is None:
+                text_columns.append(repeat(self.const_text[position], count))
+            elif self.column_kinds[position] == "text":
+                joined = "\x1f".join(values)
+                if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+                    values = list(map(_escape, values))
+                text_columns.append(values)
+            elif self.column_kinds[position] == "json":
+                text_columns.append(list(map(_escape, values)))
+            elif self.column_kinds[position] == "date":
+                text_columns.append(["\\N" if d is None else d.isoformat() for d in values])
+            else:
+                text_columns.append(list(map(_copy_value, values)))
+        return "\n".join(map("\t".join, zip(*text_columns))) + "\n"
+
+    def row_text(self, row: tuple) -> str:
+        """COPY text of one staged tuple from the row path."""
+        return "\t".join(_copy_value(v) for v in row) + "\n"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_value(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, bytes | memoryview):
+        return "\\\\x" + bytes(value).hex()
+    if isinstance(value, str):
+        return _escape(value)
+    if isinstance(value, int):
+        return str(value)
+    return _escape(value.isoformat() if hasattr(value, "isoformat") else str(value))
+
+
 _ADDRESS_CACHE: dict[str, str] = {}
+_NAME_CACHE: dict[str, str] = {}
+_KANA_CACHE: dict[str, str] = {}
+
+
+def _search_name(text: str) -> str:
+    hit = _NAME_CACHE.get(text)
+    if hit is None:
+        if len(_NAME_CACHE) > 200_000:
+            _NAME_CACHE.clear()
+        hit = _NAME_CACHE[text] = normalize.normalize_name(text)[:200]
+    return hit
+
+
+def _search_kana(text: str) -> str:
+    hit = _KANA_CACHE.get(text)
+    if hit is None:
+        if len(_KANA_CACHE) > 200_000:
+            _KANA_CACHE.clear()
+        hit = _KANA_CACHE[text] = normalize.normalize_kana(text)[:200]
+    return hit
 
 
 def _search_address(text: str) -> str:
@@ -289,8 +439,8 @@ def _search_address(text: str) -> str:
 
 def _derive_resident(builder: RowBuilder, out: list, personal: tuple | None, line: int, errors: list) -> None:
     idx = builder.idx
-    out[idx["search_name"]] = normalize.normalize_name(out[idx["name"]])[:200]
-    out[idx["search_kana"]] = normalize.normalize_kana(out[idx["name_kana"]])[:200]
+    out[idx["search_name"]] = _search_name(out[idx["name"]])
+    out[idx["search_kana"]] = _search_kana(out[idx["name_kana"]])
     address = out[idx["address"]]
     katagaki = out[idx["address_katagaki"]]
     out[idx["search_address"]] = _search_address(f"{address}{katagaki}" if katagaki else address)
@@ -345,41 +495,69 @@ class Importer:
             cursor.execute(f'ALTER TABLE "{self.stage_table}" ADD COLUMN line_no integer, ADD COLUMN op text')
         raw = connection.connection.cursor()
         copy_sql = f'COPY "{self.stage_table}" ({", ".join(columns)}) FROM STDIN'
-        build = self.builder.build
+        builder = self.builder
+        builder.prepare_fast_path()
         records = parser_for(self.layout).records(stream)
         rejected: FileRejected | None = None
+
+        def flush(copy: object, lines: list[int], rows: list[list[str]]) -> None:
+            text = builder.build_batch(lines, rows)
+            if text is not None:
+                copy.write(text)
+                self.staged += len(rows)
+                return
+            parts = []
+            for line, values in zip(lines, rows, strict=True):  # the row path: precise errors
+                row, errors = builder.build(line, values)
+                if errors:
+                    for item in errors:
+                        self.add_error(item)
+                    continue
+                parts.append(builder.row_text(row))
+                self.staged += 1
+            if parts:
+                copy.write("".join(parts))
+
         try:
             done = False
             while not done:
-                batch = 0
+                since_progress = 0
                 # Errors must not escape the COPY block: a failed COPY would abort the caller's transaction.
                 with raw.copy(copy_sql) as copy:
-                    write = copy.write_row
+                    lines: list[int] = []
+                    rows: list[list[str]] = []
                     while True:
                         try:
                             record = next(records)
-                            if record.values is None:
-                                self.rows += 1
-                                for item in record.errors:
-                                    self.add_error(item)
-                                continue
-                            self.rows += 1
-                            row, errors = build(record.line, record.values)
                         except StopIteration:
                             done = True
                             break
                         except FileRejected as exc:
                             rejected, done = exc, True
                             break
-                        if errors:
-                            for item in errors:
+                        self.rows += 1
+                        if record.values is None:
+                            for item in record.errors:
                                 self.add_error(item)
                             continue
-                        write(row)
-                        batch += 1
-                        if batch >= PROGRESS_EVERY:
-                            break
-                self.staged += batch
+                        lines.append(record.line)
+                        rows.append(record.values)
+                        if len(rows) >= BATCH:
+                            try:
+                                flush(copy, lines, rows)
+                            except FileRejected as exc:
+                                rejected, done = exc, True
+                                lines, rows = [], []
+                                break
+                            since_progress += len(rows)
+                            lines, rows = [], []
+                            if since_progress >= PROGRESS_EVERY:
+                                break
+                    if rows and rejected is None:
+                        try:
+                            flush(copy, lines, rows)
+                        except FileRejected as exc:
+                            rejected, done = exc, True
                 self.progress("validated", self.rows)
         finally:
             raw.close()
@@ -436,6 +614,13 @@ class Importer:
                         "EXCLUDED.personal_no_hash THEN EXCLUDED.personal_no_encrypted ELSE t.personal_no_encrypted END")
         sets.append("updated_at = now()")
         counts = {"added": 0, "changed": 0, "deleted": 0}
+        timings: dict[str, float] = {}
+
+        def lap(name: str, since: float) -> float:
+            now = time.perf_counter()
+            timings[name] = round(now - since, 3)
+            return now
+
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                            [f"linkage:{connection.schema_name}:{target.table}"])
@@ -444,6 +629,13 @@ class Importer:
                 scope_sql = f" AND t.{target.scope_column} = %s"
                 scope_params = [target.defaults[target.scope_column]]
             match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+            where = ""
+            if compare:
+                where = (f" WHERE ({', '.join('t.' + c for c in compare)}) IS DISTINCT FROM "
+                         f"({', '.join('EXCLUDED.' + c for c in compare)})")
+            mark = time.perf_counter()
+            rebuild = self._drop_search_indexes(cursor, compare, match) if self.staged >= BULK_ROWS else []
+            mark = lap("apply_plan", mark)
             if self.layout.mode == "full":
                 cursor.execute(
                     f'DELETE FROM "{target.table}" t WHERE NOT EXISTS '
@@ -453,24 +645,60 @@ class Importer:
                     f'DELETE FROM "{target.table}" t USING "{stage}" s WHERE s.op = \'D\' AND {match}{scope_sql}',
                     scope_params)
             counts["deleted"] = cursor.rowcount
-            where = ""
-            if compare:
-                where = (f" WHERE ({', '.join('t.' + c for c in compare)}) IS DISTINCT FROM "
-                         f"({', '.join('EXCLUDED.' + c for c in compare)})")
+            mark = lap("apply_delete", mark)
             conflict = f"DO UPDATE SET {', '.join(sets)}{where}" if update_cols else "DO NOTHING"
-            cursor.execute(
-                f"WITH upserted AS (INSERT INTO \"{target.table}\" AS t ({', '.join(cols)}, updated_at) "
-                f"SELECT {', '.join(cols)}, now() FROM \"{stage}\" WHERE op <> 'D' "
-                f"ON CONFLICT {target.conflict} {conflict} RETURNING (xmax = 0) AS inserted) "
-                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"
-            )
-            counts["added"], counts["changed"] = cursor.fetchone()
+            cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{target.table}" t WHERE true{scope_sql})', scope_params)
+            if not cursor.fetchone()[0]:  # nothing there yet (first load): a plain INSERT, no conflicts possible
+                cursor.execute(f"INSERT INTO \"{target.table}\" ({', '.join(cols)}, updated_at) "
+                               f"SELECT {', '.join(cols)}, now() FROM \"{stage}\" WHERE op <> 'D'")
+                counts["added"] = cursor.rowcount
+            else:
+                cursor.execute(
+                    f"WITH upserted AS (INSERT INTO \"{target.table}\" AS t ({', '.join(cols)}, updated_at) "
+                    f"SELECT {', '.join(cols)}, now() FROM \"{stage}\" WHERE op <> 'D' "
+                    f"ON CONFLICT {target.conflict} {conflict} RETURNING (xmax = 0) AS inserted) "
+                    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"
+                )
+                counts["added"], counts["changed"] = cursor.fetchone()
+            mark = lap("apply_upsert", mark)
+            if rebuild:
+                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                for definition in rebuild:
+                    cursor.execute(definition)
+                mark = lap("apply_reindex", mark)
             if target.key == "residents" and (self.layout.options or {}).get("derive_households", True):
                 self._derive_households(cursor)
+                mark = lap("apply_households", mark)
+        self.timings.update(timings)
         counts["unchanged"] = max(0, self.staged - counts["added"] - counts["changed"] - (
             counts["deleted"] if self.layout.mode == "delta" else 0))
         self.timings["apply"] = round(time.perf_counter() - started, 3)
         return counts
+
+    def _drop_search_indexes(self, cursor: object, compare: list[str], match: str) -> list[str]:
+        """For a bulk change, drop the trigram (GIN) indexes and return their definitions to rebuild.
+
+        Maintaining three GIN indexes row by row costs more than building them once; only done when at
+        least BULK_ROWS rows and a fifth of the table will be written. Runs inside the apply
+        transaction, so a failure restores the indexes with everything else.
+        """
+        target, stage = self.target, self.stage_table
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                       "AND tablename = %s AND indexdef LIKE %s", [target.table, "%gin_trgm_ops%"])
+        indexes = cursor.fetchall()
+        if not indexes:
+            return []
+        differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in compare) or "false"
+        cursor.execute(f'SELECT count(*) FROM "{stage}" s LEFT JOIN "{target.table}" t ON {match} '
+                       f"WHERE s.op <> 'D' AND (t.id IS NULL OR {differs})")
+        writes = cursor.fetchone()[0]
+        cursor.execute(f'SELECT count(*) FROM "{target.table}"')
+        existing = cursor.fetchone()[0]
+        if writes < BULK_ROWS or writes < existing // 5:
+            return []
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        return [definition for _name, definition in indexes]
 
     def _derive_households(self, cursor: object) -> None:
         """世帯 rows follow the residents: head, address of each household touched by this file."""
