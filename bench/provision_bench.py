@@ -54,6 +54,8 @@ def main() -> None:
         result = municipality_provision(code=code, slug=f"bench{index:04d}", name=f"ベンチ市{index}",
                                         areas="juki,kokuho,kaigo", admin_password="Bench-password-2026")
         timings.append(result.seconds)
+        if (index + 1) % 25 == 0:
+            print(f"  {index + 1} provisioned, last {result.seconds:.3f} s", flush=True)
     timings.sort()
     p95 = timings[int(len(timings) * 0.95) - 1]
     print(f"provision one municipality: median {statistics.median(timings):.3f} s, p95 {p95:.3f} s, "

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
 from audit.db import protect_current_schema
@@ -19,7 +18,7 @@ from audit.services import record
 from tenants.areas import parse_areas
 from tenants.crypto import new_wrapped_data_key
 from tenants.models import Domain, Municipality
-from tenants.template import template_ensure, template_schema_name
+from tenants.template import template_clone, template_ensure
 from tenants.validators import prefecture_for_code, validate_municipality_code, validate_slug
 
 
@@ -91,7 +90,7 @@ def municipality_provision(
             municipality.full_clean(exclude=["wrapped_data_key"])
             municipality.save()
             Domain.objects.create(domain=host, tenant=municipality, is_primary=True)
-            CloneSchema().clone_schema(template_schema_name(), schema_name, "DATA")
+            template_clone(schema_name=schema_name)
             with schema_context(schema_name):
                 with connection.cursor() as cursor:
                     protect_current_schema(cursor)

@@ -56,3 +56,97 @@ def template_ensure(*, force: bool = False, verbosity: int = 0) -> bool:
 def template_forget() -> None:
     """Make the next template_ensure() check again (after migrations were added at run time)."""
     _checked.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Cloning: the template's DDL (from pg_dump, cached per template state) replayed under a new name,
+# then the template's rows (migrations, content types, permissions) copied with INSERT … SELECT.
+# Falls back to django-tenants' PL/pgSQL clone_schema when pg_dump is unavailable or mismatched.
+# ---------------------------------------------------------------------------------------------
+_PLACEHOLDER = "__madoguchi_new_schema__"
+_ddl_cache: dict[str, str] = {}
+_ddl_lock = threading.Lock()
+
+
+def _template_fingerprint(cursor: object) -> str:
+    cursor.execute(
+        f'SELECT count(*), coalesce(max(id), 0) FROM "{template_schema_name()}".django_migrations'
+    )
+    count, last = cursor.fetchone()
+    return f"{count}:{last}"
+
+
+def _dump_template_ddl() -> str:
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    db = settings.DATABASES["default"]
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        raise RuntimeError("pg_dump not found")
+    env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+    args = [pg_dump, "--schema-only", "--no-owner", "--no-privileges", "-n", template_schema_name(),
+            "-d", db["NAME"]]
+    if db.get("HOST"):
+        args += ["-h", db["HOST"]]
+    if db.get("PORT"):
+        args += ["-p", str(db["PORT"])]
+    if db.get("USER"):
+        args += ["-U", db["USER"]]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise RuntimeError(f"pg_dump failed: {result.stderr.strip()[:500]}")
+    kept = []
+    for line in result.stdout.splitlines():
+        if line.startswith(("--", "\\", "SET ", "SELECT pg_catalog.set_config")):
+            continue
+        kept.append(line)
+    ddl = "\n".join(kept)
+    name = re.escape(template_schema_name())
+    ddl = re.sub(rf"\bCREATE SCHEMA {name};", f'CREATE SCHEMA "{_PLACEHOLDER}";', ddl)
+    ddl = re.sub(rf'(?<![\w"]){name}\.', f'"{_PLACEHOLDER}".', ddl)
+    if re.search(rf"(?<![\w\"]){name}(?![\w\"])", ddl):
+        raise RuntimeError("template name left in DDL; refusing to clone by text replacement")
+    return ddl
+
+
+def template_clone(*, schema_name: str) -> str:
+    """Create ``schema_name`` as a copy of the template schema. Returns the method used."""
+    from django_tenants.clone import CloneSchema
+    from django_tenants.postgresql_backend.base import _check_schema_name
+
+    _check_schema_name(schema_name)
+    template = template_schema_name()
+    with connection.cursor() as cursor:
+        fingerprint = _template_fingerprint(cursor)
+        with _ddl_lock:
+            ddl = _ddl_cache.get(fingerprint)
+            if ddl is None:
+                try:
+                    ddl = _dump_template_ddl()
+                except (RuntimeError, OSError):
+                    ddl = ""
+                _ddl_cache.clear()
+                _ddl_cache[fingerprint] = ddl
+        if not ddl:
+            CloneSchema().clone_schema(template, schema_name, "DATA")
+            return "clone_schema"
+        cursor.execute(ddl.replace(_PLACEHOLDER, schema_name))
+        cursor.execute(
+            "SELECT c.relname, (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attidentity <> ''"
+            " LIMIT 1) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind = 'r'",
+            [template],
+        )
+        for table, identity in cursor.fetchall():
+            cursor.execute(f'INSERT INTO "{schema_name}"."{table}" OVERRIDING SYSTEM VALUE '
+                           f'SELECT * FROM "{template}"."{table}"')
+            if identity and cursor.rowcount:
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence(%s, %s), (SELECT max(\"{identity}\") "
+                    f'FROM "{schema_name}"."{table}"))',
+                    [f'"{schema_name}"."{table}"', identity],
+                )
+    return "ddl"
