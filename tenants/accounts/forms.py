@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
-from tenants.accounts.models import Counter, Department
+from tenants.accounts.models import Counter, Department, Role
+from tenants.areas import BusinessArea
 
 
 class LoginForm(forms.Form):
@@ -38,3 +39,31 @@ class ApiClientForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+
+
+class StaffForm(forms.Form):
+    username = forms.CharField(label="ユーザーID", max_length=150, help_text="半角英数字と @ . + - _")
+    display_name = forms.CharField(label="表示名", max_length=64, required=False, help_text="画面のヘッダーに表示されます。")
+    role = forms.ChoiceField(label="役割", choices=Role.choices)
+    department = forms.ModelChoiceField(label="部署", queryset=Department.objects.all(), required=False,
+                                        empty_label="（なし）")
+    areas = forms.MultipleChoiceField(label="担当業務", choices=BusinessArea.choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple)
+    is_active = forms.BooleanField(label="有効", required=False, initial=True)
+    password = forms.CharField(label="初期パスワード", widget=forms.PasswordInput, strip=False, required=False,
+                               help_text="新規登録時は必須。12文字以上、英大文字・英小文字・数字・記号のうち3種類以上。")
+
+    def __init__(self, *args: object, editing: bool = False, areas: list[str] | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if areas is not None:
+            self.fields["areas"].choices = [(code, label) for code, label in BusinessArea.choices if code in areas]
+        if editing:  # the user ID never changes; it is shown in the heading instead of a read-only field
+            del self.fields["username"]
+            del self.fields["password"]
+        else:
+            self.fields["password"].required = True
+
+
+class PasswordResetForm(forms.Form):
+    password = forms.CharField(label="新しいパスワード", widget=forms.PasswordInput, strip=False,
+                               help_text="12文字以上、英大文字・英小文字・数字・記号のうち3種類以上。")

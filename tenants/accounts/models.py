@@ -64,6 +64,9 @@ class User(AbstractUser):
     def is_supervisor(self) -> bool:
         return self.is_active and self.role in (Role.SUPERVISOR, Role.ADMIN)
 
+    def get_areas_display(self) -> str:
+        return "・".join(BusinessArea(area).label for area in self.areas or [])
+
     def can_handle(self, area: str) -> bool:
         return self.is_active and (self.role == Role.ADMIN or area in (self.areas or []))
 

@@ -24,3 +24,9 @@ def api_clients_for_admin(*, actor: User) -> QuerySet[ApiClient]:
 
 def api_client_for_token(*, token: str) -> ApiClient | None:
     return ApiClient.objects.filter(token_hash=ApiClient.hash_token(token), is_active=True).first()
+
+
+def staff_for_admin(*, actor: User) -> QuerySet[User]:
+    if not actor.is_municipal_admin:
+        raise PermissionDenied("この画面は業務管理者のみ利用できます。")
+    return User.objects.select_related("department").order_by("username")

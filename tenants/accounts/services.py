@@ -211,3 +211,55 @@ def api_client_revoke(*, actor: User, client: ApiClient) -> ApiClient:
     client.save(update_fields=["is_active"])
     record(action=AuditAction.UPDATE, target_type="api_client", target_id=client.pk, details={"revoked": True})
     return client
+
+
+@transaction.atomic
+def staff_update(
+    *,
+    actor: User,
+    user: User,
+    display_name: str,
+    role: str,
+    department: Department | None,
+    areas: list[str] | str,
+    is_active: bool,
+) -> User:
+    """Change a staff member's role, department, business areas or active flag (municipal admins only)."""
+    _require_admin(actor)
+    if user.pk == actor.pk and (role != Role.ADMIN or not is_active):
+        raise ValidationError({"role": "自分自身の業務管理者権限を外したり、無効にしたりすることはできません。"})
+    before = {"role": user.role, "department": getattr(user.department, "name", ""), "areas": list(user.areas),
+              "is_active": user.is_active}
+    user.display_name, user.role, user.department = display_name.strip(), role, department
+    user.areas, user.is_active = parse_areas(areas), is_active
+    user.full_clean()
+    user.save()
+    after = {"role": user.role, "department": getattr(user.department, "name", ""), "areas": list(user.areas),
+             "is_active": user.is_active}
+    record(action=AuditAction.UPDATE, target_type="user", target_id=user.pk,
+           details={"before": before, "after": after})
+    return user
+
+
+@transaction.atomic
+def staff_unlock(*, actor: User, user: User) -> User:
+    _require_admin(actor)
+    user.failed_login_count, user.locked_until = 0, None
+    user.save(update_fields=["failed_login_count", "locked_until"])
+    record(action=AuditAction.UPDATE, target_type="user", target_id=user.pk, details={"unlocked": True})
+    return user
+
+
+@transaction.atomic
+def staff_set_password(*, actor: User, user: User, password: str) -> User:
+    """Set a new password (admin reset, or a staff member changing their own)."""
+    if actor.pk != user.pk:
+        _require_admin(actor)
+    validate_password(password, user)
+    user.set_password(password)
+    user.password_changed_at = timezone.now()
+    user.failed_login_count, user.locked_until = 0, None
+    user.save(update_fields=["password", "password_changed_at", "failed_login_count", "locked_until"])
+    record(action=AuditAction.UPDATE, target_type="user", target_id=user.pk,
+           details={"password_changed": True, "by_admin": actor.pk != user.pk})
+    return user

@@ -10,6 +10,8 @@ urlpatterns = [
     path("counter/", views.select_counter_view, name="select_counter"),
     path("admin/counters/", views.counters_view, name="counters"),
     path("admin/counters/<int:pk>/", views.counters_view, name="counter_edit"),
+    path("admin/staff/", views.staff_list_view, name="staff"),
+    path("admin/staff/<int:pk>/", views.staff_edit_view, name="staff_edit"),
     path("admin/api-clients/", views.api_clients_view, name="api_clients"),
     path("admin/api-clients/<int:pk>/revoke/", views.api_client_revoke_view, name="api_client_revoke"),
 ]

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from madoguchi.menu import entries_for
 from tenants.accounts import selectors, services
-from tenants.accounts.forms import ApiClientForm, CounterForm, CounterSelectForm, LoginForm
+from tenants.accounts.forms import ApiClientForm, CounterForm, CounterSelectForm, LoginForm, PasswordResetForm, StaffForm
 from tenants.accounts.models import Counter
 
 
@@ -124,3 +125,66 @@ def api_client_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     services.api_client_revoke(actor=request.user, client=client)
     messages.success(request, f"APIクライアント「{client.name}」を無効にしました。")
     return redirect("accounts:api_clients")
+
+
+def _form_errors_from(form: StaffForm | PasswordResetForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error("password" if "password" in form.fields else None, exc.messages)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_list_view(request: HttpRequest) -> HttpResponse:
+    staff = selectors.staff_for_admin(actor=request.user)
+    form = StaffForm(request.POST or None, areas=request.tenant.areas)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.staff_create(
+                actor=request.user, username=data["username"], password=data["password"],
+                display_name=data["display_name"], role=data["role"], department=data["department"],
+                areas=data["areas"],
+            )
+            if not data["is_active"]:
+                services.staff_update(actor=request.user, user=user, display_name=user.display_name, role=user.role,
+                                      department=user.department, areas=user.areas, is_active=False)
+        except ValidationError as exc:
+            _form_errors_from(form, exc)
+        else:
+            messages.success(request, f"職員「{user}」（{user.username}）を登録しました。")
+            return redirect("accounts:staff")
+    return render(request, "accounts/staff.html", {"staff": staff, "form": form, "now": timezone.now()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(selectors.staff_for_admin(actor=request.user), pk=pk)
+    action = request.POST.get("action", "save")
+    initial = {"display_name": member.display_name, "role": member.role, "department": member.department,
+               "areas": member.areas, "is_active": member.is_active}
+    form = StaffForm(request.POST if action == "save" else None, initial=initial, editing=True,
+                     areas=request.tenant.areas)
+    password_form = PasswordResetForm(request.POST if action == "password" else None)
+    if request.method == "POST":
+        try:
+            if action == "unlock":
+                services.staff_unlock(actor=request.user, user=member)
+                messages.success(request, f"「{member}」のロックを解除しました。")
+                return redirect("accounts:staff_edit", pk=member.pk)
+            if action == "password" and password_form.is_valid():
+                services.staff_set_password(actor=request.user, user=member,
+                                            password=password_form.cleaned_data["password"])
+                messages.success(request, f"「{member}」のパスワードを変更しました。")
+                return redirect("accounts:staff_edit", pk=member.pk)
+            if action == "save" and form.is_valid():
+                services.staff_update(actor=request.user, user=member, **form.cleaned_data)
+                messages.success(request, f"「{member}」を保存しました。")
+                return redirect("accounts:staff")
+        except ValidationError as exc:
+            _form_errors_from(password_form if action == "password" else form, exc)
+    return render(request, "accounts/staff_edit.html", {"member": member, "form": form,
+                                                        "password_form": password_form, "now": timezone.now()})
