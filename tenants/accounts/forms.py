@@ -43,7 +43,8 @@ class ApiClientForm(forms.Form):
 
 class StaffForm(forms.Form):
     username = forms.CharField(label="ユーザーID", max_length=150, help_text="半角英数字と @ . + - _")
-    display_name = forms.CharField(label="表示名", max_length=64, required=False, help_text="画面のヘッダーに表示されます。")
+    display_name = forms.CharField(label="表示名", max_length=64, required=False,
+                                   help_text="画面のヘッダーに表示されます。")
     role = forms.ChoiceField(label="役割", choices=Role.choices)
     department = forms.ModelChoiceField(label="部署", queryset=Department.objects.all(), required=False,
                                         empty_label="（なし）")

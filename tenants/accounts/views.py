@@ -14,7 +14,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from madoguchi.menu import entries_for
 from tenants.accounts import selectors, services
-from tenants.accounts.forms import ApiClientForm, CounterForm, CounterSelectForm, LoginForm, PasswordResetForm, StaffForm
+from tenants.accounts.forms import (
+    ApiClientForm,
+    CounterForm,
+    CounterSelectForm,
+    LoginForm,
+    PasswordResetForm,
+    StaffForm,
+)
 from tenants.accounts.models import Counter
 
 
