@@ -133,8 +133,11 @@ def _like_escape(value: str) -> str:
 
 
 _SM_TABLE = SupportMeasure._meta.db_table
+_RESIDENT_TABLE = Resident._meta.db_table
+# Nobody in a household with an address-restricted member is found by address: the address is shared.
 _RESTRICTED_SQL = (
-    f'NOT EXISTS (SELECT 1 FROM "{_SM_TABLE}" sm WHERE sm.atena_no = r.atena_no '  # noqa: S608
+    f'NOT EXISTS (SELECT 1 FROM "{_SM_TABLE}" sm JOIN "{_RESIDENT_TABLE}" hm ON hm.atena_no = sm.atena_no '  # noqa: S608
+    "WHERE hm.household_no = r.household_no "
     "AND sm.restrict_address AND sm.start_date <= %s AND (sm.end_date IS NULL OR sm.end_date >= %s))"
 )
 

@@ -52,14 +52,38 @@ def active_support_measures(*, atena_nos: list[str], on: date | None = None) -> 
     return result
 
 
+def restricted_households(*, household_nos: list[str], on: date | None = None) -> set[str]:
+    """Households with a member under an active support measure that restricts the address.
+
+    The address is the household's address: hiding it only for the protected person would still
+    show it on every other member's record (and, through them, where the protected person lives).
+    """
+    on = on or date.today()
+    members = Resident.objects.filter(household_no__in=set(household_nos)).values("atena_no")
+    protected = (
+        SupportMeasure.objects.filter(atena_no__in=members, restrict_address=True, start_date__lte=on)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+        .values("atena_no")
+    )
+    return set(
+        Resident.objects.filter(atena_no__in=protected, household_no__in=set(household_nos))
+        .values_list("household_no", flat=True)
+    )
+
+
 def person_views(
     residents: list[Resident], *, on: date | None = None, allow_restricted: bool = False
 ) -> list[PersonView]:
     measures = active_support_measures(atena_nos=[r.atena_no for r in residents], on=on)
+    hidden_households = (
+        set() if allow_restricted else restricted_households(household_nos=[r.household_no for r in residents], on=on)
+    )
     views = []
     for r in residents:
         active = measures.get(r.atena_no, [])
-        restricted = any(m.restrict_address for m in active) and not allow_restricted
+        restricted = not allow_restricted and (
+            any(m.restrict_address for m in active) or r.household_no in hidden_households
+        )
         views.append(
             PersonView(
                 pk=r.pk, atena_no=r.atena_no, household_no=r.household_no, name=r.name, name_kana=r.name_kana,
@@ -93,8 +117,33 @@ def household_members(
     return person_views(residents, on=on, allow_restricted=allow_restricted)
 
 
-def household_get(*, household_no: str) -> Household | None:
-    return Household.objects.filter(household_no=household_no).first()
+@dataclass(frozen=True)
+class HouseholdView:
+    household_no: str
+    head_atena_no: str
+    address: str
+    address_katagaki: str
+    address_code: str
+    postcode: str
+    address_restricted: bool
+
+
+def household_get(
+    *, household_no: str, on: date | None = None, allow_restricted: bool = False
+) -> HouseholdView | None:
+    """The household with its address withheld when a member is under an address-restricting measure."""
+    household = Household.objects.filter(household_no=household_no).first()
+    if household is None:
+        return None
+    restricted = not allow_restricted and bool(restricted_households(household_nos=[household_no], on=on))
+    return HouseholdView(
+        household_no=household.household_no, head_atena_no=household.head_atena_no,
+        address=RESTRICTED if restricted else household.address,
+        address_katagaki="" if restricted else household.address_katagaki,
+        address_code="" if restricted else household.address_code,
+        postcode="" if restricted else household.postcode,
+        address_restricted=restricted,
+    )
 
 
 def eligibilities_for(*, atena_nos: list[str], on: date | None = None) -> dict[str, list[Eligibility]]:
