@@ -37,8 +37,7 @@ class MunicipalityForm(forms.ModelForm):
 
     class Meta:
         model = Municipality
-        fields = ["code", "slug", "name", "name_kana", "areas", "contract_start", "contract_end", "status",
-                  "suspended_reason"]
+        fields = ["code", "slug", "name", "name_kana", "areas", "contract_start", "contract_end"]
 
 
 class MunicipalityProvisionForm(MunicipalityForm):
@@ -62,8 +61,10 @@ class MunicipalityAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "prefecture", "slug", "status", "plan", "contract_start", "contract_end")
     list_filter = ("status", AreaFilter, "prefecture")
     search_fields = ("code", "name", "name_kana", "slug")
-    readonly_fields = ("schema_name", "prefecture", "data_key_destroyed_at", "created_at", "updated_at")
-    actions = ("suspend_selected", "reactivate_selected")
+    # Status changes only through the actions (services: audited, guarded, crypto-shredding on termination).
+    readonly_fields = ("schema_name", "prefecture", "status", "suspended_reason", "data_key_destroyed_at",
+                       "created_at", "updated_at")
+    actions = ("suspend_selected", "reactivate_selected", "terminate_selected")
     form = MunicipalityForm
 
     @admin.display(description="プラン（契約業務）")
@@ -95,7 +96,9 @@ class MunicipalityAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Municipality, form: forms.Form, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            editable = [f for f in MunicipalityForm.Meta.fields if f in form.cleaned_data and f not in ("code", "slug")]
+            services.municipality_update(municipality=obj, actor=request.user,
+                                         **{field: form.cleaned_data[field] for field in editable})
             return
         data = form.cleaned_data
         try:
@@ -117,6 +120,17 @@ class MunicipalityAdmin(admin.ModelAdmin):
         for municipality in queryset:
             services.municipality_suspend(municipality=municipality, reason="事業者運用による停止", actor=request.user)
         messages.success(request, f"{queryset.count()} 件を利用停止にしました。")
+
+    @admin.action(description="選択した自治体を解約する（データ鍵を破棄：元に戻せません）")
+    def terminate_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        not_suspended = [m for m in queryset if m.status != Municipality.Status.SUSPENDED]
+        if not_suspended:
+            messages.error(request, "解約できるのは利用停止中の自治体だけです（先に利用停止にしてください）："
+                           + "、".join(str(m) for m in not_suspended))
+            return
+        for municipality in queryset:
+            services.municipality_terminate(municipality=municipality, actor=request.user)
+        messages.success(request, f"{queryset.count()} 件を解約し、データ鍵を破棄しました。")
 
     @admin.action(description="選択した自治体の利用を再開する")
     def reactivate_selected(self, request: HttpRequest, queryset: QuerySet) -> None:

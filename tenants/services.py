@@ -115,6 +115,42 @@ def municipality_provision(
 
 
 @transaction.atomic
+def municipality_update(
+    *,
+    municipality: Municipality,
+    actor: object = None,
+    name: str,
+    name_kana: str = "",
+    areas: list[str] | str = (),
+    contract_start: date | None = None,
+    contract_end: date | None = None,
+) -> Municipality:
+    """Change name, plan (business areas) or contract dates; the before/after plan is audited."""
+    errors: dict[str, list[str]] = {}
+    if not (name or "").strip():
+        errors["name"] = ["名称を入力してください。"]
+    try:
+        area_codes = parse_areas(areas)
+    except ValueError as exc:
+        errors["areas"] = [str(exc)]
+    if contract_start and contract_end and contract_end < contract_start:
+        errors["contract_end"] = ["契約終了日は契約開始日より後にしてください。"]
+    if errors:
+        raise ValidationError(errors)
+    stored = Municipality.objects.select_for_update().get(pk=municipality.pk)  # the caller's copy may be edited
+    before = {"name": stored.name, "areas": list(stored.areas or []),
+              "contract_start": str(stored.contract_start or ""), "contract_end": str(stored.contract_end or "")}
+    municipality.name, municipality.name_kana, municipality.areas = name.strip(), name_kana.strip(), area_codes
+    municipality.contract_start, municipality.contract_end = contract_start, contract_end
+    municipality.save(update_fields=["name", "name_kana", "areas", "contract_start", "contract_end", "updated_at"])
+    after = {"name": municipality.name, "areas": area_codes, "contract_start": str(contract_start or ""),
+             "contract_end": str(contract_end or "")}
+    record(action=AuditAction.UPDATE, target_type="municipality", target_id=municipality.code,
+           details={"before": before, "after": after}, actor=actor)
+    return municipality
+
+
+@transaction.atomic
 def municipality_suspend(*, municipality: Municipality, reason: str, actor: object = None) -> Municipality:
     if not (reason or "").strip():
         raise ValidationError({"suspended_reason": ["停止理由を入力してください。"]})
@@ -140,7 +176,12 @@ def municipality_reactivate(*, municipality: Municipality, actor: object = None)
 
 @transaction.atomic
 def municipality_terminate(*, municipality: Municipality, actor: object = None) -> Municipality:
-    """End the contract and destroy the data key: every encrypted value becomes unreadable (R8.6)."""
+    """End the contract and destroy the data key (R8.6).
+
+    Every value encrypted with the data key (個人番号, card data) becomes unreadable, in backups too.
+    The schema's plain rows and the linkage folder are not removed here: dropping them is a separate,
+    deliberate step of the vendor's termination runbook (docs/operations.md).
+    """
     municipality.status = Municipality.Status.TERMINATED
     municipality.wrapped_data_key = None
     municipality.data_key_destroyed_at = timezone.now()

@@ -175,3 +175,30 @@ def test_ops_admin_provisions_a_municipality(django_db_blocker):
             with connection.cursor() as cursor:
                 cursor.execute("DELETE FROM django_admin_log WHERE user_id = %s", [operator.pk])
                 cursor.execute("DELETE FROM accounts_user WHERE id = %s", [operator.pk])
+
+
+def test_ops_admin_edits_plan_through_the_service_and_status_is_read_only(db, django_user_model):
+    client = _operator_client(django_user_model)
+    b = Municipality.objects.get(slug="testb")
+    response = client.post(f"/admin/tenants/municipality/{b.pk}/change/", {
+        "name": "テストB区", "name_kana": "", "areas": ["juki", "kokuho", "inkan"], "contract_start": "",
+        "contract_end": "", "status": "terminated",
+    })
+    assert response.status_code == 302
+    b.refresh_from_db()
+    assert b.areas == ["juki", "inkan", "kokuho"] and b.status == "active"  # status cannot be posted
+    event = AuditEvent.objects.filter(action="update", target_type="municipality", target_id=b.code).last()
+    assert event.details["before"]["areas"] == ["juki", "kokuho"]
+    assert event.details["after"]["areas"] == ["juki", "inkan", "kokuho"]
+
+
+def test_ops_admin_terminates_only_suspended_municipalities(db, django_user_model):
+    client = _operator_client(django_user_model)
+    b = Municipality.objects.get(slug="testb")
+    client.post("/admin/tenants/municipality/", {"action": "terminate_selected", "_selected_action": [b.pk]})
+    b.refresh_from_db()
+    assert b.status == "active" and b.wrapped_data_key
+    services.municipality_suspend(municipality=b, reason="契約終了")
+    client.post("/admin/tenants/municipality/", {"action": "terminate_selected", "_selected_action": [b.pk]})
+    b.refresh_from_db()
+    assert b.status == "terminated" and b.wrapped_data_key is None
