@@ -19,11 +19,17 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client address. Behind the load balancer the first X-Forwarded-For hop is the client."""
-    if getattr(settings, "USE_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The client address.
+
+    Behind ``TRUSTED_PROXY_COUNT`` proxies (the cloud load balancer = 1) each proxy appends the
+    address it saw to X-Forwarded-For, so the client is that many entries from the right; anything
+    further left was written by the client and is ignored.
+    """
+    trusted = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if trusted > 0:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= trusted:
+            return hops[-trusted]
     return request.META.get("REMOTE_ADDR", "")
 
 

@@ -64,3 +64,30 @@ def test_access_log_is_one_json_line_with_request_id(tenant_a, caplog):
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "log-test-000001" and line["status"] == 200
     assert line["tenant"] == tenant_a.schema_name and line["path"] == "/accounts/login/"
+
+
+def test_client_address_behind_trusted_load_balancer(tenant_a, settings):
+    from django.test import RequestFactory
+
+    from madoguchi.middleware import client_ip
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.5"  # no proxy trusted: the header is ignored
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) == "203.0.113.7"  # the spoofed left-most entry is not used
+
+
+def test_login_rate_limit_is_per_client_behind_the_load_balancer(tenant_a, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.LOGIN_RATE_PER_MINUTE = 2
+    lb = {"REMOTE_ADDR": "10.0.0.5"}
+    for _ in range(2):
+        Client(HTTP_HOST=CITY_A.host, HTTP_X_FORWARDED_FOR="198.51.100.1", **lb).post(
+            "/accounts/login/", {"username": "x", "password": "Wrong-password-1"})
+    blocked = Client(HTTP_HOST=CITY_A.host, HTTP_X_FORWARDED_FOR="198.51.100.1", **lb).post(
+        "/accounts/login/", {"username": "x", "password": "Wrong-password-1"})
+    assert "試行回数が多すぎます" in blocked.content.decode()
+    other = Client(HTTP_HOST=CITY_A.host, HTTP_X_FORWARDED_FOR="198.51.100.2", **lb).post(
+        "/accounts/login/", {"username": "x", "password": "Wrong-password-1"})
+    assert "試行回数が多すぎます" not in other.content.decode()

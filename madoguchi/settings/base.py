@@ -184,6 +184,8 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Failed logins before an account is locked, and for how long (seconds).
 LOGIN_MAX_FAILURES = int(env("MADOGUCHI_LOGIN_MAX_FAILURES", "5"))
 LOGIN_LOCKOUT_SECONDS = int(env("MADOGUCHI_LOGIN_LOCKOUT_SECONDS", "900"))
+# Number of reverse proxies (load balancer) in front of the web processes that append X-Forwarded-For.
+TRUSTED_PROXY_COUNT = int(env("MADOGUCHI_TRUSTED_PROXY_COUNT", "0"))
 # Attempts per client address per minute, whatever the user name.
 LOGIN_RATE_PER_MINUTE = int(env("MADOGUCHI_LOGIN_RATE_PER_MINUTE", "20"))
 

@@ -17,6 +17,7 @@ if not SECRET_KEY or SECRET_KEY.startswith("dev-only") or len(SECRET_KEY) < 50:
 if not MADOGUCHI_KEK:
     raise ImproperlyConfigured("MADOGUCHI_KEK (base64 of 32 bytes, from KMS) must be set")
 
+TRUSTED_PROXY_COUNT = int(env("MADOGUCHI_TRUSTED_PROXY_COUNT", "1"))  # the Gov-Cloud load balancer
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = int(env("DJANGO_HSTS_SECONDS", "31536000"))

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import record
+from madoguchi.middleware import client_ip as client_address
 from tenants.accounts.models import ApiClient, Counter, Department, Role, User
 from tenants.areas import parse_areas
 
@@ -58,7 +59,7 @@ def staff_login(*, request: HttpRequest, username: str, password: str) -> User:
     - after LOGIN_MAX_FAILURES consecutive failures the account is locked for LOGIN_LOCKOUT_SECONDS;
     - success, failure and lockout are all written to the audit trail.
     """
-    client_ip = request.META.get("REMOTE_ADDR", "")
+    client_ip = client_address(request)
     username = (username or "").strip()
     if _client_rate_exceeded(client_ip):
         record(action=AuditAction.LOGIN_FAILED, target_type="user", target_id=username[:64],
