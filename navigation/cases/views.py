@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from integration.search import person_search
-from navigation.cases import navi, selectors, services
+from navigation.cases import handback, navi, selectors, services
 from navigation.cases.forms import (
     AnswersForm,
     CloseForm,
@@ -142,7 +142,7 @@ def case_view(request: HttpRequest, pk: int) -> HttpResponse:
     persons = [row.person for row in detail.persons]
     navi_error = ""
     try:
-        event_choices = navi.life_events()
+        event_choices = navi.life_events(case=case)
         questions = navi.questions_for_case(case=case, persons=persons)
         answer_rows = navi.answer_rows(case=case, persons=persons)
     except navi.NavigationUnavailable as exc:
@@ -167,6 +167,7 @@ def case_view(request: HttpRequest, pk: int) -> HttpResponse:
         "status_form": ProcedureStatusForm(),
         "unresolved": services.unresolved_procedures(case=case),
         "search_form": SearchForm(),
+        "handback": handback.handback_summary_rows(case=case) if not case.is_open else None,
     }
     return render(request, "cases/case.html", context)
 
@@ -242,7 +243,7 @@ def case_person_subject_view(request: HttpRequest, pk: int, person_pk: int) -> H
 @require_POST
 def case_events_view(request: HttpRequest, pk: int) -> HttpResponse:
     def act(case: Case) -> str:
-        form = EventsForm(request.POST, choices=navi.life_events())
+        form = EventsForm(request.POST, choices=navi.life_events(case=case))
         if not form.is_valid():
             raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
         services.case_events_set(
