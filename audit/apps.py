@@ -7,7 +7,7 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tenants.jobs import PeriodicJob, daily_at, register
+        from tenants.jobs import PeriodicJob, daily_slot, register
 
         # Nightly verification of every municipality's chain, well before the counters open.
-        register(PeriodicJob(name="audit.verify_chain", task_name="audit.verify_chain", due=daily_at(2, 30)))
+        register(PeriodicJob(name="audit.verify_chain", task_name="audit.verify_chain", slot=daily_slot(2, 30)))

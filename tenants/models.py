@@ -70,3 +70,20 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class JobDispatch(models.Model):
+    """A fixed-timetable job slot already enqueued for a municipality (see tenants.jobs)."""
+
+    schema_name = models.CharField(max_length=63)
+    job = models.CharField(max_length=100)
+    slot = models.DateTimeField()
+    dispatched_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "定期処理の実行記録"
+        verbose_name_plural = "定期処理の実行記録"
+        constraints = [models.UniqueConstraint(fields=["schema_name", "job", "slot"], name="job_dispatch_once")]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} {self.job} {self.slot:%Y-%m-%d %H:%M}"

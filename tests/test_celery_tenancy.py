@@ -49,11 +49,11 @@ def test_tenant_task_refuses_public_schema_in_process(db):
         verify_chain.apply(throw=True)
 
 
-def test_dispatcher_enqueues_due_jobs_per_active_municipality(db, monkeypatch):
+def test_dispatcher_enqueues_each_slot_once_per_active_municipality(db, monkeypatch):
     from datetime import datetime
 
     from tenants import jobs, tasks
-    from tenants.models import Municipality
+    from tenants.models import JobDispatch, Municipality
 
     sent: list[tuple[str, str]] = []
 
@@ -61,9 +61,28 @@ def test_dispatcher_enqueues_due_jobs_per_active_municipality(db, monkeypatch):
         def send_task(self, name):
             sent.append((name, connection.schema_name))
 
+    clock = {"now": datetime(2026, 11, 23, 2, 30, 20)}
     monkeypatch.setattr("madoguchi.celery.app", FakeApp())
-    monkeypatch.setattr(tasks.timezone, "localtime", lambda: datetime(2026, 11, 23, 2, 30))
+    monkeypatch.setattr(tasks.timezone, "localtime", lambda: clock["now"])
     monkeypatch.setattr(jobs, "_jobs", {"audit.verify_chain": jobs._jobs["audit.verify_chain"]})
     Municipality.objects.filter(slug="testb").update(status="suspended")
+
     assert tasks.dispatch_due_jobs() == 1
     assert sent == [("audit.verify_chain", "m_testa")]
+    clock["now"] = datetime(2026, 11, 23, 2, 30, 50)  # a second dispatch in the same minute
+    assert tasks.dispatch_due_jobs() == 0
+    clock["now"] = datetime(2026, 11, 24, 5, 10)  # beat was down at 02:30: the slot is caught up once
+    assert tasks.dispatch_due_jobs() == 1
+    assert tasks.dispatch_due_jobs() == 0
+    assert JobDispatch.objects.filter(schema_name="m_testa", job="audit.verify_chain").count() == 2
+
+
+def test_a_job_needs_exactly_one_timing_rule():
+    import pytest as _pytest
+
+    from tenants.jobs import PeriodicJob, daily_slot
+
+    with _pytest.raises(ValueError):
+        PeriodicJob(name="x", task_name="x")
+    with _pytest.raises(ValueError):
+        PeriodicJob(name="x", task_name="x", due=lambda now, m: True, slot=daily_slot(1))
