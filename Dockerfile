@@ -19,7 +19,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
 # collectstatic needs settings but no secrets of the deployment: use throw-away values at build time only.
 RUN DJANGO_SECRET_KEY=build-only-$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=') \
-    MADOGUCHI_KEK=$(head -c 32 /dev/urandom | base64) python manage.py collectstatic --noinput -v 0
+    MADOGUCHI_KEK=$(head -c 32 /dev/urandom | base64) MADOGUCHI_AUDIT_SIGNING_KEY=$(head -c 32 /dev/urandom | base64) \
+    python manage.py collectstatic --noinput -v 0
 
 RUN useradd --system --uid 10001 madoguchi && chown -R madoguchi /app
 USER madoguchi

@@ -39,6 +39,7 @@ lint: setup
 
 check-deploy: setup
 	DJANGO_SECRET_KEY=$$(openssl rand -base64 60 | tr -d '\n') MADOGUCHI_KEK=$$(openssl rand -base64 32) \
+	  MADOGUCHI_AUDIT_SIGNING_KEY=$$(openssl rand -base64 32) \
 	  $(PY) manage.py check --deploy --fail-level WARNING --settings=madoguchi.settings.production
 
 bench: setup

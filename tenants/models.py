@@ -87,3 +87,27 @@ class JobDispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schema_name} {self.job} {self.slot:%Y-%m-%d %H:%M}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed head of a schema's audit chain, kept in public (outside the tenant's schema).
+
+    Written by the nightly verification; ``audit_verify`` checks that the chain still contains the
+    checkpointed row with the same hash, so truncating the newest rows or rewriting the whole chain
+    (even with triggers disabled and hashes recomputed) is detected.
+    """
+
+    schema_name = models.CharField(max_length=63, db_index=True)
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        verbose_name = "監査ログ署名チェックポイント"
+        verbose_name_plural = "監査ログ署名チェックポイント"
+        ordering = ["schema_name", "-seq"]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name}#{self.seq}"

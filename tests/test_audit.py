@@ -120,3 +120,57 @@ def test_audit_verify_finds_the_first_broken_link(fresh_municipality, django_db_
         with in_tenant(municipality):
             result = chain_verify()
         assert not result.ok and result.broken_seq == expected
+
+
+@pytest.mark.schema
+@pytest.mark.parametrize("tampering", ["truncate_tail", "rewrite_chain"])
+def test_signed_checkpoint_catches_what_the_chain_alone_cannot(fresh_municipality, django_db_blocker, tampering,
+                                                               capsys):
+    """Deleting the newest rows, or rewriting rows and recomputing every hash, leaves a self-consistent
+    chain; only the signed checkpoint kept in public reveals it."""
+    from audit.checkpoints import checkpoint_check
+    from audit.tasks import verify_chain
+    from tenants.models import AuditCheckpoint
+
+    municipality = fresh_municipality()
+    with django_db_blocker.unblock():
+        with in_tenant(municipality):
+            for index in range(4):
+                record(action="view", target_type="person", target_id=str(index))
+            assert verify_chain.apply().get()["ok"]  # writes the verify event and signs the head
+            checkpoint = AuditCheckpoint.objects.get(schema_name=municipality.schema_name)
+            head = AuditEvent.objects.order_by("-seq").first()
+            assert (checkpoint.seq, checkpoint.hash) == (head.seq, head.hash)
+            assert checkpoint_check().ok
+        if tampering == "truncate_tail":
+            _tamper(municipality.schema_name, "DELETE FROM audit_auditevent WHERE seq >= %s", (head.seq - 1,))
+        else:
+            _tamper(municipality.schema_name, "UPDATE audit_auditevent SET target_id = 'x' WHERE seq = 2")
+            with in_tenant(municipality):  # recompute every hash from row 2 on, as a capable attacker would
+                events = list(AuditEvent.objects.order_by("seq"))
+                previous = events[0].hash
+                for event in events[1:]:
+                    event.prev_hash = previous
+                    event.hash = event_hash(event)
+                    previous = event.hash
+                    _tamper(municipality.schema_name,
+                            "UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s",
+                            (event.prev_hash, event.hash, event.seq))
+        with in_tenant(municipality):
+            assert chain_verify().ok  # the chain is self-consistent again …
+            result = checkpoint_check()
+        assert not result.ok and result.seq == head.seq  # … but not with the signed head
+        with pytest.raises(CommandError):
+            call_command("audit_verify", tenant=municipality.slug)
+        assert "署名済みチェックポイントと一致しません" in capsys.readouterr().out
+
+
+def test_checkpoint_signature_is_checked(in_a):
+    from audit.checkpoints import checkpoint_check, checkpoint_write
+
+    record(action="view", target_type="person", target_id="1")
+    checkpoint = checkpoint_write()
+    assert checkpoint_check().ok
+    type(checkpoint).objects.filter(pk=checkpoint.pk).update(seq=checkpoint.seq, hash="0" * 64)
+    result = checkpoint_check()
+    assert not result.ok and "署名" in result.reason

@@ -20,7 +20,8 @@ def _check(env_overrides):
 
 def test_production_settings_pass_check_deploy():
     result = _check({"DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-                     "MADOGUCHI_KEK": base64.b64encode(secrets.token_bytes(32)).decode()})
+                     "MADOGUCHI_KEK": base64.b64encode(secrets.token_bytes(32)).decode(),
+                     "MADOGUCHI_AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode()})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -30,6 +31,9 @@ def test_production_settings_refuse_missing_secrets():
     assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
     result = _check({"DJANGO_SECRET_KEY": secrets.token_urlsafe(64), "MADOGUCHI_KEK": ""})
     assert result.returncode != 0 and "MADOGUCHI_KEK" in result.stderr
+    result = _check({"DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+                     "MADOGUCHI_KEK": base64.b64encode(secrets.token_bytes(32)).decode(), "MADOGUCHI_AUDIT_SIGNING_KEY": ""})
+    assert result.returncode != 0 and "MADOGUCHI_AUDIT_SIGNING_KEY" in result.stderr
 
 
 def test_security_headers_and_request_id(tenant_a):

@@ -243,6 +243,8 @@ LINKAGE_ROOT = Path(env("MADOGUCHI_LINKAGE_ROOT", str(BASE_DIR / "var" / "linkag
 # In production it comes from the environment (injected from KMS); never from the repository.
 # ---------------------------------------------------------------------------------------------
 MADOGUCHI_KEK = env("MADOGUCHI_KEK", "ZGV2LW9ubHkta2VrLWRvLW5vdC11c2UtaW4tcHJvZCE=")
+# Ed25519 seed (base64, 32 bytes) that signs the daily audit chain checkpoints.
+MADOGUCHI_AUDIT_SIGNING_KEY = env("MADOGUCHI_AUDIT_SIGNING_KEY", "ZGV2LW9ubHktYXVkaXQtc2lnbmluZy1zZWVkLTMyYiE=")
 
 # ---------------------------------------------------------------------------------------------
 # REST API

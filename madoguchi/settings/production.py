@@ -16,6 +16,9 @@ if not SECRET_KEY or SECRET_KEY.startswith("dev-only") or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value of at least 50 characters")
 if not MADOGUCHI_KEK:
     raise ImproperlyConfigured("MADOGUCHI_KEK (base64 of 32 bytes, from KMS) must be set")
+MADOGUCHI_AUDIT_SIGNING_KEY = env("MADOGUCHI_AUDIT_SIGNING_KEY")
+if not MADOGUCHI_AUDIT_SIGNING_KEY:
+    raise ImproperlyConfigured("MADOGUCHI_AUDIT_SIGNING_KEY (base64 Ed25519 seed of 32 bytes) must be set")
 
 TRUSTED_PROXY_COUNT = int(env("MADOGUCHI_TRUSTED_PROXY_COUNT", "1"))  # the Gov-Cloud load balancer
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

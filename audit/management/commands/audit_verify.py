@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
+from audit.checkpoints import checkpoint_check
 from audit.services import chain_verify
 from tenants import selectors
 
@@ -26,7 +27,12 @@ class Command(BaseCommand):
         for label, schema in schemas:
             with schema_context(schema):
                 result = chain_verify()
+                checkpoint = checkpoint_check()
             self.stdout.write(f"{label}: {result.message()}")
-            failed = failed or not result.ok
+            if not checkpoint.ok:
+                self.stdout.write(f"{label}: NG: 署名済みチェックポイントと一致しません（{checkpoint.reason}）。")
+            elif checkpoint.seq:
+                self.stdout.write(f"{label}: 署名済みチェックポイント（連番 {checkpoint.seq}）と一致しています。")
+            failed = failed or not result.ok or not checkpoint.ok
         if failed:
             raise CommandError("監査ログの連鎖に異常があります")
