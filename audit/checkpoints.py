@@ -74,7 +74,9 @@ def checkpoint_check() -> CheckpointResult:
         return CheckpointResult(False, checkpoint.seq, "チェックポイントの署名が検証できません")
     row = AuditEvent.objects.filter(seq=checkpoint.seq).values_list("hash", flat=True).first()
     if row is None:
-        return CheckpointResult(False, checkpoint.seq, f"署名済みの連番 {checkpoint.seq} の行がありません：末尾の削除の疑い")
+        reason = f"署名済みの連番 {checkpoint.seq} の行がありません：末尾の削除の疑い"
+        return CheckpointResult(False, checkpoint.seq, reason)
     if row != checkpoint.hash:
-        return CheckpointResult(False, checkpoint.seq, f"連番 {checkpoint.seq} のハッシュが署名済みの値と異なります：連鎖の書き換えの疑い")
+        reason = f"連番 {checkpoint.seq} のハッシュが署名済みの値と異なります：連鎖の書き換えの疑い"
+        return CheckpointResult(False, checkpoint.seq, reason)
     return CheckpointResult(ok=True, seq=checkpoint.seq)

@@ -31,8 +31,8 @@ def test_production_settings_refuse_missing_secrets():
     assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
     result = _check({"DJANGO_SECRET_KEY": secrets.token_urlsafe(64), "MADOGUCHI_KEK": ""})
     assert result.returncode != 0 and "MADOGUCHI_KEK" in result.stderr
-    result = _check({"DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-                     "MADOGUCHI_KEK": base64.b64encode(secrets.token_bytes(32)).decode(), "MADOGUCHI_AUDIT_SIGNING_KEY": ""})
+    result = _check({"DJANGO_SECRET_KEY": secrets.token_urlsafe(64), "MADOGUCHI_AUDIT_SIGNING_KEY": "",
+                     "MADOGUCHI_KEK": base64.b64encode(secrets.token_bytes(32)).decode()})
     assert result.returncode != 0 and "MADOGUCHI_AUDIT_SIGNING_KEY" in result.stderr
 
 
