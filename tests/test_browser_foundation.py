@@ -60,3 +60,14 @@ def test_admin_counter_screen_is_accessible(live_server_mt, page):
     page.get_by_role("button", name="保存").click()  # empty form: errors named per field
     assert page.locator(".field__error").first.is_visible()
     assert axe_violations(page) == []
+
+
+def test_admin_screens_for_staff_and_api_clients_are_accessible(live_server_mt, page):
+    browser_login(page, live_server_mt, CITY_A, "admin")
+    page.wait_for_url("**/accounts/counter/")
+    for path, heading in (("/accounts/admin/staff/", "職員の管理"), ("/accounts/admin/api-clients/", "APIクライアント")):
+        page.goto(live_server_mt.url(CITY_A, path))
+        assert page.get_by_role("heading", name=heading, exact=True).is_visible()
+        assert axe_violations(page) == [], path
+    page.goto(live_server_mt.url(CITY_A, "/"))
+    assert axe_violations(page) == []
