@@ -67,6 +67,8 @@ class ProcedureInfo:
     events: tuple[str, ...]
     staff_alert: bool
     order: int
+    # Hand-back mapping to an export kind (see ``export_validate``); not part of equality/hash.
+    export: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -187,6 +189,10 @@ def catalogue_validate(data: dict[str, Any]) -> list[str]:
         for key in ("documents", "forms"):
             if not isinstance(item.get(key, []), list):
                 problems.append(f"{where}.{key}: 配列でなければなりません")
+        if item.get("export"):
+            problems.extend(f"{where}.export{p}" for p in export_validate(
+                item["export"], event_codes=event_codes,
+                question_codes={q.get("code") for q in questions if isinstance(q, dict)}))
     for i, item in enumerate(questions):
         if not isinstance(item, dict):
             continue
@@ -247,6 +253,87 @@ def rule_validate(
     return problems
 
 
+# ------------------------------------------------------------------------------------------------
+# Hand-back mapping (procedure → export kind of integration.exports)
+# ------------------------------------------------------------------------------------------------
+EXPORT_KEYS = ("kind", "items", "by_event")
+EXPORT_REF_RE = re.compile(
+    r"^@(?:event_date(?:[+-][0-9]{1,3})?|received_date|answer\.[a-z][a-z0-9_.\-]{0,79}"
+    r"|mirror\.(?:address|katagaki|postcode)|eligibility\.[a-z_]{1,16})$"
+)
+EXPORT_REFERENCES = {
+    "@event_date": "異動日・届出日（受付の事由の日）。@event_date+1 のように日数を足せます",
+    "@received_date": "受付日",
+    "@answer.<質問コード>": "聞き取りの回答（人ごとの回答、なければケースの回答）",
+    "@mirror.address / @mirror.katagaki / @mirror.postcode":
+        "住民記録の現住所・方書・郵便番号（支援措置対象者も実際の住所）",
+    "@eligibility.<業務>": "住民記録の資格情報の記号番号等（例：@eligibility.inkan = 印鑑登録番号）",
+}
+
+
+def _export_kind(code: str) -> Any:
+    """The export kind from ``integration.exports.registry``; ``False`` when the registry is not loaded."""
+    try:
+        from integration.exports import registry
+    except ImportError:  # pragma: no cover - integration.exports is always installed with navigation
+        return False
+    if not registry.registered():
+        return False
+    return registry.get(code)
+
+
+def export_validate(mapping: Any, *, event_codes: Iterable[str] = (), question_codes: Iterable[str] = ()) -> list[str]:
+    """Problems of a procedure's hand-back mapping (paths like ``.items.idou_jiyu``); empty when valid.
+
+    ``{"kind": "juki_idou", "items": {"idou_jiyu": "tennyu"}, "by_event": {"tenshutsu": {...}}}``: item values
+    are constants (coded items: a code of the kind) or references (``EXPORT_REFERENCES``).
+    """
+    if not isinstance(mapping, dict):
+        return [": オブジェクト（kind・items・by_event）で指定してください"]
+    problems = [f".{key}: 未知のキーです（使えるのは {', '.join(EXPORT_KEYS)}）" for key in mapping
+                if key not in EXPORT_KEYS]
+    code = mapping.get("kind")
+    kind = _export_kind(code) if isinstance(code, str) and code else None
+    if not isinstance(code, str) or not code:
+        problems.append(".kind: 連携先のデータ種別（例：juki_idou）を指定してください")
+    elif kind is None:
+        problems.append(f".kind: 未知のデータ種別「{code}」")
+    events = set(event_codes)
+    questions = set(question_codes)
+
+    def check_items(path: str, items: Any) -> None:
+        if not isinstance(items, dict):
+            problems.append(f"{path}: 項目コードと値の組（オブジェクト）で指定してください")
+            return
+        for item_code, value in items.items():
+            where = f"{path}.{item_code}"
+            item = kind.item(item_code) if kind else None
+            if kind and item is None:
+                problems.append(f"{where}: 「{kind.label}」にない項目です")
+                continue
+            if not isinstance(value, str):
+                problems.append(f"{where}: 値は文字列で指定してください")
+            elif value.startswith("@"):
+                if not EXPORT_REF_RE.match(value):
+                    problems.append(f"{where}: 参照「{value}」は使えません（{', '.join(EXPORT_REFERENCES)}）")
+                elif value.startswith("@answer.") and value[8:] not in questions:
+                    problems.append(f"{where}: 未知の質問「{value[8:]}」")
+            elif item is not None and item.type == "code" and item.codes and value and value not in item.code_table:
+                problems.append(f"{where}: コード「{value}」は「{item.label}」にありません"
+                                f"（{', '.join(item.code_table)}）")
+
+    check_items(".items", mapping.get("items", {}))
+    by_event = mapping.get("by_event", {})
+    if not isinstance(by_event, dict):
+        problems.append(".by_event: 異動事由コードごとの項目（オブジェクト）で指定してください")
+    else:
+        for event, items in by_event.items():
+            if events and event not in events:
+                problems.append(f".by_event.{event}: 未知の異動事由")
+            check_items(f".by_event.{event}", items)
+    return problems
+
+
 def compile_catalogue(data: dict[str, Any], *, key: str = "", version_id: int | None = None,
                       version_number: int | None = None) -> CompiledCatalogue:
     """Validate and compile a catalogue dictionary. Raises CatalogueInvalid listing every problem."""
@@ -264,6 +351,7 @@ def compile_catalogue(data: dict[str, Any], *, key: str = "", version_id: int | 
             legal_basis=p.get("legal_basis", ""), legal_url=p.get("legal_url", ""), fee=p.get("fee", ""),
             forms=tuple(p.get("forms", [])), events=tuple(p.get("events", [])),
             staff_alert=bool(p.get("staff_alert", False)), order=int(p.get("order", 0)),
+            export=dict(p.get("export") or {}),
         )
         for p in data.get("procedures", [])
     }

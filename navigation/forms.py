@@ -46,12 +46,32 @@ class ProcedureForm(forms.Form):
     forms_ = forms.CharField(label=_("様式コード"), required=False, help_text=_("1行に1つ"),
                              widget=forms.Textarea(attrs={"rows": 2}))
     staff_alert = forms.BooleanField(label=_("職員への注意喚起（支援措置など）"), required=False)
+    export = forms.CharField(
+        label=_("基幹系への連携（JSON）"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("受付を完了したとき、この手続が「完了」なら基幹系へ渡すデータ種別と項目。"
+                    "例：{\"kind\": \"juki_idou\", \"items\": {\"idou_jiyu\": \"tennyu\"}}。"
+                    "値は固定値か @event_date・@received_date・@answer.質問コード・@mirror.address・@eligibility.業務。"
+                    "空欄なら連携しません"))
     order = forms.IntegerField(label=_("表示順"), initial=0)
 
     def __init__(self, *args: Any, areas: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["area"].choices = [(a, BusinessArea(a).label) for a in areas]
         self.fields["events"].choices = list(LifeEvent.objects.values_list("code", "name"))
+
+    def clean_export(self) -> dict[str, Any]:
+        text = (self.cleaned_data.get("export") or "").strip()
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                _("JSONとして読めません（%(line)d行 %(col)d文字目：%(msg)s）")
+                % {"line": exc.lineno, "col": exc.colno, "msg": exc.msg}) from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError(_("オブジェクト（{…}）で入力してください。"))
+        return value
 
     def item(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -61,7 +81,9 @@ class ProcedureForm(forms.Form):
 
     @staticmethod
     def initial_from(data: dict[str, Any]) -> dict[str, Any]:
-        return {**data, "documents": "\n".join(data["documents"]), "forms_": "\n".join(data["forms"])}
+        export = data.get("export")
+        return {**data, "documents": "\n".join(data["documents"]), "forms_": "\n".join(data["forms"]),
+                "export": json.dumps(export, ensure_ascii=False, indent=1) if export else ""}
 
 
 class QuestionForm(forms.Form):

@@ -66,6 +66,9 @@ class Procedure(CatalogueItem):
     fee = models.CharField(_("手数料"), max_length=100, blank=True)
     forms = models.JSONField(_("様式コード"), default=list, blank=True)
     staff_alert = models.BooleanField(_("職員への注意喚起"), default=False)
+    # Hand-back to the core systems (R3.2): {"kind": <export kind>, "items": {item: value}, "by_event": {event:
+    # {item: value}}}; values are constants or references (@event_date, @answer.<question>, …). Empty: none.
+    export = models.JSONField(_("基幹系への連携"), default=dict, blank=True)
     events = models.ManyToManyField(LifeEvent, verbose_name=_("異動事由"), related_name="procedures")
 
     class Meta:

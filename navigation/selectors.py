@@ -41,10 +41,14 @@ def question_dict(item: Question) -> dict[str, Any]:
 
 def procedure_dict(item: Procedure, *, event_codes: list[str] | None = None) -> dict[str, Any]:
     codes = event_codes if event_codes is not None else sorted(e.code for e in item.events.all())
-    return {"code": item.code, "name": item.name, "area": item.area, "events": codes,
+    data = {"code": item.code, "name": item.name, "area": item.area, "events": codes,
             "department": item.department, "counter": item.counter, "guidance": item.guidance,
             "documents": list(item.documents or []), "legal_basis": item.legal_basis, "legal_url": item.legal_url,
             "fee": item.fee, "forms": list(item.forms or []), "staff_alert": item.staff_alert, "order": item.order}
+    # Only when set: items installed before the mapping existed keep their hash (upgrades still apply).
+    if item.export:
+        data["export"] = item.export
+    return data
 
 
 def rule_dict(item: Rule, *, event_codes: list[str] | None = None) -> dict[str, Any]:

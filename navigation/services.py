@@ -25,6 +25,7 @@ from navigation import selectors
 from navigation.determination import (
     CatalogueInvalid,
     catalogue_validate,
+    export_validate,
     rule_validate,
 )
 from navigation.models import (
@@ -95,6 +96,7 @@ def _apply(section: str, obj: Any, data: dict[str, Any]) -> Any:
             setattr(obj, key, data.get(key, "") or "")
         obj.documents, obj.forms = list(data.get("documents") or []), list(data.get("forms") or [])
         obj.staff_alert, obj.order = bool(data.get("staff_alert", False)), int(data.get("order", 0))
+        obj.export = dict(data.get("export") or {})
     else:
         obj.code, obj.scope = data["code"], data.get("scope", "person")
         obj.procedure = Procedure.objects.get(code=data["procedure"])
@@ -283,6 +285,11 @@ def _check_item(section: str, data: dict[str, Any], *, instance: Any) -> None:
             raise ValidationError({"choices": _("選択肢を1つ以上（値と表示名）指定してください。")})
     if section == "procedures" and not data.get("events"):
         raise ValidationError({"events": _("異動事由を1つ以上選んでください。")})
+    if section == "procedures" and data.get("export"):
+        problems = export_validate(data["export"], event_codes={e["code"] for e in draft["events"]},
+                                   question_codes={q["code"] for q in draft["questions"]})
+        if problems:
+            raise ValidationError({"export": [f"export{p}" for p in problems]})
 
 
 @transaction.atomic
