@@ -71,6 +71,8 @@ class Case(models.Model):
         related_name="+",
     )
     close_override_reason = models.TextField(_("未完了のまま完了した理由"), blank=True)
+    # What closing handed back to the core systems (navigation.cases.handback): records and skipped items.
+    handback = models.JSONField(_("基幹系への連携結果"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("受付")

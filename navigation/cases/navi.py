@@ -223,6 +223,27 @@ def determine_case(*, case: Any, persons: list[Any]) -> Determination:
     )
 
 
+def export_mappings(*, case: Any) -> dict[str, dict]:
+    """Procedure code → hand-back mapping (``{"kind", "items", "by_event"}``) of the case's catalogue version.
+
+    A case without a catalogue version, or a version published before the mapping existed, has none.
+    """
+    try:
+        compiled = engine.catalogue_compiled(_version_for(case))
+    except NavigationUnavailable:
+        return {}
+    return {code: dict(info.export) for code, info in compiled.procedures.items() if info.export}
+
+
+def procedure_events(*, case: Any) -> dict[str, tuple[str, ...]]:
+    """Procedure code → the life events it belongs to, in the case's catalogue version."""
+    try:
+        compiled = engine.catalogue_compiled(_version_for(case))
+    except NavigationUnavailable:
+        return {}
+    return {code: info.events for code, info in compiled.procedures.items()}
+
+
 def _question(q: engine.PendingQuestion) -> Question:
     return Question(
         key=f"{q.person_key or CASE_KEY}:{q.code}",

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from integration.models import Resident
-from navigation.cases import navi
+from navigation.cases import handback, navi
 from navigation.cases.models import (
     Case,
     CaseHandoff,
@@ -593,7 +593,10 @@ def pending_questions(*, case: Case) -> list[dict]:
 @transaction.atomic
 def case_close(*, actor: User, counter: Counter | None, case: Case, override_reason: str = "") -> Case:
     """Close the case. Refused while a determined procedure is unresolved (「漏れなく」), unless a
-    supervisor overrides with a reason — the override is audited as ``override``."""
+    supervisor overrides with a reason — the override is audited as ``override``.
+
+    Completed procedures mapped to an export kind are handed back to the core systems in the same
+    transaction (``navigation.cases.handback``); a refused payload keeps the case open."""
     case = _locked(case)
     _require_serving_here(actor=actor, case=case, counter=counter)
     open_items = unresolved_procedures(case=case)
@@ -631,6 +634,8 @@ def case_close(*, actor: User, counter: Counter | None, case: Case, override_rea
                 "pending_questions": len(pending),
             },
         )
+    # Hand-back to the core systems (R3.2) in this transaction: a refused payload raises, nothing is kept.
+    summary = handback.case_handback(actor=actor, case=case)
     case.status = CaseStatus.CLOSED
     case.closed_at = timezone.now()
     case.closed_by = actor
@@ -650,7 +655,11 @@ def case_close(*, actor: User, counter: Counter | None, case: Case, override_rea
         action="close",
         target_type="case",
         target_id=case.pk,
-        details={"label": case.label, "override": bool(open_items or pending)},
+        details={
+            "label": case.label,
+            "override": bool(open_items or pending),
+            "handback_records": len(summary.get("records") or []),
+        },
     )
     return case
 

@@ -1,0 +1,353 @@
+"""Hand-back of a closed case to the core systems (基幹系, R3.2).
+
+When a case is closed (``services.case_close``) every procedure marked 完了 whose catalogue procedure has
+an ``export`` mapping becomes export records for the core systems through
+``integration.exports.services.export_record_submit`` — in the same transaction as the close, so a
+payload the registry refuses leaves the case open and writes nothing.
+
+The mapping is catalogue data (``Procedure.export``, published with the version the case was opened
+with), not code: ``{"kind": "juki_idou", "items": {"idou_jiyu": "tennyu"}, "by_event": {event: {...}}}``.
+Item values are constants or references resolved here (``navigation.determination.EXPORT_REFERENCES``):
+``@event_date[+N]``, ``@received_date``, ``@answer.<question>``, ``@mirror.address|katagaki|postcode``,
+``@eligibility.<area>``. The builders below add what every kind takes from the case persons (宛名番号,
+世帯番号, 氏名, フリガナ, 生年月日, 性別, 続柄, 世帯主, 届出人 …) where the kind has such an item. Items the
+case cannot know stay empty; nothing is invented.
+
+- One record per person (``juki_idou``, ``inkan_haishi``, ``kokuho_shikaku`` and any other kind with person
+  items); ``jidou_teate_nintei`` is one record per claimant (請求者 = the visitor, else the 世帯主 of the
+  case; the children of the completed procedures are counted, the youngest is the representative).
+- ``source = "navigation.case"``, ``source_id = YYYYMMDD-NNN`` (受付日 + 受付番号), area = the kind's area.
+- Kinds whose area is not in the municipality's plan (or unknown kinds) are skipped and recorded in
+  ``Case.handback`` and the case's audit event.
+- Residents are read from the mirror with ``allow_restricted=True``: the municipality's own core system
+  must receive the true address of a person under a support measure; such a read is audited.
+- Never twice: a case whose records already exist is not handed back again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from audit.models import AuditAction
+from audit.services import record
+from integration import selectors as mirror
+from integration.exports import registry
+from integration.exports.models import ExportRecord
+from integration.exports.registry import ExportKind
+from integration.exports.services import export_record_submit
+from integration.models import Resident
+from navigation.cases import navi
+from navigation.cases.models import Case, CasePerson, CaseProcedure, ProcedureStatus
+
+SOURCE = "navigation.case"
+HEAD = "世帯主"
+
+# What each shipped kind takes from the case by default (a mapping's items override these).
+KIND_DEFAULTS: dict[str, dict[str, str]] = {
+    "juki_idou": {"idou_date": "@event_date", "todokede_date": "@received_date"},
+    "inkan_haishi": {"haishi_date": "@event_date", "todokede_date": "@received_date"},
+    "kokuho_shikaku": {"idou_date": "@event_date", "todokede_date": "@received_date"},
+    "jidou_teate_nintei": {"seikyu_date": "@received_date"},
+    "certificate_request": {"todokede_date": "@received_date"},
+}
+# Kinds with one record per claimant (受給者) instead of one per person.
+CLAIMANT_KINDS = frozenset({"jidou_teate_nintei"})
+_MIRROR_FIELDS = {"address": "address", "katagaki": "address_katagaki", "postcode": "postcode"}
+
+
+def source_id_for(case: Case) -> str:
+    """受付日 + 受付番号 (unique per municipality, readable at the core system's side)."""
+    return f"{case.day:%Y%m%d}-{case.number:03d}"
+
+
+@dataclass
+class Planned:
+    """One record to submit."""
+
+    kind: ExportKind
+    payload: dict[str, str]
+    procedures: list[CaseProcedure]
+    person_key: str | None
+    label: str  # who, for messages (氏名 or 世帯)
+    problems: list[str] = field(default_factory=list)  # found while building (e.g. no claimant)
+
+    @property
+    def where(self) -> str:
+        return _("%(person)s（%(procedure)s → %(kind)s）") % {
+            "person": self.label, "procedure": self.procedures[0].name, "kind": self.kind.label}
+
+
+@dataclass
+class Plan:
+    records: list[Planned] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    restricted_read: list[str] = field(default_factory=list)  # 宛名番号 whose restricted address was used
+
+
+class _Context:
+    """The case persons with their mirror data (true address), answers and eligibility numbers."""
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+        self.persons: list[CasePerson] = list(case.persons.all())
+        on = case.event_date
+        atena_nos = [p.atena_no for p in self.persons if p.atena_no]
+        residents = list(Resident.objects.filter(atena_no__in=atena_nos))
+        self.views = {v.atena_no: v for v in mirror.person_views(residents, on=on, allow_restricted=True)}
+        measures = mirror.active_support_measures(atena_nos=list(self.views), on=on)
+        self.restricted = {a for a, items in measures.items() if any(m.restrict_address for m in items)}
+        self.eligibilities = mirror.eligibilities_for(atena_nos=list(self.views), on=on)
+        self.answers = case.answers or {}
+        self.restricted_read: set[str] = set()
+        self.visitor = next((p for p in self.persons if p.is_visitor), None)
+
+    # person data: the mirror for residents, what staff typed for newcomers
+    def get(self, person: CasePerson, name: str) -> str:
+        view = self.views.get(person.atena_no) if person.atena_no else None
+        value = getattr(view, name, None) if view is not None else None
+        if value in (None, ""):
+            value = getattr(person, name, "")
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return str(value or "")
+
+    def head(self) -> CasePerson | None:
+        """The case's 世帯主 after the event (a deceased subject is not), if exactly one."""
+        dying = "shibou" in (self.case.events or [])
+        heads = [p for p in self.persons if self.get(p, "relationship") == HEAD and not (dying and p.is_subject)]
+        return heads[0] if len(heads) == 1 else None
+
+    def subjects(self) -> list[CasePerson]:
+        return [p for p in self.persons if p.is_subject]
+
+    def answer(self, person: CasePerson | None, code: str) -> Any:
+        own = (self.answers.get("persons") or {}).get(person.key, {}) if person is not None else {}
+        if code in own:
+            return own[code]
+        return (self.answers.get("case") or {}).get(code)
+
+    def resolve(self, value: str, person: CasePerson | None) -> str:
+        if not isinstance(value, str) or not value.startswith("@"):
+            return "" if value is None else str(value)
+        ref = value[1:]
+        if ref.startswith("event_date"):
+            offset = int(ref[len("event_date"):] or 0)
+            return (self.case.event_date + timedelta(days=offset)).isoformat()
+        if ref == "received_date":
+            return self.case.day.isoformat()
+        if ref.startswith("answer."):
+            found = self.answer(person, ref[len("answer."):])
+            if isinstance(found, bool):
+                return "1" if found else "0"
+            return "" if found is None else str(found)
+        if person is None or not person.atena_no:
+            return ""
+        if ref.startswith("mirror."):
+            view = self.views.get(person.atena_no)
+            text = getattr(view, _MIRROR_FIELDS.get(ref[len("mirror."):], ""), "") if view else ""
+            if text and person.atena_no in self.restricted:
+                self.restricted_read.add(person.atena_no)
+            return text or ""
+        if ref.startswith("eligibility."):
+            area = ref[len("eligibility."):]
+            numbers = [e.number for e in self.eligibilities.get(person.atena_no, []) if e.area == area and e.number]
+            return numbers[0] if numbers else ""
+        return ""
+
+
+def _event_for(mapping: dict, *, case: Case, procedure_events: tuple[str, ...]) -> str:
+    """The case event the mapping's ``by_event`` applies to (first case event the procedure belongs to)."""
+    by_event = mapping.get("by_event") or {}
+    for event in case.events or []:
+        if event in by_event and (not procedure_events or event in procedure_events):
+            return event
+    return ""
+
+
+def _person_items(ctx: _Context, person: CasePerson) -> dict[str, str]:
+    """What every kind with person items takes from the case (only codes the kind has are kept)."""
+    relationship = ctx.get(person, "relationship")
+    head = ctx.head()
+    visitor = ctx.visitor
+    items = {
+        "atena_no": person.atena_no,
+        "household_no": ctx.get(person, "household_no") if person.atena_no else "",
+        "name": ctx.get(person, "name"),
+        "name_kana": ctx.get(person, "name_kana"),
+        "birth_date": ctx.get(person, "birth_date"),
+        "sex": ctx.get(person, "sex"),
+        "relationship": relationship,
+        "is_head": ("1" if relationship == HEAD else "0") if relationship else "",
+        "head_name": ctx.get(head, "name") if head is not None else "",
+        "notifier_name": ctx.get(visitor, "name") if visitor is not None else "",
+        "notifier_relation": "",
+    }
+    if visitor is not None:
+        if visitor.pk == person.pk:
+            items["notifier_relation"] = _("本人")
+        elif ctx.get(visitor, "relationship") == HEAD:
+            items["notifier_relation"] = HEAD
+    return items
+
+
+def _claimant_items(ctx: _Context, claimant: CasePerson | None, children: list[CasePerson]) -> dict[str, str]:
+    youngest = max(children, key=lambda p: ctx.get(p, "birth_date"), default=None)
+    items = {
+        "child_count": str(len(children)),
+        "child_name": ctx.get(youngest, "name") if youngest else "",
+        "child_birth_date": ctx.get(youngest, "birth_date") if youngest else "",
+    }
+    if claimant is not None:
+        items.update(atena_no=claimant.atena_no, name=ctx.get(claimant, "name"),
+                     name_kana=ctx.get(claimant, "name_kana"), birth_date=ctx.get(claimant, "birth_date"))
+    return items
+
+
+def _payload(ctx: _Context, kind: ExportKind, auto: dict[str, str], values: dict[str, str],
+             person: CasePerson | None) -> dict[str, str]:
+    payload = {code: value for code, value in auto.items() if kind.item(code) is not None}
+    for code, value in values.items():
+        payload[code] = ctx.resolve(value, person)
+    return {code: value for code, value in payload.items() if value not in ("", None)}
+
+
+def handback_plan(*, case: Case) -> Plan:
+    """The records closing ``case`` would submit (nothing is written)."""
+    plan = Plan()
+    mappings = navi.export_mappings(case=case)
+    done = [p for p in case.procedures.select_related("person", "updated_by").order_by("sort_order", "pk")
+            if p.status == ProcedureStatus.DONE and p.procedure_code in mappings]
+    if not done:
+        return plan
+    ctx = _Context(case)
+    events = navi.procedure_events(case=case)
+    municipality = getattr(connection, "tenant", None)
+    groups: dict[str, list[CaseProcedure]] = {}
+    for procedure in done:
+        groups.setdefault(procedure.procedure_code, []).append(procedure)
+    seen: set[tuple[str, str]] = set()
+    for code, procedures in groups.items():
+        mapping = mappings[code]
+        kind = registry.get(str(mapping.get("kind", "")))
+        reason = ""
+        if kind is None:
+            reason = "unknown_kind"
+        elif municipality is None or not municipality.has_area(kind.area):
+            reason = "not_in_plan"
+        if reason:
+            plan.skipped.extend({"procedure": code, "person": p.person.key if p.person else None,
+                                 "kind": mapping.get("kind"), "reason": reason} for p in procedures)
+            continue
+        event = _event_for(mapping, case=case, procedure_events=events.get(code, ()))
+        values = {**KIND_DEFAULTS.get(kind.code, {}), **(mapping.get("items") or {}),
+                  **((mapping.get("by_event") or {}).get(event) or {})}
+        targets: list[tuple[CasePerson, list[CaseProcedure]]] = []
+        for procedure in procedures:
+            for person in [procedure.person] if procedure.person else ctx.subjects():
+                targets.append((person, [procedure]))
+        built: list[Planned] = []
+        if kind.code in CLAIMANT_KINDS:
+            children = list({person.pk: person for person, _procs in targets}.values())
+            child_ids = {p.pk for p in children}
+            claimant = ctx.visitor if ctx.visitor is not None and ctx.visitor.pk not in child_ids else None
+            head = ctx.head()
+            if claimant is None and head is not None and head.pk not in child_ids:
+                claimant = head
+            planned = Planned(kind=kind, payload=_payload(ctx, kind, _claimant_items(ctx, claimant, children),
+                                                          values, claimant),
+                              procedures=procedures, person_key=claimant.key if claimant else None,
+                              label=claimant.name if claimant else _("請求者"))
+            if claimant is None:
+                planned.problems.append(_("請求者（受給者となる人）が受付にいません。請求者を受付に加えてください。"))
+            built.append(planned)
+        else:
+            for person, procs in targets:
+                built.append(Planned(kind=kind, payload=_payload(ctx, kind, _person_items(ctx, person), values, person),
+                                     procedures=procs, person_key=person.key, label=person.name))
+        for planned in built:
+            key = (kind.code, repr(sorted(planned.payload.items())))
+            if key not in seen:
+                seen.add(key)
+                plan.records.append(planned)
+    plan.restricted_read = sorted(ctx.restricted_read)
+    return plan
+
+
+def _submitter(planned: Planned, actor: Any) -> Any:
+    """Who the record is submitted as: the staff member who completed the procedure, else the one
+    closing the case, if they handle the kind's area; otherwise no staff actor (the closer is audited)."""
+    for user in [p.updated_by for p in planned.procedures] + [actor]:
+        if user is not None and getattr(user, "can_handle", None) and user.can_handle(planned.kind.area):
+            return user
+    return None
+
+
+def _refuse(lines: list[str]) -> ValidationError:
+    return ValidationError([_("基幹系システムへ連携するデータに誤りがあるため、受付を完了できません。"), *lines],
+                           code="handback")
+
+
+def case_handback(*, actor: Any, case: Case) -> dict[str, Any]:
+    """Submit the case's records (inside the caller's transaction — ``case_close``); returns the summary
+    also stored in ``case.handback``. Raises ValidationError naming person and item; writes nothing then."""
+    source_id = source_id_for(case)
+    if ExportRecord.objects.filter(source=SOURCE, source_id=source_id).exists():
+        return dict(case.handback or {})
+    plan = handback_plan(case=case)
+    problems = [f"{planned.where}：{message}" for planned in plan.records
+                for message in planned.problems + planned.kind.validate_payload(planned.payload)]
+    if problems:
+        raise _refuse(problems)
+    submitted = []
+    for planned in plan.records:
+        try:
+            row = export_record_submit(kind=planned.kind.code, payload=planned.payload, source=SOURCE,
+                                       source_id=source_id, area=planned.kind.area, actor=_submitter(planned, actor))
+        except ValidationError as exc:
+            raise _refuse([f"{planned.where}：{message}" for message in exc.messages]) from exc
+        submitted.append({"id": row.pk, "kind": planned.kind.code, "procedure": planned.procedures[0].procedure_code,
+                          "person": planned.person_key})
+    summary = {"source_id": source_id, "at": timezone.now().isoformat(), "records": submitted,
+               "skipped": plan.skipped}
+    if plan.restricted_read:
+        record(actor=actor, action=AuditAction.VIEW, target_type="case", target_id=case.pk,
+               details={"purpose": "handback", "restricted_address": plan.restricted_read})
+    if submitted or plan.skipped:
+        record(actor=actor, action=AuditAction.UPDATE, target_type="case", target_id=case.pk,
+               details={"change": "handback", **{k: v for k, v in summary.items() if k != "at"}})
+    case.handback = summary
+    case.save(update_fields=["handback"])
+    return summary
+
+
+_SKIP_REASONS = {
+    "not_in_plan": gettext_lazy("契約に含まれない業務"),
+    "unknown_kind": gettext_lazy("未登録のデータ種別"),
+}
+
+
+def handback_summary_rows(*, case: Case) -> dict[str, list[str]]:
+    """For the case screen: records per kind and what was skipped (no personal data)."""
+    summary = case.handback or {}
+    counts: dict[str, int] = {}
+    for item in summary.get("records") or []:
+        counts[item["kind"]] = counts.get(item["kind"], 0) + 1
+
+    def label(code: str) -> str:
+        kind = registry.get(code)
+        return kind.label if kind else code
+
+    return {
+        "records": [_("%(kind)s %(n)d件") % {"kind": label(k), "n": n} for k, n in counts.items()],
+        "skipped": sorted({_("%(kind)s（%(reason)s）") % {"kind": label(str(s.get("kind"))),
+                                                        "reason": _SKIP_REASONS.get(s.get("reason"), "-")}
+                           for s in summary.get("skipped") or []}),
+    }
