@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from operator import mul
 
-
 _WEIGHTS = (2, 3, 4, 5, 6, 7) * 4  # from the right; enough for 24-digit bodies
 
 

@@ -70,9 +70,39 @@ def _layout_linkage(layout: LinkageLayout) -> DisclosedLinkage:
     )
 
 
+def _export_linkages() -> list[DisclosedLinkage]:
+    """Outbound linkages from the export registry (``integration.exports``), when that app is installed."""
+    from django.apps import apps
+    from django.db import connection
+
+    if not apps.is_installed("integration.exports"):
+        return []
+    from integration.exports.selectors import linkage_disclosure
+
+    result = []
+    for entry in linkage_disclosure(municipality=connection.tenant):
+        items = []
+        for item in entry.get("items", []):
+            meaning = item.get("meaning", "")
+            codes = item.get("codes") or {}
+            if codes:
+                meaning += "　コード: " + "、".join(f"{k}={v}" for k, v in codes.items())
+            items.append(DisclosedItem(label=item.get("label", ""), name=item.get("code", ""), meaning=meaning))
+        result.append(DisclosedLinkage(
+            name=str(entry.get("label", "")), direction=str(entry.get("direction", "")),
+            method="、".join(f"{m['label']}（{m['method']}）" for m in entry.get("methods", [])),
+            target=str(entry.get("area", "")),
+            file_format="、".join(f"{lay['name']}（{lay['format']}・{lay['encoding']}）"
+                                  for lay in entry.get("layouts", [])),
+            frequency=str(entry.get("frequency", "")), description=str(entry.get("basis", "") or ""), items=items,
+        ))
+    return result
+
+
 def linkages() -> list[DisclosedLinkage]:
     result = [_layout_linkage(layout) for layout in LinkageLayout.objects.filter(is_active=True)
               .prefetch_related("schedules").order_by("direction", "target", "key")]
+    result.extend(_export_linkages())
     for provider in PROVIDERS:
         result.extend(provider())
     return result

@@ -10,7 +10,8 @@ MAX_UPLOAD = 2 * 1024 * 1024 * 1024
 class ImportUploadForm(forms.Form):
     layout = forms.ModelChoiceField(label="レイアウト", queryset=LinkageLayout.objects.none(), empty_label=None,
                                     help_text="取り込むファイルの形式を選んでください。")
-    file = forms.FileField(label="連携ファイル", help_text="CSVまたは固定長のファイル。検証ですべての行を確認してから反映します。")
+    file = forms.FileField(label="連携ファイル",
+                           help_text="CSVまたは固定長のファイル。検証ですべての行を確認してから反映します。")
 
     def __init__(self, *args: object, layouts: object = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

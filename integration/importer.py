@@ -26,7 +26,7 @@ from integration.targets import Target, is_valid_relationship, target_for
 MAX_ERRORS = 1000
 PROGRESS_EVERY = 20_000
 BATCH = 2_000
-BULK_ROWS = 50_000  # from here on, a large change rebuilds the trigram indexes instead of updating them
+BULK_ROWS = 50_000  # from here on, a large change rebuilds the secondary indexes instead of updating them
 STRIP = " \u3000\t"
 OPS = {"add": "A", "change": "C", "delete": "D"}
 TRUE_VALUES = {"1", "true", "t", "yes", "y", "有", "あり", "する", "○"}
@@ -58,12 +58,14 @@ def layout_problems(layout: object) -> list[str]:
         if name in seen and name != "ignore":
             problems.append(f"{index}列目: 項目「{name}」が重複しています")
         seen.add(name)
-        if layout.format == "fixed" and not (int(column.get("start") or 0) >= 1 and int(column.get("length") or 0) >= 1):
+        start, length = int(column.get("start") or 0), int(column.get("length") or 0)
+        if layout.format == "fixed" and not (start >= 1 and length >= 1):
             problems.append(f"{index}列目: 固定長の開始位置と長さを指定してください")
         if spec.kind == "code" and spec.choices and spec.code_table in (layout.code_tables or {}):
             bad = [v for v in layout.code_tables[spec.code_table].values() if v not in spec.choices]
             if bad:
-                problems.append(f"コード表「{spec.code_table}」の変換先 {bad} は使用できません（{', '.join(spec.choices)}）")
+                allowed = ", ".join(spec.choices)
+                problems.append(f"コード表「{spec.code_table}」の変換先 {bad} は使用できません（{allowed}）")
     for name in target.required:
         if name not in seen:
             problems.append(f"必須項目「{target.field(name).label}」がレイアウトにありません")
@@ -223,8 +225,9 @@ class RowBuilder:
                 converted, unknown = self.converter.convert(value)
                 values[i] = converted
                 for ch in unknown:
+                    shown = value.strip(STRIP)
                     errors.append(error(line, self.labels[i],
-                                        f"外字 {describe_code(ch)} は外字変換表にありません（「{value.strip(STRIP)}」）"))
+                                        f"外字 {describe_code(ch)} は外字変換表にありません（「{shown}」）"))
         op = "A"
         if self.code_index is not None:
             code = values[self.code_index].strip(STRIP)
@@ -282,7 +285,7 @@ class RowBuilder:
     def prepare_fast_path(self) -> None:
         """Per staging column: how its values become COPY text (text columns are joined as they are)."""
         kinds = []
-        for name, default in zip(self.columns, self.template, strict=True):
+        for name in self.columns:
             model_field = self.target.model._meta.get_field(name)
             internal = model_field.get_internal_type()
             kinds.append("text" if internal in ("CharField", "TextField") else
@@ -377,7 +380,7 @@ class RowBuilder:
                 text_columns.append(["\\N" if d is None else d.isoformat() for d in values])
             else:
                 text_columns.append(list(map(_copy_value, values)))
-        return "\n".join(map("\t".join, zip(*text_columns))) + "\n"
+        return "\n".join(map("\t".join, zip(*text_columns, strict=True))) + "\n"
 
     def row_text(self, row: tuple) -> str:
         """COPY text of one staged tuple from the row path."""
@@ -611,7 +614,8 @@ class Importer:
         sets = [f"{c} = EXCLUDED.{c}" for c in update_cols if c != "personal_no_encrypted"]
         if "personal_no_encrypted" in update_cols:
             sets.append("personal_no_encrypted = CASE WHEN t.personal_no_hash IS DISTINCT FROM "
-                        "EXCLUDED.personal_no_hash THEN EXCLUDED.personal_no_encrypted ELSE t.personal_no_encrypted END")
+                        "EXCLUDED.personal_no_hash THEN EXCLUDED.personal_no_encrypted "
+                        "ELSE t.personal_no_encrypted END")
         sets.append("updated_at = now()")
         counts = {"added": 0, "changed": 0, "deleted": 0}
         timings: dict[str, float] = {}
@@ -676,15 +680,16 @@ class Importer:
         return counts
 
     def _drop_search_indexes(self, cursor: object, compare: list[str], match: str) -> list[str]:
-        """For a bulk change, drop the trigram (GIN) indexes and return their definitions to rebuild.
+        """For a bulk change, drop the secondary indexes (trigram GIN, b-tree) and return their definitions.
 
-        Maintaining three GIN indexes row by row costs more than building them once; only done when at
-        least BULK_ROWS rows and a fifth of the table will be written. Runs inside the apply
+        Maintaining them row by row costs more than building them once; only done when at least
+        BULK_ROWS rows and a fifth of the table will be written. Runs inside the apply
         transaction, so a failure restores the indexes with everything else.
         """
         target, stage = self.target, self.stage_table
+        # Secondary indexes only: unique ones (primary key, the natural key used by ON CONFLICT) stay.
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                       "AND tablename = %s AND indexdef LIKE %s", [target.table, "%gin_trgm_ops%"])
+                       "AND tablename = %s AND indexdef NOT LIKE %s", [target.table, "CREATE UNIQUE%"])
         indexes = cursor.fetchall()
         if not indexes:
             return []

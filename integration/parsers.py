@@ -25,7 +25,7 @@ class FileRejected(Exception):
         self.message, self.line, self.column = message, line, column
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     line: int
     values: list[str] | None
@@ -56,13 +56,19 @@ def iter_raw_lines(stream: BinaryIO, *, chunk_size: int = 1 << 20) -> Iterator[t
             yield line_no, raw.rstrip(b"\r\n"), True
         rest = tail
         if len(rest) > MAX_LINE_BYTES:
-            raise FileRejected(f"{line_no + 1}行目が長すぎます（{MAX_LINE_BYTES // 1024 // 1024}MBを超えても改行がありません）",
+            limit = MAX_LINE_BYTES // 1024 // 1024
+            raise FileRejected(f"{line_no + 1}行目が長すぎます（{limit}MBを超えても改行がありません）",
                                line=line_no + 1)
     if rest:
         for raw in rest.splitlines(keepends=True):
             line_no += 1
             stripped = raw.rstrip(b"\r\n")
             yield line_no, stripped, stripped != raw
+
+
+def _bom_message(encoding: str) -> str:
+    return ("ファイルの先頭にUTF-8のBOMがあります。このレイアウトの文字コードは"
+            f"{ENCODING_LABELS.get(encoding, encoding)}です。文字コードを確認してください")
 
 
 def _decode_error(line: int, raw: bytes, encoding: str, exc: UnicodeDecodeError) -> dict:
@@ -95,8 +101,7 @@ def iter_text_lines(stream: BinaryIO, encoding: str, errors_out: dict[int, dict]
     for line_no, raw, terminated in iter_raw_lines(stream):
         if line_no == 1 and raw.startswith(BOM):
             if codec != "utf-8":
-                raise FileRejected("ファイルの先頭にUTF-8のBOMがあります。このレイアウトの文字コードは"
-                                   f"{ENCODING_LABELS.get(encoding, encoding)}です。文字コードを確認してください", line=1)
+                raise FileRejected(_bom_message(encoding), line=1)
             raw = raw[3:]
         try:
             text = raw.decode(codec)
@@ -154,9 +159,8 @@ class CsvParser:
             record = Record(line, values, last=not state["terminated"])
             if len(values) != self.width:
                 truncated = "最終行が途中で切れている可能性があります。" if not state["terminated"] else ""
-                record = Record(line, None, [error(
-                    line, "", f"項目数が正しくありません（期待 {self.width} 項目、実際 {len(values)} 項目）。{truncated}"
-                )])
+                message = f"項目数が正しくありません（期待 {self.width} 項目、実際 {len(values)} 項目）。{truncated}"
+                record = Record(line, None, [error(line, "", message)])
             yield record
 
     def _check_header(self, line: int, values: list[str]) -> Iterator[Record]:
@@ -201,9 +205,7 @@ class FixedParser:
         for line_no, raw, terminated in iter_raw_lines(stream):
             if line_no == 1 and raw.startswith(BOM):
                 if codec != "utf-8":
-                    raise FileRejected("ファイルの先頭にUTF-8のBOMがあります。このレイアウトの文字コードは"
-                                       f"{ENCODING_LABELS.get(self.layout.encoding)}です。文字コードを確認してください",
-                                       line=1)
+                    raise FileRejected(_bom_message(self.layout.encoding), line=1)
                 raw = raw[3:]
             if not raw.strip():
                 continue
@@ -212,8 +214,8 @@ class FixedParser:
                 continue
             if len(raw) != length:
                 truncated = "最終行が途中で切れている可能性があります。" if not terminated else ""
-                yield Record(line_no, None, [error(
-                    line_no, "", f"レコード長が正しくありません（期待 {length} バイト、実際 {len(raw)} バイト）。{truncated}")])
+                message = f"レコード長が正しくありません（期待 {length} バイト、実際 {len(raw)} バイト）。{truncated}"
+                yield Record(line_no, None, [error(line_no, "", message)])
                 continue
             try:
                 values = [raw[s].decode(codec) for s in slices]

@@ -273,8 +273,8 @@ def import_submit(
     )
     area = layout.area or ""
     if area and not tenant.has_area(area):
-        return _finish(run, ImportRun.Status.FAILED, f"業務「{area}」はこの自治体の契約に含まれていないため取り込めません",
-                       errors=[error(0, "", f"業務「{area}」は契約されていません。契約業務のファイルだけを取り込めます")],
+        return _finish(run, ImportRun.Status.FAILED, _unsubscribed(area),
+                       errors=[error(0, "", f"業務「{area}」は契約されていません。契約業務のファイルだけ取り込めます")],
                        actor=actor)
     if run_async:
         from integration.tasks import run_import
@@ -283,6 +283,10 @@ def import_submit(
         transaction.on_commit(lambda: run_import.apply_async(args=[run.pk], **options))
         return run
     return import_execute(run_id=run.pk, actor=actor)
+
+
+def _unsubscribed(area: str) -> str:
+    return f"業務「{area}」はこの自治体の契約に含まれていないため取り込めません"
 
 
 def _finish(run: ImportRun, status: str, message: str, *, errors: list[dict] | None = None, error_count: int = 0,
@@ -326,11 +330,12 @@ def import_execute(*, run_id: int, actor: Any = None) -> ImportRun:
                                            status=ImportRun.Status.SUCCEEDED).exclude(pk=run.pk).first()
     if done_before is not None:
         return _finish(run, ImportRun.Status.DUPLICATE,
-                       f"同じ内容のファイルは取込済みです（{timezone.localtime(done_before.finished_at):%Y-%m-%d %H:%M}、"
+                       f"同じ内容のファイルは取込済みです（{timezone.localtime(done_before.finished_at):%Y-%m-%d %H:%M}"
+                       "、"
                        f"履歴番号 {done_before.pk}）。何も変更していません", errors=[], actor=actor)
     area = layout.area or ""
     if area and not tenant.has_area(area):
-        return _finish(run, ImportRun.Status.FAILED, f"業務「{area}」はこの自治体の契約に含まれていないため取り込めません",
+        return _finish(run, ImportRun.Status.FAILED, _unsubscribed(area),
                        errors=[error(0, "", f"業務「{area}」は契約されていません")], actor=actor)
     started = time.perf_counter()
     run.status = ImportRun.Status.VALIDATING
@@ -371,7 +376,8 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
         if importer.error_count:
             timings["total"] = round(time.perf_counter() - started, 3)
             return _finish(run, ImportRun.Status.FAILED,
-                           f"{importer.error_count:,} 件のエラーがあるため取り込みませんでした（データは変更していません）",
+                           f"{importer.error_count:,} 件のエラーがあるため取り込みませんでした"
+                           "（データは変更していません）",
                            errors=importer.errors, error_count=importer.error_count,
                            counts={"rows_total": importer.rows, "rows_validated": importer.rows},
                            timings=timings, actor=actor)

@@ -47,7 +47,8 @@ def index_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:
-            messages.success(request, f"「{run.file_name}」を受け付けました。検証と反映の進み具合はこの画面で確認できます。")
+            messages.success(request,
+                             f"「{run.file_name}」を受け付けました。検証と反映の進み具合はこの画面で確認できます。")
             return redirect("integration:run", pk=run.pk)
     return render(request, "integration/index.html", {
         "form": form,
@@ -170,7 +171,8 @@ def gaiji_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:
-            messages.success(request, f"外字変換表を登録しました（追加 {result['created']} 件・更新 {result['updated']} 件）。")
+            messages.success(request,
+                             f"外字変換表を登録しました（追加 {result['created']} 件・更新 {result['updated']} 件）。")
             return redirect("integration:gaiji")
     return render(request, "integration/gaiji.html", {"mappings": mappings, "form": form, "lookup": lookup,
                                                       "points": points})

@@ -10,6 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.models import AuditAction
+from audit.services import record
 from integration.models import ImportRun, LinkageLayout
 from integration.services import import_submit
 from tenants.accounts.api import HasScope
@@ -87,4 +89,7 @@ class ImportDetailView(APIView):
         run = ImportRun.objects.select_related("layout").filter(pk=pk).first()
         if run is None:
             return Response({"detail": "取込履歴がありません"}, status=status.HTTP_404_NOT_FOUND)
+        record(action=AuditAction.VIEW, target_type="linkage_run", target_id=run.pk, area=run.layout.area or "",
+               details={"via": "api", "errors_shown": len(run.errors)},
+               actor=None if isinstance(request.user, ApiClient) else request.user)
         return Response(ImportRunSerializer(run).data)
