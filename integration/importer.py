@@ -303,9 +303,10 @@ class RowBuilder:
             table = self.converter.table
             rows = list(rows)
             for index in {joined.count("\x1e", 0, m.start()) for m in PUA_RE.finditer(joined)}:
-                rows[index] = [v.translate(table) for v in rows[index]]
-                if PUA_RE.search("".join(rows[index])):
-                    return None  # an unknown 外字: the row path names line, column and code point
+                if index < len(rows):  # (a separator character inside the data only shifts this; rechecked below)
+                    rows[index] = [v.translate(table) for v in rows[index]]
+            if PUA_RE.search("\x1e".join(map("\x1f".join, rows))):
+                return None  # an unknown 外字: the row path names line, column and code point
         columns = list(zip(*rows, strict=True))
         count = len(rows)
         ops = None

@@ -1,0 +1,98 @@
+"""Pure functions of the linkage side: 和暦, 外字 table parsing and code points, check digits, parsers."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+
+from integration.checkdigits import is_valid_atena_no, with_check_digit
+from integration.dates import make_date_parser, to_wareki
+from integration.gaiji import GaijiConverter, code_points, parse_gaiji_csv
+from integration.parsers import CsvParser, FixedParser, iter_raw_lines
+from integration.targets import is_valid_relationship
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("R060401", date(2024, 4, 1)), ("r060401", date(2024, 4, 1)), ("H310430", date(2019, 4, 30)),
+    ("S640107", date(1989, 1, 7)), ("M450729", date(1912, 7, 29)), ("T150101", date(1926, 1, 1)),
+    ("5060401", date(2024, 4, 1)), ("3551225", date(1980, 12, 25)),
+    ("令和6年4月1日", date(2024, 4, 1)), ("令和元年5月1日", date(2019, 5, 1)), ("平成元年1月8日", date(1989, 1, 8)),
+    ("令和６年４月１日", date(2024, 4, 1)),
+])
+def test_wareki_dates(raw, expected):
+    parse = make_date_parser(["wareki_letter", "wareki_digit", "wareki_kanji"])
+    assert parse(raw) == expected
+
+
+@pytest.mark.parametrize("raw,needle", [
+    ("R000401", "令和0年"), ("令和0年4月1日", "令和0年"), ("令和6年2月30日", "存在しない"), ("R060230", "存在しない"),
+    ("H310501", "期間外"), ("R010430", "開始"), ("6060401", "形式"), ("X060401", "読み取れません"),
+    ("昭和64年1月8日", "期間外"),
+])
+def test_impossible_wareki(raw, needle):
+    parse = make_date_parser(["wareki_letter", "wareki_digit", "wareki_kanji"])
+    with pytest.raises(ValueError, match=needle):
+        parse(raw)
+
+
+def test_western_dates_and_round_trip():
+    parse = make_date_parser(["yyyy-mm-dd", "yyyymmdd"])
+    assert parse("2024-02-29") == date(2024, 2, 29) and parse("20240229") == date(2024, 2, 29)
+    with pytest.raises(ValueError):
+        parse("2023-02-29")
+    with pytest.raises(ValueError):
+        parse("2024/02/01")
+    for day in (date(1926, 12, 25), date(1989, 1, 8), date(2019, 5, 1), date(2024, 4, 1)):
+        for style, fmt in (("letter", "wareki_letter"), ("digit", "wareki_digit"), ("kanji", "wareki_kanji")):
+            assert make_date_parser([fmt])(to_wareki(day, style=style)) == day
+
+
+def test_check_digits():
+    assert with_check_digit("123456789") == "1234567892"  # 174 mod 11 = 9 → 2
+    assert is_valid_atena_no("1234567892") and not is_valid_atena_no("1234567890")
+    assert not is_valid_atena_no("１２３") and not is_valid_atena_no("")
+
+
+def test_relationship_grammar():
+    for ok in ("世帯主", "妻", "子", "子の子", "子の妻", "妻の父", "夫(未届)", "縁故者", "同居人"):
+        assert is_valid_relationship(ok), ok
+    for bad in ("孫", "祖父", "友人", "子の", ""):
+        assert not is_valid_relationship(bad), bad
+
+
+def test_gaiji_csv_and_code_points():
+    rows, errors = parse_gaiji_csv("外字コード,UCS,MJ文字図形名,備考\nU+E000,U+20BB7,MJ000000,\n\ue001,葛\U000e0102,,\n"
+                                   "U+0041,A,,\nU+E002,U+E003,,\nU+E004,X,MJ12,\nU+E000,吉,,\n".encode())
+    assert [(r.local_code, r.ucs) for r in rows] == [("\ue000", "\U00020bb7"), ("\ue001", "葛\U000e0102")]
+    assert [(e["line"], e["column"]) for e in errors] == [(4, "外字コード"), (5, "UCS"), (6, "MJ文字図形名"),
+                                                           (7, "外字コード")]
+    converted, unknown = GaijiConverter({"\ue000": "\U00020bb7"}).convert("\ue000田\ue005")
+    assert converted == "\U00020bb7田\ue005" and unknown == ["\ue005"]
+    points = code_points("葛\U000e0102\ue000")
+    assert [p["label"] for p in points] == ["U+845B U+E0102", "U+E000"]
+    assert points[0]["ivs"] and points[1]["pua"]
+
+
+def test_line_splitting_handles_every_ending_and_chunk_boundaries():
+    data = b"a\r\nb\nc\rd\r\n\r\ne"
+    for size in (1, 2, 3, 64):
+        lines = list(iter_raw_lines(io.BytesIO(data), chunk_size=size))
+        assert [(n, t) for n, t, _ in lines] == [(1, b"a"), (2, b"b"), (3, b"c"), (4, b"d"), (5, b""), (6, b"e")]
+        assert lines[-1][2] is False and lines[0][2] is True
+
+
+def test_csv_quoted_newline_and_fixed_cp932():
+    layout = SimpleNamespace(columns=[{"label": "a"}, {"label": "b"}], delimiter=",", encoding="utf-8",
+                             has_header=True)
+    records = list(CsvParser(layout).records(io.BytesIO('a,b\n1,"x\ny"\n2,z\n'.encode())))
+    assert [(r.line, r.values) for r in records] == [(2, ["1", "x\ny"]), (4, ["2", "z"])]
+    fixed = SimpleNamespace(columns=[{"field": "a", "label": "a", "start": 1, "length": 4},
+                                     {"field": "b", "label": "b", "start": 5, "length": 2}],
+                            encoding="cp932", has_header=False, record_length=6)
+    data = "山田".encode("cp932") + b"12\r\n" + b"\x8eR" + b"\x93c1234\r\n"
+    records = list(FixedParser(fixed).records(io.BytesIO(data)))
+    assert records[0].values == ["山田", "12"]
+    assert records[1].values is None and "レコード長" in records[1].errors[0]["message"]
