@@ -34,7 +34,13 @@ def _tcp_open(host: str, port: int) -> bool:
         return False
 
 
+EMBEDDED = os.environ.get("MADOGUCHI_EMBEDDED", "") in {"1", "true", "yes"}
+
+
 def _configure_database(env: dict[str, str]) -> None:
+    if EMBEDDED:
+        _start_embedded_postgres(env)
+        return
     if env.get("DATABASE_URL"):
         _say("PostgreSQL: DATABASE_URL from the environment")
         return
@@ -51,6 +57,10 @@ def _configure_database(env: dict[str, str]) -> None:
             return
         except psycopg.Error as exc:
             _say(f"PostgreSQL at 127.0.0.1:5432 not usable ({exc.__class__.__name__}); using embedded server")
+    _start_embedded_postgres(env)
+
+
+def _start_embedded_postgres(env: dict[str, str]) -> None:
     import pgserver
 
     datadir = VAR / "pgdata"
@@ -58,13 +68,14 @@ def _configure_database(env: dict[str, str]) -> None:
     server = pgserver.get_server(str(datadir), cleanup_mode=None)
     if "madoguchi" not in server.psql("SELECT datname FROM pg_database;"):
         server.psql("CREATE DATABASE madoguchi;")
-    uri = server.get_uri()
-    env["DATABASE_URL"] = uri.rsplit("/", 1)[0] + "/madoguchi" + ("?" + uri.split("?", 1)[1] if "?" in uri else "")
+    from urllib.parse import urlparse
+
+    env["DATABASE_URL"] = urlparse(server.get_uri())._replace(path="/madoguchi").geturl()
     _say(f"PostgreSQL: embedded server in {datadir}")
 
 
 def _configure_redis(env: dict[str, str]) -> None:
-    if env.get("REDIS_URL") or _tcp_open("127.0.0.1", 6379):
+    if not EMBEDDED and (env.get("REDIS_URL") or _tcp_open("127.0.0.1", 6379)):
         _say(f"Redis: {env.get('REDIS_URL', 'redis://127.0.0.1:6379/0')}")
         return
     broker = VAR / "broker"
