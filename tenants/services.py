@@ -30,6 +30,23 @@ class Provisioned:
     seconds: float
 
 
+def _profile_errors(
+    *, name: str, areas: list[str] | str, contract_start: date | None, contract_end: date | None
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Field errors of the editable profile (name, plan, contract dates) and the parsed area codes."""
+    errors: dict[str, list[str]] = {}
+    area_codes: list[str] = []
+    if not (name or "").strip():
+        errors["name"] = ["名称を入力してください。"]
+    try:
+        area_codes = parse_areas(areas)
+    except ValueError as exc:
+        errors["areas"] = [str(exc)]
+    if contract_start and contract_end and contract_end < contract_start:
+        errors["contract_end"] = ["契約終了日は契約開始日より後にしてください。"]
+    return errors, area_codes
+
+
 def _schema_for_slug(slug: str) -> str:
     return "m_" + slug.replace("-", "_")
 
@@ -54,25 +71,18 @@ def municipality_provision(
     """
     started = time.perf_counter()
     code, slug = (code or "").strip(), (slug or "").strip().lower()
-    errors: dict[str, list[str]] = {}
+    errors, area_codes = _profile_errors(name=name, areas=areas, contract_start=contract_start,
+                                         contract_end=contract_end)
     for field, validator, value in (("code", validate_municipality_code, code), ("slug", validate_slug, slug)):
         try:
             validator(value)
         except ValidationError as exc:
             errors[field] = exc.messages
-    if not (name or "").strip():
-        errors["name"] = ["名称を入力してください。"]
-    try:
-        area_codes = parse_areas(areas)
-    except ValueError as exc:
-        errors["areas"] = [str(exc)]
     if not errors:
         if Municipality.objects.filter(code=code).exists():
             errors["code"] = [f"全国地方公共団体コード {code} の自治体は既に登録されています。"]
         if Municipality.objects.filter(slug=slug).exists():
             errors["slug"] = [f"識別名「{slug}」は既に使われています。"]
-    if contract_start and contract_end and contract_end < contract_start:
-        errors["contract_end"] = ["契約終了日は契約開始日より後にしてください。"]
     if errors:
         raise ValidationError(errors)
 
@@ -126,15 +136,8 @@ def municipality_update(
     contract_end: date | None = None,
 ) -> Municipality:
     """Change name, plan (business areas) or contract dates; the before/after plan is audited."""
-    errors: dict[str, list[str]] = {}
-    if not (name or "").strip():
-        errors["name"] = ["名称を入力してください。"]
-    try:
-        area_codes = parse_areas(areas)
-    except ValueError as exc:
-        errors["areas"] = [str(exc)]
-    if contract_start and contract_end and contract_end < contract_start:
-        errors["contract_end"] = ["契約終了日は契約開始日より後にしてください。"]
+    errors, area_codes = _profile_errors(name=name, areas=areas, contract_start=contract_start,
+                                         contract_end=contract_end)
     if errors:
         raise ValidationError(errors)
     stored = Municipality.objects.select_for_update().get(pk=municipality.pk)  # the caller's copy may be edited
