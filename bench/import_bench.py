@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -105,7 +106,9 @@ def child_pipeline(kind: str, path: str) -> dict:
         key = {"csv": "juki_standard_csv", "csv_again": "juki_standard_csv", "fixed": "juki_legacy_fixed"}[kind]
         if kind == "csv_again":  # the same content delivered as a new file (a trailing line break: new sha256)
             copy = Path(path).with_name("residents_again.csv")
-            copy.write_bytes(Path(path).read_bytes() + b"\r\n")
+            shutil.copyfile(path, copy)
+            with copy.open("ab") as handle:
+                handle.write(b"\r\n")
             path = str(copy)
         layout = LinkageLayout.objects.get(key=key)
         started = time.perf_counter()

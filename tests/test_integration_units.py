@@ -87,7 +87,7 @@ def test_line_splitting_handles_every_ending_and_chunk_boundaries():
 def test_csv_quoted_newline_and_fixed_cp932():
     layout = SimpleNamespace(columns=[{"label": "a"}, {"label": "b"}], delimiter=",", encoding="utf-8",
                              has_header=True)
-    records = list(CsvParser(layout).records(io.BytesIO('a,b\n1,"x\ny"\n2,z\n'.encode())))
+    records = list(CsvParser(layout).records(io.BytesIO(b'a,b\n1,"x\ny"\n2,z\n')))
     assert [(r.line, r.values) for r in records] == [(2, ["1", "x\ny"]), (4, ["2", "z"])]
     fixed = SimpleNamespace(columns=[{"field": "a", "label": "a", "start": 1, "length": 4},
                                      {"field": "b", "label": "b", "start": 5, "length": 2}],
