@@ -36,8 +36,8 @@ class Command(BaseCommand):
             gaiji_upload(actor=None, data=written.pop("gaiji").read_bytes())
             for key, path in written.items():
                 layout = LinkageLayout.objects.filter(key=key).first()
-                if layout is None:
-                    continue
+                if layout is None or (layout.has_header and path.read_bytes().count(b"\n") <= 1):
+                    continue  # no layout for this area, or nothing drawn for it at this size
                 run = import_submit(layout=layout, source=path.read_bytes(), file_name=path.name,
                                     via=ImportRun.Source.DEMO, requested_by="load_demo_data", run_async=False)
                 self.stdout.write(f"{layout.name}: {run.get_status_display()} {run.message}")
