@@ -22,8 +22,11 @@ class IntegrationConfig(AppConfig):
                            order=61, allowed=_admin))
 
         def _due(now: object, municipality: object) -> bool:
-            from integration.services import schedules_due
+            from integration.models import LinkageLayout
+            from integration.services import layouts_ensure_shipped, schedules_due
 
+            if not LinkageLayout.objects.exists():  # a new municipality: its shipped layouts and schedules
+                layouts_ensure_shipped()
             return bool(schedules_due(now=now))
 
         register_job(PeriodicJob(name="integration.schedules", task_name="integration.run_due_schedules", due=_due))

@@ -296,17 +296,6 @@ class RowBuilder:
     def build_batch(self, lines: list[int], rows: list[list[str]]) -> str | None:
         """COPY text for a batch of records, or None if any record needs the row-by-row path (errors, 外字,
         deletes, another municipality): that path then finds and reports every problem precisely."""
-        joined = "\x1e".join(map("\x1f".join, rows))
-        if PUA_RE.search(joined):
-            if not self.converter.table:
-                return None
-            table = self.converter.table
-            rows = list(rows)
-            for index in {joined.count("\x1e", 0, m.start()) for m in PUA_RE.finditer(joined)}:
-                if index < len(rows):  # (a separator character inside the data only shifts this; rechecked below)
-                    rows[index] = [v.translate(table) for v in rows[index]]
-            if PUA_RE.search("\x1e".join(map("\x1f".join, rows))):
-                return None  # an unknown 外字: the row path names line, column and code point
         columns = list(zip(*rows, strict=True))
         count = len(rows)
         ops = None
@@ -320,8 +309,15 @@ class RowBuilder:
             if "D" in ops:
                 return None
         out: list[list | None] = [None] * len(self.columns)
+        table = self.converter.table
         for i, col, _label, _conv, required, max_length, _is_key in self.plain:
             values = list(map(str.strip, columns[i], repeat(STRIP)))
+            if PUA_RE.search("\x1f".join(values)):  # 外字: convert this column; unknown ones → row path
+                if not table:
+                    return None
+                values = [v.translate(table) for v in values]
+                if PUA_RE.search("\x1f".join(values)):
+                    return None
             if required and "" in values:
                 return None
             if max_length and max(map(len, values)) > max_length:
@@ -347,6 +343,8 @@ class RowBuilder:
             if col == self.personal_col and any(out[col]):
                 return None  # 個人番号: encrypted (and hashed) per row on the row path
         if self.details:
+            if any(PUA_RE.search("\x1f".join(columns[i])) for i, _name, _label in self.details):
+                return None
             if self.details_col is not None:
                 out[self.details_col] = [
                     json.dumps({name: values[i].strip(STRIP) for i, name, _l in self.details
@@ -671,7 +669,8 @@ class Importer:
                 for definition in rebuild:
                     cursor.execute(definition)
                 mark = lap("apply_reindex", mark)
-            if target.key == "residents" and (self.layout.options or {}).get("derive_households", True):
+            touched = counts["added"] or counts["changed"] or counts["deleted"]
+            if target.key == "residents" and touched and (self.layout.options or {}).get("derive_households", True):
                 self._derive_households(cursor)
                 mark = lap("apply_households", mark)
         self.timings.update(timings)

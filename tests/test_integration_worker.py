@@ -9,7 +9,6 @@ import sys
 import textwrap
 import time
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -152,3 +151,12 @@ def test_worker_killed_mid_apply_changes_nothing_and_rerun_completes(committed_c
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(timeout=10)
         log.close()
+
+
+def test_dispatcher_provisions_shipped_layouts_lazily(in_a):
+    from tenants.jobs import registered
+
+    assert not LinkageLayout.objects.exists()
+    job = next(j for j in registered() if j.name == "integration.schedules")
+    assert job.due(_local(2, 0), in_a)
+    assert LinkageLayout.objects.filter(key="support_measures_csv").exists()
