@@ -235,14 +235,15 @@ def test_empty_file(layouts, baseline, data):
 
 
 def test_bom_is_accepted_for_utf8(layouts, baseline):
-    run = run_file(layouts["juki_standard_csv"], b"\xef\xbb\xbf" + std_csv([person(1), person(2), person(3), person(4)]))
+    data = b"\xef\xbb\xbf" + std_csv([person(1), person(2), person(3), person(4)])
+    run = run_file(layouts["juki_standard_csv"], data)
     assert run.status == ImportRun.Status.SUCCEEDED, run.errors
     assert run.added == 1
 
 
 def test_bom_on_a_cp932_layout_is_rejected(layouts, baseline):
     fixed = layouts["juki_legacy_fixed"]
-    run = rejected(fixed, b"\xef\xbb\xbf" + "462012".encode() + b" " * 334 + b"\r\n", baseline)
+    run = rejected(fixed, b"\xef\xbb\xbf" + b"462012" + b" " * 334 + b"\r\n", baseline)
     assert run.errors[0]["line"] == 1 and "BOM" in run.errors[0]["message"]
 
 

@@ -85,7 +85,8 @@ def test_layout_export_and_import_round_trip(tenant_a, shipped_a):
     client = staff_client(tenant_a, "admin")
     exported = client.get("/linkage/layouts/juki_standard_csv/export/")
     assert exported.status_code == 200 and exported["Content-Disposition"].endswith('juki_standard_csv.json"')
-    data = exported.content.decode().replace("juki_standard_csv", "my_copy").replace("住民記録（標準CSV・全件）", "写し")
+    data = exported.content.decode().replace("juki_standard_csv", "my_copy")
+    data = data.replace("住民記録（標準CSV・全件）", "写し")
     response = client.post("/linkage/layouts/", {"file": SimpleUploadedFile("l.json", data.encode())})
     assert response.status_code == 302
     with in_tenant(tenant_a):
@@ -139,7 +140,8 @@ def _api_token(municipality, scopes):  # noqa: ANN001,ANN202
     from tenants.accounts.services import api_client_create
 
     with in_tenant(municipality):
-        return api_client_create(actor=User.objects.get(username="admin"), name=f"住基システム{secrets.token_hex(2)}", scopes=scopes).token
+        admin = User.objects.get(username="admin")
+        return api_client_create(actor=admin, name=f"住基システム{secrets.token_hex(2)}", scopes=scopes).token
 
 
 def test_api_upload_status_and_errors(tenant_a, shipped_a, settings):
