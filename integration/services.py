@@ -450,15 +450,31 @@ def inbox_pickup(*, layouts: list[LinkageLayout] | None = None, schedule: Linkag
 # ---------------------------------------------------------------------------------------------
 # Schedules
 # ---------------------------------------------------------------------------------------------
-def schedule_is_due(*, schedule: LinkageSchedule, now: datetime) -> bool:
-    now = timezone.localtime(now)
-    if not schedule.is_active or not schedule.layout.is_active:
-        return False
+CATCH_UP = timedelta(minutes=30)
+
+
+def schedule_slot(*, schedule: LinkageSchedule, now: datetime) -> datetime | None:
+    """The latest scheduled instant at or before ``now`` (local time)."""
+    now = timezone.localtime(now).replace(second=0, microsecond=0)
     if schedule.kind == LinkageSchedule.Kind.NIGHTLY:
-        return bool(schedule.at_time) and now.hour == schedule.at_time.hour and now.minute == schedule.at_time.minute
+        if not schedule.at_time:
+            return None
+        slot = now.replace(hour=schedule.at_time.hour, minute=schedule.at_time.minute)
+        return slot if slot <= now else slot - timedelta(days=1)
     every = max(1, schedule.every_minutes or 5)
     minutes = now.hour * 60 + now.minute
-    return minutes % every == 0
+    return now - timedelta(minutes=minutes % every)
+
+
+def schedule_is_due(*, schedule: LinkageSchedule, now: datetime) -> bool:
+    """Due once per slot: a dispatcher tick that was late or skipped catches up within 30 minutes, and a
+    second tick in the same slot does not run it again (``last_started_at``)."""
+    if not schedule.is_active or not schedule.layout.is_active:
+        return False
+    slot = schedule_slot(schedule=schedule, now=now)
+    if slot is None or now - slot >= CATCH_UP:
+        return False
+    return schedule.last_started_at is None or schedule.last_started_at < slot
 
 
 def schedules_due(*, now: datetime) -> list[LinkageSchedule]:
