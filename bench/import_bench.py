@@ -289,6 +289,7 @@ def main() -> None:
         ]
         table = "\n".join(f"| {a} | {b} | {g} |" for a, b, g in rows)
         orm_flag = f" --orm-rows {args.orm_rows}" if args.orm_rows else ""
+        load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
         write_docs(f"""## Linkage import
 
 `.venv/bin/python bench/import_bench.py --residents {args.residents}{orm_flag} --write-docs` — {args.residents:,}
@@ -296,7 +297,7 @@ synthetic residents (the generator of `generate_core_data`, seed {args.seed}) in
 into a throw-away municipality in its own database, each run in a fresh process through
 `import_submit(run_async=False)`: store + hash, validate every row, COPY to staging, cross-row checks in
 SQL, one-transaction apply (households derived), audit. 2-core development machine shared with other
-test suites while measuring (load average 2–4), so the figures are pessimistic.
+test suites (load average {load}), so the figures are on the pessimistic side.
 
 | measure | result | goal |
 |---|---|---|

@@ -708,13 +708,17 @@ class Importer:
     def _derive_households(self, cursor: object) -> None:
         """世帯 rows follow the residents: head, address of each household touched by this file."""
         stage = self.stage_table
+        full = self.layout.mode == "full"
+        # A full file holds every resident: derive from the staged rows (no join with the mirror).
+        source = (f'"{stage}" r WHERE r.op <> \'D\' AND r.status = \'resident\' ' if full else
+                  f'integration_resident r WHERE r.household_no IN (SELECT household_no FROM "{stage}") '
+                  "AND r.status = 'resident' ")
         cursor.execute(
             "INSERT INTO integration_household AS h (household_no, head_atena_no, address, address_katagaki, "
             "address_code, postcode, updated_at) "
             "SELECT DISTINCT ON (r.household_no) r.household_no, "
             "CASE WHEN r.relationship = '世帯主' THEN r.atena_no ELSE '' END, r.address, r.address_katagaki, "
-            "r.address_code, r.postcode, now() FROM integration_resident r "
-            f'WHERE r.household_no IN (SELECT household_no FROM "{stage}") AND r.status = \'resident\' '
+            f"r.address_code, r.postcode, now() FROM {source}"
             "ORDER BY r.household_no, (r.relationship <> '世帯主'), r.birth_date "
             "ON CONFLICT (household_no) DO UPDATE SET head_atena_no = EXCLUDED.head_atena_no, "
             "address = EXCLUDED.address, address_katagaki = EXCLUDED.address_katagaki, "
@@ -723,9 +727,10 @@ class Importer:
             "(EXCLUDED.head_atena_no, EXCLUDED.address, EXCLUDED.address_katagaki, EXCLUDED.address_code, "
             "EXCLUDED.postcode)"
         )
+        living = (f'"{stage}" r WHERE r.op <> \'D\' AND' if full else "integration_resident r WHERE")
         cursor.execute(
-            "DELETE FROM integration_household h WHERE NOT EXISTS (SELECT 1 FROM integration_resident r "
-            "WHERE r.household_no = h.household_no AND r.status = 'resident')"
+            f"DELETE FROM integration_household h WHERE NOT EXISTS (SELECT 1 FROM {living} "
+            "r.household_no = h.household_no AND r.status = 'resident')"
         )
 
     def drop_stage(self) -> None:

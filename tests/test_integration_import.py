@@ -321,3 +321,12 @@ def test_unsubscribed_area_is_rejected(tenant_b, django_user_model):
         assert run.status == ImportRun.Status.FAILED
         assert "介護" in run.message or "kaigo" in run.message
         assert not Eligibility.objects.exists()
+
+
+def test_households_follow_a_full_import(layouts, baseline):
+    # baseline: residents 1, 2 (household of 1 and 2) and 3 (its own household)
+    assert Household.objects.count() == 2
+    run = run_file(layouts["juki_standard_csv"], std_csv([person(1, relationship="妻"), person(2)]))
+    assert run.status == ImportRun.Status.SUCCEEDED, run.errors
+    household = Household.objects.get()
+    assert household.household_no == atena(900000) and household.head_atena_no == atena(2)
