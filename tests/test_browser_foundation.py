@@ -65,7 +65,8 @@ def test_admin_counter_screen_is_accessible(live_server_mt, page):
 def test_admin_screens_for_staff_and_api_clients_are_accessible(live_server_mt, page):
     browser_login(page, live_server_mt, CITY_A, "admin")
     page.wait_for_url("**/accounts/counter/")
-    for path, heading in (("/accounts/admin/staff/", "職員の管理"), ("/accounts/admin/api-clients/", "APIクライアント")):
+    screens = (("/accounts/admin/staff/", "職員の管理"), ("/accounts/admin/api-clients/", "APIクライアント"))
+    for path, heading in screens:
         page.goto(live_server_mt.url(CITY_A, path))
         assert page.get_by_role("heading", name=heading, exact=True).is_visible()
         assert axe_violations(page) == [], path
