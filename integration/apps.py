@@ -8,7 +8,7 @@ class IntegrationConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.menu import MenuEntry, register
-        from tenants.jobs import PeriodicJob
+        from tenants.jobs import PeriodicJob, daily_slot
         from tenants.jobs import register as register_job
 
         def _admin(user: object) -> bool:
@@ -30,3 +30,14 @@ class IntegrationConfig(AppConfig):
             return bool(schedules_due(now=now))
 
         register_job(PeriodicJob(name="integration.schedules", task_name="integration.run_due_schedules", due=_due))
+        register_job(PeriodicJob(name="integration.purge_received", task_name="integration.purge_received",
+                                 slot=daily_slot(4, 0)))
+
+        from tenants.signals import municipality_terminated
+
+        def _destroy_files(sender: object, municipality: object, **kwargs: object) -> None:
+            from integration.services import linkage_storage_destroy
+
+            linkage_storage_destroy(schema_name=municipality.schema_name)
+
+        municipality_terminated.connect(_destroy_files, weak=False, dispatch_uid="integration_destroy_linkage_files")

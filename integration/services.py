@@ -37,7 +37,13 @@ LAYOUT_FIELDS = ("key", "name", "description", "direction", "target", "format", 
                  "columns", "options", "method", "is_active")
 STALE_AFTER = timedelta(minutes=10)
 # Session advisory lock held by the process executing a run: if nobody holds it, the run is dead.
+# Run ids are per schema, so the key hashes schema and id: city A's run 7 never blocks city B's run 7.
 RUN_LOCK_CLASS = 0x4C4B  # "LK"
+RUN_LOCK_SQL = "SELECT {function}(%s, hashtext(%s))"
+
+
+def run_lock_key(run: ImportRun, *, schema_name: str | None = None) -> str:
+    return f"{schema_name or connection.schema_name}:{run.pk}"
 SKIP_SUFFIXES = (".part", ".tmp", ".filepart", ".lock")
 
 
@@ -302,6 +308,10 @@ def _finish(run: ImportRun, status: str, message: str, *, errors: list[dict] | N
         run.timings = {**run.timings, **timings}
     run.finished_at = timezone.now()
     run.save()
+    if status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.DUPLICATE):
+        # Applied (or already applied): the raw file, which may carry 個人番号 in clear, is not kept.
+        # Failed files stay for a retry until the retention purge (received_files_purge).
+        _discard_received(run)
     if run.schedule_id:
         LinkageSchedule.objects.filter(pk=run.schedule_id).update(last_finished_at=run.finished_at, last_status=status)
     record(action=AuditAction.IMPORT, target_type="linkage_run", target_id=run.pk, area=run.layout.area or "",
@@ -309,6 +319,29 @@ def _finish(run: ImportRun, status: str, message: str, *, errors: list[dict] | N
                     "added": run.added, "changed": run.changed, "deleted": run.deleted,
                     "errors": run.error_count}, actor=actor)
     return run
+
+
+def _discard_received(run: ImportRun) -> None:
+    if run.file_path:
+        Path(run.file_path).unlink(missing_ok=True)
+
+
+def received_files_purge(*, now: datetime | None = None) -> int:
+    """Delete received files older than LINKAGE_RECEIVED_RETENTION_DAYS (metadata and SHA-256 stay)."""
+    limit = (now or timezone.now()).timestamp() - settings.LINKAGE_RECEIVED_RETENTION_DAYS * 86400
+    removed = 0
+    for path in linkage_dir("received").rglob("*"):
+        if path.is_file() and path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def linkage_storage_destroy(*, schema_name: str) -> None:
+    """Remove a municipality's inbox, outbox and received files (on termination)."""
+    folder = Path(settings.LINKAGE_ROOT) / schema_name
+    if folder.is_dir():
+        shutil.rmtree(folder)
 
 
 def _progress(run: ImportRun) -> Any:
@@ -345,12 +378,12 @@ def import_execute(*, run_id: int, actor: Any = None) -> ImportRun:
     run.save(update_fields=["status", "started_at", "heartbeat_at", "rows_validated", "rows_applied", "errors",
                             "error_count", "message"])
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run.pk % 2**31])
+        cursor.execute(RUN_LOCK_SQL.format(function="pg_advisory_lock"), [RUN_LOCK_CLASS, run_lock_key(run)])
     try:
         return _execute(run, tenant, actor, started)
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run.pk % 2**31])
+            cursor.execute(RUN_LOCK_SQL.format(function="pg_advisory_unlock"), [RUN_LOCK_CLASS, run_lock_key(run)])
 
 
 def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportRun:
@@ -425,10 +458,10 @@ def run_is_stale(*, run: ImportRun, now: datetime | None = None) -> bool:
     if run.status == ImportRun.Status.QUEUED:
         return (now or timezone.now()) - run.created_at > STALE_AFTER
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run.pk % 2**31])
+        cursor.execute(RUN_LOCK_SQL.format(function="pg_try_advisory_lock"), [RUN_LOCK_CLASS, run_lock_key(run)])
         free = cursor.fetchone()[0]
         if free:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run.pk % 2**31])
+            cursor.execute(RUN_LOCK_SQL.format(function="pg_advisory_unlock"), [RUN_LOCK_CLASS, run_lock_key(run)])
     return bool(free)
 
 

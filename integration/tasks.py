@@ -29,3 +29,11 @@ def run_due_schedules() -> int:
     from integration.services import schedules_run_due
 
     return len(schedules_run_due(now=timezone.now()))
+
+
+@shared_task(base=TenantTask, name="integration.purge_received")
+def purge_received() -> int:
+    """Daily: delete received linkage files past their retention (see received_files_purge)."""
+    from integration.services import received_files_purge
+
+    return received_files_purge()

@@ -18,6 +18,7 @@ from audit.services import record
 from tenants.areas import parse_areas
 from tenants.crypto import new_wrapped_data_key
 from tenants.models import Domain, Municipality
+from tenants.signals import municipality_terminated
 from tenants.template import template_clone, template_ensure
 from tenants.validators import prefecture_for_code, validate_municipality_code, validate_slug
 
@@ -182,8 +183,9 @@ def municipality_terminate(*, municipality: Municipality, actor: object = None) 
     """End the contract and destroy the data key (R8.6).
 
     Every value encrypted with the data key (個人番号, card data) becomes unreadable, in backups too.
-    The schema's plain rows and the linkage folder are not removed here: dropping them is a separate,
-    deliberate step of the vendor's termination runbook (docs/operations.md).
+    Files kept outside the database (linkage inbox/outbox/received files) are removed by the apps
+    that own them (``tenants.signals.municipality_terminated``). The schema's plain rows are not dropped
+    here: that is a separate, deliberate step of the vendor's termination runbook (docs/operations.md).
     """
     municipality.status = Municipality.Status.TERMINATED
     municipality.wrapped_data_key = None
@@ -191,4 +193,6 @@ def municipality_terminate(*, municipality: Municipality, actor: object = None) 
     municipality.save(update_fields=["status", "wrapped_data_key", "data_key_destroyed_at", "updated_at"])
     record(action=AuditAction.DELETE, target_type="municipality_data_key", target_id=municipality.code,
            details={"crypto_shredded": True}, actor=actor)
+    # Apps remove what they keep outside the database (linkage inbox/outbox/received files).
+    transaction.on_commit(lambda: municipality_terminated.send(sender=Municipality, municipality=municipality))
     return municipality

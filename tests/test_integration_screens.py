@@ -54,11 +54,12 @@ def test_progress_fragment_polls_while_running(tenant_a, shipped_a):
     # a worker is executing it: it holds the run's advisory lock in its own session
     import psycopg
 
-    from integration.services import RUN_LOCK_CLASS
+    from integration.services import RUN_LOCK_CLASS, RUN_LOCK_SQL, run_lock_key
     from tests.conftest import _test_database_url
 
     with psycopg.connect(_test_database_url(), autocommit=True) as worker:
-        worker.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run.pk % 2**31])
+        worker.execute(RUN_LOCK_SQL.format(function="pg_advisory_lock"),
+                       [RUN_LOCK_CLASS, run_lock_key(run, schema_name=tenant_a.schema_name)])
         body = client.get(f"/linkage/runs/{run.pk}/progress/").content.decode()
         assert 'hx-trigger="every 1s"' in body and "<progress" in body and "検証済み 5 行" in body
         assert "<script" not in body

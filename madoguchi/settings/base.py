@@ -237,6 +237,9 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env("MADOGUCHI_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Per-tenant linkage inbox/outbox directories live under here: <root>/<schema>/inbox|outbox.
 LINKAGE_ROOT = Path(env("MADOGUCHI_LINKAGE_ROOT", str(BASE_DIR / "var" / "linkage")))
+# Received linkage files that were not applied (kept for a retry) are deleted after this many days;
+# applied files are deleted at once.
+LINKAGE_RECEIVED_RETENTION_DAYS = int(env("MADOGUCHI_LINKAGE_RETENTION_DAYS", "7"))
 
 # ---------------------------------------------------------------------------------------------
 # Keys: the key-encryption key wraps every municipality's data key (AES-GCM).
