@@ -8,9 +8,9 @@ statement. Readers go through ``integration.selectors``, which also enforces sup
 
 from __future__ import annotations
 
-from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
+from madoguchi.db import TrigramIndex
 from tenants.areas import BusinessArea
 
 
@@ -93,9 +93,9 @@ class Resident(models.Model):
         verbose_name = "住民"
         verbose_name_plural = "住民"
         indexes = [
-            GinIndex(fields=["search_name"], name="resident_name_trgm", opclasses=["gin_trgm_ops"]),
-            GinIndex(fields=["search_kana"], name="resident_kana_trgm", opclasses=["gin_trgm_ops"]),
-            GinIndex(fields=["search_address"], name="resident_addr_trgm", opclasses=["gin_trgm_ops"]),
+            TrigramIndex(fields=["search_name"], name="resident_name_trgm"),
+            TrigramIndex(fields=["search_kana"], name="resident_kana_trgm"),
+            TrigramIndex(fields=["search_address"], name="resident_addr_trgm"),
             models.Index(fields=["birth_date"], name="resident_birth_idx"),
         ]
 

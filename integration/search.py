@@ -166,6 +166,18 @@ def _filters(
     return where, params
 
 
+def _trigram_available() -> bool:
+    """pg_trgm is installed (always in production; not in the embedded demo database)."""
+    from django.db import connection
+
+    cached = getattr(connection, "_madoguchi_trgm", None)
+    if cached is None:
+        from madoguchi.db import extension_installed
+
+        cached = connection._madoguchi_trgm = extension_installed(connection, "pg_trgm")
+    return cached
+
+
 def _tier_sql(name: NameQuery, *, other_filters: bool) -> list[tuple[str, list[object], str]]:
     """(condition, params, order) per ranking tier; the column is one of two fixed names."""
     col = "r." + ("search_kana" if name.column == "search_kana" else "search_name")
@@ -186,7 +198,7 @@ def _tier_sql(name: NameQuery, *, other_filters: bool) -> list[tuple[str, list[o
                 f"length({col}), r.search_kana, r.atena_no",
             )
         )
-    if len(text) >= MIN_INFIX:
+    if len(text) >= MIN_INFIX and _trigram_available():
         tiers.append(
             (
                 f"{col} %% %s AND {col} NOT LIKE %s",
