@@ -61,7 +61,9 @@ def test_dispatcher_enqueues_each_slot_once_per_active_municipality(db, monkeypa
         def send_task(self, name):
             sent.append((name, connection.schema_name))
 
-    clock = {"now": datetime(2026, 11, 23, 2, 30, 20)}
+    from django.utils.timezone import make_aware
+
+    clock = {"now": make_aware(datetime(2026, 11, 23, 2, 30, 20))}
     monkeypatch.setattr("madoguchi.celery.app", FakeApp())
     monkeypatch.setattr(tasks.timezone, "localtime", lambda: clock["now"])
     monkeypatch.setattr(jobs, "_jobs", {"audit.verify_chain": jobs._jobs["audit.verify_chain"]})
@@ -69,9 +71,9 @@ def test_dispatcher_enqueues_each_slot_once_per_active_municipality(db, monkeypa
 
     assert tasks.dispatch_due_jobs() == 1
     assert sent == [("audit.verify_chain", "m_testa")]
-    clock["now"] = datetime(2026, 11, 23, 2, 30, 50)  # a second dispatch in the same minute
+    clock["now"] = make_aware(datetime(2026, 11, 23, 2, 30, 50))  # a second dispatch in the same minute
     assert tasks.dispatch_due_jobs() == 0
-    clock["now"] = datetime(2026, 11, 24, 5, 10)  # beat was down at 02:30: the slot is caught up once
+    clock["now"] = make_aware(datetime(2026, 11, 24, 5, 10))  # beat was down at 02:30: caught up once
     assert tasks.dispatch_due_jobs() == 1
     assert tasks.dispatch_due_jobs() == 0
     assert JobDispatch.objects.filter(schema_name="m_testa", job="audit.verify_chain").count() == 2
