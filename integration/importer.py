@@ -8,9 +8,13 @@ set-based apply is a handful of statements inside one transaction.
 
 from __future__ import annotations
 
+import io
 import json
+import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from itertools import repeat
 from typing import BinaryIO
 
@@ -28,6 +32,11 @@ PROGRESS_EVERY = 20_000
 BATCH = 2_000
 BULK_ROWS = 50_000  # from here on, a large change rebuilds the secondary indexes instead of updating them
 STRIP = " \u3000\t"
+# Big files are validated in worker processes, parts of about CHUNK_BYTES at a time (IN_FLIGHT queued).
+WORKERS = int(os.environ.get("MADOGUCHI_IMPORT_WORKERS", min(2, os.cpu_count() or 1)))
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024
+IN_FLIGHT = 2 * WORKERS
 OPS = {"add": "A", "change": "C", "delete": "D"}
 TRUE_VALUES = {"1", "true", "t", "yes", "y", "有", "あり", "する", "○"}
 FALSE_VALUES = {"0", "false", "f", "no", "n", "無", "なし", "しない"}
@@ -461,6 +470,100 @@ def _derive_period(builder: RowBuilder, out: list, personal: tuple | None, line:
 DERIVERS = {"residents": _derive_resident, "eligibility": _derive_period, "support_measures": _derive_period}
 
 
+def _feed(state: object, records: Iterator, fill: int, write: Callable[[str], object]) -> Iterator[int]:
+    """Records → builder in batches of BATCH records with values (the first batch ``BATCH - fill``); COPY text
+    goes to ``write``, errors to ``state.add_error``. Yields the size of each batch flushed; a FileRejected
+    (from the parser or the builder) propagates, with the errors before it already added."""
+    builder = state.builder
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    limit = BATCH - fill
+    for record in records:
+        state.rows += 1
+        if record.values is None:
+            for item in record.errors:
+                state.add_error(item)
+            continue
+        state.good += 1
+        lines.append(record.line)
+        rows.append(record.values)
+        if len(rows) >= limit:
+            _flush(state, builder, write, lines, rows)
+            yield len(rows)
+            lines, rows, limit = [], [], BATCH
+    if rows:
+        _flush(state, builder, write, lines, rows)
+        yield len(rows)
+
+
+def _flush(state: object, builder: RowBuilder, write: Callable[[str], object], lines: list[int],
+           rows: list[list[str]]) -> None:
+    text = builder.build_batch(lines, rows)
+    if text is not None:
+        write(text)
+        state.staged += len(rows)
+        return
+    parts = []
+    for line, values in zip(lines, rows, strict=True):  # the row path: precise errors
+        row, errors = builder.build(line, values)
+        if errors:
+            for item in errors:
+                state.add_error(item)
+            continue
+        parts.append(builder.row_text(row))
+        state.staged += 1
+    if parts:
+        write("".join(parts))
+
+
+class _PartState:
+    """Counts and errors of one part of the file in a worker process."""
+
+    def __init__(self, builder: RowBuilder) -> None:
+        self.builder = builder
+        self.rows = self.staged = self.good = self.error_count = 0
+        self.errors: list[dict] = []
+
+    def add_error(self, item: dict) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(item)
+
+
+_WORKER_BUILDER: RowBuilder | None = None  # set while the pool forks; the workers inherit it
+
+
+def _stage_part(part: bytes, start_line: int, header_pending: bool) -> tuple:
+    """In a worker: one part of the file (whole lines) → counts, errors and its COPY text (UTF-8)."""
+    builder = _WORKER_BUILDER
+    state = _PartState(builder)
+    parser = parser_for(builder.layout)
+    chunks: list[str] = []
+    rejected = None
+    try:
+        for _count in _feed(state, parser.records(io.BytesIO(part), start_line=start_line,
+                                                  header_pending=header_pending), 0, chunks.append):
+            pass
+    except FileRejected as exc:
+        rejected = (exc.message, exc.line, exc.column)
+    return (state.rows, state.staged, state.good, state.errors, state.error_count, "".join(chunks).encode(),
+            rejected, parser.header_pending)
+
+
+def _parallel_worth(stream: BinaryIO) -> bool:
+    """Worker processes pay off for big files read from the start of a seekable stream."""
+    if WORKERS < 2:
+        return False
+    try:
+        if not stream.seekable() or stream.tell() != 0:
+            return False
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+    except (OSError, AttributeError, ValueError):
+        return False
+    return size >= PARALLEL_MIN_BYTES
+
+
 class Importer:
     """One file through validate → stage → check → apply. Errors are collected, capped at MAX_ERRORS."""
 
@@ -477,6 +580,7 @@ class Importer:
         self.error_count = 0
         self.rows = 0
         self.staged = 0
+        self.good = 0  # records with values (batches of BATCH of them go to the builder)
         self.timings: dict[str, float] = {}
         self.stage_table = f"linkage_stage_{id(self):x}"
 
@@ -497,75 +601,125 @@ class Importer:
             cursor.execute(f'ALTER TABLE "{self.stage_table}" ADD COLUMN line_no integer, ADD COLUMN op text')
         raw = connection.connection.cursor()
         copy_sql = f'COPY "{self.stage_table}" ({", ".join(columns)}) FROM STDIN'
-        builder = self.builder
-        builder.prepare_fast_path()
-        records = parser_for(self.layout).records(stream)
-        rejected: FileRejected | None = None
-
-        def flush(copy: object, lines: list[int], rows: list[list[str]]) -> None:
-            text = builder.build_batch(lines, rows)
-            if text is not None:
-                copy.write(text)
-                self.staged += len(rows)
-                return
-            parts = []
-            for line, values in zip(lines, rows, strict=True):  # the row path: precise errors
-                row, errors = builder.build(line, values)
-                if errors:
-                    for item in errors:
-                        self.add_error(item)
-                    continue
-                parts.append(builder.row_text(row))
-                self.staged += 1
-            if parts:
-                copy.write("".join(parts))
-
+        self.builder.prepare_fast_path()
         try:
-            done = False
-            while not done:
-                since_progress = 0
-                # Errors must not escape the COPY block: a failed COPY would abort the caller's transaction.
-                with raw.copy(copy_sql) as copy:
-                    lines: list[int] = []
-                    rows: list[list[str]] = []
-                    while True:
-                        try:
-                            record = next(records)
-                        except StopIteration:
-                            done = True
-                            break
-                        except FileRejected as exc:
-                            rejected, done = exc, True
-                            break
-                        self.rows += 1
-                        if record.values is None:
-                            for item in record.errors:
-                                self.add_error(item)
-                            continue
-                        lines.append(record.line)
-                        rows.append(record.values)
-                        if len(rows) >= BATCH:
-                            try:
-                                flush(copy, lines, rows)
-                            except FileRejected as exc:
-                                rejected, done = exc, True
-                                lines, rows = [], []
-                                break
-                            since_progress += len(rows)
-                            lines, rows = [], []
-                            if since_progress >= PROGRESS_EVERY:
-                                break
-                    if rows and rejected is None:
-                        try:
-                            flush(copy, lines, rows)
-                        except FileRejected as exc:
-                            rejected, done = exc, True
-                self.progress("validated", self.rows)
+            resume = self._stage_parallel(stream, raw, copy_sql) if _parallel_worth(stream) else (None, 0, None)
+            if resume is not None:
+                self._stage_sequential(stream, raw, copy_sql, *resume)
         finally:
             raw.close()
+        self.timings["validate_stage"] = round(time.perf_counter() - started, 3)
+
+    def _stage_sequential(self, stream: BinaryIO, raw: object, copy_sql: str, offset: int | None,
+                          start_line: int, header_pending: bool | None) -> None:
+        """Stream the file (from ``offset``, a line boundary, if given) through the builder in this process."""
+        if offset is not None:
+            stream.seek(offset)
+        records = parser_for(self.layout).records(stream, start_line=start_line, header_pending=header_pending)
+        sink: list = [None]
+        # Batches continue the alignment of the records already staged (counts at a rejection stay the same).
+        feed = _feed(self, records, self.good % BATCH, lambda text: sink[0].write(text))
+        rejected: FileRejected | None = None
+        done = False
+        while not done:
+            since_progress = 0
+            # Errors must not escape the COPY block: a failed COPY would abort the caller's transaction.
+            with raw.copy(copy_sql) as copy:
+                sink[0] = copy
+                try:
+                    for count in feed:
+                        since_progress += count
+                        if since_progress >= PROGRESS_EVERY:
+                            break
+                    else:
+                        done = True
+                except FileRejected as exc:
+                    rejected, done = exc, True
+            self.progress("validated", self.rows)
         if rejected is not None:
             raise rejected
-        self.timings["validate_stage"] = round(time.perf_counter() - started, 3)
+
+    def _stage_parallel(self, stream: BinaryIO, raw: object, copy_sql: str) -> tuple | None:
+        """Validate parts of the file in worker processes; stage their COPY text here, in file order.
+
+        The file is cut at line breaks into parts of about CHUNK_BYTES; a worker runs the very same parser
+        and builder on its part, so rows, errors (in line order) and COPY text are those of the sequential
+        path. Where a part cannot be validated on its own (a CSV part with a quote character — a quoted field
+        may span lines —, no line break for long, a header not yet seen, a rejected file) the rest of the
+        file, from that part on, goes through the sequential path: the returned (offset, line, header).
+        """
+        global _WORKER_BUILDER
+        _WORKER_BUILDER = self.builder
+        try:
+            pool = multiprocessing.get_context("fork").Pool(WORKERS)
+        except (OSError, ValueError, AssertionError):  # e.g. not allowed to fork here: one process
+            return 0, 0, None
+        finally:
+            _WORKER_BUILDER = None
+        is_csv = self.layout.format == "csv"
+        header = bool(self.layout.has_header)
+        pending: deque = deque()  # (offset, first line, header pending, async result)
+        offset = line = 0
+        rest = b""
+        eof = False
+        since_progress = 0
+        try:
+            while True:
+                while not eof and len(pending) < IN_FLIGHT:
+                    block = stream.read(CHUNK_BYTES)
+                    if not block:
+                        eof = True
+                        part, rest = rest, b""
+                    else:
+                        data = rest + block if rest else block
+                        cut = data.rfind(b"\n") + 1
+                        if not cut:
+                            if len(data) > 2 * CHUNK_BYTES:  # no line break for long: sequential from here
+                                eof, rest = True, b""
+                                pending.append((offset, line, header if offset == 0 else False, None))
+                            else:
+                                rest = data
+                            continue
+                        part, rest = data[:cut], data[cut:]
+                    if not part:
+                        break
+                    part_header = header if offset == 0 else False
+                    if is_csv and b'"' in part:  # quoted fields may span lines: sequential from here
+                        eof, rest = True, b""
+                        pending.append((offset, line, part_header, None))
+                        break
+                    pending.append((offset, line, part_header,
+                                    pool.apply_async(_stage_part, (part, line, part_header))))
+                    offset += len(part)
+                    line += part.count(b"\n") + part.count(b"\r") - part.count(b"\r\n")
+                if not pending:
+                    return None
+                part_offset, part_line, part_header, result = pending.popleft()
+                if result is None:
+                    return part_offset, part_line, part_header
+                rows, staged, good, errors, error_count, text, rejected, header_left = result.get()
+                if rejected is not None:  # the sequential path reports it exactly where it happens
+                    return part_offset, part_line, part_header
+                self.rows += rows
+                self.staged += staged
+                self.good += good
+                for item in errors:
+                    self.add_error(item)
+                self.error_count += error_count - len(errors)
+                if text:
+                    with raw.copy(copy_sql) as copy:
+                        copy.write(text)
+                since_progress += rows
+                if since_progress >= PROGRESS_EVERY:
+                    self.progress("validated", self.rows)
+                    since_progress = 0
+                if header_left and part_header:  # only blank lines so far: the header is still to come
+                    return (pending[0][0], pending[0][1], True) if pending else None
+        finally:
+            pool.terminate()
+            pool.join()
+            if since_progress:
+                self.progress("validated", self.rows)
 
     # -- phase 2: cross-row checks in SQL ---------------------------------------------------------
     def check_staged(self) -> None:

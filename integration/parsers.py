@@ -37,10 +37,11 @@ def error(line: int, column: str, message: str) -> dict:
     return {"line": line, "column": column, "message": message}
 
 
-def iter_raw_lines(stream: BinaryIO, *, chunk_size: int = 1 << 20) -> Iterator[tuple[int, bytes, bool]]:
-    """(line number, bytes without terminator, had terminator) for each line."""
+def iter_raw_lines(stream: BinaryIO, *, chunk_size: int = 1 << 20, start_line: int = 0
+                   ) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes without terminator, had terminator) for each line (numbered after ``start_line``)."""
     rest = b""
-    line_no = 0
+    line_no = start_line
     while True:
         block = stream.read(chunk_size)
         if not block:
@@ -94,11 +95,11 @@ def _is_utf8(raw: bytes) -> bool:
     return not raw.isascii()
 
 
-def iter_text_lines(stream: BinaryIO, encoding: str, errors_out: dict[int, dict]
+def iter_text_lines(stream: BinaryIO, encoding: str, errors_out: dict[int, dict], start_line: int = 0
                     ) -> Iterator[tuple[int, str, bool]]:
     """Decoded lines; undecodable lines are put in ``errors_out`` and yielded as replaced text."""
     codec = "utf-8" if encoding.startswith("utf-8") else encoding
-    for line_no, raw, terminated in iter_raw_lines(stream):
+    for line_no, raw, terminated in iter_raw_lines(stream, start_line=start_line):
         if line_no == 1 and raw.startswith(BOM):
             if codec != "utf-8":
                 raise FileRejected(_bom_message(encoding), line=1)
@@ -121,12 +122,16 @@ class CsvParser:
         if self.delimiter == "\\t":
             self.delimiter = "\t"
 
-    def records(self, stream: BinaryIO) -> Iterator[Record]:
+    def records(self, stream: BinaryIO, *, start_line: int = 0, header_pending: bool | None = None
+                ) -> Iterator[Record]:
+        """Records of ``stream``; a stream cut at a line boundary continues at ``start_line`` (the parallel
+        validation gives each worker a part of the file without quotes, so every line is one record)."""
         decode_errors: dict[int, dict] = {}
-        state = {"line": 0, "terminated": True}
+        state = {"line": start_line, "terminated": True}
 
         def lines() -> Iterator[str]:
-            for line_no, text, terminated in iter_text_lines(stream, self.layout.encoding, decode_errors):
+            for line_no, text, terminated in iter_text_lines(stream, self.layout.encoding, decode_errors,
+                                                             start_line):
                 state["line"], state["terminated"] = line_no, terminated
                 if len(text) > MAX_LINE_CHARS:
                     decode_errors[line_no] = error(
@@ -135,7 +140,7 @@ class CsvParser:
                 yield text + "\n"
 
         reader = csv.reader(lines(), delimiter=self.delimiter, quotechar='"', strict=True)
-        header_pending = self.layout.has_header
+        self.header_pending = self.layout.has_header if header_pending is None else header_pending
         while True:
             start = state["line"] + 1
             try:
@@ -147,13 +152,13 @@ class CsvParser:
                 continue
             line = start
             if line in decode_errors:
+                self.header_pending = False
                 yield Record(line, None, [decode_errors.pop(line)])
-                header_pending = False
                 continue
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue  # blank line
-            if header_pending:
-                header_pending = False
+            if self.header_pending:
+                self.header_pending = False
                 yield from self._check_header(line, values)
                 continue
             record = Record(line, values, last=not state["terminated"])
@@ -198,19 +203,20 @@ class FixedParser:
         self.slices = [slice(c["start"] - 1, c["start"] - 1 + c["length"]) for c in layout.columns]
         self.record_length = layout.record_length or max(s.stop for s in self.slices)
 
-    def records(self, stream: BinaryIO) -> Iterator[Record]:
+    def records(self, stream: BinaryIO, *, start_line: int = 0, header_pending: bool | None = None
+                ) -> Iterator[Record]:
         codec, slices, length = self.codec, self.slices, self.record_length
         labels = [c.get("label") or c.get("field") for c in self.layout.columns]
-        header_pending = self.layout.has_header
-        for line_no, raw, terminated in iter_raw_lines(stream):
+        self.header_pending = self.layout.has_header if header_pending is None else header_pending
+        for line_no, raw, terminated in iter_raw_lines(stream, start_line=start_line):
             if line_no == 1 and raw.startswith(BOM):
                 if codec != "utf-8":
                     raise FileRejected(_bom_message(self.layout.encoding), line=1)
                 raw = raw[3:]
             if not raw.strip():
                 continue
-            if header_pending:
-                header_pending = False
+            if self.header_pending:
+                self.header_pending = False
                 continue
             if len(raw) != length:
                 truncated = "最終行が途中で切れている可能性があります。" if not terminated else ""
