@@ -36,7 +36,7 @@ STRIP = " \u3000\t"
 WORKERS = int(os.environ.get("MADOGUCHI_IMPORT_WORKERS", min(2, os.cpu_count() or 1)))
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024
-IN_FLIGHT = 2 * WORKERS
+IN_FLIGHT = WORKERS + 1
 OPS = {"add": "A", "change": "C", "delete": "D"}
 TRUE_VALUES = {"1", "true", "t", "yes", "y", "有", "あり", "する", "○"}
 FALSE_VALUES = {"0", "false", "f", "no", "n", "無", "なし", "しない"}
@@ -301,6 +301,7 @@ class RowBuilder:
                          "json" if internal == "JSONField" else "date" if internal == "DateField" else "other")
         self.column_kinds = kinds
         self.const_text = [_copy_value(v) for v in self.template]
+        self.date_text: dict[str, str] = {}  # date as written → ISO text (only dates that parsed)
 
     def build_batch(self, lines: list[int], rows: list[list[str]]) -> str | None:
         """COPY text for a batch of records, or None if any record needs the row-by-row path (errors, 外字,
@@ -334,8 +335,28 @@ class RowBuilder:
             if not required and "" in values and self.template[col] != "":
                 values = [v or self.template[col] for v in values]
             out[col] = values
+        rendered = set()  # positions whose values are COPY text already
         for i, col, _label, conv, required, _max_length, _is_key in self.steps:
             values = list(map(str.strip, columns[i], repeat(STRIP)))
+            if conv is self.parse_date:  # dates repeat: each distinct text is parsed once, straight to COPY text
+                texts = list(map(self.date_text.get, values))
+                if None in texts:
+                    for n, value in enumerate(values):
+                        if texts[n] is None:
+                            if not value:
+                                if required:
+                                    return None
+                                texts[n] = self.const_text[col]
+                                continue
+                            try:
+                                texts[n] = conv(value).isoformat()
+                            except ValueError:
+                                return None
+                            if len(self.date_text) < 200_000:
+                                self.date_text[value] = texts[n]
+                out[col] = texts
+                rendered.add(col)
+                continue
             if "" in values:
                 if required:
                     return None
@@ -368,15 +389,17 @@ class RowBuilder:
             out[idx["search_name"]] = list(map(_search_name, names))
             out[idx["search_kana"]] = list(map(_search_kana, kanas))
             out[idx["search_address"]] = list(map(_search_address, map(str.__add__, addresses, katagaki)))
-        elif self.derive is _derive_period:
+        elif self.derive is _derive_period:  # ISO dates (or \\N) as COPY text compare like the dates
             starts, ends = out[self.idx["start_date"]], out[self.idx["end_date"]]
             if starts is not None and ends is not None and any(
-                    e is not None and s is not None and e < s for s, e in zip(starts, ends, strict=True)):
+                    e != "\\N" and s != "\\N" and e < s for s, e in zip(starts, ends, strict=True)):
                 return None
         text_columns = [list(map(str, lines)), ops or ["A"] * count]
         for position, values in enumerate(out):
             if values is None:
                 text_columns.append(repeat(self.const_text[position], count))
+            elif position in rendered:
+                text_columns.append(values)
             elif self.column_kinds[position] == "text":
                 joined = "\x1f".join(values)
                 if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
@@ -516,38 +539,39 @@ def _flush(state: object, builder: RowBuilder, write: Callable[[str], object], l
         write("".join(parts))
 
 
+class _PartHasErrors(Exception):
+    pass
+
+
 class _PartState:
-    """Counts and errors of one part of the file in a worker process."""
+    """Counts of one part of the file in a worker process. A part with an error is given up at once: the
+    one-process path does it again, so that errors come in exactly its order."""
 
     def __init__(self, builder: RowBuilder) -> None:
         self.builder = builder
-        self.rows = self.staged = self.good = self.error_count = 0
-        self.errors: list[dict] = []
+        self.rows = self.staged = self.good = 0
 
     def add_error(self, item: dict) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(item)
+        raise _PartHasErrors
 
 
 _WORKER_BUILDER: RowBuilder | None = None  # set while the pool forks; the workers inherit it
 
 
 def _stage_part(part: bytes, start_line: int, header_pending: bool) -> tuple:
-    """In a worker: one part of the file (whole lines) → counts, errors and its COPY text (UTF-8)."""
+    """In a worker: one part of the file (whole lines) → counts and its COPY text (UTF-8), or None if the
+    part has an error or rejects the file (the one-process path then takes over from this part)."""
     builder = _WORKER_BUILDER
     state = _PartState(builder)
     parser = parser_for(builder.layout)
     chunks: list[str] = []
-    rejected = None
     try:
         for _count in _feed(state, parser.records(io.BytesIO(part), start_line=start_line,
                                                   header_pending=header_pending), 0, chunks.append):
             pass
-    except FileRejected as exc:
-        rejected = (exc.message, exc.line, exc.column)
-    return (state.rows, state.staged, state.good, state.errors, state.error_count, "".join(chunks).encode(),
-            rejected, parser.header_pending)
+    except (FileRejected, _PartHasErrors):
+        return None
+    return state.rows, state.staged, state.good, "".join(chunks).encode(), parser.header_pending
 
 
 def _parallel_worth(stream: BinaryIO) -> bool:
@@ -643,17 +667,18 @@ class Importer:
         """Validate parts of the file in worker processes; stage their COPY text here, in file order.
 
         The file is cut at line breaks into parts of about CHUNK_BYTES; a worker runs the very same parser
-        and builder on its part, so rows, errors (in line order) and COPY text are those of the sequential
-        path. Where a part cannot be validated on its own (a CSV part with a quote character — a quoted field
-        may span lines —, no line break for long, a header not yet seen, a rejected file) the rest of the
-        file, from that part on, goes through the sequential path: the returned (offset, line, header).
+        and builder on its part, so rows and COPY text are those of the sequential path. From the first part
+        that has an error or cannot be validated on its own (a CSV part with a quote character — a quoted
+        field may span lines —, no line break for long, a header not yet seen, a rejected file) the rest of
+        the file goes through the sequential path (with the same batch alignment), so errors, their order
+        and the counts at a rejection are exactly the sequential ones: the returned (offset, line, header).
         """
         global _WORKER_BUILDER
         _WORKER_BUILDER = self.builder
         try:
             pool = multiprocessing.get_context("fork").Pool(WORKERS)
         except (OSError, ValueError, AssertionError):  # e.g. not allowed to fork here: one process
-            return 0, 0, None
+            return None, 0, None
         finally:
             _WORKER_BUILDER = None
         is_csv = self.layout.format == "csv"
@@ -697,15 +722,13 @@ class Importer:
                 part_offset, part_line, part_header, result = pending.popleft()
                 if result is None:
                     return part_offset, part_line, part_header
-                rows, staged, good, errors, error_count, text, rejected, header_left = result.get()
-                if rejected is not None:  # the sequential path reports it exactly where it happens
+                outcome = result.get()
+                if outcome is None:  # errors: the one-process path reports them, in its order, from here
                     return part_offset, part_line, part_header
+                rows, staged, good, text, header_left = outcome
                 self.rows += rows
                 self.staged += staged
                 self.good += good
-                for item in errors:
-                    self.add_error(item)
-                self.error_count += error_count - len(errors)
                 if text:
                     with raw.copy(copy_sql) as copy:
                         copy.write(text)
@@ -716,7 +739,15 @@ class Importer:
                 if header_left and part_header:  # only blank lines so far: the header is still to come
                     return (pending[0][0], pending[0][1], True) if pending else None
         finally:
-            pool.terminate()
+            # Let the parts already handed out finish before closing: terminating a worker while it reads a
+            # part from the pipe leaves the queue's lock taken and Pool.terminate() waiting for ever.
+            handed_out = [result for *_part, result in pending if result is not None]
+            for result in handed_out:
+                result.wait(60)
+            if all(result.ready() for result in handed_out):
+                pool.close()
+            else:
+                pool.terminate()
             pool.join()
             if since_progress:
                 self.progress("validated", self.rows)
@@ -867,20 +898,24 @@ class Importer:
         source = (f'"{stage}" r WHERE r.op <> \'D\' AND r.status = \'resident\' ' if full else
                   f'integration_resident r WHERE r.household_no IN (SELECT household_no FROM "{stage}") '
                   "AND r.status = 'resident' ")
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM integration_household)")
+        first = not cursor.fetchone()[0]
         cursor.execute(
             "INSERT INTO integration_household AS h (household_no, head_atena_no, address, address_katagaki, "
             "address_code, postcode, updated_at) "
             "SELECT DISTINCT ON (r.household_no) r.household_no, "
             "CASE WHEN r.relationship = '世帯主' THEN r.atena_no ELSE '' END, r.address, r.address_katagaki, "
             f"r.address_code, r.postcode, now() FROM {source}"
-            "ORDER BY r.household_no, (r.relationship <> '世帯主'), r.birth_date "
+            "ORDER BY r.household_no, (r.relationship <> '世帯主'), r.birth_date " + ("" if first else
             "ON CONFLICT (household_no) DO UPDATE SET head_atena_no = EXCLUDED.head_atena_no, "
             "address = EXCLUDED.address, address_katagaki = EXCLUDED.address_katagaki, "
             "address_code = EXCLUDED.address_code, postcode = EXCLUDED.postcode, updated_at = now() "
             "WHERE (h.head_atena_no, h.address, h.address_katagaki, h.address_code, h.postcode) IS DISTINCT FROM "
             "(EXCLUDED.head_atena_no, EXCLUDED.address, EXCLUDED.address_katagaki, EXCLUDED.address_code, "
-            "EXCLUDED.postcode)"
+            "EXCLUDED.postcode)")
         )
+        if first:  # no households before: each one just derived has a living resident, nothing to delete
+            return
         living = (f'"{stage}" r WHERE r.op <> \'D\' AND' if full else "integration_resident r WHERE")
         cursor.execute(
             f"DELETE FROM integration_household h WHERE NOT EXISTS (SELECT 1 FROM {living} "
