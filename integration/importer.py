@@ -443,6 +443,11 @@ _NAME_CACHE: dict[str, str] = {}
 _KANA_CACHE: dict[str, str] = {}
 
 
+def clear_normalisation_caches() -> None:
+    for cache in (_ADDRESS_CACHE, _NAME_CACHE, _KANA_CACHE):
+        cache.clear()
+
+
 def _search_name(text: str) -> str:
     hit = _NAME_CACHE.get(text)
     if hit is None:
@@ -923,6 +928,9 @@ class Importer:
         )
 
     def drop_stage(self) -> None:
+        # Names and addresses of this municipality's residents must not linger in a worker that
+        # serves other municipalities next.
+        clear_normalisation_caches()
         try:
             with connection.cursor() as cursor:
                 cursor.execute(f'DROP TABLE IF EXISTS "{self.stage_table}"')

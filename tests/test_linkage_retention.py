@@ -53,3 +53,16 @@ def test_termination_removes_the_linkage_folder(tenant_b, linkage_root, django_c
         municipality_terminate(municipality=tenant_b)
     assert not (linkage_root / tenant_b.schema_name).exists()
     assert other.exists()  # another municipality's files are untouched
+
+
+def test_normalisation_caches_are_emptied_after_each_run(tenant_a, linkage_root):
+    from integration import importer
+    from integration.models import LinkageLayout
+    from integration.services import import_submit, layouts_ensure_shipped
+    from tests.test_integration_import import person, std_csv
+
+    with in_tenant(tenant_a):
+        layouts_ensure_shipped()
+        import_submit(layout=LinkageLayout.objects.get(key="juki_standard_csv"), source=std_csv([person(1)]),
+                      file_name="one.csv", run_async=False)
+    assert not importer._NAME_CACHE and not importer._KANA_CACHE and not importer._ADDRESS_CACHE
