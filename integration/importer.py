@@ -438,42 +438,33 @@ def _copy_value(value: object) -> str:
     return _escape(value.isoformat() if hasattr(value, "isoformat") else str(value))
 
 
+def _memoised(
+    normalise: Callable[[str], str], *, width: int, cache: dict[str, str], limit: int = 200_000
+) -> Callable[[str], str]:
+    """Normalise each distinct value once (household members share addresses, surnames repeat)."""
+
+    def _cached(text: str) -> str:
+        hit = cache.get(text)
+        if hit is None:
+            if len(cache) > limit:
+                cache.clear()
+            hit = cache[text] = normalise(text)[:width]
+        return hit
+
+    return _cached
+
+
 _ADDRESS_CACHE: dict[str, str] = {}
 _NAME_CACHE: dict[str, str] = {}
 _KANA_CACHE: dict[str, str] = {}
+_search_name = _memoised(normalize.normalize_name, width=200, cache=_NAME_CACHE)
+_search_kana = _memoised(normalize.normalize_kana, width=200, cache=_KANA_CACHE)
+_search_address = _memoised(normalize.normalize_address, width=400, cache=_ADDRESS_CACHE)
 
 
 def clear_normalisation_caches() -> None:
     for cache in (_ADDRESS_CACHE, _NAME_CACHE, _KANA_CACHE):
         cache.clear()
-
-
-def _search_name(text: str) -> str:
-    hit = _NAME_CACHE.get(text)
-    if hit is None:
-        if len(_NAME_CACHE) > 200_000:
-            _NAME_CACHE.clear()
-        hit = _NAME_CACHE[text] = normalize.normalize_name(text)[:200]
-    return hit
-
-
-def _search_kana(text: str) -> str:
-    hit = _KANA_CACHE.get(text)
-    if hit is None:
-        if len(_KANA_CACHE) > 200_000:
-            _KANA_CACHE.clear()
-        hit = _KANA_CACHE[text] = normalize.normalize_kana(text)[:200]
-    return hit
-
-
-def _search_address(text: str) -> str:
-    """Household members share an address: normalise each distinct address once."""
-    hit = _ADDRESS_CACHE.get(text)
-    if hit is None:
-        if len(_ADDRESS_CACHE) > 200_000:
-            _ADDRESS_CACHE.clear()
-        hit = _ADDRESS_CACHE[text] = normalize.normalize_address(text)[:400]
-    return hit
 
 
 def _derive_resident(builder: RowBuilder, out: list, personal: tuple | None, line: int, errors: list) -> None:
