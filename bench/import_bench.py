@@ -94,6 +94,11 @@ def reset() -> None:
 # Children: one measurement each, JSON on stdout
 # ---------------------------------------------------------------------------------------------
 def child_pipeline(kind: str, path: str) -> dict:
+    if os.environ.get("BENCH_DEBUG"):
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+        logging.getLogger("integration.bulkswap").setLevel(logging.DEBUG)
     from django_tenants.utils import schema_context
 
     from integration.models import LinkageLayout
@@ -213,6 +218,8 @@ def run_child(*args: str) -> dict:
                             env=os.environ.copy())
     if result.returncode != 0:
         raise SystemExit(f"child {args} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    if os.environ.get("BENCH_DEBUG"):
+        sys.stderr.write("\n".join(line for line in result.stderr.splitlines() if "bulkswap" in line) + "\n")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

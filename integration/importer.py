@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator
 from itertools import repeat
 from typing import BinaryIO
 
+import psycopg
 from django.db import connection
 
-from integration import normalize
+from integration import bulkswap, normalize
 from integration.checkdigits import is_valid_atena_no
 from integration.dates import make_date_parser
 from integration.gaiji import PUA_RE, GaijiConverter, describe_code
@@ -31,6 +32,10 @@ MAX_ERRORS = 1000
 PROGRESS_EVERY = 20_000
 BATCH = 2_000
 BULK_ROWS = 50_000  # from here on, a large change rebuilds the secondary indexes instead of updating them
+# Full snapshots of these targets, from files of SWAP_MIN_BYTES, are staged in a load table that replaces the
+# live table when most rows change (integration.bulkswap); the 世帯 table is derived alongside.
+SWAP_TARGETS = {"residents"}
+SWAP_MIN_BYTES = 16 * 1024 * 1024
 STRIP = " \u3000\t"
 # Big files are validated in worker processes, parts of about CHUNK_BYTES at a time (IN_FLIGHT queued).
 WORKERS = int(os.environ.get("MADOGUCHI_IMPORT_WORKERS", min(2, os.cpu_count() or 1)))
@@ -588,7 +593,7 @@ class Importer:
     """One file through validate → stage → check → apply. Errors are collected, capped at MAX_ERRORS."""
 
     def __init__(self, *, layout: object, tenant: object, gaiji: dict[str, str],
-                 progress: Callable[[str, int], None] | None = None) -> None:
+                 progress: Callable[[str, int], None] | None = None, load_key: str | None = None) -> None:
         problems = layout_problems(layout)
         if problems:
             raise LayoutInvalid(problems)
@@ -603,6 +608,12 @@ class Importer:
         self.good = 0  # records with values (batches of BATCH of them go to the builder)
         self.timings: dict[str, float] = {}
         self.stage_table = f"linkage_stage_{id(self):x}"
+        self.load_key = load_key  # run id: names the load tables of a bulk replacement
+        self.loaded = False  # staged into a committed load table (may be swapped in) instead of a temp table
+        self.swap: list[bulkswap.TableCopy] = []
+        self.swap_counts: dict[str, int] = {}
+        self.load_tables: list[str] = []
+        self.planned: tuple[int, int] | None = None  # (rows to write, rows there) if prepare_apply counted them
 
     def add_error(self, item: dict) -> None:
         self.error_count += 1
@@ -613,12 +624,19 @@ class Importer:
     def validate_and_stage(self, stream: BinaryIO) -> None:
         started = time.perf_counter()
         columns = ["line_no", "op", *self.target.columns]
-        with connection.cursor() as cursor:  # sets the tenant's search_path on the session
-            cursor.execute(
-                f'CREATE TEMP TABLE "{self.stage_table}" AS SELECT {", ".join(self.target.columns)} '
-                f'FROM "{self.target.table}" WITH NO DATA'
-            )
-            cursor.execute(f'ALTER TABLE "{self.stage_table}" ADD COLUMN line_no integer, ADD COLUMN op text')
+        if self._swap_candidate(stream):
+            self.loaded = True
+            self.stage_table = bulkswap.load_name(self.load_key, self.target.table)
+            self.load_tables.append(self.stage_table)
+            bulkswap.create_load_table(live=self.target.table, load=self.stage_table,
+                                       extra_columns="ADD COLUMN line_no integer, ADD COLUMN op text")
+        else:
+            with connection.cursor() as cursor:  # sets the tenant's search_path on the session
+                cursor.execute(
+                    f'CREATE TEMP TABLE "{self.stage_table}" AS SELECT {", ".join(self.target.columns)} '
+                    f'FROM "{self.target.table}" WITH NO DATA'
+                )
+                cursor.execute(f'ALTER TABLE "{self.stage_table}" ADD COLUMN line_no integer, ADD COLUMN op text')
         raw = connection.connection.cursor()
         copy_sql = f'COPY "{self.stage_table}" ({", ".join(columns)}) FROM STDIN'
         self.builder.prepare_fast_path()
@@ -629,6 +647,19 @@ class Importer:
         finally:
             raw.close()
         self.timings["validate_stage"] = round(time.perf_counter() - started, 3)
+
+    def _swap_candidate(self, stream: BinaryIO) -> bool:
+        """A big full snapshot of a swappable target, outside any transaction (the load table must be
+        committed for the index builds on other connections)."""
+        if (self.load_key is None or self.layout.mode != "full" or self.target.key not in SWAP_TARGETS
+                or self.target.scope_column or connection.in_atomic_block):
+            return False
+        try:
+            size = stream.seek(0, io.SEEK_END)
+            stream.seek(0)
+        except (OSError, AttributeError, ValueError):
+            return False
+        return size >= SWAP_MIN_BYTES and bulkswap.can_swap(self.target.table)
 
     def _stage_sequential(self, stream: BinaryIO, raw: object, copy_sql: str, offset: int | None,
                           start_line: int, header_pending: bool | None) -> None:
@@ -756,16 +787,9 @@ class Importer:
             return
         keys = self.target.key_columns
         labels = [self.target.field(k).label for k in keys]
-        key_list = ", ".join(keys)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f'SELECT {key_list}, array_agg(line_no ORDER BY line_no) FROM "{self.stage_table}" '
-                f"GROUP BY {key_list} HAVING count(*) > 1 ORDER BY min(line_no) LIMIT %s", [MAX_ERRORS]
-            )
-            for *key, lines in cursor.fetchall():
-                shown = "・".join(f"{label}「{value}」" for label, value in zip(labels, key, strict=True))
-                for line in lines[1:]:
-                    self.add_error(error(line, labels[0], f"{shown}が重複しています（{lines[0]}行目と同じキー）"))
+            if not self.loaded:  # a load table is checked by prepare_apply (its unique index, when swapped)
+                self._check_duplicates(cursor)
             if self.layout.mode == "delta":
                 match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
                 scope = f" AND t.{self.target.scope_column} = s.{self.target.scope_column}" \
@@ -780,8 +804,89 @@ class Importer:
                     self.add_error(error(line, labels[0], f"削除対象の{shown}が登録されていません"))
         self.timings["check"] = round(time.perf_counter() - started, 3)
 
+    def _check_duplicates(self, cursor: object) -> None:
+        keys = self.target.key_columns
+        labels = [self.target.field(k).label for k in keys]
+        key_list = ", ".join(keys)
+        cursor.execute(
+            f'SELECT {key_list}, array_agg(line_no ORDER BY line_no) FROM "{self.stage_table}" '
+            f"GROUP BY {key_list} HAVING count(*) > 1 ORDER BY min(line_no) LIMIT %s", [MAX_ERRORS]
+        )
+        for *key, lines in cursor.fetchall():
+            shown = "・".join(f"{label}「{value}」" for label, value in zip(labels, key, strict=True))
+            for line in lines[1:]:
+                self.add_error(error(line, labels[0], f"{shown}が重複しています（{lines[0]}行目と同じキー）"))
+
+    # -- phase 3a: a bulk replacement is prepared outside the transaction ------------------------
+    def prepare_apply(self) -> None:
+        """If the rows were staged in a load table and they rewrite most of the mirror, finish the load
+        table (its indexes, the derived 世帯 table) on several connections; ``apply`` then swaps it in.
+        Otherwise the load table is just the staging table of the usual apply."""
+        if not self.loaded:
+            return
+        started = time.perf_counter()
+        target, load = self.target, self.stage_table
+        provided = {c for c in target.columns if c in self.builder.provided}
+        compare = [c for c in target.columns if c in provided and c not in target.key_columns
+                   and c != "personal_no_encrypted"]
+        match = " AND ".join(f"t.{k} = s.{k}" for k in target.key_columns)
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT count(*) FROM "{target.table}"')
+            existing = cursor.fetchone()[0]
+            added, changed = self.staged, 0
+            if existing:
+                differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in compare) or "false"
+                cursor.execute(f'SELECT count(*) FILTER (WHERE t.id IS NULL), count(*) FILTER (WHERE t.id IS NOT '
+                               f'NULL AND ({differs})) FROM "{load}" s LEFT JOIN "{target.table}" t ON {match}')
+                added, changed = cursor.fetchone()
+            deleted = existing - (self.staged - added)
+            writes = added + changed + deleted
+            if writes < BULK_ROWS or writes < existing // 5 or (existing and not self._nothing_lost(cursor, provided)):
+                self._check_duplicates(cursor)  # the usual apply follows, with the load table as its stage
+                self.planned = (writes, existing)
+                self.timings["apply_plan"] = round(time.perf_counter() - started, 3)
+                return
+        copies = [bulkswap.index_copies(live=target.table, load=load)]
+        jobs = [(index.cost, [index.sql]) for index in copies[0].indexes]
+        jobs.append((0.2, [f'ANALYZE "{load}"']))
+        if target.key == "residents" and (self.layout.options or {}).get("derive_households", True):
+            households = bulkswap.load_name(self.load_key, "integration_household")
+            self.load_tables.append(households)
+            bulkswap.create_load_table(live="integration_household", load=households)
+            copies.append(bulkswap.index_copies(live="integration_household", load=households))
+            jobs.append((bulkswap.HOUSEHOLDS_COST, [
+                _household_insert(into=households, source=f'"{load}" r WHERE r.status = \'resident\' ', first=True),
+                *(index.sql for index in copies[1].indexes), f'ANALYZE "{households}"']))
+        self.timings["apply_plan"] = round(time.perf_counter() - started, 3)
+        mark = time.perf_counter()
+        try:
+            bulkswap.run_parallel(jobs)
+        except psycopg.errors.UniqueViolation:  # the key's unique index found duplicates: report them
+            with connection.cursor() as cursor:
+                self._check_duplicates(cursor)
+            if not self.error_count:
+                raise
+            return
+        self.timings["apply_index"] = round(time.perf_counter() - mark, 3)
+        self.swap = copies
+        self.swap_counts = {"added": added, "changed": changed, "deleted": deleted}
+
+    def _nothing_lost(self, cursor: object, provided: set[str]) -> bool:
+        """Columns this layout does not deliver keep their values on an upsert; a swap would reset them to
+        the defaults, so it is only taken when the live table holds nothing but defaults there."""
+        missing = [(c, self.builder.template[self.builder.idx[c]]) for c in self.target.columns
+                   if c not in provided and c != self.target.scope_column]
+        if not missing:
+            return True
+        cursor.execute(f'SELECT NOT EXISTS (SELECT 1 FROM "{self.target.table}" WHERE '
+                       f'({", ".join(c for c, _ in missing)}) IS DISTINCT FROM ({", ".join(["%s"] * len(missing))}))',
+                       [value for _, value in missing])
+        return bool(cursor.fetchone()[0])
+
     # -- phase 3: apply (caller holds the transaction) --------------------------------------------
     def apply(self) -> dict[str, int]:
+        if self.swap:
+            return self._apply_swap()
         started = time.perf_counter()
         target, stage = self.target, self.stage_table
         keys = target.key_columns
@@ -860,6 +965,23 @@ class Importer:
         self.timings["apply"] = round(time.perf_counter() - started, 3)
         return counts
 
+    def _apply_swap(self) -> dict[str, int]:
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                           [f"linkage:{connection.schema_name}:{self.target.table}"])
+        with connection.cursor() as cursor:  # staging columns go (metadata only), as does COPY's default
+            cursor.execute(f'ALTER TABLE "{self.stage_table}" DROP COLUMN line_no, DROP COLUMN op, '
+                           "ALTER COLUMN updated_at DROP DEFAULT")
+            for table in self.load_tables[1:]:
+                cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN updated_at DROP DEFAULT')
+        bulkswap.swap_in(self.swap)
+        self.timings["apply_swap"] = round(time.perf_counter() - started, 3)
+        self.timings["apply"] = round(time.perf_counter() - started + self.timings.get("apply_index", 0)
+                                      + self.timings.get("apply_plan", 0), 3)
+        return {**self.swap_counts, "unchanged": max(0, self.staged - self.swap_counts["added"]
+                                                     - self.swap_counts["changed"])}
+
     def _drop_search_indexes(self, cursor: object, compare: list[str], match: str) -> list[str]:
         """For a bulk change, drop the secondary indexes (trigram GIN, b-tree) and return their definitions.
 
@@ -874,12 +996,15 @@ class Importer:
         indexes = cursor.fetchall()
         if not indexes:
             return []
-        differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in compare) or "false"
-        cursor.execute(f'SELECT count(*) FROM "{stage}" s LEFT JOIN "{target.table}" t ON {match} '
-                       f"WHERE s.op <> 'D' AND (t.id IS NULL OR {differs})")
-        writes = cursor.fetchone()[0]
-        cursor.execute(f'SELECT count(*) FROM "{target.table}"')
-        existing = cursor.fetchone()[0]
+        if self.planned is not None:
+            writes, existing = self.planned
+        else:
+            differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in compare) or "false"
+            cursor.execute(f'SELECT count(*) FROM "{stage}" s LEFT JOIN "{target.table}" t ON {match} '
+                           f"WHERE s.op <> 'D' AND (t.id IS NULL OR {differs})")
+            writes = cursor.fetchone()[0]
+            cursor.execute(f'SELECT count(*) FROM "{target.table}"')
+            existing = cursor.fetchone()[0]
         if writes < BULK_ROWS or writes < existing // 5:
             return []
         for name, _definition in indexes:
@@ -896,20 +1021,7 @@ class Importer:
                   "AND r.status = 'resident' ")
         cursor.execute("SELECT EXISTS (SELECT 1 FROM integration_household)")
         first = not cursor.fetchone()[0]
-        cursor.execute(
-            "INSERT INTO integration_household AS h (household_no, head_atena_no, address, address_katagaki, "
-            "address_code, postcode, updated_at) "
-            "SELECT DISTINCT ON (r.household_no) r.household_no, "
-            "CASE WHEN r.relationship = '世帯主' THEN r.atena_no ELSE '' END, r.address, r.address_katagaki, "
-            f"r.address_code, r.postcode, now() FROM {source}"
-            "ORDER BY r.household_no, (r.relationship <> '世帯主'), r.birth_date " + ("" if first else
-            "ON CONFLICT (household_no) DO UPDATE SET head_atena_no = EXCLUDED.head_atena_no, "
-            "address = EXCLUDED.address, address_katagaki = EXCLUDED.address_katagaki, "
-            "address_code = EXCLUDED.address_code, postcode = EXCLUDED.postcode, updated_at = now() "
-            "WHERE (h.head_atena_no, h.address, h.address_katagaki, h.address_code, h.postcode) IS DISTINCT FROM "
-            "(EXCLUDED.head_atena_no, EXCLUDED.address, EXCLUDED.address_katagaki, EXCLUDED.address_code, "
-            "EXCLUDED.postcode)")
-        )
+        cursor.execute(_household_insert(into="integration_household", source=source, first=first))
         if first:  # no households before: each one just derived has a living resident, nothing to delete
             return
         living = (f'"{stage}" r WHERE r.op <> \'D\' AND' if full else "integration_resident r WHERE")
@@ -919,11 +1031,32 @@ class Importer:
         )
 
     def drop_stage(self) -> None:
+        """Drop the staging table and any load table not swapped in (and forget cached names)."""
         # Names and addresses of this municipality's residents must not linger in a worker that
         # serves other municipalities next.
         clear_normalisation_caches()
         try:
             with connection.cursor() as cursor:
                 cursor.execute(f'DROP TABLE IF EXISTS "{self.stage_table}"')
+            if self.load_tables:  # renamed away if swapped in
+                bulkswap.drop_tables(self.load_tables)
         except Exception:  # noqa: BLE001,S110 - the connection may be gone; temp tables die with it
             pass
+
+
+def _household_insert(*, into: str, source: str, first: bool) -> str:
+    """世帯 rows derived from residents (``source``: a FROM … WHERE clause aliased r): head, address."""
+    return (
+        f'INSERT INTO "{into}" AS h (household_no, head_atena_no, address, address_katagaki, '
+        "address_code, postcode, updated_at) "
+        "SELECT DISTINCT ON (r.household_no) r.household_no, "
+        "CASE WHEN r.relationship = '世帯主' THEN r.atena_no ELSE '' END, r.address, r.address_katagaki, "
+        f"r.address_code, r.postcode, now() FROM {source}"
+        "ORDER BY r.household_no, (r.relationship <> '世帯主'), r.birth_date " + ("" if first else
+        "ON CONFLICT (household_no) DO UPDATE SET head_atena_no = EXCLUDED.head_atena_no, "
+        "address = EXCLUDED.address, address_katagaki = EXCLUDED.address_katagaki, "
+        "address_code = EXCLUDED.address_code, postcode = EXCLUDED.postcode, updated_at = now() "
+        "WHERE (h.head_atena_no, h.address, h.address_katagaki, h.address_code, h.postcode) IS DISTINCT FROM "
+        "(EXCLUDED.head_atena_no, EXCLUDED.address, EXCLUDED.address_katagaki, EXCLUDED.address_code, "
+        "EXCLUDED.postcode)")
+    )

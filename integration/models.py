@@ -33,7 +33,10 @@ class Sex(models.TextChoices):
 
 
 class Household(models.Model):
-    household_no = models.CharField("世帯番号", max_length=15, unique=True)
+    # Keys are unique constraints / plain indexes declared in Meta: a ``unique=True`` or ``db_index=True``
+    # CharField also gets a varchar_pattern_ops index for LIKE 'prefix%', which no query here uses and
+    # every bulk load would have to build.
+    household_no = models.CharField("世帯番号", max_length=15)
     head_atena_no = models.CharField("世帯主の宛名番号", max_length=15, blank=True)
     address = models.CharField("住所", max_length=200, blank=True)
     address_katagaki = models.CharField("方書", max_length=200, blank=True)
@@ -44,14 +47,15 @@ class Household(models.Model):
     class Meta:
         verbose_name = "世帯"
         verbose_name_plural = "世帯"
+        constraints = [models.UniqueConstraint(fields=["household_no"], name="integration_household_household_no_key")]
 
     def __str__(self) -> str:
         return self.household_no
 
 
 class Resident(models.Model):
-    atena_no = models.CharField("宛名番号", max_length=15, unique=True)
-    household_no = models.CharField("世帯番号", max_length=15, db_index=True)
+    atena_no = models.CharField("宛名番号", max_length=15)  # unique: Meta (no LIKE index, see Household)
+    household_no = models.CharField("世帯番号", max_length=15)
     resident_code = models.CharField("住民票コード", max_length=11, blank=True)
     name = models.CharField("氏名", max_length=100)
     name_kana = models.CharField("氏名（フリガナ）", max_length=200, blank=True)
@@ -82,7 +86,7 @@ class Resident(models.Model):
     residence_card_no = models.CharField("在留カード等番号", max_length=12, blank=True)
     # 個人番号, only if the municipality delivers it: AES-GCM with the tenant data key + keyed hash.
     personal_no_encrypted = models.BinaryField(null=True, blank=True, editable=False)
-    personal_no_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    personal_no_hash = models.CharField(max_length=64, blank=True, editable=False)
     # Normalised search columns (integration.normalize), filled on import.
     search_name = models.CharField(max_length=200, blank=True)
     search_kana = models.CharField(max_length=200, blank=True)
@@ -92,7 +96,10 @@ class Resident(models.Model):
     class Meta:
         verbose_name = "住民"
         verbose_name_plural = "住民"
+        constraints = [models.UniqueConstraint(fields=["atena_no"], name="integration_resident_atena_no_key")]
         indexes = [
+            models.Index(fields=["household_no"], name="resident_household_idx"),
+            models.Index(fields=["personal_no_hash"], name="resident_personal_hash_idx"),
             TrigramIndex(fields=["search_name"], name="resident_name_trgm"),
             TrigramIndex(fields=["search_kana"], name="resident_kana_trgm"),
             TrigramIndex(fields=["search_address"], name="resident_addr_trgm"),

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import record
+from integration import bulkswap
 from integration.gaiji import parse_gaiji_csv
 from integration.importer import Importer, LayoutInvalid, layout_problems
 from integration.models import GaijiMapping, ImportRun, LinkageLayout, LinkageSchedule
@@ -380,6 +381,8 @@ def import_execute(*, run_id: int, actor: Any = None) -> ImportRun:
     with connection.cursor() as cursor:
         cursor.execute(RUN_LOCK_SQL.format(function="pg_advisory_lock"), [RUN_LOCK_CLASS, run_lock_key(run)])
     try:
+        if not connection.in_atomic_block:
+            bulkswap.drop_abandoned(is_abandoned=_load_table_abandoned)
         return _execute(run, tenant, actor, started)
     finally:
         with connection.cursor() as cursor:
@@ -389,7 +392,8 @@ def import_execute(*, run_id: int, actor: Any = None) -> ImportRun:
 def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportRun:
     layout = run.layout
     try:
-        importer = Importer(layout=layout, tenant=tenant, gaiji=gaiji_mapping(), progress=_progress(run))
+        importer = Importer(layout=layout, tenant=tenant, gaiji=gaiji_mapping(), progress=_progress(run),
+                            load_key=str(run.pk))
     except LayoutInvalid as exc:
         return _finish(run, ImportRun.Status.FAILED, "レイアウトの定義に誤りがあります",
                        errors=[error(0, "", p) for p in exc.problems], actor=actor)
@@ -405,6 +409,10 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
             importer.add_error(error(0, "", "受信したファイルが見つかりません"))
         if not importer.error_count:
             importer.check_staged()
+        if not importer.error_count:
+            # A bulk replacement builds its load tables' indexes here, before the transaction; a load table
+            # that is not swapped in gets its duplicate-key check here.
+            importer.prepare_apply()
         timings = {**importer.timings}
         if importer.error_count:
             timings["total"] = round(time.perf_counter() - started, 3)
@@ -449,6 +457,12 @@ def import_retry(*, run: ImportRun, actor: Any = None, run_async: bool = True) -
                                                    message="処理が中断されました（再実行済み）")
     return import_submit(layout=run.layout, source=path, file_name=run.file_name, via=run.source, actor=actor,
                          requested_by=run.requested_by, schedule=run.schedule, run_async=run_async)
+
+
+def _load_table_abandoned(run_key: str) -> bool:
+    """A load table (integration.bulkswap) whose run no process executes any more."""
+    run = ImportRun.objects.filter(pk=int(run_key)).first() if run_key.isdigit() else None
+    return run is None or not run.is_running or run_is_stale(run=run)
 
 
 def run_is_stale(*, run: ImportRun, now: datetime | None = None) -> bool:

@@ -362,3 +362,22 @@ def browser_login(page: object, server: LiveServer, city: TestCity, username: st
     page.get_by_label("ユーザーID").fill(username)
     page.get_by_label("パスワード").fill(password)
     page.get_by_role("button", name="ログイン").click()
+
+
+@pytest.fixture
+def committed_city(fresh_municipality, django_db_blocker, tmp_path_factory):
+    """A throw-away municipality with the shipped layouts and three residents, committed."""
+    municipality = fresh_municipality(areas="juki,kokuho")
+    with django_db_blocker.unblock(), in_tenant(municipality):
+        from integration.models import ImportRun, LinkageLayout
+        from integration.services import layouts_ensure_shipped
+        from tests.test_integration_import import person, std_csv
+
+        layouts_ensure_shipped()
+        layout = LinkageLayout.objects.get(key="juki_standard_csv")
+        from integration.services import import_submit
+
+        rows = [person(n, municipality_code=municipality.code) for n in (1, 2, 3)]
+        assert import_submit(layout=layout, source=std_csv(rows), file_name="base.csv",
+                             run_async=False).status == ImportRun.Status.SUCCEEDED
+    return municipality

@@ -63,21 +63,6 @@ def test_schedule_due_and_inbox_pickup(in_a, tmp_path, settings):
     assert inbox_pickup(run_async=False) == []  # nothing new
 
 
-@pytest.fixture
-def committed_city(fresh_municipality, django_db_blocker, tmp_path_factory):
-    """A throw-away municipality with the shipped layouts and three residents, committed."""
-    municipality = fresh_municipality(areas="juki,kokuho")
-    with django_db_blocker.unblock(), in_tenant(municipality):
-        layouts_ensure_shipped()
-        layout = LinkageLayout.objects.get(key="juki_standard_csv")
-        from integration.services import import_submit
-
-        rows = [person(n, municipality_code=municipality.code) for n in (1, 2, 3)]
-        assert import_submit(layout=layout, source=std_csv(rows), file_name="base.csv",
-                             run_async=False).status == ImportRun.Status.SUCCEEDED
-    return municipality
-
-
 @pytest.mark.worker
 @pytest.mark.schema
 def test_real_worker_imports_a_queued_file(committed_city, celery_worker_process, django_db_blocker):

@@ -1,0 +1,233 @@
+"""Bulk replacement of the resident mirror (integration.bulkswap): a big full snapshot is loaded into a new
+table, indexed from several connections and swapped in — with the live table untouched until then."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from integration import importer
+from integration.models import Household, ImportRun, LinkageLayout, Resident
+from integration.services import import_retry, import_submit, run_is_stale
+from tests.conftest import ROOT, _test_database_url, in_tenant, wait_until
+from tests.test_integration_import import person, std_csv
+
+pytestmark = [pytest.mark.schema]
+
+
+@pytest.fixture
+def swap_small_files(monkeypatch):
+    """Take the bulk path for files of any size (it normally starts at 16 MB and 50,000 rows)."""
+    monkeypatch.setattr(importer, "SWAP_MIN_BYTES", 0)
+    monkeypatch.setattr(importer, "BULK_ROWS", 1)
+
+
+def _indexes(table: str) -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, regexp_replace(indexdef, ' ON \\S+ ', ' ON t ') FROM pg_indexes "
+                       "WHERE schemaname = current_schema() AND tablename = %s ORDER BY indexname", [table])
+        return cursor.fetchall()
+
+
+def _constraints(table: str) -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conname, contype FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY conname",
+                       [table])
+        return cursor.fetchall()
+
+
+def _load_tables() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT schemaname || '.' || tablename FROM pg_tables WHERE tablename LIKE 'linkage\\_load\\_%'")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _submit(city, rows: list[dict], name: str) -> ImportRun:  # noqa: ANN001
+    layout = LinkageLayout.objects.get(key="juki_standard_csv")
+    return import_submit(layout=layout, source=std_csv(rows), file_name=name, run_async=False)
+
+
+def test_full_snapshot_is_swapped_in_with_the_same_indexes_and_constraints(committed_city, django_db_blocker,
+                                                                           swap_small_files):
+    with django_db_blocker.unblock(), in_tenant(committed_city):
+        indexes = {table: _indexes(table) for table in ("integration_resident", "integration_household")}
+        constraints = {table: _constraints(table) for table in ("integration_resident", "integration_household")}
+        rows = [person(n, municipality_code=committed_city.code, address=f"鹿児島県鹿児島市新町{n}番地")
+                for n in (1, 2, 3, 4, 5, 6)]
+        run = _submit(committed_city, rows, "full.csv")
+        assert run.status == ImportRun.Status.SUCCEEDED, run.errors
+        assert "apply_swap" in run.timings and "apply_index" in run.timings  # the bulk path was taken
+        assert (run.added, run.changed, run.deleted) == (3, 3, 0)
+        assert sorted(Resident.objects.values_list("atena_no", "address")) == [
+            (r["atena_no"], r["address"]) for r in sorted(rows, key=lambda r: r["atena_no"])]
+        # the derived 世帯 table was swapped in with it
+        assert {h.household_no: h.address for h in Household.objects.all()} == {
+            r["household_no"]: r["address"] for r in sorted(rows, key=lambda r: r["atena_no"], reverse=True)}
+        for table in indexes:
+            assert _indexes(table) == indexes[table], table  # same names, same definitions
+            assert _constraints(table) == constraints[table], table  # primary key and unique still constraints
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence('integration_resident', 'id')")
+            assert cursor.fetchone()[0].endswith(".integration_resident_id_seq")
+        assert _load_tables() == []
+        # the search still finds people by name through the rebuilt trigram index
+        from django.contrib.auth import get_user_model
+
+        from integration.search import person_search
+
+        admin = get_user_model().objects.filter(is_active=True).first()
+        found = person_search(actor=admin, query="山田　太郎5")
+        assert [p.atena_no for p in found][:1] == [rows[4]["atena_no"]]  # exact match first
+        # a following small delta goes the usual way, on the swapped-in table
+        again = _submit(committed_city, rows[:5], "smaller.csv")
+        assert again.status == ImportRun.Status.SUCCEEDED and again.deleted == 1
+        connection.set_schema_to_public()
+
+
+def test_duplicate_keys_found_by_the_unique_index_are_reported_and_nothing_changes(committed_city, django_db_blocker,
+                                                                                    swap_small_files):
+    with django_db_blocker.unblock(), in_tenant(committed_city):
+        before = sorted(Resident.objects.values_list("atena_no", "address"))
+        rows = [person(n, municipality_code=committed_city.code, address="別の住所") for n in (1, 2, 3, 4)]
+        rows.append(person(2, municipality_code=committed_city.code))  # line 6 repeats line 3's key
+        run = _submit(committed_city, rows, "dup.csv")
+        assert run.status == ImportRun.Status.FAILED
+        assert run.errors[0]["line"] == 6 and "重複" in run.errors[0]["message"] and "3行目" in run.errors[0]["message"]
+        assert sorted(Resident.objects.values_list("atena_no", "address")) == before
+        assert _load_tables() == []
+        connection.set_schema_to_public()
+
+
+def test_values_the_layout_does_not_carry_are_never_reset_by_a_swap(committed_city, django_db_blocker,
+                                                                    swap_small_files):
+    import csv
+    import io
+
+    with django_db_blocker.unblock(), in_tenant(committed_city):
+        layout = LinkageLayout.objects.get(key="juki_standard_csv")
+        layout.columns = [c for c in layout.columns if c["field"] != "honseki"]  # a layout without 本籍
+        layout.save()
+        Resident.objects.filter(atena_no=person(1)["atena_no"]).update(honseki="鹿児島県鹿児島市山下町11番地")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow([c["label"] for c in layout.columns])
+        for n in (1, 2, 3, 4):
+            row = person(n, municipality_code=committed_city.code, address="別の住所")
+            writer.writerow([row[c["field"]] for c in layout.columns])
+        run = import_submit(layout=layout, source=buffer.getvalue().encode(), file_name="full.csv", run_async=False)
+        assert run.status == ImportRun.Status.SUCCEEDED, run.errors
+        assert "apply_swap" not in run.timings  # a swap would reset 本籍 to blank: the usual upsert keeps it
+        assert Resident.objects.get(atena_no=person(1)["atena_no"]).honseki == "鹿児島県鹿児島市山下町11番地"
+        assert set(Resident.objects.values_list("address", flat=True)) == {"別の住所"}
+        assert _load_tables() == []
+        # with nothing to keep in the columns it does not carry, the same layout swaps
+        Resident.objects.update(honseki="")
+        rows = [person(n, municipality_code=committed_city.code, address="三度目") for n in (1, 2, 3, 4, 5)]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow([c["label"] for c in layout.columns])
+        writer.writerows([row[c["field"]] for c in layout.columns] for row in rows)
+        run = import_submit(layout=layout, source=buffer.getvalue().encode(), file_name="again.csv", run_async=False)
+        assert run.status == ImportRun.Status.SUCCEEDED and "apply_swap" in run.timings
+        connection.set_schema_to_public()
+
+
+def test_load_table_left_by_a_dead_run_is_dropped_by_the_next(committed_city, django_db_blocker):
+    with django_db_blocker.unblock(), in_tenant(committed_city):
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE linkage_load_999999_integration_resident (LIKE integration_resident)")
+        assert len(_load_tables()) == 1
+        run = _submit(committed_city, [person(1, municipality_code=committed_city.code)], "one.csv")
+        assert run.status == ImportRun.Status.SUCCEEDED
+        assert _load_tables() == []
+        connection.set_schema_to_public()
+
+
+def test_bulk_load_is_isolated_per_municipality(committed_city, fresh_municipality, django_db_blocker,
+                                                swap_small_files):
+    other = fresh_municipality(areas="juki")
+    with django_db_blocker.unblock():
+        with in_tenant(other):
+            from integration.services import layouts_ensure_shipped
+
+            layouts_ensure_shipped()
+            assert _submit(other, [person(7, municipality_code=other.code)], "other.csv").status == "succeeded"
+        with in_tenant(committed_city):
+            rows = [person(n, municipality_code=committed_city.code, address="町A") for n in (1, 2, 3, 4)]
+            assert "apply_swap" in _submit(committed_city, rows, "a.csv").timings
+            # another municipality's file is refused here, bulk path or not
+            refused = _submit(committed_city, [person(9, municipality_code=other.code)] * 1, "b.csv")
+            assert refused.status == ImportRun.Status.FAILED
+        with in_tenant(other):
+            assert list(Resident.objects.values_list("atena_no", flat=True)) == [person(7)["atena_no"]]
+        connection.set_schema_to_public()
+
+
+CRASHING_SWAP_WORKER = textwrap.dedent("""
+    import os, sys, time, pathlib
+    import django
+    django.setup()
+    from integration import bulkswap, importer
+    importer.SWAP_MIN_BYTES, importer.BULK_ROWS = 0, 1
+    original = bulkswap.swap_in
+
+    def hang(copies):
+        original(copies)  # live tables dropped and load tables renamed, inside the open transaction ...
+        pathlib.Path(os.environ["CRASH_FLAG"]).write_text("swapping")
+        time.sleep(300)  # ... and the process is killed here
+
+    bulkswap.swap_in = hang
+    from celery.bin.celery import main
+    sys.argv = ["celery", "-A", "madoguchi", "worker", "-P", "solo", "-n", os.environ["WORKER_NAME"],
+                "-Q", os.environ["WORKER_QUEUE"], "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "--loglevel", "INFO"]
+    main()
+""")
+
+
+@pytest.mark.worker
+def test_worker_killed_during_the_swap_changes_nothing_and_rerun_completes(committed_city, django_db_blocker,
+                                                                           tmp_path, swap_small_files):
+    queue = f"swapcrash-{os.getpid()}-{time.time_ns()}"
+    flag = tmp_path / "swapping.flag"
+    log = (tmp_path / "worker.log").open("w")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "madoguchi.settings.test", "DATABASE_URL": _test_database_url(),
+           "CRASH_FLAG": str(flag), "WORKER_QUEUE": queue, "WORKER_NAME": f"{queue}@%h",
+           "MADOGUCHI_LINKAGE_ROOT": str(settings.LINKAGE_ROOT)}
+    worker = subprocess.Popen([sys.executable, "-c", CRASHING_SWAP_WORKER], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with django_db_blocker.unblock(), in_tenant(committed_city):
+            before = sorted(Resident.objects.values_list("atena_no", "address"))
+            indexes = _indexes("integration_resident")
+            layout = LinkageLayout.objects.get(key="juki_standard_csv")
+            rows = [person(n, municipality_code=committed_city.code, address="移転後の住所") for n in (1, 2, 5, 6)]
+            run = import_submit(layout=layout, source=std_csv(rows), file_name="nightly.csv", queue=queue)
+            wait_until(lambda: flag.exists() or worker.poll() is not None, timeout=90, interval=0.1)
+            assert flag.exists(), (tmp_path / "worker.log").read_text()[-3000:]
+            os.killpg(worker.pid, signal.SIGKILL)  # the worker dies inside the swap transaction
+            worker.wait(timeout=10)
+            wait_until(lambda: run_is_stale(run=ImportRun.objects.get(pk=run.pk)), timeout=20)
+            assert sorted(Resident.objects.values_list("atena_no", "address")) == before  # nothing changed
+            assert _indexes("integration_resident") == indexes
+            assert len(_load_tables()) == 2  # committed load tables of the dead run: resident and 世帯
+            again = import_retry(run=ImportRun.objects.get(pk=run.pk), run_async=False)
+            assert again.status == ImportRun.Status.SUCCEEDED, again.errors
+            assert "apply_swap" in again.timings
+            assert (again.added, again.changed, again.deleted) == (2, 2, 1)
+            assert set(Resident.objects.values_list("address", flat=True)) == {"移転後の住所"}
+            assert _load_tables() == []
+            connection.set_schema_to_public()
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+        log.close()
