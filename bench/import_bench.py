@@ -257,6 +257,9 @@ def main() -> None:
         else:
             out = child_pipeline(kind, rest[0])
         out["peak_rss_mb"] = peak_rss_mb()
+        own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        out["cpu_s"] = {"main": round(own.ru_utime + own.ru_stime, 1),
+                        "workers": round(workers.ru_utime + workers.ru_stime, 1)}
         # Validation workers (forked, so their RSS counts pages shared with the parent): the largest one.
         out["worker_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(json.dumps(out))

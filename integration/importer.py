@@ -8,6 +8,7 @@ set-based apply is a handful of statements inside one transaction.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import multiprocessing
@@ -22,10 +23,10 @@ import psycopg
 from django.db import connection
 
 from integration import bulkswap, normalize
-from integration.checkdigits import is_valid_atena_no
+from integration.checkdigits import is_valid_atena_digits, is_valid_atena_no
 from integration.dates import make_date_parser
 from integration.gaiji import PUA_RE, GaijiConverter, describe_code
-from integration.parsers import FileRejected, error, parser_for
+from integration.parsers import FileRejected, NotPlain, error, parser_for
 from integration.targets import Target, is_valid_relationship, target_for
 
 MAX_ERRORS = 1000
@@ -37,6 +38,10 @@ BULK_ROWS = 50_000  # from here on, a large change rebuilds the secondary indexe
 SWAP_TARGETS = {"residents"}
 SWAP_MIN_BYTES = 16 * 1024 * 1024
 STRIP = " \u3000\t"
+# A value of a batch column (values joined by \x1f) that starts or ends with what STRIP removes
+# (substring tests: several times faster than one regular expression over the column).
+STRIP_SET = frozenset(STRIP)
+_EDGES = tuple(edge for char in STRIP for edge in ("\x1f" + char, char + "\x1f"))
 # Big files are validated in worker processes, parts of about CHUNK_BYTES at a time (IN_FLIGHT queued).
 WORKERS = int(os.environ.get("MADOGUCHI_IMPORT_WORKERS", min(2, os.cpu_count() or 1)))
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
@@ -173,6 +178,17 @@ class RowBuilder:
                 if spec.name != "atena_no" and len(good) < 500_000:
                     good.add(raw)
                 return raw
+
+            def _atena_batch(values: list[str] | tuple[str, ...]) -> list[str] | tuple[str, ...]:
+                joined = "".join(values)
+                if not (joined.isascii() and joined.isdigit()) or max(map(len, values)) > spec.max_length or (
+                        not all(map(is_valid_atena_digits, values if spec.name == "atena_no"
+                                    else set(values).difference(good)))):
+                    return list(map(_atena, values))  # raises for the first bad value
+                if spec.name != "atena_no" and len(good) < 500_000:
+                    good.update(values)
+                return values
+            _atena.batch = _atena_batch
             return _atena
         if kind == "digits":
             def _digits(raw: str) -> str:
@@ -183,6 +199,16 @@ class RowBuilder:
                 if spec.max_length and len(raw) > spec.max_length:
                     raise ValueError(f"{spec.max_length}桁を超えています")
                 return raw
+
+            def _digits_batch(values: list[str] | tuple[str, ...]) -> list[str] | tuple[str, ...]:
+                joined = "".join(values)
+                lengths = set(map(len, values))
+                if not (joined.isascii() and joined.isdigit()) or (
+                        spec.exact_length and lengths != {spec.exact_length}) or (
+                        spec.max_length and max(lengths) > spec.max_length):
+                    return list(map(_digits, values))  # raises for the first bad value
+                return values
+            _digits.batch = _digits_batch
             return _digits
         if kind == "code":
             if table:
@@ -193,6 +219,13 @@ class RowBuilder:
                         return mapping[raw]
                     except KeyError:
                         raise ValueError(f"コード「{raw}」はコード表（{spec.code_table}）にありません") from None
+
+                def _code_batch(values: list[str] | tuple[str, ...]) -> list[str]:
+                    try:
+                        return list(map(mapping.__getitem__, values))
+                    except KeyError:
+                        return list(map(_code, values))  # raises for the first bad value
+                _code.batch = _code_batch
                 return _code
             if spec.choices:
                 choices = set(spec.choices)
@@ -201,12 +234,20 @@ class RowBuilder:
                     if raw not in choices:
                         raise ValueError(f"値「{raw}」は使用できません（{', '.join(spec.choices)}）")
                     return raw
+                _choice.batch = lambda values: values if choices.issuperset(values) else list(map(_choice, values))
                 return _choice
             if spec.name == "relationship":
+                known: set[str] = set()  # 続柄 checked already (a handful of distinct values)
+
                 def _relationship(raw: str) -> str:
-                    if not is_valid_relationship(raw):
-                        raise ValueError(f"続柄「{raw}」は住民記録の続柄として使用できません")
+                    if raw not in known:
+                        if not is_valid_relationship(raw):
+                            raise ValueError(f"続柄「{raw}」は住民記録の続柄として使用できません")
+                        if len(known) < 10_000:
+                            known.add(raw)
                     return raw
+                _relationship.batch = lambda values: values if known.issuperset(values) else list(
+                    map(_relationship, values))
                 return _relationship
             return None
         if kind == "bool":
@@ -306,13 +347,17 @@ class RowBuilder:
                          "json" if internal == "JSONField" else "date" if internal == "DateField" else "other")
         self.column_kinds = kinds
         self.const_text = [_copy_value(v) for v in self.template]
-        self.date_text: dict[str, str] = {}  # date as written → ISO text (only dates that parsed)
+        self.date_text: dict[str, str] = {"": "\\N"}  # date as written → ISO text (only dates that parsed)
+        self.date_text_required: dict[str, str] = {}  # the same without the empty value
 
-    def build_batch(self, lines: list[int], rows: list[list[str]]) -> str | None:
-        """COPY text for a batch of records, or None if any record needs the row-by-row path (errors, 外字,
-        deletes, another municipality): that path then finds and reports every problem precisely."""
-        columns = list(zip(*rows, strict=True))
-        count = len(rows)
+    def build_batch(self, lines: list[int], rows: list[list[str]] | None,
+                    columns: list[tuple[str, ...]] | None = None) -> str | None:
+        """COPY text for a batch of records (given as rows, or as columns), or None if any record needs the
+        row-by-row path (errors, 外字, deletes, another municipality): that path then finds and reports every
+        problem precisely."""
+        if columns is None:
+            columns = list(zip(*rows, strict=True))
+        count = len(lines)
         ops = None
         if self.code_index is not None and set(columns[self.code_index]) != {self.tenant.code}:
             return None
@@ -326,13 +371,15 @@ class RowBuilder:
         out: list[list | None] = [None] * len(self.columns)
         table = self.converter.table
         for i, col, _label, _conv, required, max_length, _is_key in self.plain:
-            values = list(map(str.strip, columns[i], repeat(STRIP)))
-            if PUA_RE.search("\x1f".join(values)):  # 外字: convert this column; unknown ones → row path
+            values = _stripped(columns[i])
+            joined = "\x1f".join(values)
+            if PUA_RE.search(joined):  # 外字: convert this column; unknown ones → row path
                 if not table:
                     return None
-                values = [v.translate(table) for v in values]
-                if PUA_RE.search("\x1f".join(values)):
+                joined = joined.translate(table)
+                if PUA_RE.search(joined):
                     return None
+                values = joined.split("\x1f")
             if required and "" in values:
                 return None
             if max_length and max(map(len, values)) > max_length:
@@ -342,9 +389,13 @@ class RowBuilder:
             out[col] = values
         rendered = set()  # positions whose values are COPY text already
         for i, col, _label, conv, required, _max_length, _is_key in self.steps:
-            values = list(map(str.strip, columns[i], repeat(STRIP)))
+            values = _stripped(columns[i])
             if conv is self.parse_date:  # dates repeat: each distinct text is parsed once, straight to COPY text
-                texts = list(map(self.date_text.get, values))
+                if required and "" in values:
+                    return None
+                # an empty date is the column's default (only nullable dates are optional)
+                texts = list(map((self.date_text if self.template[col] is None else self.date_text_required).get,
+                                 values))
                 if None in texts:
                     for n, value in enumerate(values):
                         if texts[n] is None:
@@ -358,7 +409,7 @@ class RowBuilder:
                             except ValueError:
                                 return None
                             if len(self.date_text) < 200_000:
-                                self.date_text[value] = texts[n]
+                                self.date_text[value] = self.date_text_required[value] = texts[n]
                 out[col] = texts
                 rendered.add(col)
                 continue
@@ -372,7 +423,8 @@ class RowBuilder:
                     return None
             else:
                 try:
-                    out[col] = list(map(conv, values))
+                    batch = getattr(conv, "batch", None)
+                    out[col] = batch(values) if batch is not None else list(map(conv, values))
                 except ValueError:
                     return None
             if col == self.personal_col and any(out[col]):
@@ -383,7 +435,8 @@ class RowBuilder:
             if self.details_col is not None:
                 out[self.details_col] = [
                     json.dumps({name: values[i].strip(STRIP) for i, name, _l in self.details
-                                if values[i].strip(STRIP)}, ensure_ascii=False) for values in rows]
+                                if values[i].strip(STRIP)}, ensure_ascii=False)
+                    for values in (rows if rows is not None else zip(*columns, strict=True))]
         elif self.details_col is not None:
             out[self.details_col] = ["{}"] * count
         if self.derive is _derive_resident:
@@ -391,9 +444,9 @@ class RowBuilder:
             names, kanas = out[idx["name"]], out[idx["name_kana"]] or [""] * count
             addresses = out[idx["address"]] or [""] * count
             katagaki = out[idx["address_katagaki"]] or [""] * count
-            out[idx["search_name"]] = list(map(_search_name, names))
-            out[idx["search_kana"]] = list(map(_search_kana, kanas))
-            out[idx["search_address"]] = list(map(_search_address, map(str.__add__, addresses, katagaki)))
+            out[idx["search_name"]] = _search_name.batch(names)
+            out[idx["search_kana"]] = _search_kana.batch(kanas)
+            out[idx["search_address"]] = _search_address.batch(list(map(str.__add__, addresses, katagaki)))
         elif self.derive is _derive_period:  # ISO dates (or \\N) as COPY text compare like the dates
             starts, ends = out[self.idx["start_date"]], out[self.idx["end_date"]]
             if starts is not None and ends is not None and any(
@@ -421,6 +474,14 @@ class RowBuilder:
     def row_text(self, row: tuple) -> str:
         """COPY text of one staged tuple from the row path."""
         return "\t".join(_copy_value(v) for v in row) + "\n"
+
+
+def _stripped(values: tuple[str, ...] | list[str]) -> list[str] | tuple[str, ...]:
+    """The values without STRIP at either end (the same sequence if none has any: no copies)."""
+    joined = "\x1f".join(values)
+    if joined[:1] in STRIP_SET or joined[-1:] in STRIP_SET or any(edge in joined for edge in _EDGES):
+        return list(map(str.strip, values, repeat(STRIP)))
+    return values
 
 
 def _escape(value: str) -> str:
@@ -456,6 +517,13 @@ def _memoised(
             hit = cache[text] = normalise(text)[:width]
         return hit
 
+    def _batch(texts: object) -> list[str]:
+        hits = list(map(cache.get, texts))
+        if None in hits:
+            hits = list(map(_cached, texts if isinstance(texts, list | tuple) else list(texts)))
+        return hits
+
+    _cached.batch = _batch
     return _cached
 
 
@@ -562,9 +630,23 @@ _WORKER_BUILDER: RowBuilder | None = None  # set while the pool forks; the worke
 def _stage_part(part: bytes, start_line: int, header_pending: bool) -> tuple:
     """In a worker: one part of the file (whole lines) → counts and its COPY text (UTF-8), or None if the
     part has an error or rejects the file (the one-process path then takes over from this part)."""
+    gc.disable()  # millions of short-lived lists and no cycles: the collector's passes are pure cost here
+    try:
+        return _stage_part_now(part, start_line, header_pending)
+    finally:
+        gc.enable()
+
+
+def _stage_part_now(part: bytes, start_line: int, header_pending: bool) -> tuple | None:
     builder = _WORKER_BUILDER
     state = _PartState(builder)
     parser = parser_for(builder.layout)
+    if not header_pending:
+        batches = parser.fast_batches(part, start_line, BATCH)
+        if batches is not None:  # plain lines: split (or sliced) a batch at a time, no per-record parsing
+            outcome = _stage_batches(builder, batches)
+            if outcome is not None:
+                return outcome
     chunks: list[str] = []
     try:
         for _count in _feed(state, parser.records(io.BytesIO(part), start_line=start_line,
@@ -573,6 +655,27 @@ def _stage_part(part: bytes, start_line: int, header_pending: bool) -> tuple:
     except (FileRejected, _PartHasErrors):
         return None
     return state.rows, state.staged, state.good, "".join(chunks).encode(), parser.header_pending
+
+
+def _stage_batches(builder: RowBuilder, batches: Iterator) -> tuple | None:
+    """A plain part, batch by batch like ``_feed`` (a batch the fast builder cannot take goes row by row;
+    an error, or a line that is not a plain record, gives the part up, as in ``_stage_part``)."""
+    state = _PartState(builder)
+    chunks: list[str] = []
+    try:
+        for lines, rows, columns in batches:
+            state.rows += len(lines)
+            state.good += len(lines)
+            text = builder.build_batch(lines, rows, columns)
+            if text is None:
+                _flush(state, builder, chunks.append, lines,
+                       rows if rows is not None else [list(row) for row in zip(*columns, strict=True)])
+            else:
+                chunks.append(text)
+                state.staged += len(lines)
+    except (_PartHasErrors, NotPlain):
+        return None
+    return state.rows, state.staged, state.good, "".join(chunks).encode(), False
 
 
 def _parallel_worth(stream: BinaryIO) -> bool:

@@ -96,3 +96,59 @@ def test_csv_quoted_newline_and_fixed_cp932():
     records = list(FixedParser(fixed).records(io.BytesIO(data)))
     assert records[0].values == ["山田", "12"]
     assert records[1].values is None and "レコード長" in records[1].errors[0]["message"]
+
+
+def test_atena_check_digit_from_bytes_agrees_with_the_reference():
+    import random
+
+    from integration.checkdigits import is_valid_atena_digits
+
+    rng = random.Random(7)
+    values = [str(rng.randrange(10 ** rng.randint(1, 26))) for _ in range(20_000)]
+    values += [with_check_digit(f"{n:014d}") for n in range(0, 10_000_000, 997)]
+    for value in values:
+        assert is_valid_atena_digits(value) == is_valid_atena_no(value), value
+
+
+def _records(parser, data: bytes, start: int = 0) -> list[tuple[int, list[str]]]:  # noqa: ANN001
+    return [(r.line, list(r.values)) for r in parser.records(io.BytesIO(data), start_line=start,
+                                                              header_pending=False)]
+
+
+def _fast(parser, data: bytes, start: int = 0, size: int = 2) -> list[tuple[int, list[str]]] | None:  # noqa: ANN001
+    from integration.parsers import NotPlain
+
+    batches = parser.fast_batches(data, start, size)
+    if batches is None:
+        return None
+    out = []
+    try:
+        for lines, rows, columns in batches:
+            rows = rows if rows is not None else [list(r) for r in zip(*columns, strict=True)]
+            out += [(line, list(row)) for line, row in zip(lines, rows, strict=True)]
+    except NotPlain:
+        return None
+    return out
+
+
+def test_fast_batches_read_plain_parts_exactly_like_records_and_refuse_the_rest():
+    layout = SimpleNamespace(columns=[{"label": "a"}, {"label": "b"}, {"label": "c"}], delimiter=",",
+                             encoding="utf-8", has_header=False)
+    csv_parser = CsvParser(layout)
+    plain = "1,山田 太郎, x \r\n2,髙橋,\r\n3, ,𠮷\n".encode()
+    assert _fast(csv_parser, plain, start=40) == _records(csv_parser, plain, start=40)
+    assert _fast(csv_parser, plain)[0] == (1, ["1", "山田 太郎", " x "])  # stripping is the builder's job
+    for not_plain in (b"1,2,3\n\n4,5,6\n", b"1,2,3\r4,5,6\n", b"1,2\n", b'1,"2",3\n', b"1,2,3",
+                      b"1,\xff,3\n", b"\xef\xbb\xbf1,2,3\n", b"1,2,3\n   \n", b"1,2,\x003\n"):
+        assert _fast(csv_parser, not_plain) is None, not_plain
+    fixed = SimpleNamespace(columns=[{"field": "a", "label": "a", "start": 1, "length": 4},
+                                     {"field": "b", "label": "b", "start": 5, "length": 6}],
+                            encoding="cp932", has_header=False, record_length=10)
+    fixed_parser = FixedParser(fixed)
+    data = "0001山田太\r\n0002ｱｲｳ   \r\n0003髙橋  \r\n".encode("cp932")
+    assert _fast(fixed_parser, data, start=7) == _records(fixed_parser, data, start=7)
+    split_char = b"0001\x8eR\x93c\x91\xbe\n"  # fields cut inside no character: plain
+    assert _fast(fixed_parser, split_char) == _records(fixed_parser, split_char)
+    for not_plain in (b"0001abc\n", b"          \n", b"0001\x81abcde\n"[:0] + b"000\x81abcdef\n",
+                      b"0001abcdef\n\n", b"0001abcdef"):
+        assert _fast(fixed_parser, not_plain) is None, not_plain
