@@ -321,8 +321,8 @@ def main() -> None:
 synthetic residents (the generator of `generate_core_data`, seed {args.seed}) in the shipped layouts, imported
 into a throw-away municipality in its own database, each run in a fresh process through
 `import_submit(run_async=False)`: store + hash, validate every row, COPY to staging, cross-row checks in
-SQL, one-transaction apply (households derived), audit. 2-core development machine shared with other
-test suites (load average {load}), so the figures are on the pessimistic side.
+SQL, one-transaction apply (households derived), audit. 2-core development machine, nothing else running
+but the bench (load average {load} at its end).
 
 | measure | result | goal |
 |---|---|---|
@@ -332,23 +332,31 @@ Median of {args.repeat} run(s) each — all runs (s): CSV {c['all_seconds']}, fi
 {again['all_seconds']}. Phases of the median runs (s) — CSV: {c['timings']}; fixed: {f['timings']}; unchanged
 again: {again['timings']}.
 
-Before the validation workers (commit 50c9eba, same machine, median of 3): CSV 56.1 s, fixed-width 66.0 s,
-unchanged file 47.5 s, 9.5× the ORM; phases CSV validate_stage 25.9 s, apply_reindex 14.5 s,
-apply_households 6.4 s.
+Main process and worker CPU of the median runs (s): CSV {c.get('cpu_s')}, fixed {f.get('cpu_s')}.
 
-Where the time goes: `validate_stage` is Python (parsing, every check, normalisation, COPY text); files of
-16 MB and more are cut at line breaks into ~4 MB parts validated by two forked worker processes (the same
-parser and builder; the parent only stages their COPY text in file order, and from the first part with an
-error, a CSV quote or a rejection the rest goes through the one-process path, so errors and counts are
-unchanged). On 2 cores that phase now competes with PostgreSQL ingesting the COPY. `apply_reindex` rebuilds
-the three trigram GIN and six b-tree indexes once instead of maintaining them per row: about 14 s of it are
-the GIN builds (name ≈ 3 s, kana ≈ 3 s, address ≈ 8 s), single-threaded in PostgreSQL 15 whatever
-`maintenance_work_mem` (256 MB and 1 GB measured the same); `apply_households` derives 世帯 rows (a plain
-INSERT without the orphan DELETE when the 世帯 table is empty). The 20 s goal is not met on this machine:
-the apply is now the larger half. Remaining levers: build the trigram indexes on a new table in parallel
-connections and swap it in (a model/migration decision: the mirror's identity, sequences and any foreign
-keys change), `CREATE INDEX CONCURRENTLY` after commit (a short window with slower person search),
-dropping the duplicate `varchar_pattern_ops` b-trees (model change), or PostgreSQL 18 (parallel GIN builds).
+History (same machine, CSV / fixed-width, median of 3): 56.1 / 66.0 s with one process (commit 50c9eba);
+43.1 / 45.7 s with two validation workers (d525c37); then the bulk replacement (402f2de) and the batch
+validation (9c915ec) below.
+
+Where the time goes, in order:
+
+- `validate_stage` — Python: parsing, every check, normalisation, COPY text. Files of 16 MB and more are
+  cut at line breaks into ~4 MB parts validated by two forked worker processes running the same parser and
+  builder; the parent only stages their COPY text in file order. A part of plain lines (no quotes, blank
+  or odd lines) is decoded once and split (CSV) or sliced and decoded per column (fixed width) a batch of
+  2,000 records at a time, with column-wise checks; from the first part with an error, a CSV quote or a
+  rejection the rest goes through the record-by-record path, so errors and counts are exactly those of one
+  process. On 2 cores this phase shares the CPU with PostgreSQL ingesting the COPY.
+- A full snapshot of residents from a file of 16 MB or more is staged straight into a committed *load
+  table* (`integration.bulkswap`: `LIKE` the mirror). If it rewrites at least a fifth of the mirror
+  (50,000 rows or more) — the first load, a re-numbering — `apply_index` builds the mirror's indexes (three
+  trigram GIN, five b-tree) and the derived 世帯 table on the load tables from two connections at once
+  (PostgreSQL 15 builds each index in one backend), and `apply_swap` renames them into place in the apply
+  transaction (constraints re-attached `USING INDEX`, identity sequence renamed). The unique index is the
+  duplicate-key check. The live tables are untouched until that transaction commits. Columns the layout
+  does not carry are never reset: if the mirror holds data there, the usual upsert runs instead.
+- Otherwise (the nightly file where little changed) the load table is the staging table of the usual
+  set-based upsert, which writes only the changed rows.
 """)
         print("docs/performance.md updated")
 

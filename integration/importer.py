@@ -947,7 +947,7 @@ class Importer:
             if writes < BULK_ROWS or writes < existing // 5 or (existing and not self._nothing_lost(cursor, provided)):
                 self._check_duplicates(cursor)  # the usual apply follows, with the load table as its stage
                 self.planned = (writes, existing)
-                self.timings["apply_plan"] = round(time.perf_counter() - started, 3)
+                self.timings["prepare"] = round(time.perf_counter() - started, 3)  # diff count + duplicates
                 return
         copies = [bulkswap.index_copies(live=target.table, load=load)]
         jobs = [(index.cost, [index.sql]) for index in copies[0].indexes]
