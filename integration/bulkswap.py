@@ -27,11 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 logger = logging.getLogger(__name__)
 LOAD_PREFIX = "linkage_load_"
 INDEX_CONNECTIONS = 2
+LOCK_WAIT, LOCK_ATTEMPTS, LOCK_PAUSE = "2s", 10, 0.5  # see _lock_exclusive
 # Relative cost of building an index, to spread the builds over the connections. A trigram GIN index costs
 # with the number of trigrams, i.e. the text's length; measured on 1,000,000 residents (seconds): address
 # (21 characters on average) 4.1, kana (6.4) 1.9, name (3.9) 1.4; a b-tree about 0.3.
@@ -166,8 +167,8 @@ def run_parallel(jobs: list[tuple[float, list[str]]], *, connections: int = INDE
 def swap_in(copies: list[TableCopy]) -> None:
     """Inside the caller's transaction: replace each live table by its load table (names of the table,
     indexes, constraints and identity sequence become the live ones)."""
+    _lock_exclusive([c.live for c in copies])
     with connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {', '.join(quote(c.live) for c in copies)} IN ACCESS EXCLUSIVE MODE")
         for copy in copies:
             live_sequence = _identity_sequence(cursor, copy.live)
             cursor.execute(f"DROP TABLE {quote(copy.live)}")
@@ -184,6 +185,27 @@ def swap_in(copies: list[TableCopy]) -> None:
                                    f"UNIQUE USING INDEX {quote(index.temp_name)}")
                 else:
                     cursor.execute(f"ALTER INDEX {quote(index.temp_name)} RENAME TO {quote(index.name)}")
+
+
+def _lock_exclusive(tables: list[str]) -> None:
+    """Take the live tables for the swap. A waiting ACCESS EXCLUSIVE request queues every new reader behind
+    it, so a long reader (an export, a report) must not freeze the counter screens: wait at most
+    LOCK_WAIT at a time, let the readers through in between, and only the last attempt waits for good."""
+    statement = f"LOCK TABLE {', '.join(quote(t) for t in tables)} IN ACCESS EXCLUSIVE MODE"
+    for _attempt in range(LOCK_ATTEMPTS):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a timeout undoes only this
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+                cursor.execute(statement)
+                cursor.execute("SET LOCAL lock_timeout = 0")
+            return
+        except OperationalError as exc:
+            if not isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+                raise
+            logger.info("swap of %s waits for readers", ", ".join(tables))
+            time.sleep(LOCK_PAUSE)
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
 
 
 def _identity_sequence(cursor: object, table: str) -> str | None:

@@ -231,3 +231,46 @@ def test_worker_killed_during_the_swap_changes_nothing_and_rerun_completes(commi
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(timeout=10)
         log.close()
+
+
+def test_swap_lets_a_long_reader_finish_and_new_readers_through(committed_city, django_db_blocker,
+                                                               swap_small_files, monkeypatch):
+    import threading
+
+    import psycopg
+
+    from integration import bulkswap
+
+    monkeypatch.setattr(bulkswap, "LOCK_WAIT", "200ms")
+    monkeypatch.setattr(bulkswap, "LOCK_PAUSE", 0.1)
+    with django_db_blocker.unblock(), in_tenant(committed_city):
+        params = connection.get_connection_params()
+        table = f'"{committed_city.schema_name}".integration_resident'
+        with psycopg.connect(**params) as reader, psycopg.connect(**params, autocommit=True) as other:
+            before = reader.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # holds its lock until commit
+            outcome: dict = {}
+            rows = [person(n, municipality_code=committed_city.code, address="新しい住所") for n in (1, 2, 3, 4, 5)]
+            worker = threading.Thread(target=lambda: outcome.update(run=_swap_in_thread(committed_city, rows)))
+            worker.start()
+            # while the swap keeps backing off, other staff can still read the mirror
+            for _ in range(5):
+                time.sleep(0.15)
+                assert other.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == before
+            assert worker.is_alive()  # still waiting for the long reader
+            assert reader.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == before  # a consistent view
+            reader.commit()
+            worker.join(timeout=60)
+        run = outcome["run"]
+        assert run.status == ImportRun.Status.SUCCEEDED and "apply_swap" in run.timings, run.errors
+        assert Resident.objects.count() == 5
+        connection.set_schema_to_public()
+
+
+def _swap_in_thread(city, rows):  # noqa: ANN001, ANN202
+    from django.db import connections
+
+    try:
+        with in_tenant(city):
+            return _submit(city, rows, "while-reading.csv")
+    finally:
+        connections.close_all()
