@@ -116,12 +116,14 @@ def child_pipeline(kind: str, path: str) -> dict:
                 handle.write(b"\r\n")
             path = str(copy)
         layout = LinkageLayout.objects.get(key=key)
-        started = time.perf_counter()
-        run = import_submit(layout=layout, source=Path(path), file_name=Path(path).name, run_async=False)
-        seconds = time.perf_counter() - started
+        with MemorySampler() as memory:
+            started = time.perf_counter()
+            run = import_submit(layout=layout, source=Path(path), file_name=Path(path).name, run_async=False)
+            seconds = time.perf_counter() - started
     if run.status != "succeeded":
         raise SystemExit(f"import failed: {run.message} {run.errors[:5]}")
-    return {"seconds": seconds, "rows": run.rows_total, "added": run.added, "timings": run.timings}
+    return {"seconds": seconds, "rows": run.rows_total, "added": run.added, "timings": run.timings,
+            "peak_pss_mb": round(memory.peak_kb / 1024, 1)}
 
 
 def child_orm(path: str, limit: int) -> dict:
@@ -205,6 +207,51 @@ def child_delta(rows: int) -> dict:
     return {"seconds": seconds, "rows": run.rows_total, "apply": run.timings.get("apply"), "timings": run.timings}
 
 
+class MemorySampler:
+    """Peak of the summed PSS (proportional set size: shared pages split between the processes sharing them)
+    of this process and its descendants (the validation workers), sampled every 50 ms."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @staticmethod
+    def _descendants(pid: int) -> list[int]:
+        found = []
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                children = [int(c) for c in task.read_text().split()]
+            except OSError:
+                continue
+            for child in children:
+                found += [child, *MemorySampler._descendants(child)]
+        return found
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            total = 0
+            for pid in [os.getpid(), *self._descendants(os.getpid())]:
+                try:
+                    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1])
+                            break
+                except OSError:
+                    continue
+            self.peak_kb = max(self.peak_kb, total)
+
+
 def peak_rss_mb() -> float:
     """VmHWM of this process (ru_maxrss would include the parent's peak inherited across fork)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -280,7 +327,8 @@ def main() -> None:
         results[kind]["all_seconds"] = [round(r["seconds"], 1) for r in attempts]
         r = results[kind]
         print(f"{kind:9}: {r['rows']:,} rows in {r['seconds']:.1f} s = {r['rows'] / r['seconds']:,.0f} rows/s, "
-              f"peak RSS {r['peak_rss_mb']:.0f} MB (workers {r.get('worker_rss_mb', 0):.0f} MB), "
+              f"peak RSS {r['peak_rss_mb']:.0f} MB (workers {r.get('worker_rss_mb', 0):.0f} MB, "
+              f"all together PSS {r.get('peak_pss_mb', 0):.0f} MB), "
               f"runs {r['all_seconds']}, phases {r['timings']}")
     results["delta"] = run_child("delta", str(args.delta_rows))
     d = results["delta"]
@@ -299,8 +347,10 @@ def main() -> None:
 
         def rate(r: dict) -> str:
             workers = f" + 2 workers ≤ {r['worker_rss_mb']:.0f} MB each" if r.get("worker_rss_mb") else ""
+            pss = (f"; peak memory of all its processes together (PSS) {r['peak_pss_mb']:.0f} MB"
+                   if r.get("peak_pss_mb") else "")
             return (f"{r['seconds']:.1f} s, {r['rows'] / r['seconds']:,.0f} rows/s, "
-                    f"peak RSS {r['peak_rss_mb']:.0f} MB{workers}")
+                    f"peak RSS {r['peak_rss_mb']:.0f} MB{workers}{pss}")
 
         rows = [
             ("full import into an empty mirror, UTF-8 CSV (`juki_standard_csv`)", rate(c), "≤ 20 s, ≤ 500 MB"),

@@ -21,6 +21,7 @@ Row identities (``id``) are renumbered; nothing refers to mirror rows by ``id`` 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,7 @@ from django.db import OperationalError, connection, transaction
 
 logger = logging.getLogger(__name__)
 LOAD_PREFIX = "linkage_load_"
-INDEX_CONNECTIONS = 2
+INDEX_CONNECTIONS = max(1, int(os.environ.get("MADOGUCHI_INDEX_CONNECTIONS", "2")))
 LOCK_WAIT, LOCK_ATTEMPTS, LOCK_PAUSE = "2s", 10, 0.5  # see _lock_exclusive
 # Relative cost of building an index, to spread the builds over the connections. A trigram GIN index costs
 # with the number of trigrams, i.e. the text's length; measured on 1,000,000 residents (seconds): address
@@ -133,11 +134,12 @@ def _session_settings() -> list[str]:
             "SET max_parallel_maintenance_workers = 0"]
 
 
-def run_parallel(jobs: list[tuple[float, list[str]]], *, connections: int = INDEX_CONNECTIONS) -> None:
+def run_parallel(jobs: list[tuple[float, list[str]]], *, connections: int | None = None) -> None:
     """Run jobs (cost, statements run in order) on ``connections`` new autocommit connections at once,
     longest first onto the least loaded connection. The first error is raised after all have stopped."""
     if not jobs:
         return
+    connections = connections or INDEX_CONNECTIONS
     lanes: list[list[str]] = [[] for _ in range(max(1, min(connections, len(jobs))))]
     load = [0.0] * len(lanes)
     for cost, statements in sorted(jobs, key=lambda job: -job[0]):
