@@ -130,6 +130,7 @@ def _session_settings() -> list[str]:
         cursor.execute("SHOW search_path")
         search_path = cursor.fetchone()[0]
     return [f"SET search_path TO {search_path}", "SET maintenance_work_mem = '256MB'",
+            "SET work_mem = '256MB'",  # the 世帯 derivation sorts every resident: in memory, not on disk
             # one build per connection: the connections themselves are the parallelism
             "SET max_parallel_maintenance_workers = 0"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from madoguchi.db import TrigramIndex
+from madoguchi.db import KEY_COLLATION, TrigramIndex
 from tenants.areas import BusinessArea
 
 
@@ -36,8 +36,8 @@ class Household(models.Model):
     # Keys are unique constraints / plain indexes declared in Meta: a ``unique=True`` or ``db_index=True``
     # CharField also gets a varchar_pattern_ops index for LIKE 'prefix%', which no query here uses and
     # every bulk load would have to build.
-    household_no = models.CharField("世帯番号", max_length=15)
-    head_atena_no = models.CharField("世帯主の宛名番号", max_length=15, blank=True)
+    household_no = models.CharField("世帯番号", max_length=15, db_collation=KEY_COLLATION)
+    head_atena_no = models.CharField("世帯主の宛名番号", max_length=15, blank=True, db_collation=KEY_COLLATION)
     address = models.CharField("住所", max_length=200, blank=True)
     address_katagaki = models.CharField("方書", max_length=200, blank=True)
     address_code = models.CharField("住所コード", max_length=20, blank=True)
@@ -54,8 +54,8 @@ class Household(models.Model):
 
 
 class Resident(models.Model):
-    atena_no = models.CharField("宛名番号", max_length=15)  # unique: Meta (no LIKE index, see Household)
-    household_no = models.CharField("世帯番号", max_length=15)
+    atena_no = models.CharField("宛名番号", max_length=15, db_collation=KEY_COLLATION)  # unique: Meta (see Household)
+    household_no = models.CharField("世帯番号", max_length=15, db_collation=KEY_COLLATION)
     resident_code = models.CharField("住民票コード", max_length=11, blank=True)
     name = models.CharField("氏名", max_length=100)
     name_kana = models.CharField("氏名（フリガナ）", max_length=200, blank=True)
@@ -86,7 +86,7 @@ class Resident(models.Model):
     residence_card_no = models.CharField("在留カード等番号", max_length=12, blank=True)
     # 個人番号, only if the municipality delivers it: AES-GCM with the tenant data key + keyed hash.
     personal_no_encrypted = models.BinaryField(null=True, blank=True, editable=False)
-    personal_no_hash = models.CharField(max_length=64, blank=True, editable=False)
+    personal_no_hash = models.CharField(max_length=64, blank=True, editable=False, db_collation=KEY_COLLATION)
     # Normalised search columns (integration.normalize), filled on import.
     search_name = models.CharField(max_length=200, blank=True)
     search_kana = models.CharField(max_length=200, blank=True)
@@ -113,7 +113,7 @@ class Resident(models.Model):
 class Eligibility(models.Model):
     """A qualification or registration in a business area (国保 被保険者, 介護 第1号, 印鑑登録 …)."""
 
-    atena_no = models.CharField("宛名番号", max_length=15, db_index=True)
+    atena_no = models.CharField("宛名番号", max_length=15, db_index=True, db_collation=KEY_COLLATION)
     area = models.CharField("業務", max_length=16, choices=BusinessArea.choices)
     kind = models.CharField("資格種別", max_length=40)
     number = models.CharField("記号番号等", max_length=40, blank=True)
@@ -144,7 +144,7 @@ class SupportMeasure(models.Model):
         CHILD_ABUSE = "child_abuse", "児童虐待等"
         OTHER = "other", "その他"
 
-    atena_no = models.CharField("宛名番号", max_length=15, db_index=True)
+    atena_no = models.CharField("宛名番号", max_length=15, db_index=True, db_collation=KEY_COLLATION)
     kind = models.CharField("種別", max_length=16, choices=Kind.choices, default=Kind.DV)
     start_date = models.DateField("開始日")
     end_date = models.DateField("終了日", null=True, blank=True)

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.db import KEY_COLLATION
 from tenants.accounts.models import Counter, Department
 
 
@@ -107,7 +108,7 @@ class CasePerson(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="persons")
     position = models.PositiveSmallIntegerField(default=0)
-    atena_no = models.CharField(_("宛名番号"), max_length=15, blank=True)
+    atena_no = models.CharField(_("宛名番号"), max_length=15, blank=True, db_collation=KEY_COLLATION)
     is_newcomer = models.BooleanField(_("新規（住民記録なし）"), default=False)
     # Snapshot for display and for newcomers (転入者, 出生児): mirror data is re-read when shown.
     name = models.CharField(_("氏名"), max_length=100)
@@ -119,7 +120,7 @@ class CasePerson(models.Model):
     is_subject = models.BooleanField(_("届出・事由の対象者"), default=True)
     is_foreign = models.BooleanField(_("外国人住民"), default=False)
     nationality = models.CharField(_("国籍・地域"), max_length=60, blank=True)
-    household_no = models.CharField(_("世帯番号"), max_length=15, blank=True)
+    household_no = models.CharField(_("世帯番号"), max_length=15, blank=True, db_collation=KEY_COLLATION)
 
     class Meta:
         verbose_name = _("受付対象者")
@@ -248,7 +249,8 @@ class MemoVisibility(models.TextChoices):
 class Memo(models.Model):
     """A note on a person (by 宛名番号) and/or a case (R2.5), shown wherever the person is searched."""
 
-    atena_no = models.CharField(_("宛名番号"), max_length=15, blank=True, db_index=True)
+    atena_no = models.CharField(_("宛名番号"), max_length=15, blank=True, db_index=True,
+                                db_collation=KEY_COLLATION)
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="memos")
     body = models.TextField(_("メモ"))
     visibility = models.CharField(
