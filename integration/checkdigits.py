@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from operator import mul
+from functools import lru_cache
+from itertools import repeat
+from operator import add, mul
 
 _WEIGHTS = (2, 3, 4, 5, 6, 7) * 4  # from the right; enough for 24-digit bodies
 
@@ -35,6 +37,36 @@ def is_valid_atena_digits(value: str) -> bool:
         return is_valid_atena_no(value)
     remainder = (sum(map(mul, body[-2::-1], _WEIGHTS)) - _OFFSETS[len(body) - 1]) % 11
     return (0 if remainder <= 1 else 11 - remainder) == body[-1] - 48
+
+
+@lru_cache(maxsize=32)
+def _check_bytes(length: int) -> bytes:
+    """For bodies of ``length`` digits: weighted sum of their ASCII bytes → the ASCII check digit."""
+    offset = _OFFSETS[length]
+    table = bytearray()
+    for total in range(57 * sum(_WEIGHTS[:length]) + 1):
+        remainder = (total - offset) % 11
+        table.append(48 + (0 if remainder <= 1 else 11 - remainder))
+    return bytes(table)
+
+
+def all_valid_atena_digits(values: list[str] | tuple[str, ...]) -> bool:
+    """``all(map(is_valid_atena_digits, values))`` for ASCII-digit values, a column at a time: for values of
+    one length the weighted sums are built position by position over the joined bytes (no per-value
+    Python), and each sum's check digit is read from a table."""
+    lengths = set(map(len, values))
+    if len(lengths) != 1:
+        return all(map(is_valid_atena_digits, values))
+    length = lengths.pop()
+    if not 2 <= length <= len(_WEIGHTS) + 1:
+        return all(map(is_valid_atena_digits, values))
+    data = "".join(values).encode()
+    body = length - 1
+    sums: list[int] | None = None
+    for k in range(body):  # k-th body digit from the right, weight _WEIGHTS[k]
+        terms = map(mul, data[body - 1 - k::length], repeat(_WEIGHTS[k]))
+        sums = list(terms) if sums is None else list(map(add, sums, terms))
+    return bytes(map(_check_bytes(body).__getitem__, sums)) == data[body::length]
 
 
 def with_check_digit(body: str) -> str:

@@ -23,7 +23,7 @@ import psycopg
 from django.db import connection
 
 from integration import bulkswap, normalize
-from integration.checkdigits import is_valid_atena_digits, is_valid_atena_no
+from integration.checkdigits import all_valid_atena_digits, is_valid_atena_no
 from integration.dates import make_date_parser
 from integration.gaiji import PUA_RE, GaijiConverter, describe_code
 from integration.parsers import FileRejected, NotPlain, error, parser_for
@@ -182,8 +182,8 @@ class RowBuilder:
             def _atena_batch(values: list[str] | tuple[str, ...]) -> list[str] | tuple[str, ...]:
                 joined = "".join(values)
                 if not (joined.isascii() and joined.isdigit()) or max(map(len, values)) > spec.max_length or (
-                        not all(map(is_valid_atena_digits, values if spec.name == "atena_no"
-                                    else set(values).difference(good)))):
+                        not all_valid_atena_digits(values if spec.name == "atena_no"
+                                                   else list(set(values).difference(good)))):
                     return list(map(_atena, values))  # raises for the first bad value
                 if spec.name != "atena_no" and len(good) < 500_000:
                     good.update(values)
@@ -370,16 +370,20 @@ class RowBuilder:
                 return None
         out: list[list | None] = [None] * len(self.columns)
         table = self.converter.table
+        no_escapes = set()  # text columns whose values need no COPY escaping
         for i, col, _label, _conv, required, max_length, _is_key in self.plain:
-            values = _stripped(columns[i])
-            joined = "\x1f".join(values)
-            if PUA_RE.search(joined):  # 外字: convert this column; unknown ones → row path
+            values, joined = _stripped(columns[i])
+            found = PUA_RE.search(joined)
+            if found:  # 外字: convert the values that have one; an unknown one → row path
                 if not table:
                     return None
-                joined = joined.translate(table)
-                if PUA_RE.search(joined):
-                    return None
-                values = joined.split("\x1f")
+                values = list(values)
+                for position in {joined.count("\x1f", 0, m.start()) for m in PUA_RE.finditer(joined, found.start())}:
+                    values[position] = values[position].translate(table)
+                    if PUA_RE.search(values[position]):
+                        return None
+            if not (found or "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined):
+                no_escapes.add(col)
             if required and "" in values:
                 return None
             if max_length and max(map(len, values)) > max_length:
@@ -389,7 +393,7 @@ class RowBuilder:
             out[col] = values
         rendered = set()  # positions whose values are COPY text already
         for i, col, _label, conv, required, _max_length, _is_key in self.steps:
-            values = _stripped(columns[i])
+            values, _joined = _stripped(columns[i])
             if conv is self.parse_date:  # dates repeat: each distinct text is parsed once, straight to COPY text
                 if required and "" in values:
                     return None
@@ -458,6 +462,8 @@ class RowBuilder:
                 text_columns.append(repeat(self.const_text[position], count))
             elif position in rendered:
                 text_columns.append(values)
+            elif position in no_escapes:
+                text_columns.append(values)
             elif self.column_kinds[position] == "text":
                 joined = "\x1f".join(values)
                 if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
@@ -476,12 +482,14 @@ class RowBuilder:
         return "\t".join(_copy_value(v) for v in row) + "\n"
 
 
-def _stripped(values: tuple[str, ...] | list[str]) -> list[str] | tuple[str, ...]:
-    """The values without STRIP at either end (the same sequence if none has any: no copies)."""
+def _stripped(values: tuple[str, ...] | list[str]) -> tuple[list[str] | tuple[str, ...], str]:
+    """The values without STRIP at either end (the same sequence if none has any: no copies), and the
+    values joined by \x1f (for the checks that look at a whole column at once)."""
     joined = "\x1f".join(values)
     if joined[:1] in STRIP_SET or joined[-1:] in STRIP_SET or any(edge in joined for edge in _EDGES):
-        return list(map(str.strip, values, repeat(STRIP)))
-    return values
+        values = list(map(str.strip, values, repeat(STRIP)))
+        joined = "\x1f".join(values)
+    return values, joined
 
 
 def _escape(value: str) -> str:

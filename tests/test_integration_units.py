@@ -98,7 +98,7 @@ def test_csv_quoted_newline_and_fixed_cp932():
     assert records[1].values is None and "レコード長" in records[1].errors[0]["message"]
 
 
-def test_atena_check_digit_from_bytes_agrees_with_the_reference():
+def test_atena_check_digits_from_bytes_and_by_column_agree_with_the_reference():
     import random
 
     from integration.checkdigits import is_valid_atena_digits
@@ -108,6 +108,18 @@ def test_atena_check_digit_from_bytes_agrees_with_the_reference():
     values += [with_check_digit(f"{n:014d}") for n in range(0, 10_000_000, 997)]
     for value in values:
         assert is_valid_atena_digits(value) == is_valid_atena_no(value), value
+    # a whole column at once: one bad check digit anywhere is found, whatever the lengths
+    from integration.checkdigits import all_valid_atena_digits
+
+    for length in range(1, 22):
+        column = [with_check_digit(str(rng.randrange(10 ** length)).zfill(length)) for _ in range(300)]
+        assert all_valid_atena_digits(column)
+        bad = column.copy()
+        spot = rng.randrange(len(bad))
+        bad[spot] = bad[spot][:-1] + str((int(bad[spot][-1]) + 1 + rng.randrange(9)) % 10)
+        assert all_valid_atena_digits(bad) == is_valid_atena_no(bad[spot])
+        assert all_valid_atena_digits([*column, "0000000016"[: max(2, length)]]) == all(
+            map(is_valid_atena_no, [*column, "0000000016"[: max(2, length)]]))
 
 
 def _records(parser, data: bytes, start: int = 0) -> list[tuple[int, list[str]]]:  # noqa: ANN001
