@@ -389,8 +389,9 @@ again: {again['timings']}.
 Main process and worker CPU of the median runs (s): CSV {c.get('cpu_s')}, fixed {f.get('cpu_s')}.
 
 History (same machine, CSV / fixed-width, median of 3): 56.1 / 66.0 s with one process (commit 50c9eba);
-43.1 / 45.7 s with two validation workers (d525c37); then the bulk replacement (402f2de) and the batch
-validation (9c915ec) below.
+43.1 / 45.7 s with two validation workers (d525c37); 19.9 / 19.4 s (single runs) with the bulk replacement
+(402f2de); 17.8 / 16.6 s with batch validation (9c915ec); then `COLLATE "C"` key columns (c527a35) and
+column-wise check digits (82acf14) — the figures above.
 
 Where the time goes, in order:
 
@@ -410,7 +411,11 @@ Where the time goes, in order:
   duplicate-key check. The live tables are untouched until that transaction commits. Columns the layout
   does not carry are never reset: if the mirror holds data there, the usual upsert runs instead.
 - Otherwise (the nightly file where little changed) the load table is the staging table of the usual
-  set-based upsert, which writes only the changed rows.
+  set-based upsert, which writes only the changed rows (`prepare` counts them and checks duplicate keys).
+- Levers not pulled yet: the unchanged nightly file still runs `INSERT … ON CONFLICT` over every row
+  (`apply_upsert` ≈ 4 s, although it writes none) — restricting it to the rows `prepare` found changed
+  would save most of that; the address trigram index (≈ 4 s of `apply_index`) indexes the prefecture and
+  city that every resident shares.
 """)
         print("docs/performance.md updated")
 
