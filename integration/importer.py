@@ -725,6 +725,8 @@ class Importer:
         self.swap_counts: dict[str, int] = {}
         self.load_tables: list[str] = []
         self.planned: tuple[int, int] | None = None  # (rows to write, rows there) if prepare_apply counted them
+        self.changes_table: str | None = None  # line numbers of the staged rows that differ (prepare_apply)
+        self.touched_table: str | None = None  # 世帯番号 whose residents were written (with changes_table)
 
     def add_error(self, item: dict) -> None:
         self.error_count += 1
@@ -945,10 +947,16 @@ class Importer:
             cursor.execute(f'SELECT count(*) FROM "{target.table}"')
             existing = cursor.fetchone()[0]
             added, changed = self.staged, 0
-            if existing:
+            if existing:  # the rows to write, kept for the apply: a nightly file where little changed writes little
                 differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in compare) or "false"
-                cursor.execute(f'SELECT count(*) FILTER (WHERE t.id IS NULL), count(*) FILTER (WHERE t.id IS NOT '
-                               f'NULL AND ({differs})) FROM "{load}" s LEFT JOIN "{target.table}" t ON {match}')
+                households = (", s.household_no AS new_household, t.household_no AS old_household"
+                              if target.key == "residents" else "")
+                self.changes_table = f"linkage_changes_{id(self):x}"
+                cursor.execute(f'CREATE TEMP TABLE "{self.changes_table}" AS SELECT s.line_no, t.id IS NULL AS is_new'
+                               f'{households} FROM "{load}" s LEFT JOIN "{target.table}" t ON {match} '
+                               f"WHERE t.id IS NULL OR ({differs})")
+                cursor.execute(f'SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) '
+                               f'FROM "{self.changes_table}"')
                 added, changed = cursor.fetchone()
             deleted = existing - (self.staged - added)
             writes = added + changed + deleted
@@ -1039,7 +1047,19 @@ class Importer:
             mark = time.perf_counter()
             rebuild = self._drop_search_indexes(cursor, compare, match) if self.staged >= BULK_ROWS else []
             mark = lap("apply_plan", mark)
-            if self.layout.mode == "full":
+            only_changed = ""
+            if self.changes_table and self.layout.mode == "full":
+                only_changed = f' AND line_no IN (SELECT line_no FROM "{self.changes_table}")'
+            if only_changed and target.key == "residents":  # 世帯 of written or removed residents: re-derived
+                self.touched_table = f"linkage_touched_{id(self):x}"
+                cursor.execute(f'CREATE TEMP TABLE "{self.touched_table}" AS SELECT new_household AS household_no '
+                               f'FROM "{self.changes_table}" UNION SELECT old_household FROM "{self.changes_table}" '
+                               "WHERE old_household IS NOT NULL")
+                cursor.execute(
+                    f'WITH gone AS (DELETE FROM "{target.table}" t WHERE NOT EXISTS '
+                    f'(SELECT 1 FROM "{stage}" s WHERE {match}){scope_sql} RETURNING t.household_no) '
+                    f'INSERT INTO "{self.touched_table}" SELECT household_no FROM gone', scope_params)
+            elif self.layout.mode == "full":
                 cursor.execute(
                     f'DELETE FROM "{target.table}" t WHERE NOT EXISTS '
                     f'(SELECT 1 FROM "{stage}" s WHERE {match}){scope_sql}', scope_params)
@@ -1058,7 +1078,7 @@ class Importer:
             else:
                 cursor.execute(
                     f"WITH upserted AS (INSERT INTO \"{target.table}\" AS t ({', '.join(cols)}, updated_at) "
-                    f"SELECT {', '.join(cols)}, now() FROM \"{stage}\" WHERE op <> 'D' "
+                    f"SELECT {', '.join(cols)}, now() FROM \"{stage}\" WHERE op <> 'D'{only_changed} "
                     f"ON CONFLICT {target.conflict} {conflict} RETURNING (xmax = 0) AS inserted) "
                     "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"
                 )
@@ -1133,6 +1153,10 @@ class Importer:
         source = (f'"{stage}" r WHERE r.op <> \'D\' AND r.status = \'resident\' ' if full else
                   f'integration_resident r WHERE r.household_no IN (SELECT household_no FROM "{stage}") '
                   "AND r.status = 'resident' ")
+        touched = ""
+        if full and self.touched_table:  # only the 世帯 whose residents were written or removed
+            touched = f'h.household_no IN (SELECT household_no FROM "{self.touched_table}") AND '
+            source += f'AND r.household_no IN (SELECT household_no FROM "{self.touched_table}") '
         cursor.execute("SELECT EXISTS (SELECT 1 FROM integration_household)")
         first = not cursor.fetchone()[0]
         cursor.execute(_household_insert(into="integration_household", source=source, first=first))
@@ -1140,7 +1164,7 @@ class Importer:
             return
         living = (f'"{stage}" r WHERE r.op <> \'D\' AND' if full else "integration_resident r WHERE")
         cursor.execute(
-            f"DELETE FROM integration_household h WHERE NOT EXISTS (SELECT 1 FROM {living} "
+            f"DELETE FROM integration_household h WHERE {touched}NOT EXISTS (SELECT 1 FROM {living} "
             "r.household_no = h.household_no AND r.status = 'resident')"
         )
 
@@ -1151,7 +1175,9 @@ class Importer:
         clear_normalisation_caches()
         try:
             with connection.cursor() as cursor:
-                cursor.execute(f'DROP TABLE IF EXISTS "{self.stage_table}"')
+                for table in (self.stage_table, self.changes_table, self.touched_table):
+                    if table:
+                        cursor.execute(f'DROP TABLE IF EXISTS "{table}"')
             if self.load_tables:  # renamed away if swapped in
                 bulkswap.drop_tables(self.load_tables)
         except Exception:  # noqa: BLE001,S110 - the connection may be gone; temp tables die with it

@@ -274,3 +274,56 @@ def _swap_in_thread(city, rows):  # noqa: ANN001, ANN202
             return _submit(city, rows, "while-reading.csv")
     finally:
         connections.close_all()
+
+
+def _mirror() -> tuple[list, list]:
+    residents = list(Resident.objects.order_by("atena_no").values_list(
+        "atena_no", "household_no", "name", "relationship", "address", "status", "search_address"))
+    households = list(Household.objects.order_by("household_no").values_list(
+        "household_no", "head_atena_no", "address"))
+    return residents, households
+
+
+def test_load_table_of_a_nightly_file_writes_only_what_changed_and_ends_like_the_usual_path(
+        committed_city, fresh_municipality, django_db_blocker, monkeypatch):
+    """A big nightly snapshot where little changed: staged in a load table, no swap; only the changed rows and
+    their 世帯 are written — and the mirror ends exactly as with the temporary staging table."""
+    from integration.services import layouts_ensure_shipped
+
+    other = fresh_municipality(areas="juki")
+
+    from tests.test_integration_import import atena
+
+    def family(code: str, n: int, **overrides: str) -> dict:  # 1–3 one 世帯 (1 its head), 4–7 one each
+        values = {"household_no": atena(910000 + (0 if n <= 3 else n)),
+                  "relationship": "世帯主" if n not in (2, 3) else "子", **overrides}
+        return person(n, municipality_code=code, **values)
+
+    first = [1, 2, 3, 4, 5, 6]
+    nightly = [  # 1 and 2 move (their 世帯 follows), 3 and 6 are removed, 5 joins 1's 世帯 as 妻, 7 is new
+        (1, {"address": "鹿児島県鹿児島市転居先1番地"}), (2, {"address": "鹿児島県鹿児島市転居先1番地"}),
+        (4, {}), (5, {"household_no": atena(910000), "relationship": "妻"}), (7, {})]
+    results = []
+    for city, swap_bytes in ((committed_city, 0), (other, 1 << 40)):  # load table / temporary table
+        monkeypatch.setattr(importer, "SWAP_MIN_BYTES", swap_bytes)
+        with django_db_blocker.unblock(), in_tenant(city):
+            layouts_ensure_shipped()
+            Resident.objects.all().delete()
+            Household.objects.all().delete()
+            assert _submit(city, [family(city.code, n) for n in first], "first.csv").status == "succeeded"
+            run = _submit(city, [family(city.code, n, **o) for n, o in nightly], "nightly.csv")
+            assert run.status == ImportRun.Status.SUCCEEDED, run.errors
+            assert "apply_swap" not in run.timings
+            assert ("prepare" in run.timings) == (swap_bytes == 0)  # the load table path was taken
+            assert (run.added, run.changed, run.deleted, run.unchanged) == (1, 3, 2, 1)
+            results.append(_mirror())
+            connection.set_schema_to_public()
+    assert results[0] == results[1]
+    residents, households = results[0]
+    from tests.test_integration_import import atena
+
+    heads = {h: (head, address) for h, head, address in households}
+    assert heads[atena(910000)] == (person(1)["atena_no"], "鹿児島県鹿児島市転居先1番地")  # 世帯 follows the move
+    assert person(3)["atena_no"] not in [r[0] for r in residents]
+    assert atena(910005) not in heads and atena(910007) in heads  # emptied by 5's move; 7's is new
+    assert atena(910006) not in heads and atena(910004) in heads  # 6 was removed; 4's is untouched
