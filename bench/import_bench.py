@@ -103,11 +103,12 @@ def child_pipeline(kind: str, path: str) -> dict:
 
     from integration.models import LinkageLayout
     from integration.services import gaiji_upload, import_submit, layouts_ensure_shipped
+    from madoguchi.principals import SYSTEM
 
     with schema_context(municipality().schema_name):
         layouts_ensure_shipped()
         LinkageLayout.objects.filter(key="juki_legacy_fixed").update(is_active=True)
-        gaiji_upload(actor=None, data=Path(path).with_name("gaiji.csv").read_bytes())
+        gaiji_upload(actor=SYSTEM, data=Path(path).with_name("gaiji.csv").read_bytes())
         key = {"csv": "juki_standard_csv", "csv_again": "juki_standard_csv", "fixed": "juki_legacy_fixed"}[kind]
         if kind == "csv_again":  # the same content delivered as a new file (a trailing line break: new sha256)
             copy = Path(path).with_name("residents_again.csv")
@@ -118,7 +119,8 @@ def child_pipeline(kind: str, path: str) -> dict:
         layout = LinkageLayout.objects.get(key=key)
         with MemorySampler() as memory:
             started = time.perf_counter()
-            run = import_submit(layout=layout, source=Path(path), file_name=Path(path).name, run_async=False)
+            run = import_submit(layout=layout, source=Path(path), file_name=Path(path).name, run_async=False,
+                                actor=SYSTEM)
             seconds = time.perf_counter() - started
     if run.status != "succeeded":
         raise SystemExit(f"import failed: {run.message} {run.errors[:5]}")

@@ -30,6 +30,7 @@ from integration.gaiji import parse_gaiji_csv
 from integration.importer import Importer, LayoutInvalid, layout_problems
 from integration.models import GaijiMapping, ImportRun, LinkageLayout, LinkageSchedule
 from integration.parsers import FileRejected, error
+from madoguchi.principals import SYSTEM, is_system
 
 logger = logging.getLogger(__name__)
 SHIPPED_DIR = Path(__file__).resolve().parent / "layouts"
@@ -49,7 +50,8 @@ SKIP_SUFFIXES = (".part", ".tmp", ".filepart", ".lock")
 
 
 def _require_admin(actor: Any) -> None:
-    if actor is not None and not getattr(actor, "is_municipal_admin", False):
+    """Municipal admins, or the service itself (``SYSTEM``, passed explicitly: ``None`` is refused)."""
+    if actor is None or not (is_system(actor) or getattr(actor, "is_municipal_admin", False)):
         raise PermissionDenied("連携の設定・取込は業務管理者のみが行えます。")
 
 
@@ -161,7 +163,7 @@ def shipped_layout_files() -> list[Path]:
     return sorted(SHIPPED_DIR.glob("*.json"))
 
 
-def layouts_ensure_shipped(*, actor: Any = None, force: bool = False) -> list[LinkageLayout]:
+def layouts_ensure_shipped(*, actor: Any = SYSTEM, force: bool = False) -> list[LinkageLayout]:
     """Load the shipped layouts for the business areas this municipality subscribes to (once)."""
     tenant = _tenant()
     loaded = []
@@ -253,7 +255,7 @@ def import_submit(
     source: bytes | BinaryIO | Path,
     file_name: str,
     via: str = ImportRun.Source.UPLOAD,
-    actor: Any = None,
+    actor: Any,
     requested_by: str = "",
     schedule: LinkageSchedule | None = None,
     run_async: bool = True,
@@ -353,7 +355,7 @@ def _progress(run: ImportRun) -> Any:
     return _update
 
 
-def import_execute(*, run_id: int, actor: Any = None) -> ImportRun:
+def import_execute(*, run_id: int, actor: Any) -> ImportRun:
     """Validate every row, stage, check, then apply in one transaction. Safe to call again on a failed run."""
     tenant = _tenant()
     run = ImportRun.objects.select_related("layout").get(pk=run_id)
@@ -442,7 +444,7 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
         importer.drop_stage()
 
 
-def import_retry(*, run: ImportRun, actor: Any = None, run_async: bool = True) -> ImportRun:
+def import_retry(*, run: ImportRun, actor: Any, run_async: bool = True) -> ImportRun:
     """Run a failed or interrupted file again (as a new run; the old one stays in the history)."""
     _require_admin(actor)
     if run.is_running and not run_is_stale(run=run):
@@ -490,7 +492,7 @@ def inbox_pickup(*, layouts: list[LinkageLayout] | None = None, schedule: Linkag
         for path in files:
             runs.append(import_submit(layout=layout, source=path, file_name=path.name, via=(
                 ImportRun.Source.SCHEDULE if schedule else ImportRun.Source.INBOX), schedule=schedule,
-                run_async=run_async, move=True))
+                run_async=run_async, move=True, actor=SYSTEM))
     return runs
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from madoguchi.principals import SYSTEM
 from madoguchi.tasks import TenantTask
 
 
@@ -12,7 +13,7 @@ from madoguchi.tasks import TenantTask
 def run_import(run_id: int) -> str:
     from integration.services import import_execute
 
-    return import_execute(run_id=run_id).status
+    return import_execute(run_id=run_id, actor=SYSTEM).status
 
 
 @shared_task(base=TenantTask, name="integration.inbox_pickup")

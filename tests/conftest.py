@@ -28,6 +28,8 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
+from madoguchi.principals import SYSTEM
+
 ROOT = Path(__file__).resolve().parent.parent
 # Playwright's sync API keeps an asyncio loop in the main thread; Django's ORM must still run there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -378,6 +380,6 @@ def committed_city(fresh_municipality, django_db_blocker, tmp_path_factory):
         from integration.services import import_submit
 
         rows = [person(n, municipality_code=municipality.code) for n in (1, 2, 3)]
-        assert import_submit(layout=layout, source=std_csv(rows), file_name="base.csv",
+        assert import_submit(actor=SYSTEM, layout=layout, source=std_csv(rows), file_name="base.csv",
                              run_async=False).status == ImportRun.Status.SUCCEEDED
     return municipality

@@ -17,6 +17,7 @@ from django.db import connection
 from integration import importer
 from integration.models import Household, ImportRun, LinkageLayout, Resident
 from integration.services import import_retry, import_submit, run_is_stale
+from madoguchi.principals import SYSTEM
 from tests.conftest import ROOT, _test_database_url, in_tenant, wait_until
 from tests.test_integration_import import person, std_csv
 
@@ -52,7 +53,7 @@ def _load_tables() -> list[str]:
 
 def _submit(city, rows: list[dict], name: str) -> ImportRun:  # noqa: ANN001
     layout = LinkageLayout.objects.get(key="juki_standard_csv")
-    return import_submit(layout=layout, source=std_csv(rows), file_name=name, run_async=False)
+    return import_submit(actor=SYSTEM, layout=layout, source=std_csv(rows), file_name=name, run_async=False)
 
 
 def test_full_snapshot_is_swapped_in_with_the_same_indexes_and_constraints(committed_city, django_db_blocker,
@@ -122,7 +123,8 @@ def test_values_the_layout_does_not_carry_are_never_reset_by_a_swap(committed_ci
         for n in (1, 2, 3, 4):
             row = person(n, municipality_code=committed_city.code, address="別の住所")
             writer.writerow([row[c["field"]] for c in layout.columns])
-        run = import_submit(layout=layout, source=buffer.getvalue().encode(), file_name="full.csv", run_async=False)
+        run = import_submit(actor=SYSTEM,
+                            layout=layout, source=buffer.getvalue().encode(), file_name="full.csv", run_async=False)
         assert run.status == ImportRun.Status.SUCCEEDED, run.errors
         assert "apply_swap" not in run.timings  # a swap would reset 本籍 to blank: the usual upsert keeps it
         assert Resident.objects.get(atena_no=person(1)["atena_no"]).honseki == "鹿児島県鹿児島市山下町11番地"
@@ -135,7 +137,8 @@ def test_values_the_layout_does_not_carry_are_never_reset_by_a_swap(committed_ci
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow([c["label"] for c in layout.columns])
         writer.writerows([row[c["field"]] for c in layout.columns] for row in rows)
-        run = import_submit(layout=layout, source=buffer.getvalue().encode(), file_name="again.csv", run_async=False)
+        run = import_submit(actor=SYSTEM,
+                            layout=layout, source=buffer.getvalue().encode(), file_name="again.csv", run_async=False)
         assert run.status == ImportRun.Status.SUCCEEDED and "apply_swap" in run.timings
         connection.set_schema_to_public()
 
@@ -210,7 +213,7 @@ def test_worker_killed_during_the_swap_changes_nothing_and_rerun_completes(commi
             indexes = _indexes("integration_resident")
             layout = LinkageLayout.objects.get(key="juki_standard_csv")
             rows = [person(n, municipality_code=committed_city.code, address="移転後の住所") for n in (1, 2, 5, 6)]
-            run = import_submit(layout=layout, source=std_csv(rows), file_name="nightly.csv", queue=queue)
+            run = import_submit(actor=SYSTEM, layout=layout, source=std_csv(rows), file_name="nightly.csv", queue=queue)
             wait_until(lambda: flag.exists() or worker.poll() is not None, timeout=90, interval=0.1)
             assert flag.exists(), (tmp_path / "worker.log").read_text()[-3000:]
             os.killpg(worker.pid, signal.SIGKILL)  # the worker dies inside the swap transaction
@@ -219,7 +222,7 @@ def test_worker_killed_during_the_swap_changes_nothing_and_rerun_completes(commi
             assert sorted(Resident.objects.values_list("atena_no", "address")) == before  # nothing changed
             assert _indexes("integration_resident") == indexes
             assert len(_load_tables()) == 2  # committed load tables of the dead run: resident and 世帯
-            again = import_retry(run=ImportRun.objects.get(pk=run.pk), run_async=False)
+            again = import_retry(actor=SYSTEM, run=ImportRun.objects.get(pk=run.pk), run_async=False)
             assert again.status == ImportRun.Status.SUCCEEDED, again.errors
             assert "apply_swap" in again.timings
             assert (again.added, again.changed, again.deleted) == (2, 2, 1)

@@ -11,6 +11,7 @@ from integration.generator import CoreDataGenerator, write_files
 from integration.models import Eligibility, GaijiMapping, ImportRun, LinkageLayout, Resident, SupportMeasure
 from integration.services import SHIPPED_DIR, gaiji_upload, import_submit, layouts_ensure_shipped
 from integration.targets import is_valid_relationship
+from madoguchi.principals import SYSTEM
 
 AREAS = ["juki", "inkan", "zei", "kokuho", "kaigo", "kouki", "jidou_teate", "gakureibo"]
 
@@ -50,12 +51,12 @@ def test_generated_files_import_through_the_pipeline(in_a, tmp_path):
     written = write_files(out=tmp_path, municipality_code="462012", areas=AREAS, residents=400, seed=11,
                           layouts_dir=SHIPPED_DIR)
     layouts_ensure_shipped()
-    gaiji_upload(actor=None, data=written.pop("gaiji").read_bytes())
+    gaiji_upload(actor=SYSTEM, data=written.pop("gaiji").read_bytes())
     assert GaijiMapping.objects.count() == 4
     for key in ["juki_standard_csv", "elig_kokuho_csv", "elig_kaigo_csv", "elig_kouki_csv", "elig_jidou_teate_csv",
                 "elig_gakureibo_csv", "elig_inkan_csv", "elig_zei_csv", "support_measures_csv"]:
         layout = LinkageLayout.objects.get(key=key)
-        run = import_submit(layout=layout, source=written[key].read_bytes(), file_name=written[key].name,
+        run = import_submit(actor=SYSTEM, layout=layout, source=written[key].read_bytes(), file_name=written[key].name,
                             run_async=False)
         assert run.status == ImportRun.Status.SUCCEEDED, (key, run.errors[:5])
     assert Resident.objects.count() == 400
@@ -66,7 +67,7 @@ def test_generated_files_import_through_the_pipeline(in_a, tmp_path):
     assert Eligibility.objects.filter(area="gakureibo").exists()
     assert SupportMeasure.objects.count() >= 0
     # the CP932 fixed-width legacy file yields the same residents (no changes after the CSV)
-    fixed = import_submit(layout=LinkageLayout.objects.get(key="juki_legacy_fixed"),
+    fixed = import_submit(actor=SYSTEM, layout=LinkageLayout.objects.get(key="juki_legacy_fixed"),
                           source=written["juki_legacy_fixed"].read_bytes(), file_name="legacy.dat", run_async=False)
     assert fixed.status == ImportRun.Status.SUCCEEDED, fixed.errors[:5]
     assert fixed.added == 0 and fixed.deleted == 0
@@ -82,10 +83,10 @@ def test_gaiji_in_names_are_converted_on_import(in_a, tmp_path, seed):
     layouts_ensure_shipped()
     layout = LinkageLayout.objects.get(key="juki_standard_csv")
     data = written["juki_standard_csv"].read_bytes()
-    missing = import_submit(layout=layout, source=data, file_name="r.csv", run_async=False)
+    missing = import_submit(actor=SYSTEM, layout=layout, source=data, file_name="r.csv", run_async=False)
     assert missing.status == ImportRun.Status.FAILED
     assert all("外字 U+E" in e["message"] and e["column"] in ("氏名", "世帯主氏名", "筆頭者") for e in missing.errors)
-    gaiji_upload(actor=None, data=written["gaiji"].read_bytes())
-    run = import_submit(layout=layout, source=data, file_name="r.csv", run_async=False)
+    gaiji_upload(actor=SYSTEM, data=written["gaiji"].read_bytes())
+    run = import_submit(actor=SYSTEM, layout=layout, source=data, file_name="r.csv", run_async=False)
     assert run.status == ImportRun.Status.SUCCEEDED, run.errors[:3]
     assert not Resident.objects.filter(name__regex="[\ue000-\uf8ff]").exists()

@@ -12,6 +12,7 @@ import pytest
 from integration.checkdigits import with_check_digit
 from integration.models import Eligibility, Household, ImportRun, LinkageLayout, Resident, SupportMeasure
 from integration.services import SHIPPED_DIR, import_submit, layouts_ensure_shipped
+from madoguchi.principals import SYSTEM
 
 STD = json.loads((SHIPPED_DIR / "juki_standard_csv.json").read_text(encoding="utf-8"))
 FIELDS = [c["field"] for c in STD["columns"]]
@@ -57,7 +58,7 @@ def admin_user(in_a):
     return User.objects.get(username="admin")
 
 
-def run_file(layout: LinkageLayout, data: bytes, name: str = "juki.csv", actor: object = None) -> ImportRun:
+def run_file(layout: LinkageLayout, data: bytes, name: str = "juki.csv", actor: object = SYSTEM) -> ImportRun:
     return import_submit(layout=layout, source=data, file_name=name, run_async=False, actor=actor)
 
 
@@ -138,7 +139,7 @@ def baseline(layouts, admin_user):
     return snapshot()
 
 
-def rejected(layout: LinkageLayout, data: bytes, before: tuple, actor: object = None) -> ImportRun:
+def rejected(layout: LinkageLayout, data: bytes, before: tuple, actor: object = SYSTEM) -> ImportRun:
     run = run_file(layout, data, name="bad.csv", actor=actor)
     assert run.status == ImportRun.Status.FAILED, run.message
     assert run.errors, "a failed run must say why"
@@ -330,3 +331,23 @@ def test_households_follow_a_full_import(layouts, baseline):
     assert run.status == ImportRun.Status.SUCCEEDED, run.errors
     household = Household.objects.get()
     assert household.household_no == atena(900000) and household.head_atena_no == atena(2)
+
+
+def test_only_admins_or_the_explicit_system_principal_may_import(layouts, baseline):
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+
+    from audit.models import AuditEvent
+    from madoguchi.principals import SystemPrincipal
+    from tenants.accounts.models import User
+
+    clerk = User.objects.get(username="staff1")
+    for nobody in (None, AnonymousUser(), clerk):  # a view that lost its user is not "the system"
+        with pytest.raises(PermissionDenied):
+            run_file(layouts["juki_standard_csv"], std_csv([person(4)]), actor=nobody)
+    assert snapshot() == baseline
+    run = run_file(layouts["juki_standard_csv"], std_csv([person(1), person(2), person(3), person(4)]),
+                   actor=SystemPrincipal("api:基幹系"))
+    assert run.status == ImportRun.Status.SUCCEEDED and run.requested_by == "api:基幹系"
+    event = AuditEvent.objects.filter(target_type="linkage_run", target_id=str(run.pk)).last()
+    assert event.actor == "api:基幹系" and event.actor_id is None

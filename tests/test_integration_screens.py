@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from integration.models import ImportRun, LinkageLayout, Resident
 from integration.services import import_submit, layouts_ensure_shipped
+from madoguchi.principals import SYSTEM
 from tests.conftest import in_tenant, staff_client
 from tests.test_integration_import import person, std_csv
 
@@ -38,7 +39,7 @@ def test_admin_uploads_and_sees_the_result_in_japanese(tenant_a, shipped_a, sett
         from integration.services import import_execute
 
         with in_tenant(tenant_a):
-            run = import_execute(run_id=run.pk)
+            run = import_execute(actor=SYSTEM, run_id=run.pk)
     body = client.get(f"/linkage/runs/{run.pk}/").content.decode()
     assert "エラー" in body and "3" in body and "性別" in body and "コード「7」はコード表（sex）にありません" in body
     assert "データは変更していません" in body
@@ -48,7 +49,8 @@ def test_admin_uploads_and_sees_the_result_in_japanese(tenant_a, shipped_a, sett
 
 def test_progress_fragment_polls_while_running(tenant_a, shipped_a):
     with in_tenant(tenant_a):
-        run = import_submit(layout=shipped_a, source=std_csv([person(1)]), file_name="a.csv", run_async=True)
+        run = import_submit(actor=SYSTEM,
+                            layout=shipped_a, source=std_csv([person(1)]), file_name="a.csv", run_async=True)
         ImportRun.objects.filter(pk=run.pk).update(status="validating", rows_total=10, rows_validated=5)
     client = staff_client(tenant_a, "admin")
     # a worker is executing it: it holds the run's advisory lock in its own session
@@ -70,7 +72,8 @@ def test_progress_fragment_polls_while_running(tenant_a, shipped_a):
 
 def test_tenant_isolation_of_runs_rows_and_layouts(tenant_a, tenant_b, shipped_a):
     with in_tenant(tenant_a):
-        run = import_submit(layout=shipped_a, source=std_csv([person(1)]), file_name="a.csv", run_async=False)
+        run = import_submit(actor=SYSTEM,
+                            layout=shipped_a, source=std_csv([person(1)]), file_name="a.csv", run_async=False)
         assert Resident.objects.count() == 1
     with in_tenant(tenant_b):
         assert not ImportRun.objects.filter(pk=run.pk).exists()
@@ -127,7 +130,8 @@ def test_schedule_late_and_failed_runs_are_flagged(tenant_a, shipped_a):
 
     with in_tenant(tenant_a):
         schedule = shipped_a.schedules.get()
-        run = import_submit(layout=shipped_a, source=std_csv([person(1)]), file_name="late.csv", run_async=False,
+        run = import_submit(actor=SYSTEM,
+                            layout=shipped_a, source=std_csv([person(1)]), file_name="late.csv", run_async=False,
                             schedule=schedule)
         ImportRun.objects.filter(pk=run.pk).update(deadline=timezone.now() - timedelta(hours=1))
     body = staff_client(tenant_a, "admin").get("/linkage/").content.decode()
@@ -158,7 +162,7 @@ def test_api_upload_status_and_errors(tenant_a, shipped_a, settings):
     with in_tenant(tenant_a):
         from integration.services import import_execute
 
-        import_execute(run_id=run_id)
+        import_execute(actor=SYSTEM, run_id=run_id)
     detail = client.get(f"/api/v1/integration/imports/{run_id}/").json()
     assert detail["status"] == "failed" and detail["errors"][0]["line"] == 3
     assert "重複" in detail["errors"][0]["message"]
@@ -175,7 +179,8 @@ def test_api_requires_scope_and_is_tenant_scoped(tenant_a, tenant_b, shipped_a):
     assert client.get("/api/v1/integration/imports/").status_code == 403
     token = _api_token(tenant_a, ["linkage:write"])
     with in_tenant(tenant_a):
-        run = import_submit(layout=shipped_a, source=std_csv([person(1)]), file_name="a.csv", run_async=False)
+        run = import_submit(actor=SYSTEM,
+                            layout=shipped_a, source=std_csv([person(1)]), file_name="a.csv", run_async=False)
     at_b = Client(HTTP_HOST="testb.localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert at_b.get(f"/api/v1/integration/imports/{run.pk}/").status_code in (401, 403)
     staff = staff_client(tenant_a, "staff1")

@@ -25,6 +25,7 @@ from integration.services import (
     schedules_due,
     schedules_run_due,
 )
+from madoguchi.principals import SYSTEM
 from tests.conftest import ROOT, _test_database_url, in_tenant, wait_until
 from tests.test_integration_import import person, std_csv
 
@@ -71,7 +72,8 @@ def test_real_worker_imports_a_queued_file(committed_city, celery_worker_process
     with django_db_blocker.unblock(), in_tenant(committed_city):
         layout = LinkageLayout.objects.get(key="juki_standard_csv")
         rows = [person(n, municipality_code=committed_city.code) for n in (1, 2, 3, 4)]
-        run = import_submit(layout=layout, source=std_csv(rows), file_name="plus_one.csv")  # on_commit → Celery
+        run = import_submit(actor=SYSTEM,
+                            layout=layout, source=std_csv(rows), file_name="plus_one.csv")  # on_commit → Celery
         run = wait_until(lambda: ImportRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(),
                          timeout=60)
         assert run.status == ImportRun.Status.SUCCEEDED, run.errors
@@ -118,7 +120,7 @@ def test_worker_killed_mid_apply_changes_nothing_and_rerun_completes(committed_c
             layout = LinkageLayout.objects.get(key="juki_standard_csv")
             rows = [person(n, municipality_code=committed_city.code, address="移転後の住所") for n in (1, 2, 5, 6)]
             # to the crashing worker's own queue (the schema travels in the message header)
-            run = import_submit(layout=layout, source=std_csv(rows), file_name="nightly.csv", queue=queue)
+            run = import_submit(actor=SYSTEM, layout=layout, source=std_csv(rows), file_name="nightly.csv", queue=queue)
             wait_until(lambda: flag.exists() or worker.poll() is not None, timeout=90, interval=0.1)
             assert flag.exists(), (tmp_path / "worker.log").read_text()[-3000:]
             os.killpg(worker.pid, signal.SIGKILL)  # the worker dies inside the apply transaction
@@ -127,7 +129,7 @@ def test_worker_killed_mid_apply_changes_nothing_and_rerun_completes(committed_c
             assert run.status == ImportRun.Status.APPLYING
             wait_until(lambda: run_is_stale(run=run), timeout=20)
             assert sorted(Resident.objects.values_list("atena_no", "address")) == before  # nothing changed
-            again = import_retry(run=run, run_async=False)
+            again = import_retry(actor=SYSTEM, run=run, run_async=False)
             assert again.status == ImportRun.Status.SUCCEEDED, again.errors
             assert (again.added, again.changed, again.deleted) == (2, 2, 1)
             run.refresh_from_db()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from madoguchi.principals import SYSTEM
 from tests.conftest import in_tenant
 
 
@@ -25,14 +26,14 @@ def test_applied_file_is_deleted_failed_file_kept_until_retention(tenant_a, link
     with in_tenant(tenant_a):
         layouts_ensure_shipped()
         layout = LinkageLayout.objects.get(key="juki_standard_csv")
-        good = import_submit(layout=layout, source=std_csv([person(1), person(2)]), file_name="ok.csv",
+        good = import_submit(actor=SYSTEM, layout=layout, source=std_csv([person(1), person(2)]), file_name="ok.csv",
                              run_async=False)
         good.refresh_from_db()
         assert good.status == ImportRun.Status.SUCCEEDED and good.file_path
         assert not Path(good.file_path).exists()  # applied: the raw file is gone, metadata stays
         assert good.sha256
-        bad = import_submit(layout=layout, source=b"garbage\n", file_name="bad.csv", run_async=False)
-        bad = import_execute(run_id=bad.pk) if bad.status == ImportRun.Status.QUEUED else bad
+        bad = import_submit(actor=SYSTEM, layout=layout, source=b"garbage\n", file_name="bad.csv", run_async=False)
+        bad = import_execute(actor=SYSTEM, run_id=bad.pk) if bad.status == ImportRun.Status.QUEUED else bad
         bad.refresh_from_db()
         assert bad.status == ImportRun.Status.FAILED and Path(bad.file_path).exists()  # kept for a retry
         old = time.time() - 8 * 86400
@@ -63,6 +64,7 @@ def test_normalisation_caches_are_emptied_after_each_run(tenant_a, linkage_root)
 
     with in_tenant(tenant_a):
         layouts_ensure_shipped()
-        import_submit(layout=LinkageLayout.objects.get(key="juki_standard_csv"), source=std_csv([person(1)]),
+        import_submit(actor=SYSTEM,
+                      layout=LinkageLayout.objects.get(key="juki_standard_csv"), source=std_csv([person(1)]),
                       file_name="one.csv", run_async=False)
     assert not importer._NAME_CACHE and not importer._KANA_CACHE and not importer._ADDRESS_CACHE

@@ -14,6 +14,7 @@ from audit.models import AuditAction
 from audit.services import record
 from integration.models import ImportRun, LinkageLayout
 from integration.services import import_submit
+from madoguchi.principals import SystemPrincipal
 from tenants.accounts.api import HasScope
 from tenants.accounts.models import ApiClient
 
@@ -59,7 +60,7 @@ class ImportListCreateView(APIView):
         client = request.user if isinstance(request.user, ApiClient) else None
         try:
             run = import_submit(layout=layout, source=upload, file_name=upload.name, via=ImportRun.Source.API,
-                                actor=None if client else request.user,
+                                actor=SystemPrincipal(f"api:{client.name}") if client else request.user,
                                 requested_by=f"API: {client.name}" if client else "")
         except ValidationError as exc:
             return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
@@ -91,5 +92,6 @@ class ImportDetailView(APIView):
             return Response({"detail": "取込履歴がありません"}, status=status.HTTP_404_NOT_FOUND)
         record(action=AuditAction.VIEW, target_type="linkage_run", target_id=run.pk, area=run.layout.area or "",
                details={"via": "api", "errors_shown": len(run.errors)},
-               actor=None if isinstance(request.user, ApiClient) else request.user)
+               actor=SystemPrincipal(f"api:{request.user.name}") if isinstance(request.user, ApiClient)
+               else request.user)
         return Response(ImportRunSerializer(run).data)

@@ -12,7 +12,10 @@ from django_tenants.utils import schema_context
 from integration.generator import write_files
 from integration.models import ImportRun, LinkageLayout
 from integration.services import SHIPPED_DIR, gaiji_upload, import_submit, layouts_ensure_shipped
+from madoguchi.principals import SystemPrincipal
 from tenants.models import Municipality
+
+COMMAND = SystemPrincipal("command:load_demo_data")
 
 
 class Command(BaseCommand):
@@ -33,13 +36,14 @@ class Command(BaseCommand):
             written = write_files(out=Path(folder), municipality_code=municipality.code,
                                   areas=list(municipality.areas), residents=options["residents"],
                                   seed=options["seed"], layouts_dir=SHIPPED_DIR, legacy=False)
-            gaiji_upload(actor=None, data=written.pop("gaiji").read_bytes())
+            gaiji_upload(actor=COMMAND, data=written.pop("gaiji").read_bytes())
             for key, path in written.items():
                 layout = LinkageLayout.objects.filter(key=key).first()
                 if layout is None or (layout.has_header and path.read_bytes().count(b"\n") <= 1):
                     continue  # no layout for this area, or nothing drawn for it at this size
                 run = import_submit(layout=layout, source=path.read_bytes(), file_name=path.name,
-                                    via=ImportRun.Source.DEMO, requested_by="load_demo_data", run_async=False)
+                                    via=ImportRun.Source.DEMO, requested_by="load_demo_data", run_async=False,
+                                    actor=COMMAND)
                 self.stdout.write(f"{layout.name}: {run.get_status_display()} {run.message}")
                 if run.status == ImportRun.Status.FAILED:
                     for item in run.errors[:10]:
