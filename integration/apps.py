@@ -25,7 +25,7 @@ class IntegrationConfig(AppConfig):
             from integration.models import LinkageLayout
             from integration.services import layouts_ensure_shipped, schedules_due
 
-            if not LinkageLayout.objects.exists():  # a new municipality: its shipped layouts and schedules
+            if not LinkageLayout.objects.exists():  # provisioned before layouts shipped at provisioning
                 layouts_ensure_shipped()
             return bool(schedules_due(now=now))
 
@@ -33,7 +33,14 @@ class IntegrationConfig(AppConfig):
         register_job(PeriodicJob(name="integration.purge_received", task_name="integration.purge_received",
                                  slot=daily_slot(4, 0)))
 
-        from tenants.signals import municipality_terminated
+        from tenants.signals import municipality_provisioned, municipality_terminated
+
+        def _ship_layouts(sender: object, municipality: object, **kwargs: object) -> None:
+            from integration.services import layouts_ensure_shipped
+
+            layouts_ensure_shipped()  # the shipped layouts and their schedules, from the first day
+
+        municipality_provisioned.connect(_ship_layouts, weak=False, dispatch_uid="integration_ship_layouts")
 
         def _destroy_files(sender: object, municipality: object, **kwargs: object) -> None:
             from integration.services import linkage_storage_destroy

@@ -18,7 +18,7 @@ from audit.services import record
 from tenants.areas import parse_areas
 from tenants.crypto import new_wrapped_data_key
 from tenants.models import Domain, Municipality
-from tenants.signals import municipality_terminated
+from tenants.signals import municipality_provisioned, municipality_terminated
 from tenants.template import template_clone, template_ensure
 from tenants.validators import prefecture_for_code, validate_municipality_code, validate_slug
 
@@ -112,6 +112,7 @@ def municipality_provision(
                                      display_name="業務管理者", role=Role.ADMIN, areas=area_codes)
                 record(action=AuditAction.PROVISION, target_type="municipality", target_id=code,
                        details={"slug": slug, "areas": area_codes}, actor=actor)
+                municipality_provisioned.send(sender=Municipality, municipality=municipality)
             record(action=AuditAction.PROVISION, target_type="municipality", target_id=code,
                    details={"slug": slug, "name": municipality.name, "areas": area_codes, "host": host}, actor=actor)
     except Exception:

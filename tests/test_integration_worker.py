@@ -143,10 +143,14 @@ def test_worker_killed_mid_apply_changes_nothing_and_rerun_completes(committed_c
         log.close()
 
 
-def test_dispatcher_provisions_shipped_layouts_lazily(in_a):
+def test_shipped_layouts_come_with_provisioning_and_the_dispatcher_restores_missing_ones(in_a):
     from tenants.jobs import registered
 
-    assert not LinkageLayout.objects.exists()
+    # provisioned with the shipped layouts and their schedules …
+    assert LinkageLayout.objects.filter(key="juki_standard_csv", shipped=True).exists()
+    assert LinkageSchedule.objects.filter(layout__key="support_measures_csv").exists()
+    # … and a municipality provisioned before that gets them on the dispatcher's next tick
+    LinkageLayout.objects.all().delete()
     job = next(j for j in registered() if j.name == "integration.schedules")
     assert job.due(_local(2, 0), in_a)
     assert LinkageLayout.objects.filter(key="support_measures_csv").exists()
