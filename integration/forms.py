@@ -42,3 +42,230 @@ class ScheduleForm(forms.Form):
     deadline_time = forms.TimeField(label="完了期限", required=False, help_text="夜間処理は 08:00 までに完了（R7.4）",
                                     widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}))
     is_active = forms.BooleanField(label="有効", required=False, initial=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout editor: the settings of one linkage file, its columns and its code tables, on one screen
+# ---------------------------------------------------------------------------------------------
+DELIMITERS = [(",", "カンマ（,）"), ("\t", "タブ"), ("|", "縦棒（|）"), (";", "セミコロン（;）")]
+OP_FIELDS = (("op_add", "add"), ("op_change", "change"), ("op_delete", "delete"))
+
+
+def format_code_tables(tables: dict) -> str:
+    """Code tables as the editor shows them: ``[name]`` then ``file value=stored value`` per line."""
+    blocks = []
+    for name, table in (tables or {}).items():
+        blocks.append("\n".join([f"[{name}]", *(f"{code}={value}" for code, value in table.items())]))
+    return "\n\n".join(blocks)
+
+
+def parse_code_tables(text: str) -> dict[str, dict[str, str]]:
+    """The editor's code-table text back to a dict; ValidationError naming every bad line."""
+    tables: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    problems = []
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip()
+            if not name.replace("_", "").isalnum() or not name.isascii():
+                problems.append(f"{number}行目: 表の名前「{name}」は英数字と下線で書いてください")
+                current = None
+            elif name in tables:
+                problems.append(f"{number}行目: 表「{name}」が二度書かれています")
+                current = None
+            else:
+                current = tables[name] = {}
+            continue
+        if current is None:
+            if not problems or not problems[-1].startswith(f"{number - 1}行目"):
+                problems.append(f"{number}行目: 先に [表の名前] の行を書いてください")
+            continue
+        code, sep, value = line.partition("=")
+        code, value = code.strip(), value.strip()
+        if not sep or not code or not value:
+            problems.append(f"{number}行目: 「ファイルの値=取り込む値」の形で書いてください（{line}）")
+        elif code in current:
+            problems.append(f"{number}行目: コード「{code}」が同じ表に二度あります")
+        else:
+            current[code] = value
+    if problems:
+        raise forms.ValidationError(problems)
+    return tables
+
+
+class LayoutSettingsForm(forms.Form):
+    key = forms.SlugField(label="識別子", max_length=64,
+                          help_text="英数字・ハイフン・下線。受信フォルダの名前にもなり、作成後は変更できません。")
+    name = forms.CharField(label="名称", max_length=100)
+    description = forms.CharField(label="説明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    format = forms.ChoiceField(label="形式", choices=LinkageLayout.Format.choices, widget=forms.RadioSelect)
+    encoding = forms.ChoiceField(label="文字コード", choices=LinkageLayout.Encoding.choices,
+                                 help_text="Shift_JIS はベンダー拡張文字を含む CP932 として読みます。")
+    has_header = forms.BooleanField(label="1行目は見出し行", required=False)
+    delimiter = forms.ChoiceField(label="区切り文字（CSV）", choices=DELIMITERS, required=False)
+    record_length = forms.IntegerField(label="レコード長（バイト、固定長）", required=False, min_value=1,
+                                       max_value=100_000, help_text="改行を除いた1レコードのバイト数")
+    mode = forms.ChoiceField(label="取込方式", choices=LinkageLayout.Mode.choices, widget=forms.RadioSelect,
+                             help_text="全件はファイルの内容で置き換え、差分は処理区分に従って追加・変更・削除します。")
+    op_add = forms.CharField(label="処理区分コード（追加）", required=False, max_length=40,
+                             help_text="差分の場合。複数あるときは「,」で区切ります（例: A,1）")
+    op_change = forms.CharField(label="処理区分コード（変更）", required=False, max_length=40)
+    op_delete = forms.CharField(label="処理区分コード（削除）", required=False, max_length=40)
+    date_formats = forms.MultipleChoiceField(label="日付形式", widget=forms.CheckboxSelectMultiple,
+                                             help_text="日付の項目はこの順に試して読みます。")
+    code_tables = forms.CharField(
+        label="コード表", required=False, widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        help_text="[表の名前] の行に続けて「ファイルの値=取り込む値」を1行ずつ書きます（例: [sex] の次に 1=1）。")
+    method = forms.CharField(label="連携方法", max_length=100, help_text="データ連携の公開情報に載ります。")
+    is_active = forms.BooleanField(label="有効", required=False)
+
+    def __init__(self, *args: object, creating: bool = True, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        from integration.dates import FORMAT_LABELS
+
+        self.fields["date_formats"].choices = list(FORMAT_LABELS.items())
+        if not creating:
+            self.fields["key"].disabled = True
+
+    def clean_code_tables(self) -> dict[str, dict[str, str]]:
+        return parse_code_tables(self.cleaned_data.get("code_tables", ""))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        op_codes: dict[str, str] = {}
+        for name, op in OP_FIELDS:
+            for code in (c.strip() for c in (data.get(name) or "").split(",")):
+                if not code:
+                    continue
+                if code in op_codes:
+                    self.add_error(name, f"コード「{code}」は別の処理区分にも指定されています")
+                op_codes[code] = op
+        data["op_codes"] = op_codes
+        return data
+
+
+class LayoutColumnForm(forms.Form):
+    label = forms.CharField(label="見出し・名称", max_length=100, required=False)
+    field = forms.ChoiceField(label="取り込む項目", required=False)
+    start = forms.IntegerField(label="開始位置", required=False, min_value=1, max_value=100_000)
+    length = forms.IntegerField(label="長さ", required=False, min_value=1, max_value=100_000)
+    required = forms.BooleanField(label="必須", required=False)
+
+    def __init__(self, *args: object, field_choices: list[tuple[str, str]] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["field"].choices = [("", "（選んでください）"), *field_choices]
+
+    @property
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {}) or {}
+        return not data.get("field") and not data.get("label")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("label") and not data.get("field"):
+            self.add_error("field", "取り込む項目を選んでください（取り込まない列は「（未使用）」）")
+        return data
+
+
+LayoutColumnFormSet = forms.formset_factory(LayoutColumnForm, extra=3, can_delete=True, can_order=True,
+                                            max_num=200, validate_max=True)
+
+
+class LayoutEditor:
+    """The settings form and the column formset of one layout, and the settings dict they make.
+
+    ``target`` is fixed for the editor (chosen before: a new layout for a target, or a copy of a layout);
+    the column choices are that target's fields. Checking the layout as a whole (required fields, key,
+    fixed-width positions, code values) is the service's job (``services.layout_save``).
+    """
+
+    def __init__(self, *, target: object, data: object = None, layout: LinkageLayout | None = None,
+                 creating: bool = True, copy_of: LinkageLayout | None = None) -> None:
+        self.target, self.creating = target, creating
+        source = layout or copy_of
+        initial = self.initial_for(source) if source else self.initial_new()
+        if copy_of is not None:
+            initial.update(key=f"{copy_of.key}_copy", name=f"{copy_of.name}（複製）", is_active=True)
+        self.options = dict(source.options or {}) if source else {}
+        self.settings = LayoutSettingsForm(data, initial=initial, creating=creating, prefix="layout")
+        choices = [(spec.name, spec.label) for spec in (*target.fields, *target_common_fields())]
+        # Initial rows only for the page as first shown: a bound formset compares the posted rows with its
+        # initial ones and would drop every row the admin left unchanged.
+        rows = None if data is not None else (self.column_initial(source) if source else self.column_initial_new())
+        self.columns = LayoutColumnFormSet(data, initial=rows, prefix="col", form_kwargs={"field_choices": choices})
+        self.errors: list[str] = []
+
+    @property
+    def key_labels(self) -> str:
+        return "・".join(self.target.field(name).label for name in self.target.key_columns)
+
+    def initial_new(self) -> dict:
+        return {"format": LinkageLayout.Format.CSV, "encoding": LinkageLayout.Encoding.UTF8, "has_header": True,
+                "delimiter": ",", "mode": LinkageLayout.Mode.FULL, "date_formats": ["yyyymmdd"],
+                "method": LinkageLayout._meta.get_field("method").default, "is_active": True}
+
+    def initial_for(self, layout: LinkageLayout) -> dict:
+        initial = {name: getattr(layout, name) for name in (
+            "key", "name", "description", "format", "encoding", "has_header", "delimiter", "record_length",
+            "mode", "date_formats", "method", "is_active")}
+        for name, op in OP_FIELDS:
+            initial[name] = ",".join(code for code, value in (layout.op_codes or {}).items() if value == op)
+        initial["code_tables"] = format_code_tables(layout.code_tables)
+        return initial
+
+    def column_initial(self, layout: LinkageLayout) -> list[dict]:
+        return [{"label": c.get("label", ""), "field": c.get("field", ""), "start": c.get("start"),
+                 "length": c.get("length"), "required": bool(c.get("required")), "ORDER": i}
+                for i, c in enumerate(layout.columns or [], start=1)]
+
+    def column_initial_new(self) -> list[dict]:
+        return [{"label": self.target.field(name).label, "field": name, "required": True, "ORDER": i}
+                for i, name in enumerate(self.target.required, start=1)]
+
+    def is_valid(self) -> bool:
+        return self.settings.is_valid() & self.columns.is_valid()
+
+    def to_data(self) -> dict:
+        """The layout settings (the JSON file's shape, without the schedule, which its own form edits)."""
+        settings = self.settings.cleaned_data
+        fixed = settings["format"] == LinkageLayout.Format.FIXED
+        columns = []
+        for form in self.columns.ordered_forms:
+            if form.is_blank:
+                continue
+            column = {"field": form.cleaned_data["field"], "label": form.cleaned_data["label"],
+                      "required": form.cleaned_data["required"]}
+            if fixed:
+                column.update(start=form.cleaned_data["start"], length=form.cleaned_data["length"])
+            columns.append(column)
+        data = {name: settings[name] for name in (
+            "name", "description", "format", "encoding", "has_header", "mode", "date_formats", "method",
+            "is_active", "op_codes", "code_tables")}
+        if self.creating:
+            data["key"] = settings["key"]
+        data.update(target=self.target.key, direction=LinkageLayout.Direction.IN, columns=columns,
+                    key_fields=list(self.target.key_columns), options=self.options,
+                    delimiter="" if fixed else (settings.get("delimiter") or ","),
+                    record_length=settings.get("record_length") if fixed else None)
+        if data["mode"] == LinkageLayout.Mode.FULL:
+            data["op_codes"] = {}
+        return data
+
+    def add_errors(self, exc: forms.ValidationError) -> None:
+        """Errors of the service: settings fields on their field, the rest at the top of the editor."""
+        for name, messages in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
+            if name in self.settings.fields and not self.settings.fields[name].disabled:
+                self.settings.add_error(name, messages)
+            elif name in ("op_codes",):
+                self.settings.add_error("op_add", messages)
+            else:
+                self.errors.extend(messages)
+
+
+def target_common_fields() -> tuple:
+    from integration.targets import COMMON
+
+    return COMMON

@@ -75,7 +75,7 @@ def layout_problems(layout: object) -> list[str]:
             problems.append(f"{index}列目: 項目「{name}」は取込先「{target.label}」にありません")
             continue
         if name in seen and name != "ignore":
-            problems.append(f"{index}列目: 項目「{name}」が重複しています")
+            problems.append(f"{index}列目: 項目「{spec.label}」が重複しています")
         seen.add(name)
         start, length = int(column.get("start") or 0), int(column.get("length") or 0)
         if layout.format == "fixed" and not (start >= 1 and length >= 1):
@@ -85,20 +85,54 @@ def layout_problems(layout: object) -> list[str]:
             if bad:
                 allowed = ", ".join(spec.choices)
                 problems.append(f"コード表「{spec.code_table}」の変換先 {bad} は使用できません（{allowed}）")
+    if layout.format == "fixed":
+        problems += _fixed_width_problems(layout)
+    elif layout.format == "csv" and len(layout.delimiter or "") != 1:
+        problems.append("CSVの区切り文字を1文字で指定してください")
     for name in target.required:
         if name not in seen:
             problems.append(f"必須項目「{target.field(name).label}」がレイアウトにありません")
     for name in layout.key_fields or []:
         if name not in seen and not (name == "kind" and target.key.startswith("eligibility:")):
             problems.append(f"キー項目「{name}」がレイアウトにありません")
-    if layout.mode == "delta" and "op" in seen:
+    if layout.key_fields and set(layout.key_fields) != set(target.key_columns):
+        labels = "・".join(target.field(c).label for c in target.key_columns)
+        problems.append(f"キー項目は取込先「{target.label}」では {labels} です")
+    if layout.mode == "delta":
         codes = set((layout.op_codes or {}).values())
-        if not codes <= set(OPS):
+        if "op" not in seen:
+            problems.append("差分ファイルには「処理区分」の項目が必要です")
+        elif not codes:
+            problems.append("差分ファイルの処理区分コード（追加・変更・削除）を指定してください")
+        elif not codes <= set(OPS):
             problems.append("処理区分コードの値は add / change / delete のいずれかにしてください")
     try:
         make_date_parser(layout.date_formats or ["yyyymmdd"])
     except ValueError as exc:
         problems.append(str(exc))
+    return problems
+
+
+def _fixed_width_problems(layout: object) -> list[str]:
+    """Fixed-width columns must lie inside the record and must not overlap (positions are 1-based bytes)."""
+    problems: list[str] = []
+    spans = []
+    for index, column in enumerate(layout.columns or [], start=1):
+        start, length = int(column.get("start") or 0), int(column.get("length") or 0)
+        if start >= 1 and length >= 1:
+            spans.append((start, start + length - 1, index, column.get("label") or column.get("field", "")))
+    if not layout.record_length:
+        problems.append("固定長ファイルのレコード長（バイト）を指定してください")
+    else:
+        for start, end, index, label in spans:
+            if end > layout.record_length:
+                problems.append(f"{index}列目「{label}」: {start}〜{end} バイト目はレコード長 "
+                                f"{layout.record_length} バイトを超えています")
+    spans.sort()
+    for (s1, e1, i1, l1), (s2, e2, i2, l2) in zip(spans, spans[1:], strict=False):
+        if s2 <= e1:
+            problems.append(f"{i2}列目「{l2}」（{s2}〜{e2} バイト目）が "
+                            f"{i1}列目「{l1}」（{s1}〜{e1} バイト目）と重なっています")
     return problems
 
 

@@ -177,6 +177,18 @@ def linkage_layouts(*, actor: object, direction: str | None = "in") -> QuerySet:
     return qs.filter(direction=direction) if direction else qs
 
 
+def layout_targets(*, actor: object) -> list[tuple[str, str]]:
+    """Import targets a new layout may have here: residents etc., and eligibility of subscribed areas only."""
+    from django.db import connection
+
+    from integration.targets import target_choices, target_for
+
+    _require_linkage_admin(actor)
+    tenant = connection.tenant
+    return [(key, label) for key, label in target_choices()
+            if not hasattr(tenant, "has_area") or tenant.has_area(target_for(key).area or "juki")]
+
+
 def import_runs(*, actor: object, limit: int = 50) -> list:
     from integration.models import ImportRun
 

@@ -47,6 +47,8 @@ RUN_LOCK_SQL = "SELECT {function}(%s, hashtext(%s))"
 def run_lock_key(run: ImportRun, *, schema_name: str | None = None) -> str:
     return f"{schema_name or connection.schema_name}:{run.pk}"
 SKIP_SUFFIXES = (".part", ".tmp", ".filepart", ".lock")
+RESERVED_KEYS = frozenset({"new"})  # /linkage/layouts/new/ is the editor of a new layout
+RUNNING = (ImportRun.Status.QUEUED, ImportRun.Status.VALIDATING, ImportRun.Status.APPLYING)
 
 
 def _require_admin(actor: Any) -> None:
@@ -117,10 +119,36 @@ def layout_import_json(*, actor: Any, data: bytes | str | dict, shipped: bool = 
     unknown = sorted(set(data) - set(LAYOUT_FIELDS) - {"schedule"})
     if unknown:
         raise ValidationError({"file": [f"未知の設定項目があります: {', '.join(unknown)}"]})
+    return layout_save(actor=actor, data=data, shipped=shipped)
+
+
+@transaction.atomic
+def layout_save(*, actor: Any, data: dict, shipped: bool = False, create: bool = False,
+                key: str | None = None) -> LinkageLayout:
+    """Create or change a layout from its settings (the layout editor, the JSON import and the shipped files).
+
+    ``create`` refuses a key that is already used (the editor's 新規作成 never overwrites another layout);
+    ``key`` names the layout being edited (its key cannot change). Every setting is checked before anything
+    is saved: on an error nothing changes. A ``schedule`` entry replaces the layout's schedules.
+    """
+    _require_admin(actor)
+    if key is not None:
+        data = {**data, "key": key}
     key = str(data.get("key") or "")
     if not re.fullmatch(r"[-a-zA-Z0-9_]{1,64}", key):
         raise ValidationError({"key": ["識別子は英数字・ハイフン・下線の64文字以内にしてください"]})
-    layout = LinkageLayout.objects.filter(key=key).first() or LinkageLayout(key=key)
+    if key in RESERVED_KEYS:
+        raise ValidationError({"key": [f"識別子「{key}」は画面のアドレスに使われているため使えません"]})
+    existing = LinkageLayout.objects.select_for_update().filter(key=key).first()
+    if create and existing is not None:
+        raise ValidationError({"key": [f"識別子「{key}」は既に使われています。別の識別子にしてください"]})
+    if existing is not None:
+        busy = [run for run in existing.runs.filter(status__in=RUNNING) if not run_is_stale(run=run)]
+        if busy:
+            raise ValidationError({"key": [f"このレイアウトのファイルを取込中です（取込履歴 {busy[0].pk}）。"
+                                           "終わってから変更してください"]})
+    layout = existing or LinkageLayout(key=key)
+    before = layout_to_dict(layout=layout) if existing else None
     for name in LAYOUT_FIELDS:
         if name in data and name != "key":
             setattr(layout, name, data[name])
@@ -154,8 +182,12 @@ def layout_import_json(*, actor: Any, data: bytes | str | dict, shipped: bool = 
                 raise ValidationError({"schedule": ["夜間スケジュールには実行時刻が必要です"]})
             LinkageSchedule.objects.create(layout=layout, kind=kind, at_time=at_time, every_minutes=every,
                                            deadline_time=_parse_time(spec.get("deadline_time"), "完了期限"))
-    record(action=AuditAction.UPDATE, target_type="linkage_layout", target_id=layout.key, area=area or "",
-           details={"name": layout.name, "target": layout.target, "shipped": layout.shipped}, actor=actor)
+    after = layout_to_dict(layout=layout)
+    changed = sorted(name for name in after if before is None or before.get(name) != after[name])
+    record(action=AuditAction.CREATE if before is None else AuditAction.UPDATE, target_type="linkage_layout",
+           target_id=layout.key, area=area or "",
+           details={"name": layout.name, "target": layout.target, "shipped": layout.shipped, "changed": changed},
+           actor=actor)
     return layout
 
 

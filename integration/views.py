@@ -13,7 +13,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.models import AuditAction
 from audit.services import record
 from integration import disclosure, selectors, services
-from integration.forms import CodePointForm, GaijiUploadForm, ImportUploadForm, LayoutFileForm, ScheduleForm
+from integration.forms import (
+    CodePointForm,
+    GaijiUploadForm,
+    ImportUploadForm,
+    LayoutEditor,
+    LayoutFileForm,
+    ScheduleForm,
+)
 from integration.gaiji import code_points
 from integration.models import ImportRun, LinkageLayout
 from integration.targets import target_for
@@ -113,7 +120,49 @@ def layouts_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"レイアウト「{layout.name}」を登録しました。")
             return redirect("integration:layout", key=layout.key)
-    return render(request, "integration/layouts.html", {"layouts": layouts, "form": form})
+    return render(request, "integration/layouts.html", {
+        "layouts": layouts, "form": form, "targets": selectors.layout_targets(actor=request.user)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def layout_new_view(request: HttpRequest) -> HttpResponse:
+    """A new layout: for a target (``?target=residents``) or as a copy of a layout (``?copy=<key>``)."""
+    targets = dict(selectors.layout_targets(actor=request.user))
+    copy_of = _layout(request, request.GET["copy"]) if request.GET.get("copy") else None
+    target_key = copy_of.target if copy_of else request.GET.get("target", "")
+    if target_key not in targets:
+        messages.error(request, "取込先を選んでください（契約している業務の取込先のみ選べます）。")
+        return redirect("integration:layouts")
+    editor = LayoutEditor(target=target_for(target_key), data=request.POST or None, copy_of=copy_of)
+    if request.method == "POST" and editor.is_valid():
+        try:
+            layout = services.layout_save(actor=request.user, data=editor.to_data(), create=True)
+        except ValidationError as exc:
+            editor.add_errors(exc)
+        else:
+            messages.success(request, f"レイアウト「{layout.name}」を作成しました。")
+            return redirect("integration:layout", key=layout.key)
+    return render(request, "integration/layout_edit.html", {"editor": editor, "layout": None, "copy_of": copy_of})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def layout_edit_view(request: HttpRequest, key: str) -> HttpResponse:
+    layout = _layout(request, key)
+    if layout.direction != LinkageLayout.Direction.IN:
+        raise Http404("このレイアウトは出力レイアウトの画面で編集します")
+    editor = LayoutEditor(target=target_for(layout.target), data=request.POST or None, layout=layout,
+                          creating=False)
+    if request.method == "POST" and editor.is_valid():
+        try:
+            services.layout_save(actor=request.user, data=editor.to_data(), key=layout.key)
+        except ValidationError as exc:
+            editor.add_errors(exc)
+        else:
+            messages.success(request, f"レイアウト「{layout.name}」を保存しました。")
+            return redirect("integration:layout", key=layout.key)
+    return render(request, "integration/layout_edit.html", {"editor": editor, "layout": layout, "copy_of": None})
 
 
 def _layout(request: HttpRequest, key: str) -> LinkageLayout:
