@@ -221,6 +221,15 @@ class LinkageLayout(models.Model):
         return self.name
 
     @property
+    def target_label(self) -> str:
+        from integration.targets import target_for
+
+        try:
+            return target_for(self.target).label
+        except ValueError:
+            return self.target
+
+    @property
     def area(self) -> str | None:
         """Business area of an eligibility layout (``eligibility:<area>``); ``juki`` for residents."""
         if self.target.startswith("eligibility:"):

@@ -126,7 +126,8 @@ def test_admin_copies_a_layout_and_renames_a_header(tenant_a, shipped_a):
     page = client.get("/linkage/layouts/new/?copy=juki_standard_csv")
     assert page.status_code == 200
     text = page.content.decode()
-    assert "新しいレイアウト" in text and "住民記録（標準CSV・全件）（複製）" in text and "宛名番号（取込先で決まります）" in text
+    assert "新しいレイアウト" in text and "住民記録（標準CSV・全件）（複製）" in text
+    assert "宛名番号（取込先で決まります）" in text
 
     data = layout_to_dict(layout=shipped_a)
     data["name"] = "住民記録（本市CSV）"
@@ -235,3 +236,68 @@ def test_another_city_cannot_see_or_change_a_citys_layout(tenant_a, tenant_b, sh
     assert admin_b.get("/linkage/layouts/new/?copy=a_only").status_code == 404
     with in_tenant(tenant_b):
         assert not LinkageLayout.objects.filter(key="a_only").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Browser (real Chromium): copy a layout, rename a header, fix a refused save, import with it
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.browser
+@pytest.mark.schema
+@pytest.mark.worker
+def test_admin_defines_a_layout_on_screen_and_imports_with_it(live_server_mt, page, fresh_municipality,
+                                                              django_db_blocker, celery_worker_process, tmp_path):
+    import csv
+    import io
+    import re
+
+    from integration.models import Resident
+    from tests.conftest import axe_violations, browser_login
+    from tests.test_integration_import import FIELDS, HEADER, person
+
+    city = fresh_municipality(areas="juki,kokuho")
+    server = live_server_mt
+    browser_login(page, server, city.slug, "admin")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.goto(server.url(city.slug, "/linkage/layouts/"))
+    page.get_by_role("link", name=re.compile(r"^複製して作成\s*（住民記録（標準CSV・全件））$")).click()
+    page.wait_for_url("**/linkage/layouts/new/?copy=juki_standard_csv")
+    assert page.get_by_role("heading", name="新しいレイアウト").is_visible()
+    assert axe_violations(page) == []
+
+    page.get_by_label("識別子").fill("city_csv")
+    page.get_by_label(re.compile(r"^名称")).fill("住民記録（本市CSV）")
+    name_row = HEADER.index("氏名") + 1
+    page.get_by_label(f"{name_row}行目の見出し・名称", exact=True).fill("氏名（漢字）")
+    # A mistake first: a second column also mapped to 氏名 — refused, the rows as typed are kept.
+    extra = len(HEADER) + 1
+    page.get_by_label(f"{extra}行目の見出し・名称", exact=True).fill("氏名2")
+    page.get_by_label(f"{extra}行目の取り込む項目", exact=True).select_option(label="氏名")
+    page.get_by_role("button", name="保存").click()
+    alert = page.locator("#layout-errors")
+    assert "保存できませんでした" in alert.inner_text()
+    assert f"{extra}列目: 項目「氏名」が重複しています" in alert.inner_text()
+    assert page.get_by_label(f"{name_row}行目の見出し・名称", exact=True).input_value() == "氏名（漢字）"
+    assert axe_violations(page) == []
+
+    page.get_by_label(f"{extra}行目を削除", exact=True).check()
+    page.get_by_role("button", name="保存").click()
+    page.get_by_text("レイアウト「住民記録（本市CSV）」を作成しました。").wait_for()
+    assert page.get_by_role("cell", name="氏名（漢字）").is_visible()
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["氏名（漢字）" if label == "氏名" else label for label in HEADER])
+    for n in range(1, 4):
+        row = person(n, municipality_code=city.code)
+        writer.writerow([row[f] for f in FIELDS])
+    upload = tmp_path / "city_20261204.csv"
+    upload.write_bytes(buffer.getvalue().encode("utf-8"))
+
+    page.goto(server.url(city.slug, "/linkage/"))
+    page.get_by_label("レイアウト").select_option(label="住民記録（本市CSV）")
+    page.get_by_label("連携ファイル").set_input_files(str(upload))
+    page.get_by_role("button", name="取り込む").click()
+    page.wait_for_url("**/linkage/runs/**")
+    page.get_by_text("3 行を取り込みました（追加 3・変更 0・削除 0）").wait_for(timeout=30000)
+    with django_db_blocker.unblock(), in_tenant(city):
+        assert Resident.objects.count() == 3
