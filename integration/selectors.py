@@ -254,3 +254,31 @@ def gaiji_mappings(*, actor: object) -> QuerySet:
 
     _require_linkage_admin(actor)
     return GaijiMapping.objects.all()
+
+
+# ---------------------------------------------------------------------------------------------
+# 外字の確認 on staff screens (R5.6)
+# ---------------------------------------------------------------------------------------------
+def _in_jis_x_0208(char: str) -> bool:
+    """JIS X 0208 (第1・第2水準 and non-kanji) or ASCII: what every counter PC and printer can show."""
+    try:
+        char.encode("iso2022_jp")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def name_characters(*, text: str) -> list[dict]:
+    """Each character of a name with its code point(s) (an IVS with its base), its MJ文字図形名 where this
+    municipality's 外字 table maps to it, and whether it lies outside JIS X 0208 — for staff to tell 「髙」
+    from 「高」 or name the exact glyph to a printer or another system."""
+    from integration.gaiji import code_points
+    from integration.models import GaijiMapping
+
+    chars = code_points(text)
+    mj = dict(GaijiMapping.objects.filter(ucs__in={c["char"] for c in chars}).exclude(mj_name="")
+              .values_list("ucs", "mj_name"))
+    for item in chars:
+        item["mj_name"] = mj.get(item["char"], "")
+        item["outside_jis"] = item["ivs"] or item["pua"] or not _in_jis_x_0208(item["char"])
+    return chars

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from integration import selectors as integration_selectors
 from integration.search import person_search
 from navigation.cases import handback, navi, selectors, services
 from navigation.cases.forms import (
@@ -377,7 +378,10 @@ def person_view(request: HttpRequest, atena_no: str) -> HttpResponse:
     detail = selectors.person_detail(actor=request.user, atena_no=atena_no)
     if detail is None:
         raise Http404
-    return render(request, "cases/person.html", {"detail": detail, "memo_form": MemoForm()})
+    name_chars = integration_selectors.name_characters(text=detail.person.name)
+    return render(request, "cases/person.html", {
+        "detail": detail, "memo_form": MemoForm(), "name_chars": name_chars,
+        "name_outside_jis": any(c["outside_jis"] for c in name_chars)})
 
 
 @login_required
