@@ -26,7 +26,7 @@ from integration import bulkswap, normalize
 from integration.checkdigits import all_valid_atena_digits, is_valid_atena_no
 from integration.dates import make_date_parser
 from integration.gaiji import PUA_RE, GaijiConverter, describe_code
-from integration.parsers import FileRejected, NotPlain, error, parser_for
+from integration.parsers import SNIFF_BYTES, FileRejected, NotPlain, error, parser_for, utf8_instead
 from integration.targets import Target, is_valid_relationship, target_for
 
 MAX_ERRORS = 1000
@@ -155,6 +155,7 @@ class RowBuilder:
         self.code_index: int | None = None
         self.details: list[tuple[int, str, str]] = []
         self.labels = [c.get("label") or c.get("field") for c in layout.columns]
+        self.secret = {i for i, c in enumerate(layout.columns) if c.get("field") == "personal_no"}
         self.provided: set[str] = set()
         key_fields = set(target.key_columns)
         for i, column in enumerate(layout.columns):
@@ -314,9 +315,9 @@ class RowBuilder:
                 converted, unknown = self.converter.convert(value)
                 values[i] = converted
                 for ch in unknown:
-                    shown = value.strip(STRIP)
+                    shown = "" if i in self.secret else f"（「{value.strip(STRIP)}」）"  # never a 個人番号
                     errors.append(error(line, self.labels[i],
-                                        f"外字 {describe_code(ch)} は外字変換表にありません（「{shown}」）"))
+                                        f"外字 {describe_code(ch)} は外字変換表にありません{shown}"))
         op = "A"
         if self.code_index is not None:
             code = values[self.code_index].strip(STRIP)
@@ -770,6 +771,7 @@ class Importer:
     # -- phase 1: parse, validate, stage ----------------------------------------------------------
     def validate_and_stage(self, stream: BinaryIO) -> None:
         started = time.perf_counter()
+        self._check_encoding(stream)
         columns = ["line_no", "op", *self.target.columns]
         if self._swap_candidate(stream):
             self.loaded = True
@@ -794,6 +796,21 @@ class Importer:
         finally:
             raw.close()
         self.timings["validate_stage"] = round(time.perf_counter() - started, 3)
+
+    def _check_encoding(self, stream: BinaryIO) -> None:
+        """A UTF-8 file sent to a layout of another encoding is rejected before any record is read."""
+        if self.layout.encoding.startswith("utf-8"):
+            return
+        try:
+            if not stream.seekable() or stream.tell() != 0:
+                return
+            head = stream.read(SNIFF_BYTES)
+            stream.seek(0)
+        except (OSError, AttributeError, ValueError):
+            return
+        rejected = utf8_instead(head, self.layout.encoding)
+        if rejected is not None:
+            raise rejected
 
     def _swap_candidate(self, stream: BinaryIO) -> bool:
         """A big full snapshot of a swappable target, outside any transaction (the load table must be

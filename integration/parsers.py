@@ -7,6 +7,7 @@ encoding is reported with its line and byte, and never held in memory all at onc
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -16,6 +17,8 @@ MAX_LINE_CHARS = 65_536  # a longer line is reported, not parsed
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a "line" longer than this aborts the file
 BOM = b"\xef\xbb\xbf"
 ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS（CP932）"}
+SNIFF_BYTES = 1 << 20  # the start of a file read to recognise UTF-8 sent to a layout of another encoding
+_LONG_DIGITS = re.compile(r"\d{12,}")  # a 個人番号 (12 digits) is never echoed in a message
 
 
 class FileRejected(Exception):
@@ -90,6 +93,40 @@ def _decode_error(line: int, raw: bytes, encoding: str, exc: UnicodeDecodeError)
         hint = "UTF-8のファイルではありませんか。"
     return error(line, "", f"{ENCODING_LABELS.get(encoding, encoding)}として読めないバイトがあります"
                            f"（{exc.start + 1}バイト目: 0x{bad}）。{hint}文字コードを確認してください")
+
+
+def utf8_instead(head: bytes, encoding: str) -> FileRejected | None:
+    """For a layout that is not UTF-8: the rejection if the start of the file (``head``) is UTF-8 text.
+
+    Japanese in UTF-8 is often also a valid CP932 byte sequence (「佐藤」 reads as 「菴占陸」), so a UTF-8
+    file would otherwise be imported as mojibake. The first line with non-ASCII bytes decides (a line
+    with a UTF-8 character of three or more bytes cannot be CP932 text in practice); the file as a
+    whole, before any record is read, so the answer does not depend on how the file is validated.
+    """
+    if encoding.startswith("utf-8") or head.startswith(BOM) or head.isascii():
+        return None  # (a BOM is reported by the parser)
+    lines = head.splitlines(keepends=True)
+    if len(head) >= SNIFF_BYTES and lines and not lines[-1].endswith((b"\n", b"\r")):
+        lines.pop()  # cut off: not a whole line
+    for line_no, raw in enumerate(lines, start=1):
+        if raw.isascii():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if max(text) < "\u0800":
+            return None
+        return FileRejected(f"{line_no}行目がUTF-8の文字として読めます。このレイアウトの文字コードは"
+                            f"{ENCODING_LABELS.get(encoding, encoding)}です。UTF-8のファイルではありませんか。"
+                            "文字コードを確認してください", line=line_no)
+    return None
+
+
+def _shown(value: str) -> str:
+    """A value quoted in a message: digit runs as long as a 個人番号 masked, long values shortened."""
+    value = _LONG_DIGITS.sub(lambda m: "＊" * len(m.group()), value.strip())
+    return value if len(value) <= 40 else value[:40] + "…"
 
 
 def _is_utf8(raw: bytes) -> bool:
@@ -213,8 +250,12 @@ class CsvParser:
             yield Record(line, None, [error(
                 line, "", f"見出し行の項目数が正しくありません（期待 {len(labels)} 項目、実際 {len(values)} 項目）")])
             return
+        # A file without its header line has data here: a 個人番号 in it is never echoed.
+        secret = {i for i, c in enumerate(self.layout.columns) if c.get("field") == "personal_no"}
         problems = [
-            error(line, f"{index + 1}列目", f"見出し「{got.strip()}」はレイアウトの「{want}」と一致しません")
+            error(line, f"{index + 1}列目",
+                  f"見出しがレイアウトの「{want}」と一致しません（値は表示しません）" if index in secret else
+                  f"見出し「{_shown(got)}」はレイアウトの「{want}」と一致しません")
             for index, (got, want) in enumerate(zip(values, labels, strict=True))
             if want and got.strip() != want
         ]
