@@ -10,8 +10,14 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
+
+from django.template.loader import render_to_string
+from django.utils import timezone
 
 from integration.dates import FORMAT_LABELS
+from integration.exports.render import neutralise
+from integration.exports.wareki import format_date
 from integration.models import LinkageLayout
 from integration.targets import target_for
 
@@ -36,6 +42,8 @@ class DisclosedLinkage:
 
 
 PROVIDERS: list[Callable[[], list[DisclosedLinkage]]] = []
+
+DOCUMENT_TITLE = "データ連携の公開情報（連携方法・連携項目・連携頻度）"
 
 
 def _layout_linkage(layout: LinkageLayout) -> DisclosedLinkage:
@@ -109,12 +117,31 @@ def linkages() -> list[DisclosedLinkage]:
 
 
 def disclosure_csv(*, municipality_name: str) -> bytes:
-    """One row per item (UTF-8 with BOM so that spreadsheet software opens it)."""
+    """One row per item (UTF-8 with BOM so that spreadsheet software opens it; formula cells neutralised)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["自治体", "連携名", "方向", "方法", "対象", "形式", "頻度", "項目", "内容"])
     for link in linkages():
         for item in link.items or [DisclosedItem("", "", "")]:
-            writer.writerow([municipality_name, link.name, link.direction, link.method, link.target,
-                             link.file_format, link.frequency, item.label, item.meaning])
+            # Layout names and item labels are typed by admins: no cell may run as a spreadsheet formula.
+            writer.writerow([neutralise(str(value)) for value in (
+                municipality_name, link.name, link.direction, link.method, link.target, link.file_format,
+                link.frequency, item.label, item.meaning)])
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+def _no_fetch(url: str, *args: object, **kwargs: object) -> dict:
+    """The document is self-contained (fonts come from the system): WeasyPrint fetches nothing."""
+    raise ValueError(f"外部リソースは読み込みません: {url[:80]}")
+
+
+def disclosure_pdf(*, municipality_name: str, on: date | None = None) -> bytes:
+    """The disclosure as a PDF document (A4, IPAex fonts), dated in 和暦."""
+    from weasyprint import HTML  # heavy import, only when a document is generated
+
+    on = on or timezone.localdate()
+    html = render_to_string("integration/disclosure_document.html", {
+        "title": DOCUMENT_TITLE, "municipality_name": municipality_name, "linkages": linkages(),
+        "generated_on": on, "generated_wareki": format_date(on, "wareki_kanji"),
+    })
+    return HTML(string=html, url_fetcher=_no_fetch).write_pdf()

@@ -17,4 +17,5 @@ urlpatterns = [
     path("gaiji/", views.gaiji_view, name="gaiji"),
     path("disclosure/", views.disclosure_view, name="disclosure"),
     path("disclosure/download/", views.disclosure_download_view, name="disclosure_download"),
+    path("disclosure/document.pdf", views.disclosure_pdf_view, name="disclosure_pdf"),
 ]

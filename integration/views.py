@@ -239,8 +239,23 @@ def disclosure_view(request: HttpRequest) -> HttpResponse:
 def disclosure_download_view(request: HttpRequest) -> HttpResponse:
     if not request.user.is_municipal_admin:
         raise PermissionDenied("業務管理者のみが利用できます。")
+    _layouts_ready(request)
     data = disclosure.disclosure_csv(municipality_name=connection.tenant.name)
     response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = "attachment; filename=\"linkage-disclosure.csv\""
-    record(action=AuditAction.EXPORT, target_type="linkage_disclosure", target_id="")
+    record(action=AuditAction.EXPORT, target_type="linkage_disclosure", target_id="", details={"format": "csv"})
+    return response
+
+
+@login_required
+def disclosure_pdf_view(request: HttpRequest) -> HttpResponse:
+    """R3.7: the disclosure as a document to publish (PDF), generated from the current definitions."""
+    if not request.user.is_municipal_admin:
+        raise PermissionDenied("業務管理者のみが利用できます。")
+    _layouts_ready(request)
+    data = disclosure.disclosure_pdf(municipality_name=connection.tenant.name)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = "attachment; filename=\"linkage-disclosure.pdf\""
+    response["Cache-Control"] = "no-store"
+    record(action=AuditAction.EXPORT, target_type="linkage_disclosure", target_id="", details={"format": "pdf"})
     return response

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,11 +42,32 @@ def _check_principal(request: Request) -> None:
         raise PermissionDenied("業務管理者またはAPIクライアントのみが利用できます。")
 
 
-class ImportListCreateView(APIView):
+class JapaneseThrottleMixin:
+    """429 with a Japanese message and ``Retry-After`` (DRF's own extra detail stays English).
+
+    Limits are per municipality: the throttle's cache key goes through ``django_tenants.cache.make_key``
+    (settings ``CACHES``), which prefixes the schema, so clients with the same id in two cities never
+    share a counter.
+    """
+
+    def throttled(self, request: Request, wait: float | None) -> None:
+        seconds = math.ceil(wait) if wait else None
+        later = f"{seconds} 秒ほど" if seconds else "しばらく"
+        detail = f"短時間に送信が集中したため受け付けられませんでした。{later}待ってから再度送信してください。"
+        exc = exceptions.Throttled(detail=detail)
+        exc.wait = seconds
+        raise exc
+
+
+class ImportListCreateView(JapaneseThrottleMixin, APIView):
     permission_classes = [HasScope]
     required_scope = "linkage:write"
     parser_classes = [MultiPartParser, FormParser]
-    throttle_scope = "api_upload"
+
+    @property
+    def throttle_scope(self) -> str:
+        """Uploads have their own (smaller) limit; reading the list counts against the general one."""
+        return "api_upload" if self.request.method == "POST" else "api"
 
     @extend_schema(summary="連携ファイルを送信する", request={"multipart/form-data": ImportUploadSerializer},
                    responses={202: ImportRunSerializer, 400: OpenApiResponse(description="入力エラー")})
@@ -76,10 +99,7 @@ class ImportListCreateView(APIView):
         return Response(data)
 
 
-ImportListCreateView.throttle_scope = "api_upload"
-
-
-class ImportDetailView(APIView):
+class ImportDetailView(JapaneseThrottleMixin, APIView):
     permission_classes = [HasScope]
     required_scope = "linkage:write"
     throttle_scope = "api"

@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.models import AuditAction
+from audit.services import record
 from integration.exports import selectors, services
 from integration.exports.forms import DownloadForm, LayoutImportForm, ScheduleForm
 from integration.exports.layouts import ENCODINGS, FORMATS, LINE_ENDINGS
@@ -150,6 +152,8 @@ def layout_json_view(request: HttpRequest, kind: str, code: str) -> HttpResponse
     if spec is None:
         raise Http404(_("レイアウトがありません。"))
     body = json.dumps(spec.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    record(action=AuditAction.EXPORT, target_type="export_layout", target_id=f"{definition.code}:{spec.code}",
+           area=definition.area, details={"kind": definition.code, "layout": spec.code, "format": "json"})
     response = HttpResponse(body.encode(), content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(f'layout_{kind}_{code}.json')}"
     return response
