@@ -81,8 +81,27 @@ def test_tenant_isolation_of_runs_rows_and_layouts(tenant_a, tenant_b, shipped_a
         assert not LinkageLayout.objects.filter(pk=shipped_a.pk, key=shipped_a.key).exists()
     client_b = staff_client(tenant_b, "admin")
     assert client_b.get(f"/linkage/runs/{run.pk}/").status_code == 404
-    assert client_b.get("/linkage/layouts/juki_legacy_fixed/").status_code in (200, 404)
+    assert client_b.get(f"/linkage/runs/{run.pk}/progress/").status_code == 404
+    assert client_b.post(f"/linkage/runs/{run.pk}/retry/").status_code == 404
     assert "a.csv" not in client_b.get("/linkage/").content.decode()
+    with in_tenant(tenant_a):
+        LinkageLayout.objects.filter(key="juki_legacy_fixed").update(name="A市だけの名前")
+    # B has its own shipped layouts (juki): the same key shows B's layout, never A's edit.
+    page_b = client_b.get("/linkage/layouts/juki_legacy_fixed/")
+    assert page_b.status_code == 200 and "A市だけの名前" not in page_b.content.decode()
+    with in_tenant(tenant_a):
+        assert ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.SUCCEEDED).exists()
+        assert ImportRun.objects.count() == 1
+    # A's API token at B's host is refused and creates nothing there.
+    from django.test import Client
+
+    token = _api_token(tenant_a, ["linkage:write"])
+    at_b = Client(HTTP_HOST="testb.localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
+    upload = SimpleUploadedFile("juki.csv", std_csv([person(1)]), content_type="text/csv")
+    assert at_b.post("/api/v1/integration/imports/", {"layout": "juki_standard_csv", "file": upload}
+                     ).status_code in (401, 403)
+    with in_tenant(tenant_b):
+        assert not ImportRun.objects.exists()
 
 
 def test_layout_export_and_import_round_trip(tenant_a, shipped_a):
