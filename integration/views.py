@@ -235,27 +235,30 @@ def disclosure_view(request: HttpRequest) -> HttpResponse:
     return render(request, "integration/disclosure.html", {"linkages": disclosure.linkages()})
 
 
-@login_required
-def disclosure_download_view(request: HttpRequest) -> HttpResponse:
+DISCLOSURE_FORMATS = {  # format → (renderer, content type)
+    "csv": (disclosure.disclosure_csv, "text/csv; charset=utf-8"),
+    "pdf": (disclosure.disclosure_pdf, "application/pdf"),  # R3.7: the document to publish
+}
+
+
+def _disclosure_file(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The disclosure as a file, generated from the current definitions; admins only, audited."""
     if not request.user.is_municipal_admin:
         raise PermissionDenied("業務管理者のみが利用できます。")
     _layouts_ready(request)
-    data = disclosure.disclosure_csv(municipality_name=connection.tenant.name)
-    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = "attachment; filename=\"linkage-disclosure.csv\""
-    record(action=AuditAction.EXPORT, target_type="linkage_disclosure", target_id="", details={"format": "csv"})
+    render_file, content_type = DISCLOSURE_FORMATS[fmt]
+    response = HttpResponse(render_file(municipality_name=connection.tenant.name), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="linkage-disclosure.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    record(action=AuditAction.EXPORT, target_type="linkage_disclosure", target_id="", details={"format": fmt})
     return response
+
+
+@login_required
+def disclosure_download_view(request: HttpRequest) -> HttpResponse:
+    return _disclosure_file(request, "csv")
 
 
 @login_required
 def disclosure_pdf_view(request: HttpRequest) -> HttpResponse:
-    """R3.7: the disclosure as a document to publish (PDF), generated from the current definitions."""
-    if not request.user.is_municipal_admin:
-        raise PermissionDenied("業務管理者のみが利用できます。")
-    _layouts_ready(request)
-    data = disclosure.disclosure_pdf(municipality_name=connection.tenant.name)
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = "attachment; filename=\"linkage-disclosure.pdf\""
-    response["Cache-Control"] = "no-store"
-    record(action=AuditAction.EXPORT, target_type="linkage_disclosure", target_id="", details={"format": "pdf"})
-    return response
+    return _disclosure_file(request, "pdf")
