@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import BinaryIO
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 MAX_LINE_CHARS = 65_536  # a longer line is reported, not parsed
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a "line" longer than this aborts the file
 BOM = b"\xef\xbb\xbf"
-ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS（CP932）"}
+ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": gettext_lazy("Shift_JIS（CP932）")}
 SNIFF_BYTES = 1 << 20  # the start of a file read to recognise UTF-8 sent to a layout of another encoding
 _LONG_DIGITS = re.compile(r"\d{12,}")  # a 個人番号 (12 digits) is never echoed in a message
 
@@ -66,8 +69,8 @@ def iter_raw_lines(stream: BinaryIO, *, chunk_size: int = 1 << 20, start_line: i
         rest = tail
         if len(rest) > MAX_LINE_BYTES:
             limit = MAX_LINE_BYTES // 1024 // 1024
-            raise FileRejected(f"{line_no + 1}行目が長すぎます（{limit}MBを超えても改行がありません）",
-                               line=line_no + 1)
+            raise FileRejected(_("%(line)s行目が長すぎます（%(limit)sMBを超えても改行がありません）")
+                               % {"line": line_no + 1, "limit": limit}, line=line_no + 1)
     if rest:
         for raw in rest.splitlines(keepends=True):
             line_no += 1
@@ -76,8 +79,8 @@ def iter_raw_lines(stream: BinaryIO, *, chunk_size: int = 1 << 20, start_line: i
 
 
 def _bom_message(encoding: str) -> str:
-    return ("ファイルの先頭にUTF-8のBOMがあります。このレイアウトの文字コードは"
-            f"{ENCODING_LABELS.get(encoding, encoding)}です。文字コードを確認してください")
+    return _("ファイルの先頭にUTF-8のBOMがあります。このレイアウトの文字コードは%(encoding)sです。"
+             "文字コードを確認してください") % {"encoding": ENCODING_LABELS.get(encoding, encoding)}
 
 
 def _decode_error(line: int, raw: bytes, encoding: str, exc: UnicodeDecodeError) -> dict:
@@ -86,13 +89,15 @@ def _decode_error(line: int, raw: bytes, encoding: str, exc: UnicodeDecodeError)
     if encoding.startswith("utf-8"):
         try:
             raw.decode("cp932")
-            hint = "Shift_JIS（CP932）のファイルではありませんか。"
+            hint = _("Shift_JIS（CP932）のファイルではありませんか。")
         except UnicodeDecodeError:
             pass
     elif raw.startswith(BOM) or _is_utf8(raw):
-        hint = "UTF-8のファイルではありませんか。"
-    return error(line, "", f"{ENCODING_LABELS.get(encoding, encoding)}として読めないバイトがあります"
-                           f"（{exc.start + 1}バイト目: 0x{bad}）。{hint}文字コードを確認してください")
+        hint = _("UTF-8のファイルではありませんか。")
+    return error(line, "", _("%(encoding)sとして読めないバイトがあります（%(byte)sバイト目: 0x%(hex)s）。"
+                             "%(hint)s文字コードを確認してください")
+                 % {"encoding": ENCODING_LABELS.get(encoding, encoding), "byte": exc.start + 1, "hex": bad,
+                    "hint": hint})
 
 
 def utf8_instead(head: bytes, encoding: str) -> FileRejected | None:
@@ -117,10 +122,26 @@ def utf8_instead(head: bytes, encoding: str) -> FileRejected | None:
             return None
         if max(text) < "\u0800":
             return None
-        return FileRejected(f"{line_no}行目がUTF-8の文字として読めます。このレイアウトの文字コードは"
-                            f"{ENCODING_LABELS.get(encoding, encoding)}です。UTF-8のファイルではありませんか。"
-                            "文字コードを確認してください", line=line_no)
+        return FileRejected(_utf8_message(line_no, encoding), line=line_no)
     return None
+
+
+def reads_as_utf8(raw: bytes) -> bool:
+    """A line of a file that is not UTF-8 which is UTF-8 text with a character of three or more bytes
+    (Japanese in UTF-8): never CP932 text in practice, though CP932 would decode it as mojibake."""
+    if raw.isascii():
+        return False
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return max(text) >= "\u0800"
+
+
+def _utf8_message(line: int, encoding: str) -> str:
+    return _("%(line)s行目がUTF-8の文字として読めます。このレイアウトの文字コードは%(encoding)sです。"
+             "UTF-8のファイルではありませんか。文字コードを確認してください") % {
+        "line": line, "encoding": ENCODING_LABELS.get(encoding, encoding)}
 
 
 def _shown(value: str) -> str:
@@ -151,6 +172,9 @@ def iter_text_lines(stream: BinaryIO, encoding: str, errors_out: dict[int, dict]
         except UnicodeDecodeError as exc:
             errors_out[line_no] = _decode_error(line_no, raw, encoding, exc)
             text = raw.decode(codec, errors="replace")
+        else:
+            if codec != "utf-8" and reads_as_utf8(raw):
+                errors_out[line_no] = error(line_no, "", _utf8_message(line_no, encoding))
         yield line_no, text, terminated
 
 
@@ -177,7 +201,8 @@ class CsvParser:
                 state["line"], state["terminated"] = line_no, terminated
                 if len(text) > MAX_LINE_CHARS:
                     decode_errors[line_no] = error(
-                        line_no, "", f"1行の長さが上限（{MAX_LINE_CHARS:,}文字）を超えています（{len(text):,}文字）")
+                        line_no, "", _("1行の長さが上限（%(limit)s文字）を超えています（%(length)s文字）")
+                        % {"limit": f"{MAX_LINE_CHARS:,}", "length": f"{len(text):,}"})
                     text = ""
                 yield text + "\n"
 
@@ -190,7 +215,8 @@ class CsvParser:
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield Record(start, None, [error(start, "", f"CSVの形式が正しくありません（{_csv_reason(exc)}）")])
+                yield Record(start, None, [error(start, "", _("CSVの形式が正しくありません（%(reason)s）")
+                                                 % {"reason": _csv_reason(exc)})])
                 continue
             line = start
             if line in decode_errors:
@@ -205,8 +231,9 @@ class CsvParser:
                 continue
             record = Record(line, values, last=not state["terminated"])
             if len(values) != self.width:
-                truncated = "最終行が途中で切れている可能性があります。" if not state["terminated"] else ""
-                message = f"項目数が正しくありません（期待 {self.width} 項目、実際 {len(values)} 項目）。{truncated}"
+                truncated = _("最終行が途中で切れている可能性があります。") if not state["terminated"] else ""
+                message = _("項目数が正しくありません（期待 %(expected)s 項目、実際 %(actual)s 項目）。"
+                            "%(truncated)s") % {"expected": self.width, "actual": len(values), "truncated": truncated}
                 record = Record(line, None, [error(line, "", message)])
             yield record
 
@@ -224,6 +251,8 @@ class CsvParser:
             text = part.decode(codec)
         except UnicodeDecodeError:
             return None
+        if codec != "utf-8" and not part.isascii() and any(map(reads_as_utf8, part.split(b"\n"))):
+            return None  # ``records`` reports the UTF-8 lines
         if "\r" in text:
             text = text.replace("\r\n", "\n")
             if "\r" in text:
@@ -248,14 +277,16 @@ class CsvParser:
         labels = [c.get("label", "") for c in self.layout.columns]
         if len(values) != len(labels):
             yield Record(line, None, [error(
-                line, "", f"見出し行の項目数が正しくありません（期待 {len(labels)} 項目、実際 {len(values)} 項目）")])
+                line, "", _("見出し行の項目数が正しくありません（期待 %(expected)s 項目、実際 %(actual)s 項目）")
+                % {"expected": len(labels), "actual": len(values)})])
             return
         # A file without its header line has data here: a 個人番号 in it is never echoed.
         secret = {i for i, c in enumerate(self.layout.columns) if c.get("field") == "personal_no"}
         problems = [
-            error(line, f"{index + 1}列目",
-                  f"見出しがレイアウトの「{want}」と一致しません（値は表示しません）" if index in secret else
-                  f"見出し「{_shown(got)}」はレイアウトの「{want}」と一致しません")
+            error(line, _("%(index)s列目") % {"index": index + 1},
+                  _("見出しがレイアウトの「%(want)s」と一致しません（値は表示しません）") % {"want": want}
+                  if index in secret else
+                  _("見出し「%(got)s」はレイアウトの「%(want)s」と一致しません") % {"got": _shown(got), "want": want})
             for index, (got, want) in enumerate(zip(values, labels, strict=True))
             if want and got.strip() != want
         ]
@@ -266,11 +297,11 @@ class CsvParser:
 def _csv_reason(exc: csv.Error) -> str:
     text = str(exc)
     if "field larger than field limit" in text:
-        return "項目が長すぎます"
+        return _("項目が長すぎます")
     if "unexpected end of data" in text or "EOF" in text:
-        return "引用符が閉じられていません。最終行が途中で切れている可能性があります"
+        return _("引用符が閉じられていません。最終行が途中で切れている可能性があります")
     if "quotechar" in text or "delimiter" in text:
-        return "引用符の使い方が正しくありません"
+        return _("引用符の使い方が正しくありません")
     return text
 
 
@@ -287,6 +318,7 @@ class FixedParser:
                 ) -> Iterator[Record]:
         codec, slices, length = self.codec, self.slices, self.record_length
         labels = [c.get("label") or c.get("field") for c in self.layout.columns]
+        utf8_check = codec != "utf-8"
         self.header_pending = self.layout.has_header if header_pending is None else header_pending
         for line_no, raw, terminated in iter_raw_lines(stream, start_line=start_line):
             if line_no == 1 and raw.startswith(BOM):
@@ -298,9 +330,13 @@ class FixedParser:
             if self.header_pending:
                 self.header_pending = False
                 continue
+            if utf8_check and reads_as_utf8(raw):
+                yield Record(line_no, None, [error(line_no, "", _utf8_message(line_no, self.layout.encoding))])
+                continue
             if len(raw) != length:
-                truncated = "最終行が途中で切れている可能性があります。" if not terminated else ""
-                message = f"レコード長が正しくありません（期待 {length} バイト、実際 {len(raw)} バイト）。{truncated}"
+                truncated = _("最終行が途中で切れている可能性があります。") if not terminated else ""
+                message = _("レコード長が正しくありません（期待 %(expected)s バイト、実際 %(actual)s バイト）。"
+                            "%(truncated)s") % {"expected": length, "actual": len(raw), "truncated": truncated}
                 yield Record(line_no, None, [error(line_no, "", message)])
                 continue
             try:
@@ -333,11 +369,14 @@ class FixedParser:
 
     def _batches(self, lines: list[bytes], start_line: int, size: int) -> Iterator[tuple[list[int], list, list]]:
         length, codec = {self.record_length}, self.codec
+        utf8_check = codec != "utf-8"
         getter = itemgetter(*self.slices) if len(self.slices) > 1 else None
         for start in range(0, len(lines), size):
             batch = lines[start:start + size]
             if set(map(len, batch)) != length or any(not line.strip() for line in batch):
                 raise NotPlain  # (a blank line is skipped by ``records``)
+            if utf8_check and any(map(reads_as_utf8, batch)):
+                raise NotPlain
             fields = list(map(getter, batch)) if getter else [(line[self.slices[0]],) for line in batch]
             columns = []
             for raw in zip(*fields, strict=True):
@@ -359,5 +398,5 @@ def parser_for(layout: object) -> CsvParser | FixedParser:
     try:
         factory = PARSERS[layout.format]
     except KeyError:
-        raise FileRejected(f"未対応のファイル形式です（{layout.format}）") from None
+        raise FileRejected(_("未対応のファイル形式です（%(format)s）") % {"format": layout.format}) from None
     return factory(layout)

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from audit.services import is_personal_number
 from integration import importer
 from integration.models import Eligibility, GaijiMapping, Household, ImportRun, LinkageLayout, Resident, SupportMeasure
+from integration.parsers import SNIFF_BYTES
 from integration.services import SHIPPED_DIR, import_execute, import_submit, layouts_ensure_shipped
 from integration.writer import LayoutWriter
 from madoguchi.principals import SYSTEM
@@ -454,6 +455,55 @@ def test_utf8_csv_sent_to_a_cp932_layout_is_a_clear_error(layouts, base):
     found = messages(run)
     assert len(found) == 1 and found[0].startswith("1::1行目がUTF-8の文字として読めます"), found
     assert "UTF-8のファイルではありませんか" in found[0]
+
+
+def _cp932_csv_layout(layouts: dict) -> LinkageLayout:
+    """The standard resident CSV layout, as a municipality whose system writes it in CP932."""
+    layout = layouts["juki_standard_csv"]
+    layout.pk, layout.key, layout.encoding, layout.shipped = None, "juki_csv_cp932", "cp932", False
+    layout.save()
+    return layout
+
+
+def _utf8_line_message(line: int) -> str:
+    return (f"{line}:{line}行目がUTF-8の文字として読めます。このレイアウトの文字コードはShift_JIS（CP932）です。"
+            "UTF-8のファイルではありませんか。文字コードを確認してください")
+
+
+def test_utf8_lines_after_the_first_megabyte_of_a_cp932_fixed_file_are_reported(layouts, base, parallel):
+    """Two files joined by a careless script: the start is CP932 (so the file is accepted as CP932), two
+    records further down are UTF-8 of the right byte length, which CP932 would read as mojibake."""
+    layout = layouts["juki_legacy_fixed"]
+    rows = [fixed_person(n, name="佐藤", name_kana="サトウ", address="鹿児島") for n in range(4, 3304)]
+    lines = fixed_file(rows).split(b"\r\n")
+    utf8 = fixed_file([rows[0]], encoding="utf-8").split(b"\r\n")[0]
+    assert len(utf8) == len(lines[0]) and utf8 != lines[0]
+    lines[3150] = lines[3290] = utf8
+    data = b"\r\n".join(lines)
+    assert data.index(utf8) > SNIFF_BYTES  # beyond the start that is sniffed before any record is read
+    expected = [_utf8_line_message(3151).replace(":", "::", 1), _utf8_line_message(3291).replace(":", "::", 1)]
+    for workers in (1, 2):  # the single-process path and the parallel one (parts sliced in the workers)
+        parallel(workers)
+        run = refused(layout, data, base)
+        assert messages(run) == expected, (workers, messages(run)[:3])
+
+
+def test_utf8_line_in_a_cp932_csv_names_its_line_and_the_good_file_imports(layouts, base, parallel):
+    layout = _cp932_csv_layout(layouts)
+    # no カナ or 続柄: the mojibake of a UTF-8 line would pass every field check but the encoding one
+    people = [person(n, name=f"佐藤 {n}", name_kana="", relationship="", address=f"鹿児島 {n}") for n in range(4, 94)]
+    good = std_csv(people, encoding="cp932")
+    lines = good.split(b"\r\n")
+    lines[60] = lines[60].decode("cp932").encode("utf-8")  # line 61 (the header is line 1)
+    lines[60].decode("cp932")  # no error: CP932 alone would read it as 「菴占陸 64」
+    bad = b"\r\n".join(lines)
+    for workers in (1, 2):
+        parallel(workers)
+        run = refused(layout, bad, base)
+        assert messages(run) == [_utf8_line_message(61).replace(":", "::", 1)], messages(run)
+    ok = run_file(layout, good)
+    assert ok.status == ImportRun.Status.SUCCEEDED, ok.errors
+    assert Resident.objects.get(atena_no=atena(64)).name == "佐藤 64"
 
 
 # ---------------------------------------------------------------------------------------------
