@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from integration.models import LinkageLayout, LinkageSchedule
 
@@ -8,10 +10,10 @@ MAX_UPLOAD = 2 * 1024 * 1024 * 1024
 
 
 class ImportUploadForm(forms.Form):
-    layout = forms.ModelChoiceField(label="レイアウト", queryset=LinkageLayout.objects.none(), empty_label=None,
-                                    help_text="取り込むファイルの形式を選んでください。")
-    file = forms.FileField(label="連携ファイル",
-                           help_text="CSVまたは固定長のファイル。検証ですべての行を確認してから反映します。")
+    layout = forms.ModelChoiceField(label=_lazy("レイアウト"), queryset=LinkageLayout.objects.none(), empty_label=None,
+                                    help_text=_lazy("取り込むファイルの形式を選んでください。"))
+    file = forms.FileField(label=_lazy("連携ファイル"),
+                           help_text=_lazy("CSVまたは固定長のファイル。検証ですべての行を確認してから反映します。"))
 
     def __init__(self, *args: object, layouts: object = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -20,34 +22,39 @@ class ImportUploadForm(forms.Form):
 
 
 class LayoutFileForm(forms.Form):
-    file = forms.FileField(label="レイアウトファイル（JSON）", help_text="エクスポートしたレイアウトと同じ形式です。")
+    file = forms.FileField(label=_lazy("レイアウトファイル（JSON）"),
+                           help_text=_lazy("エクスポートしたレイアウトと同じ形式です。"))
 
 
 class GaijiUploadForm(forms.Form):
-    file = forms.FileField(label="外字変換表（CSV）",
-                           help_text="見出し行「外字コード,UCS,MJ文字図形名,備考」。コードは U+E000 の形式、UTF-8。")
-    replace = forms.BooleanField(label="既存の変換表を置き換える", required=False)
+    file = forms.FileField(label=_lazy("外字変換表（CSV）"),
+                           help_text=_lazy("見出し行「外字コード,UCS,MJ文字図形名,備考」。"
+                                           "コードは U+E000 の形式、UTF-8。"))
+    replace = forms.BooleanField(label=_lazy("既存の変換表を置き換える"), required=False)
 
 
 class CodePointForm(forms.Form):
-    text = forms.CharField(label="文字", max_length=50, help_text="コードを調べたい文字を入力してください。")
+    text = forms.CharField(label=_lazy("文字"), max_length=50,
+                           help_text=_lazy("コードを調べたい文字を入力してください。"))
 
 
 class ScheduleForm(forms.Form):
-    kind = forms.ChoiceField(label="種類", choices=LinkageSchedule.Kind.choices, widget=forms.RadioSelect)
-    at_time = forms.TimeField(label="実行時刻", required=False, help_text="夜間の場合。例: 02:00",
+    kind = forms.ChoiceField(label=_lazy("種類"), choices=LinkageSchedule.Kind.choices, widget=forms.RadioSelect)
+    at_time = forms.TimeField(label=_lazy("実行時刻"), required=False, help_text=_lazy("夜間の場合。例: 02:00"),
                               widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}))
-    every_minutes = forms.IntegerField(label="間隔（分）", required=False, min_value=1, max_value=1440,
-                                       help_text="一定間隔の場合。支援措置などの緊急ファイルは5分")
-    deadline_time = forms.TimeField(label="完了期限", required=False, help_text="夜間処理は 08:00 までに完了（R7.4）",
+    every_minutes = forms.IntegerField(label=_lazy("間隔（分）"), required=False, min_value=1, max_value=1440,
+                                       help_text=_lazy("一定間隔の場合。支援措置などの緊急ファイルは5分"))
+    deadline_time = forms.TimeField(label=_lazy("完了期限"), required=False,
+                                    help_text=_lazy("夜間処理は 08:00 までに完了（R7.4）"),
                                     widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}))
-    is_active = forms.BooleanField(label="有効", required=False, initial=True)
+    is_active = forms.BooleanField(label=_lazy("有効"), required=False, initial=True)
 
 
 # ---------------------------------------------------------------------------------------------
 # Layout editor: the settings of one linkage file, its columns and its code tables, on one screen
 # ---------------------------------------------------------------------------------------------
-DELIMITERS = [(",", "カンマ（,）"), ("\t", "タブ"), ("|", "縦棒（|）"), (";", "セミコロン（;）")]
+DELIMITERS = [(",", _lazy("カンマ（,）")), ("\t", _lazy("タブ")), ("|", _lazy("縦棒（|）")),
+              (";", _lazy("セミコロン（;）"))]
 OP_FIELDS = (("op_add", "add"), ("op_change", "change"), ("op_delete", "delete"))
 
 
@@ -63,64 +70,71 @@ def parse_code_tables(text: str) -> dict[str, dict[str, str]]:
     """The editor's code-table text back to a dict; ValidationError naming every bad line."""
     tables: dict[str, dict[str, str]] = {}
     current: dict[str, str] | None = None
-    problems = []
+    problems: list[str] = []
+    last_problem = -1  # the line of the last problem: lines under a bad table name are not reported again
     for number, raw in enumerate((text or "").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        problem = ""
         if line.startswith("[") and line.endswith("]"):
             name = line[1:-1].strip()
+            current = None
             if not name.replace("_", "").isalnum() or not name.isascii():
-                problems.append(f"{number}行目: 表の名前「{name}」は英数字と下線で書いてください")
-                current = None
+                problem = _("表の名前「%(name)s」は英数字と下線で書いてください") % {"name": name}
             elif name in tables:
-                problems.append(f"{number}行目: 表「{name}」が二度書かれています")
-                current = None
+                problem = _("表「%(name)s」が二度書かれています") % {"name": name}
             else:
                 current = tables[name] = {}
-            continue
-        if current is None:
-            if not problems or not problems[-1].startswith(f"{number - 1}行目"):
-                problems.append(f"{number}行目: 先に [表の名前] の行を書いてください")
-            continue
-        code, sep, value = line.partition("=")
-        code, value = code.strip(), value.strip()
-        if not sep or not code or not value:
-            problems.append(f"{number}行目: 「ファイルの値=取り込む値」の形で書いてください（{line}）")
-        elif code in current:
-            problems.append(f"{number}行目: コード「{code}」が同じ表に二度あります")
+        elif current is None:
+            if last_problem != number - 1:
+                problem = _("先に [表の名前] の行を書いてください")
+            else:
+                last_problem = number
         else:
-            current[code] = value
+            code, sep, value = line.partition("=")
+            code, value = code.strip(), value.strip()
+            if not sep or not code or not value:
+                problem = _("「ファイルの値=取り込む値」の形で書いてください（%(line)s）") % {"line": line}
+            elif code in current:
+                problem = _("コード「%(code)s」が同じ表に二度あります") % {"code": code}
+            else:
+                current[code] = value
+        if problem:
+            problems.append(_("%(number)s行目: %(problem)s") % {"number": number, "problem": problem})
+            last_problem = number
     if problems:
         raise forms.ValidationError(problems)
     return tables
 
 
 class LayoutSettingsForm(forms.Form):
-    key = forms.SlugField(label="識別子", max_length=64,
-                          help_text="英数字・ハイフン・下線。受信フォルダの名前にもなり、作成後は変更できません。")
-    name = forms.CharField(label="名称", max_length=100)
-    description = forms.CharField(label="説明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    format = forms.ChoiceField(label="形式", choices=LinkageLayout.Format.choices, widget=forms.RadioSelect)
-    encoding = forms.ChoiceField(label="文字コード", choices=LinkageLayout.Encoding.choices,
-                                 help_text="Shift_JIS はベンダー拡張文字を含む CP932 として読みます。")
-    has_header = forms.BooleanField(label="1行目は見出し行", required=False)
-    delimiter = forms.ChoiceField(label="区切り文字（CSV）", choices=DELIMITERS, required=False)
-    record_length = forms.IntegerField(label="レコード長（バイト、固定長）", required=False, min_value=1,
-                                       max_value=100_000, help_text="改行を除いた1レコードのバイト数")
-    mode = forms.ChoiceField(label="取込方式", choices=LinkageLayout.Mode.choices, widget=forms.RadioSelect,
-                             help_text="全件はファイルの内容で置き換え、差分は処理区分に従って追加・変更・削除します。")
-    op_add = forms.CharField(label="処理区分コード（追加）", required=False, max_length=40,
-                             help_text="差分の場合。複数あるときは「,」で区切ります（例: A,1）")
-    op_change = forms.CharField(label="処理区分コード（変更）", required=False, max_length=40)
-    op_delete = forms.CharField(label="処理区分コード（削除）", required=False, max_length=40)
-    date_formats = forms.MultipleChoiceField(label="日付形式", widget=forms.CheckboxSelectMultiple,
-                                             help_text="日付の項目はこの順に試して読みます。")
+    key = forms.SlugField(label=_lazy("識別子"), max_length=64,
+                          help_text=_lazy("英数字・ハイフン・下線。受信フォルダの名前にもなり、作成後は変更できません。"))
+    name = forms.CharField(label=_lazy("名称"), max_length=100)
+    description = forms.CharField(label=_lazy("説明"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    format = forms.ChoiceField(label=_lazy("形式"), choices=LinkageLayout.Format.choices, widget=forms.RadioSelect)
+    encoding = forms.ChoiceField(label=_lazy("文字コード"), choices=LinkageLayout.Encoding.choices,
+                                 help_text=_lazy("Shift_JIS はベンダー拡張文字を含む CP932 として読みます。"))
+    has_header = forms.BooleanField(label=_lazy("1行目は見出し行"), required=False)
+    delimiter = forms.ChoiceField(label=_lazy("区切り文字（CSV）"), choices=DELIMITERS, required=False)
+    record_length = forms.IntegerField(label=_lazy("レコード長（バイト、固定長）"), required=False, min_value=1,
+                                       max_value=100_000, help_text=_lazy("改行を除いた1レコードのバイト数"))
+    mode = forms.ChoiceField(label=_lazy("取込方式"), choices=LinkageLayout.Mode.choices, widget=forms.RadioSelect,
+                             help_text=_lazy("全件はファイルの内容で置き換え、差分は処理区分に従って追加・変更・削除します。"))
+    op_add = forms.CharField(label=_lazy("処理区分コード（追加）"), required=False, max_length=40,
+                             help_text=_lazy("差分の場合。複数あるときは「,」で区切ります（例: A,1）"))
+    op_change = forms.CharField(label=_lazy("処理区分コード（変更）"), required=False, max_length=40)
+    op_delete = forms.CharField(label=_lazy("処理区分コード（削除）"), required=False, max_length=40)
+    date_formats = forms.MultipleChoiceField(label=_lazy("日付形式"), widget=forms.CheckboxSelectMultiple,
+                                             help_text=_lazy("日付の項目はこの順に試して読みます。"))
     code_tables = forms.CharField(
-        label="コード表", required=False, widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
-        help_text="[表の名前] の行に続けて「ファイルの値=取り込む値」を1行ずつ書きます（例: [sex] の次に 1=1）。")
-    method = forms.CharField(label="連携方法", max_length=100, help_text="データ連携の公開情報に載ります。")
-    is_active = forms.BooleanField(label="有効", required=False)
+        label=_lazy("コード表"), required=False, widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        help_text=_lazy("[表の名前] の行に続けて「ファイルの値=取り込む値」を1行ずつ書きます"
+                        "（例: [sex] の次に 1=1）。"))
+    method = forms.CharField(label=_lazy("連携方法"), max_length=100,
+                             help_text=_lazy("データ連携の公開情報に載ります。"))
+    is_active = forms.BooleanField(label=_lazy("有効"), required=False)
 
     def __init__(self, *args: object, creating: bool = True, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -141,22 +155,22 @@ class LayoutSettingsForm(forms.Form):
                 if not code:
                     continue
                 if code in op_codes:
-                    self.add_error(name, f"コード「{code}」は別の処理区分にも指定されています")
+                    self.add_error(name, _("コード「%(code)s」は別の処理区分にも指定されています") % {"code": code})
                 op_codes[code] = op
         data["op_codes"] = op_codes
         return data
 
 
 class LayoutColumnForm(forms.Form):
-    label = forms.CharField(label="見出し・名称", max_length=100, required=False)
-    field = forms.ChoiceField(label="取り込む項目", required=False)
-    start = forms.IntegerField(label="開始位置", required=False, min_value=1, max_value=100_000)
-    length = forms.IntegerField(label="長さ", required=False, min_value=1, max_value=100_000)
-    required = forms.BooleanField(label="必須", required=False)
+    label = forms.CharField(label=_lazy("見出し・名称"), max_length=100, required=False)
+    field = forms.ChoiceField(label=_lazy("取り込む項目"), required=False)
+    start = forms.IntegerField(label=_lazy("開始位置"), required=False, min_value=1, max_value=100_000)
+    length = forms.IntegerField(label=_lazy("長さ"), required=False, min_value=1, max_value=100_000)
+    required = forms.BooleanField(label=_lazy("必須"), required=False)
 
     def __init__(self, *args: object, field_choices: list[tuple[str, str]] = (), **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [("", "（選んでください）"), *field_choices]
+        self.fields["field"].choices = [("", _("（選んでください）")), *field_choices]
 
     @property
     def is_blank(self) -> bool:
@@ -166,7 +180,7 @@ class LayoutColumnForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         if data.get("label") and not data.get("field"):
-            self.add_error("field", "取り込む項目を選んでください（取り込まない列は「（未使用）」）")
+            self.add_error("field", _("取り込む項目を選んでください（取り込まない列は「（未使用）」）"))
         return data
 
 
@@ -188,7 +202,8 @@ class LayoutEditor:
         source = layout or copy_of
         initial = self.initial_for(source) if source else self.initial_new()
         if copy_of is not None:
-            initial.update(key=f"{copy_of.key}_copy", name=f"{copy_of.name}（複製）", is_active=True)
+            initial.update(key=f"{copy_of.key}_copy", name=_("%(name)s（複製）") % {"name": copy_of.name},
+                           is_active=True)
         self.options = dict(source.options or {}) if source else {}
         self.settings = LayoutSettingsForm(data, initial=initial, creating=creating, prefix="layout")
         choices = [(spec.name, spec.label) for spec in (*target.fields, *target_common_fields())]
@@ -200,7 +215,7 @@ class LayoutEditor:
 
     @property
     def key_labels(self) -> str:
-        return "・".join(self.target.field(name).label for name in self.target.key_columns)
+        return "・".join(str(self.target.field(name).label) for name in self.target.key_columns)
 
     def initial_new(self) -> dict:
         return {"format": LinkageLayout.Format.CSV, "encoding": LinkageLayout.Encoding.UTF8, "has_header": True,

@@ -72,13 +72,13 @@ def test_code_tables_round_trip_and_bad_lines_are_named():
     tables = {"sex": {"1": "1", "2": "2"}, "status": {"1": "resident", "2": "moved_out"}}
     assert parse_code_tables(format_code_tables(tables)) == tables
     with pytest.raises(Exception) as caught:
-        parse_code_tables("1=1\n[sex]\n1=1\n1=2\n2\n[性別]\n")
+        parse_code_tables("1=1\n[sex]\n1=1\n1=2\n2\n[性別]\n1=1\n2=2\n[ok]\n1=1\n")
     messages = caught.value.messages
     assert messages == [
         "1行目: 先に [表の名前] の行を書いてください",
         "4行目: コード「1」が同じ表に二度あります",
         "5行目: 「ファイルの値=取り込む値」の形で書いてください（2）",
-        "6行目: 表の名前「性別」は英数字と下線で書いてください",
+        "6行目: 表の名前「性別」は英数字と下線で書いてください",  # (its lines are not reported again)
     ]
 
 
@@ -268,15 +268,27 @@ def test_admin_defines_a_layout_on_screen_and_imports_with_it(live_server_mt, pa
     page.get_by_label(re.compile(r"^名称")).fill("住民記録（本市CSV）")
     name_row = HEADER.index("氏名") + 1
     page.get_by_label(f"{name_row}行目の見出し・名称", exact=True).fill("氏名（漢字）")
+    # Rows beyond the three spare ones: 「行を追加」 adds one at a time, focused, announced.
+    shown = len(HEADER) + 3
+    assert page.locator("#layout-columns tbody tr").count() == shown
+    add = page.get_by_role("button", name="行を追加")
+    add.click()
+    add.click()
+    extra = shown + 2
+    assert page.locator("#layout-columns tbody tr").count() == extra
+    assert page.locator("#layout-add-column-status").inner_text() == f"{extra}行目を追加しました"
+    assert page.evaluate("document.activeElement.id") == f"id_col-{extra - 1}-label"
+    assert page.get_by_label(f"{extra}行目の順序", exact=True).input_value() == str(len(HEADER) + 2)
+    assert axe_violations(page) == []
     # A mistake first: a second column also mapped to 氏名 — refused, the rows as typed are kept.
-    extra = len(HEADER) + 1
     page.get_by_label(f"{extra}行目の見出し・名称", exact=True).fill("氏名2")
     page.get_by_label(f"{extra}行目の取り込む項目", exact=True).select_option(label="氏名")
     page.get_by_role("button", name="保存").click()
     alert = page.locator("#layout-errors")
     assert "保存できませんでした" in alert.inner_text()
-    assert f"{extra}列目: 項目「氏名」が重複しています" in alert.inner_text()
+    assert f"{len(HEADER) + 1}列目: 項目「氏名」が重複しています" in alert.inner_text()
     assert page.get_by_label(f"{name_row}行目の見出し・名称", exact=True).input_value() == "氏名（漢字）"
+    assert page.get_by_label(f"{extra}行目の見出し・名称", exact=True).input_value() == "氏名2"
     assert axe_violations(page) == []
 
     page.get_by_label(f"{extra}行目を削除", exact=True).check()
