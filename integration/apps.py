@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 
 class IntegrationConfig(AppConfig):
     name = "integration"
-    verbose_name = "基幹系連携"
+    verbose_name = _lazy("基幹系連携")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
@@ -14,11 +16,16 @@ class IntegrationConfig(AppConfig):
         def _admin(user: object) -> bool:
             return bool(getattr(user, "is_municipal_admin", False))
 
-        register(MenuEntry(key="linkage", label="基幹系連携", url_name="integration:index", section="管理",
-                           description="連携ファイルの取込状況、取込履歴、スケジュール、レイアウト、外字変換表",
+        # Label and description are rendered per request (lazy); the section is a plain string: the home page
+        # groups entries by it (a dict key), like the other apps' sections.
+        admin_section = _("管理")
+        register(MenuEntry(key="linkage", label=_lazy("基幹系連携"), url_name="integration:index",
+                           section=admin_section,
+                           description=_lazy("連携ファイルの取込状況、取込履歴、スケジュール、レイアウト、外字変換表"),
                            order=60, allowed=_admin))
-        register(MenuEntry(key="linkage_disclosure", label="データ連携の公開情報", url_name="integration:disclosure",
-                           section="管理", description="基幹系とのデータ連携の一覧（方向・方法・項目・頻度）",
+        register(MenuEntry(key="linkage_disclosure", label=_lazy("データ連携の公開情報"),
+                           url_name="integration:disclosure", section=admin_section,
+                           description=_lazy("基幹系とのデータ連携の一覧（方向・方法・項目・頻度）"),
                            order=61, allowed=_admin))
 
         def _due(now: object, municipality: object) -> bool:

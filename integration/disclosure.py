@@ -14,8 +14,11 @@ from datetime import date
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext
 
-from integration.dates import FORMAT_LABELS
+from integration.dates import format_labels
 from integration.exports.render import neutralise
 from integration.exports.wareki import format_date
 from integration.models import LinkageLayout
@@ -43,7 +46,12 @@ class DisclosedLinkage:
 
 PROVIDERS: list[Callable[[], list[DisclosedLinkage]]] = []
 
-DOCUMENT_TITLE = "データ連携の公開情報（連携方法・連携項目・連携頻度）"
+DOCUMENT_TITLE = _lazy("データ連携の公開情報（連携方法・連携項目・連携頻度）")
+
+
+def _codes_text(codes: dict) -> str:
+    """「　コード: 1=男、2=女」: a code table for an item's meaning."""
+    return _("　コード: %(codes)s") % {"codes": pgettext("separator", "、").join(f"{k}={v}" for k, v in codes.items())}
 
 
 def _layout_linkage(layout: LinkageLayout) -> DisclosedLinkage:
@@ -53,27 +61,29 @@ def _layout_linkage(layout: LinkageLayout) -> DisclosedLinkage:
     except ValueError:
         target, target_label = None, layout.target
     items = []
+    dot = pgettext("separator", "・")
     for column in layout.columns:
         spec = target.field(column.get("field", "")) if target else None
         if spec is None or spec.kind == "ignore":
             continue
         meaning = spec.meaning
         if spec.kind == "date":
-            meaning += "（" + "・".join(FORMAT_LABELS.get(f, f) for f in layout.date_formats or ["yyyymmdd"]) + "）"
+            meaning = _("%(meaning)s（%(formats)s）") % {
+                "meaning": meaning, "formats": format_labels(layout.date_formats or ["yyyymmdd"], dot)}
         table = (layout.code_tables or {}).get(spec.code_table) if spec.code_table else None
         if table:
-            meaning += "　コード: " + "、".join(f"{k}={v}" for k, v in table.items())
+            meaning += _codes_text(table)
         if spec.name == "op" and layout.op_codes:
-            meaning += "　コード: " + "、".join(f"{k}={v}" for k, v in layout.op_codes.items())
+            meaning += _codes_text(layout.op_codes)
         items.append(DisclosedItem(label=column.get("label") or spec.label, name=spec.label, meaning=meaning))
     schedules = [s.describe() for s in layout.schedules.all() if s.is_active]
-    file_format = f"{layout.get_format_display()}・{layout.get_encoding_display()}"
+    formats = [layout.get_format_display(), layout.get_encoding_display()]
     if layout.format == LinkageLayout.Format.FIXED and layout.record_length:
-        file_format += f"・レコード長 {layout.record_length} バイト"
-    file_format += f"・{layout.get_mode_display()}"
+        formats.append(_("レコード長 %(length)s バイト") % {"length": layout.record_length})
+    formats.append(layout.get_mode_display())
     return DisclosedLinkage(
         name=layout.name, direction=layout.get_direction_display(), method=layout.method, target=target_label,
-        file_format=file_format, frequency="、".join(schedules) or "随時（受信の都度）",
+        file_format=dot.join(formats), frequency=pgettext("separator", "、").join(schedules) or _("随時（受信の都度）"),
         description=layout.description, items=items,
     )
 
@@ -88,20 +98,23 @@ def _export_linkages() -> list[DisclosedLinkage]:
     from integration.exports.selectors import linkage_disclosure
 
     result = []
+    comma = pgettext("separator", "、")
     for entry in linkage_disclosure(municipality=connection.tenant):
         items = []
         for item in entry.get("items", []):
-            meaning = item.get("meaning", "")
+            meaning = str(item.get("meaning", ""))
             codes = item.get("codes") or {}
             if codes:
-                meaning += "　コード: " + "、".join(f"{k}={v}" for k, v in codes.items())
+                meaning += _codes_text(codes)
             items.append(DisclosedItem(label=item.get("label", ""), name=item.get("code", ""), meaning=meaning))
         result.append(DisclosedLinkage(
             name=str(entry.get("label", "")), direction=str(entry.get("direction", "")),
-            method="、".join(f"{m['label']}（{m['method']}）" for m in entry.get("methods", [])),
+            method=comma.join(_("%(label)s（%(method)s）") % {"label": m["label"], "method": m["method"]}
+                              for m in entry.get("methods", [])),
             target=str(entry.get("area", "")),
-            file_format="、".join(f"{lay['name']}（{lay['format']}・{lay['encoding']}）"
-                                  for lay in entry.get("layouts", [])),
+            file_format=comma.join(_("%(name)s（%(format)s・%(encoding)s）")
+                                   % {"name": lay["name"], "format": lay["format"], "encoding": lay["encoding"]}
+                                   for lay in entry.get("layouts", [])),
             frequency=str(entry.get("frequency", "")), description=str(entry.get("basis", "") or ""), items=items,
         ))
     return result
@@ -120,7 +133,8 @@ def disclosure_csv(*, municipality_name: str) -> bytes:
     """One row per item (UTF-8 with BOM so that spreadsheet software opens it; formula cells neutralised)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["自治体", "連携名", "方向", "方法", "対象", "形式", "頻度", "項目", "内容"])
+    writer.writerow([_("自治体"), _("連携名"), _("方向"), _("方法"), _("対象"), _("形式"), _("頻度"), _("項目"),
+                     _("内容")])
     for link in linkages():
         for item in link.items or [DisclosedItem("", "", "")]:
             # Layout names and item labels are typed by admins: no cell may run as a spreadsheet formula.
@@ -132,7 +146,7 @@ def disclosure_csv(*, municipality_name: str) -> bytes:
 
 def _no_fetch(url: str, *args: object, **kwargs: object) -> dict:
     """The document is self-contained (fonts come from the system): WeasyPrint fetches nothing."""
-    raise ValueError(f"外部リソースは読み込みません: {url[:80]}")
+    raise ValueError(_("外部リソースは読み込みません: %(url)s") % {"url": url[:80]})
 
 
 def disclosure_pdf(*, municipality_name: str, on: date | None = None) -> bytes:

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 PUA_RE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
 
 
@@ -54,7 +56,7 @@ def _parse_code(text: str) -> str:
     """``U+E000`` / ``E000`` / the character itself / ``U+845B U+E0102`` → the string."""
     text = text.strip()
     if not text:
-        raise ValueError("空です")
+        raise ValueError(_("空です"))
     if re.fullmatch(r"((U\+)?[0-9A-Fa-f]{4,6})(\s+(U\+)?[0-9A-Fa-f]{4,6})*", text) and (
         text.upper().startswith("U+") or len(text) >= 4
     ):
@@ -62,7 +64,7 @@ def _parse_code(text: str) -> str:
         for part in text.split():
             value = int(part.upper().removeprefix("U+"), 16)
             if value > 0x10FFFF:
-                raise ValueError(f"{part} はUnicodeの範囲外です")
+                raise ValueError(_("%(code)s はUnicodeの範囲外です") % {"code": part})
             chars.append(chr(value))
         return "".join(chars)
     return text
@@ -75,27 +77,32 @@ def parse_gaiji_csv(data: bytes) -> tuple[list[GaijiRow], list[dict]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return [], [{"line": 1, "column": "", "message": f"UTF-8として読めません（{exc.start + 1}バイト目）"}]
+        return [], [{"line": 1, "column": "", "message": _("UTF-8として読めません（%(byte)sバイト目）")
+                     % {"byte": exc.start + 1}}]
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header:
-        return [], [{"line": 1, "column": "", "message": "ファイルが空です"}]
+        return [], [{"line": 1, "column": "", "message": _("ファイルが空です")}]
     seen: dict[str, int] = {}
+    # Column names for the errors (the file's header is not checked, these name its columns on screen).
+    local_column, mj_column = _("外字コード"), _("MJ文字図形名")
     for line_no, record in enumerate(reader, start=2):
         if not any(v.strip() for v in record):
             continue
         if len(record) < 2:
-            errors.append({"line": line_no, "column": "", "message": "項目数が足りません（外字コード,UCS が必要です）"})
+            errors.append({"line": line_no, "column": "",
+                           "message": _("項目数が足りません（外字コード,UCS が必要です）")})
             continue
         record = record + [""] * (4 - len(record))
         try:
             local = _parse_code(record[0])
         except ValueError as exc:
-            errors.append({"line": line_no, "column": "外字コード", "message": str(exc)})
+            errors.append({"line": line_no, "column": local_column, "message": str(exc)})
             continue
         if len(local) != 1 or not is_pua(local):
-            errors.append({"line": line_no, "column": "外字コード",
-                           "message": f"外字コードは私用領域の1文字にしてください（{describe_code(local)}）"})
+            errors.append({"line": line_no, "column": local_column,
+                           "message": _("外字コードは私用領域の1文字にしてください（%(code)s）")
+                           % {"code": describe_code(local)}})
             continue
         try:
             ucs = _parse_code(record[1])
@@ -104,16 +111,18 @@ def parse_gaiji_csv(data: bytes) -> tuple[list[GaijiRow], list[dict]]:
             continue
         if any(is_pua(ch) for ch in ucs):
             errors.append({"line": line_no, "column": "UCS",
-                           "message": f"変換先に私用領域の文字が含まれています（{describe_code(ucs)}）"})
+                           "message": _("変換先に私用領域の文字が含まれています（%(code)s）")
+                           % {"code": describe_code(ucs)}})
             continue
         mj = record[2].strip()
         if mj and not re.fullmatch(r"MJ\d{6}", mj):
-            errors.append({"line": line_no, "column": "MJ文字図形名",
-                           "message": f"MJ文字図形名「{mj}」は MJ＋6桁の数字 ではありません"})
+            errors.append({"line": line_no, "column": mj_column,
+                           "message": _("MJ文字図形名「%(name)s」は MJ＋6桁の数字 ではありません") % {"name": mj}})
             continue
         if local in seen:
-            errors.append({"line": line_no, "column": "外字コード",
-                           "message": f"{describe_code(local)} は {seen[local]} 行目と重複しています"})
+            errors.append({"line": line_no, "column": local_column,
+                           "message": _("%(code)s は %(line)s 行目と重複しています")
+                           % {"code": describe_code(local), "line": seen[local]}})
             continue
         seen[local] = line_no
         rows.append(GaijiRow(line_no, local, ucs, mj, record[3].strip()[:100]))

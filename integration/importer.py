@@ -21,6 +21,8 @@ from typing import BinaryIO
 
 import psycopg
 from django.db import connection
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from integration import bulkswap, normalize
 from integration.checkdigits import all_valid_atena_digits, is_valid_atena_no
@@ -54,7 +56,7 @@ FALSE_VALUES = {"0", "false", "f", "no", "n", "無", "なし", "しない"}
 
 class LayoutInvalid(ValueError):
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("；".join(problems))
+        super().__init__(pgettext("separator", "；").join(problems))
         self.problems = problems
 
 
@@ -66,46 +68,50 @@ def layout_problems(layout: object) -> list[str]:
     except ValueError as exc:
         return [str(exc)]
     if not layout.columns:
-        problems.append("項目が定義されていません")
+        problems.append(_("項目が定義されていません"))
     seen: set[str] = set()
     for index, column in enumerate(layout.columns or [], start=1):
         name = column.get("field", "")
         spec = target.field(name)
         if spec is None:
-            problems.append(f"{index}列目: 項目「{name}」は取込先「{target.label}」にありません")
+            problems.append(_("%(index)s列目: 項目「%(name)s」は取込先「%(target)s」にありません")
+                            % {"index": index, "name": name, "target": target.label})
             continue
         if name in seen and name != "ignore":
-            problems.append(f"{index}列目: 項目「{spec.label}」が重複しています")
+            problems.append(_("%(index)s列目: 項目「%(label)s」が重複しています")
+                            % {"index": index, "label": spec.label})
         seen.add(name)
         start, length = int(column.get("start") or 0), int(column.get("length") or 0)
         if layout.format == "fixed" and not (start >= 1 and length >= 1):
-            problems.append(f"{index}列目: 固定長の開始位置と長さを指定してください")
+            problems.append(_("%(index)s列目: 固定長の開始位置と長さを指定してください") % {"index": index})
         if spec.kind == "code" and spec.choices and spec.code_table in (layout.code_tables or {}):
             bad = [v for v in layout.code_tables[spec.code_table].values() if v not in spec.choices]
             if bad:
                 allowed = ", ".join(spec.choices)
-                problems.append(f"コード表「{spec.code_table}」の変換先 {bad} は使用できません（{allowed}）")
+                problems.append(_("コード表「%(table)s」の変換先 %(bad)s は使用できません（%(allowed)s）")
+                                % {"table": spec.code_table, "bad": bad, "allowed": allowed})
     if layout.format == "fixed":
         problems += _fixed_width_problems(layout)
     elif layout.format == "csv" and len(layout.delimiter or "") != 1:
-        problems.append("CSVの区切り文字を1文字で指定してください")
+        problems.append(_("CSVの区切り文字を1文字で指定してください"))
     for name in target.required:
         if name not in seen:
-            problems.append(f"必須項目「{target.field(name).label}」がレイアウトにありません")
+            problems.append(_("必須項目「%(label)s」がレイアウトにありません") % {"label": target.field(name).label})
     for name in layout.key_fields or []:
         if name not in seen and not (name == "kind" and target.key.startswith("eligibility:")):
-            problems.append(f"キー項目「{name}」がレイアウトにありません")
+            problems.append(_("キー項目「%(name)s」がレイアウトにありません") % {"name": name})
     if layout.key_fields and set(layout.key_fields) != set(target.key_columns):
-        labels = "・".join(target.field(c).label for c in target.key_columns)
-        problems.append(f"キー項目は取込先「{target.label}」では {labels} です")
+        labels = pgettext("separator", "・").join(target.field(c).label for c in target.key_columns)
+        problems.append(_("キー項目は取込先「%(target)s」では %(labels)s です")
+                        % {"target": target.label, "labels": labels})
     if layout.mode == "delta":
         codes = set((layout.op_codes or {}).values())
         if "op" not in seen:
-            problems.append("差分ファイルには「処理区分」の項目が必要です")
+            problems.append(_("差分ファイルには「処理区分」の項目が必要です"))
         elif not codes:
-            problems.append("差分ファイルの処理区分コード（追加・変更・削除）を指定してください")
+            problems.append(_("差分ファイルの処理区分コード（追加・変更・削除）を指定してください"))
         elif not codes <= set(OPS):
-            problems.append("処理区分コードの値は add / change / delete のいずれかにしてください")
+            problems.append(_("処理区分コードの値は add / change / delete のいずれかにしてください"))
     try:
         make_date_parser(layout.date_formats or ["yyyymmdd"])
     except ValueError as exc:
@@ -122,17 +128,22 @@ def _fixed_width_problems(layout: object) -> list[str]:
         if start >= 1 and length >= 1:
             spans.append((start, start + length - 1, index, column.get("label") or column.get("field", "")))
     if not layout.record_length:
-        problems.append("固定長ファイルのレコード長（バイト）を指定してください")
+        problems.append(_("固定長ファイルのレコード長（バイト）を指定してください"))
     else:
         for start, end, index, label in spans:
             if end > layout.record_length:
-                problems.append(f"{index}列目「{label}」: {start}〜{end} バイト目はレコード長 "
-                                f"{layout.record_length} バイトを超えています")
+                problems.append(_("%(index)s列目「%(label)s」: %(start)s〜%(end)s バイト目はレコード長 "
+                                  "%(length)s バイトを超えています")
+                                % {"index": index, "label": label, "start": start, "end": end,
+                                   "length": layout.record_length})
     spans.sort()
     for (s1, e1, i1, l1), (s2, e2, i2, l2) in zip(spans, spans[1:], strict=False):
         if s2 <= e1:
-            problems.append(f"{i2}列目「{l2}」（{s2}〜{e2} バイト目）が "
-                            f"{i1}列目「{l1}」（{s1}〜{e1} バイト目）と重なっています")
+            problems.append(_("%(index)s列目「%(label)s」（%(start)s〜%(end)s バイト目）が "
+                              "%(other_index)s列目「%(other_label)s」"
+                              "（%(other_start)s〜%(other_end)s バイト目）と重なっています")
+                            % {"index": i2, "label": l2, "start": s2, "end": e2,
+                               "other_index": i1, "other_label": l1, "other_start": s1, "other_end": e1})
     return problems
 
 
@@ -205,11 +216,11 @@ class RowBuilder:
                 if raw in good:
                     return raw
                 if not raw.isascii() or not raw.isdigit():
-                    raise ValueError(f"「{raw}」は数字ではありません")
+                    raise ValueError(_("「%(value)s」は数字ではありません") % {"value": raw})
                 if len(raw) > spec.max_length:
-                    raise ValueError(f"{spec.max_length}桁を超えています")
+                    raise ValueError(_("%(digits)s桁を超えています") % {"digits": spec.max_length})
                 if not is_valid_atena_no(raw):
-                    raise ValueError(f"「{raw}」のチェックデジットが正しくありません")
+                    raise ValueError(_("「%(value)s」のチェックデジットが正しくありません") % {"value": raw})
                 if spec.name != "atena_no" and len(good) < 500_000:
                     good.add(raw)
                 return raw
@@ -228,11 +239,12 @@ class RowBuilder:
         if kind == "digits":
             def _digits(raw: str) -> str:
                 if not raw.isascii() or not raw.isdigit():
-                    raise ValueError(f"「{raw}」は数字ではありません")
+                    raise ValueError(_("「%(value)s」は数字ではありません") % {"value": raw})
                 if spec.exact_length and len(raw) != spec.exact_length:
-                    raise ValueError(f"{spec.exact_length}桁ではありません（{len(raw)}桁）")
+                    raise ValueError(_("%(digits)s桁ではありません（%(actual)s桁）")
+                                     % {"digits": spec.exact_length, "actual": len(raw)})
                 if spec.max_length and len(raw) > spec.max_length:
-                    raise ValueError(f"{spec.max_length}桁を超えています")
+                    raise ValueError(_("%(digits)s桁を超えています") % {"digits": spec.max_length})
                 return raw
 
             def _digits_batch(values: list[str] | tuple[str, ...]) -> list[str] | tuple[str, ...]:
@@ -253,7 +265,8 @@ class RowBuilder:
                     try:
                         return mapping[raw]
                     except KeyError:
-                        raise ValueError(f"コード「{raw}」はコード表（{spec.code_table}）にありません") from None
+                        raise ValueError(_("コード「%(value)s」はコード表（%(table)s）にありません")
+                                         % {"value": raw, "table": spec.code_table}) from None
 
                 def _code_batch(values: list[str] | tuple[str, ...]) -> list[str]:
                     try:
@@ -267,7 +280,8 @@ class RowBuilder:
 
                 def _choice(raw: str) -> str:
                     if raw not in choices:
-                        raise ValueError(f"値「{raw}」は使用できません（{', '.join(spec.choices)}）")
+                        raise ValueError(_("値「%(value)s」は使用できません（%(choices)s）")
+                                         % {"value": raw, "choices": ", ".join(spec.choices)})
                     return raw
                 _choice.batch = lambda values: values if choices.issuperset(values) else list(map(_choice, values))
                 return _choice
@@ -277,7 +291,8 @@ class RowBuilder:
                 def _relationship(raw: str) -> str:
                     if raw not in known:
                         if not is_valid_relationship(raw):
-                            raise ValueError(f"続柄「{raw}」は住民記録の続柄として使用できません")
+                            raise ValueError(_("続柄「%(value)s」は住民記録の続柄として使用できません")
+                                             % {"value": raw})
                         if len(known) < 10_000:
                             known.add(raw)
                     return raw
@@ -292,7 +307,7 @@ class RowBuilder:
                     return True
                 if value in FALSE_VALUES:
                     return False
-                raise ValueError(f"値「{raw}」は 1（はい）/ 0（いいえ）のいずれでもありません")
+                raise ValueError(_("値「%(value)s」は 1（はい）/ 0（いいえ）のいずれでもありません") % {"value": raw})
             return _bool
         if kind == "personal_no":
             from audit.services import is_personal_number
@@ -301,7 +316,7 @@ class RowBuilder:
 
             def _personal(raw: str) -> tuple[bytes, str]:
                 if not is_personal_number(raw):
-                    raise ValueError("個人番号の形式またはチェックデジットが正しくありません")
+                    raise ValueError(_("個人番号の形式またはチェックデジットが正しくありません"))
                 return (encrypt(tenant, raw, purpose="personal_no"), lookup_hash(tenant, raw, purpose="personal_no"))
             return _personal
         return None
@@ -315,22 +330,28 @@ class RowBuilder:
                 converted, unknown = self.converter.convert(value)
                 values[i] = converted
                 for ch in unknown:
-                    shown = "" if i in self.secret else f"（「{value.strip(STRIP)}」）"  # never a 個人番号
-                    errors.append(error(line, self.labels[i],
-                                        f"外字 {describe_code(ch)} は外字変換表にありません{shown}"))
+                    if i in self.secret:  # never a 個人番号
+                        message = _("外字 %(code)s は外字変換表にありません") % {"code": describe_code(ch)}
+                    else:
+                        message = (_("外字 %(code)s は外字変換表にありません（「%(value)s」）")
+                                   % {"code": describe_code(ch), "value": value.strip(STRIP)})
+                    errors.append(error(line, self.labels[i], message))
         op = "A"
         if self.code_index is not None:
             code = values[self.code_index].strip(STRIP)
             if code != self.tenant.code:
                 raise FileRejected(
-                    f"全国地方公共団体コード「{code}」は取込先（{self.tenant.name} {self.tenant.code}）と一致しません。"
-                    "他の自治体のファイルは取り込めません", line=line, column=self.labels[self.code_index])
+                    _("全国地方公共団体コード「%(code)s」は取込先（%(name)s %(tenant_code)s）と一致しません。"
+                      "他の自治体のファイルは取り込めません")
+                    % {"code": code, "name": self.tenant.name, "tenant_code": self.tenant.code},
+                    line=line, column=self.labels[self.code_index])
         if self.op_index is not None:
             raw_op = values[self.op_index].strip(STRIP)
             op = self.op_codes.get(raw_op, "")
             if not op:
                 errors.append(error(line, self.labels[self.op_index],
-                                    f"処理区分「{raw_op}」は使用できません（{', '.join(self.op_codes)}）"))
+                                    _("処理区分「%(value)s」は使用できません（%(codes)s）")
+                                    % {"value": raw_op, "codes": ", ".join(self.op_codes)}))
                 op = "A"
         deleting = op == "D"
         personal = None
@@ -339,16 +360,17 @@ class RowBuilder:
             raw = vals[i]
             if not raw:
                 if required and (is_key or not deleting):
-                    errors.append(error(line, label, "必須項目が空です"))
+                    errors.append(error(line, label, _("必須項目が空です")))
             elif max_length and len(raw) > max_length:
-                errors.append(error(line, label, f"{max_length}文字を超えています（{len(raw)}文字）"))
+                errors.append(error(line, label, _("%(max)s文字を超えています（%(length)s文字）")
+                                    % {"max": max_length, "length": len(raw)}))
             else:
                 out[col] = raw
         for i, col, label, conv, required, _max_length, is_key in self.steps:
             raw = vals[i]
             if not raw:
                 if required and (is_key or not deleting):
-                    errors.append(error(line, label, "必須項目が空です"))
+                    errors.append(error(line, label, _("必須項目が空です")))
                 continue
             try:
                 value = conv(raw)
@@ -598,8 +620,9 @@ def _derive_period(builder: RowBuilder, out: list, personal: tuple | None, line:
     idx = builder.idx
     start, end = out[idx["start_date"]], out[idx["end_date"]]
     if start is not None and end is not None and end < start:
-        label = next((c.get("label") for c in builder.layout.columns if c["field"] == "end_date"), "終了日")
-        errors.append(error(line, label, f"終了日（{end:%Y-%m-%d}）が開始日（{start:%Y-%m-%d}）より前です"))
+        label = next((c.get("label") for c in builder.layout.columns if c["field"] == "end_date"), _("終了日"))
+        errors.append(error(line, label, _("終了日（%(end)s）が開始日（%(start)s）より前です")
+                            % {"end": f"{end:%Y-%m-%d}", "start": f"{start:%Y-%m-%d}"}))
 
 
 DERIVERS = {"residents": _derive_resident, "eligibility": _derive_period, "support_measures": _derive_period}
@@ -947,7 +970,7 @@ class Importer:
     def check_staged(self) -> None:
         started = time.perf_counter()
         if self.rows == 0 or (self.staged == 0 and self.error_count == 0):
-            self.add_error(error(0, "", "データ行がありません（空のファイルです）"))
+            self.add_error(error(0, "", _("データ行がありません（空のファイルです）")))
             return
         keys = self.target.key_columns
         labels = [self.target.field(k).label for k in keys]
@@ -964,8 +987,8 @@ class Importer:
                     "ORDER BY s.line_no LIMIT %s", [MAX_ERRORS]
                 )
                 for line, *key in cursor.fetchall():
-                    shown = "・".join(f"{label}「{value}」" for label, value in zip(labels, key, strict=True))
-                    self.add_error(error(line, labels[0], f"削除対象の{shown}が登録されていません"))
+                    self.add_error(error(line, labels[0], _("削除対象の%(key)sが登録されていません")
+                                         % {"key": _key_text(labels, key)}))
         self.timings["check"] = round(time.perf_counter() - started, 3)
 
     def _check_duplicates(self, cursor: object) -> None:
@@ -977,9 +1000,10 @@ class Importer:
             f"GROUP BY {key_list} HAVING count(*) > 1 ORDER BY min(line_no) LIMIT %s", [MAX_ERRORS]
         )
         for *key, lines in cursor.fetchall():
-            shown = "・".join(f"{label}「{value}」" for label, value in zip(labels, key, strict=True))
+            message = _("%(key)sが重複しています（%(line)s行目と同じキー）") % {"key": _key_text(labels, key),
+                                                                           "line": lines[0]}
             for line in lines[1:]:
-                self.add_error(error(line, labels[0], f"{shown}が重複しています（{lines[0]}行目と同じキー）"))
+                self.add_error(error(line, labels[0], message))
 
     # -- phase 3a: a bulk replacement is prepared outside the transaction ------------------------
     def prepare_apply(self) -> None:
@@ -1233,6 +1257,12 @@ class Importer:
                 bulkswap.drop_tables(self.load_tables)
         except Exception:  # noqa: BLE001,S110 - the connection may be gone; temp tables die with it
             pass
+
+
+def _key_text(labels: list[str], values: list[object]) -> str:
+    """A key for a message: 宛名番号「123」・種別「dv」 (labels of the key fields with the values)."""
+    return pgettext("separator", "・").join(_("%(label)s「%(value)s」") % {"label": label, "value": value}
+                                           for label, value in zip(labels, values, strict=True))
 
 
 def _household_insert(*, into: str, source: str, first: bool) -> str:

@@ -9,44 +9,46 @@ statement. Readers go through ``integration.selectors``, which also enforces sup
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from madoguchi.db import KEY_COLLATION, TrigramIndex
 from tenants.areas import BusinessArea
 
 
 class ResidentStatus(models.TextChoices):
-    RESIDENT = "resident", "住民"
-    MOVED_OUT = "moved_out", "転出"
-    DECEASED = "deceased", "死亡"
-    REMOVED = "removed", "職権消除等"
+    RESIDENT = "resident", _lazy("住民")
+    MOVED_OUT = "moved_out", _lazy("転出")
+    DECEASED = "deceased", _lazy("死亡")
+    REMOVED = "removed", _lazy("職権消除等")
 
 
 class ResidentKind(models.TextChoices):
-    JAPANESE = "japanese", "日本人"
-    FOREIGN = "foreign", "外国人"
+    JAPANESE = "japanese", _lazy("日本人")
+    FOREIGN = "foreign", _lazy("外国人")
 
 
 class Sex(models.TextChoices):
-    MALE = "1", "男"
-    FEMALE = "2", "女"
-    OTHER = "9", "その他・不明"
+    MALE = "1", _lazy("男")
+    FEMALE = "2", _lazy("女")
+    OTHER = "9", _lazy("その他・不明")
 
 
 class Household(models.Model):
     # Keys are unique constraints / plain indexes declared in Meta: a ``unique=True`` or ``db_index=True``
     # CharField also gets a varchar_pattern_ops index for LIKE 'prefix%', which no query here uses and
     # every bulk load would have to build.
-    household_no = models.CharField("世帯番号", max_length=15, db_collation=KEY_COLLATION)
-    head_atena_no = models.CharField("世帯主の宛名番号", max_length=15, blank=True, db_collation=KEY_COLLATION)
-    address = models.CharField("住所", max_length=200, blank=True)
-    address_katagaki = models.CharField("方書", max_length=200, blank=True)
-    address_code = models.CharField("住所コード", max_length=20, blank=True)
-    postcode = models.CharField("郵便番号", max_length=8, blank=True)
+    household_no = models.CharField(_lazy("世帯番号"), max_length=15, db_collation=KEY_COLLATION)
+    head_atena_no = models.CharField(_lazy("世帯主の宛名番号"), max_length=15, blank=True, db_collation=KEY_COLLATION)
+    address = models.CharField(_lazy("住所"), max_length=200, blank=True)
+    address_katagaki = models.CharField(_lazy("方書"), max_length=200, blank=True)
+    address_code = models.CharField(_lazy("住所コード"), max_length=20, blank=True)
+    postcode = models.CharField(_lazy("郵便番号"), max_length=8, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "世帯"
-        verbose_name_plural = "世帯"
+        verbose_name = _lazy("世帯")
+        verbose_name_plural = _lazy("世帯")
         constraints = [models.UniqueConstraint(fields=["household_no"], name="integration_household_household_no_key")]
 
     def __str__(self) -> str:
@@ -54,36 +56,38 @@ class Household(models.Model):
 
 
 class Resident(models.Model):
-    atena_no = models.CharField("宛名番号", max_length=15, db_collation=KEY_COLLATION)  # unique: Meta (see Household)
-    household_no = models.CharField("世帯番号", max_length=15, db_collation=KEY_COLLATION)
-    resident_code = models.CharField("住民票コード", max_length=11, blank=True)
-    name = models.CharField("氏名", max_length=100)
-    name_kana = models.CharField("氏名（フリガナ）", max_length=200, blank=True)
-    name_alpha = models.CharField("氏名（アルファベット）", max_length=200, blank=True)
-    common_name = models.CharField("通称", max_length=100, blank=True)
-    old_surname = models.CharField("旧氏", max_length=50, blank=True)
-    birth_date = models.DateField("生年月日")
-    sex = models.CharField("性別", max_length=1, choices=Sex.choices)
-    relationship = models.CharField("続柄", max_length=40, blank=True)
-    head_name = models.CharField("世帯主氏名", max_length=100, blank=True)
-    address = models.CharField("住所", max_length=200, blank=True)
-    address_katagaki = models.CharField("方書", max_length=200, blank=True)
-    address_code = models.CharField("住所コード", max_length=20, blank=True)
-    postcode = models.CharField("郵便番号", max_length=8, blank=True)
-    honseki = models.CharField("本籍", max_length=200, blank=True)
-    hittousha = models.CharField("筆頭者", max_length=100, blank=True)
-    became_resident_on = models.DateField("住民となった年月日", null=True, blank=True)
-    address_set_on = models.DateField("住所を定めた年月日", null=True, blank=True)
-    notified_on = models.DateField("届出年月日", null=True, blank=True)
-    previous_address = models.CharField("転入前住所", max_length=200, blank=True)
-    status = models.CharField("住民状態", max_length=16, choices=ResidentStatus.choices,
+    # unique: Meta (see Household)
+    atena_no = models.CharField(_lazy("宛名番号"), max_length=15, db_collation=KEY_COLLATION)
+    household_no = models.CharField(_lazy("世帯番号"), max_length=15, db_collation=KEY_COLLATION)
+    resident_code = models.CharField(_lazy("住民票コード"), max_length=11, blank=True)
+    name = models.CharField(_lazy("氏名"), max_length=100)
+    name_kana = models.CharField(_lazy("氏名（フリガナ）"), max_length=200, blank=True)
+    name_alpha = models.CharField(_lazy("氏名（アルファベット）"), max_length=200, blank=True)
+    common_name = models.CharField(_lazy("通称"), max_length=100, blank=True)
+    old_surname = models.CharField(_lazy("旧氏"), max_length=50, blank=True)
+    birth_date = models.DateField(_lazy("生年月日"))
+    sex = models.CharField(_lazy("性別"), max_length=1, choices=Sex.choices)
+    relationship = models.CharField(_lazy("続柄"), max_length=40, blank=True)
+    head_name = models.CharField(_lazy("世帯主氏名"), max_length=100, blank=True)
+    address = models.CharField(_lazy("住所"), max_length=200, blank=True)
+    address_katagaki = models.CharField(_lazy("方書"), max_length=200, blank=True)
+    address_code = models.CharField(_lazy("住所コード"), max_length=20, blank=True)
+    postcode = models.CharField(_lazy("郵便番号"), max_length=8, blank=True)
+    honseki = models.CharField(_lazy("本籍"), max_length=200, blank=True)
+    hittousha = models.CharField(_lazy("筆頭者"), max_length=100, blank=True)
+    became_resident_on = models.DateField(_lazy("住民となった年月日"), null=True, blank=True)
+    address_set_on = models.DateField(_lazy("住所を定めた年月日"), null=True, blank=True)
+    notified_on = models.DateField(_lazy("届出年月日"), null=True, blank=True)
+    previous_address = models.CharField(_lazy("転入前住所"), max_length=200, blank=True)
+    status = models.CharField(_lazy("住民状態"), max_length=16, choices=ResidentStatus.choices,
                               default=ResidentStatus.RESIDENT)
-    kind = models.CharField("住民種別", max_length=16, choices=ResidentKind.choices, default=ResidentKind.JAPANESE)
+    kind = models.CharField(_lazy("住民種別"), max_length=16, choices=ResidentKind.choices,
+                            default=ResidentKind.JAPANESE)
     # Foreign residents (外国人住民)
-    nationality = models.CharField("国籍・地域", max_length=60, blank=True)
-    residence_status = models.CharField("在留資格", max_length=60, blank=True)
-    residence_period_end = models.DateField("在留期間の満了日", null=True, blank=True)
-    residence_card_no = models.CharField("在留カード等番号", max_length=12, blank=True)
+    nationality = models.CharField(_lazy("国籍・地域"), max_length=60, blank=True)
+    residence_status = models.CharField(_lazy("在留資格"), max_length=60, blank=True)
+    residence_period_end = models.DateField(_lazy("在留期間の満了日"), null=True, blank=True)
+    residence_card_no = models.CharField(_lazy("在留カード等番号"), max_length=12, blank=True)
     # 個人番号, only if the municipality delivers it: AES-GCM with the tenant data key + keyed hash.
     personal_no_encrypted = models.BinaryField(null=True, blank=True, editable=False)
     personal_no_hash = models.CharField(max_length=64, blank=True, editable=False, db_collation=KEY_COLLATION)
@@ -94,8 +98,8 @@ class Resident(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "住民"
-        verbose_name_plural = "住民"
+        verbose_name = _lazy("住民")
+        verbose_name_plural = _lazy("住民")
         constraints = [models.UniqueConstraint(fields=["atena_no"], name="integration_resident_atena_no_key")]
         indexes = [
             models.Index(fields=["household_no"], name="resident_household_idx"),
@@ -107,24 +111,24 @@ class Resident(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.atena_no}）"
+        return _("%(name)s（%(atena_no)s）") % {"name": self.name, "atena_no": self.atena_no}
 
 
 class Eligibility(models.Model):
     """A qualification or registration in a business area (国保 被保険者, 介護 第1号, 印鑑登録 …)."""
 
-    atena_no = models.CharField("宛名番号", max_length=15, db_index=True, db_collation=KEY_COLLATION)
-    area = models.CharField("業務", max_length=16, choices=BusinessArea.choices)
-    kind = models.CharField("資格種別", max_length=40)
-    number = models.CharField("記号番号等", max_length=40, blank=True)
-    start_date = models.DateField("開始日", null=True, blank=True)
-    end_date = models.DateField("終了日", null=True, blank=True)
-    details = models.JSONField("詳細", default=dict, blank=True)
+    atena_no = models.CharField(_lazy("宛名番号"), max_length=15, db_index=True, db_collation=KEY_COLLATION)
+    area = models.CharField(_lazy("業務"), max_length=16, choices=BusinessArea.choices)
+    kind = models.CharField(_lazy("資格種別"), max_length=40)
+    number = models.CharField(_lazy("記号番号等"), max_length=40, blank=True)
+    start_date = models.DateField(_lazy("開始日"), null=True, blank=True)
+    end_date = models.DateField(_lazy("終了日"), null=True, blank=True)
+    details = models.JSONField(_lazy("詳細"), default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "資格情報"
-        verbose_name_plural = "資格情報"
+        verbose_name = _lazy("資格情報")
+        verbose_name_plural = _lazy("資格情報")
         constraints = [models.UniqueConstraint(fields=["atena_no", "area", "kind"], name="eligibility_unique_kind")]
         indexes = [models.Index(fields=["area", "kind"], name="eligibility_area_kind_idx")]
 
@@ -140,21 +144,21 @@ class SupportMeasure(models.Model):
 
     class Kind(models.TextChoices):
         DV = "dv", "DV"
-        STALKER = "stalker", "ストーカー行為等"
-        CHILD_ABUSE = "child_abuse", "児童虐待等"
-        OTHER = "other", "その他"
+        STALKER = "stalker", _lazy("ストーカー行為等")
+        CHILD_ABUSE = "child_abuse", _lazy("児童虐待等")
+        OTHER = "other", _lazy("その他")
 
-    atena_no = models.CharField("宛名番号", max_length=15, db_index=True, db_collation=KEY_COLLATION)
-    kind = models.CharField("種別", max_length=16, choices=Kind.choices, default=Kind.DV)
-    start_date = models.DateField("開始日")
-    end_date = models.DateField("終了日", null=True, blank=True)
-    restrict_address = models.BooleanField("住所の非表示", default=True)
-    note = models.CharField("備考", max_length=200, blank=True)
+    atena_no = models.CharField(_lazy("宛名番号"), max_length=15, db_index=True, db_collation=KEY_COLLATION)
+    kind = models.CharField(_lazy("種別"), max_length=16, choices=Kind.choices, default=Kind.DV)
+    start_date = models.DateField(_lazy("開始日"))
+    end_date = models.DateField(_lazy("終了日"), null=True, blank=True)
+    restrict_address = models.BooleanField(_lazy("住所の非表示"), default=True)
+    note = models.CharField(_lazy("備考"), max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "支援措置"
-        verbose_name_plural = "支援措置"
+        verbose_name = _lazy("支援措置")
+        verbose_name_plural = _lazy("支援措置")
         constraints = [
             models.UniqueConstraint(fields=["atena_no", "kind", "start_date"], name="support_measure_unique")
         ]
@@ -169,52 +173,57 @@ class SupportMeasure(models.Model):
 # ---------------------------------------------------------------------------------------------
 # Linkage: layouts (data, not code), 外字 table, import runs, schedules
 # ---------------------------------------------------------------------------------------------
+# The default of a stored field (what a new layout's row holds, shown in the disclosure as the admin left
+# it): data in the database, not translated.
+DEFAULT_METHOD = "ファイル連携（SFTP受信フォルダ・画面・API）"
+
+
 class LinkageLayout(models.Model):
     """One linkage file definition. Which fields a target accepts is defined in ``integration.targets``."""
 
     class Direction(models.TextChoices):
-        IN = "in", "取込（基幹系→窓口）"
-        OUT = "out", "出力（窓口→基幹系）"
+        IN = "in", _lazy("取込（基幹系→窓口）")
+        OUT = "out", _lazy("出力（窓口→基幹系）")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
-        FIXED = "fixed", "固定長"
+        FIXED = "fixed", _lazy("固定長")
 
     class Encoding(models.TextChoices):
         UTF8 = "utf-8", "UTF-8"
-        UTF8_SIG = "utf-8-sig", "UTF-8（BOM付き）"
-        CP932 = "cp932", "Shift_JIS（CP932）"
+        UTF8_SIG = "utf-8-sig", _lazy("UTF-8（BOM付き）")
+        CP932 = "cp932", _lazy("Shift_JIS（CP932）")
 
     class Mode(models.TextChoices):
-        FULL = "full", "全件（置換）"
-        DELTA = "delta", "差分（追加・変更・削除）"
+        FULL = "full", _lazy("全件（置換）")
+        DELTA = "delta", _lazy("差分（追加・変更・削除）")
 
-    key = models.SlugField("識別子", max_length=64, unique=True)
-    name = models.CharField("名称", max_length=100)
-    description = models.TextField("説明", blank=True)
-    direction = models.CharField("方向", max_length=3, choices=Direction.choices, default=Direction.IN)
-    target = models.CharField("取込先", max_length=40)
-    format = models.CharField("形式", max_length=8, choices=Format.choices, default=Format.CSV)
-    encoding = models.CharField("文字コード", max_length=12, choices=Encoding.choices, default=Encoding.UTF8)
-    has_header = models.BooleanField("見出し行あり", default=True)
-    delimiter = models.CharField("区切り文字", max_length=2, default=",", blank=True)
-    record_length = models.PositiveIntegerField("レコード長（バイト）", null=True, blank=True)
-    mode = models.CharField("取込方式", max_length=8, choices=Mode.choices, default=Mode.FULL)
-    op_codes = models.JSONField("処理区分コード", default=dict, blank=True)
-    key_fields = models.JSONField("キー項目", default=list)
-    date_formats = models.JSONField("日付形式", default=list, blank=True)
-    code_tables = models.JSONField("コード表", default=dict, blank=True)
-    columns = models.JSONField("項目定義", default=list)
-    options = models.JSONField("その他の設定", default=dict, blank=True)
-    method = models.CharField("連携方法", max_length=100, default="ファイル連携（SFTP受信フォルダ・画面・API）")
-    is_active = models.BooleanField("有効", default=True)
-    shipped = models.BooleanField("標準提供", default=False)
+    key = models.SlugField(_lazy("識別子"), max_length=64, unique=True)
+    name = models.CharField(_lazy("名称"), max_length=100)
+    description = models.TextField(_lazy("説明"), blank=True)
+    direction = models.CharField(_lazy("方向"), max_length=3, choices=Direction.choices, default=Direction.IN)
+    target = models.CharField(_lazy("取込先"), max_length=40)
+    format = models.CharField(_lazy("形式"), max_length=8, choices=Format.choices, default=Format.CSV)
+    encoding = models.CharField(_lazy("文字コード"), max_length=12, choices=Encoding.choices, default=Encoding.UTF8)
+    has_header = models.BooleanField(_lazy("見出し行あり"), default=True)
+    delimiter = models.CharField(_lazy("区切り文字"), max_length=2, default=",", blank=True)
+    record_length = models.PositiveIntegerField(_lazy("レコード長（バイト）"), null=True, blank=True)
+    mode = models.CharField(_lazy("取込方式"), max_length=8, choices=Mode.choices, default=Mode.FULL)
+    op_codes = models.JSONField(_lazy("処理区分コード"), default=dict, blank=True)
+    key_fields = models.JSONField(_lazy("キー項目"), default=list)
+    date_formats = models.JSONField(_lazy("日付形式"), default=list, blank=True)
+    code_tables = models.JSONField(_lazy("コード表"), default=dict, blank=True)
+    columns = models.JSONField(_lazy("項目定義"), default=list)
+    options = models.JSONField(_lazy("その他の設定"), default=dict, blank=True)
+    method = models.CharField(_lazy("連携方法"), max_length=100, default=DEFAULT_METHOD)
+    is_active = models.BooleanField(_lazy("有効"), default=True)
+    shipped = models.BooleanField(_lazy("標準提供"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "連携レイアウト"
-        verbose_name_plural = "連携レイアウト"
+        verbose_name = _lazy("連携レイアウト")
+        verbose_name_plural = _lazy("連携レイアウト")
         ordering = ["target", "key"]
 
     def __str__(self) -> str:
@@ -240,15 +249,15 @@ class LinkageLayout(models.Model):
 class GaijiMapping(models.Model):
     """外字: a local code point (PUA or vendor code decoded to PUA) → UCS string (+IVS) / MJ文字図形名."""
 
-    local_code = models.CharField("外字コード", max_length=8, unique=True)  # one character (PUA)
-    ucs = models.CharField("UCS（IVS付き）", max_length=16)
-    mj_name = models.CharField("MJ文字図形名", max_length=16, blank=True)
-    note = models.CharField("備考", max_length=100, blank=True)
+    local_code = models.CharField(_lazy("外字コード"), max_length=8, unique=True)  # one character (PUA)
+    ucs = models.CharField(_lazy("UCS（IVS付き）"), max_length=16)
+    mj_name = models.CharField(_lazy("MJ文字図形名"), max_length=16, blank=True)
+    note = models.CharField(_lazy("備考"), max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "外字変換"
-        verbose_name_plural = "外字変換"
+        verbose_name = _lazy("外字変換")
+        verbose_name_plural = _lazy("外字変換")
         ordering = ["local_code"]
 
     def __str__(self) -> str:
@@ -259,57 +268,57 @@ class ImportRun(models.Model):
     """Every import attempt, kept: file, hash, counts, errors (capped), phase timings."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "待機中"
-        VALIDATING = "validating", "検証中"
-        APPLYING = "applying", "反映中"
-        SUCCEEDED = "succeeded", "完了"
-        FAILED = "failed", "エラー"
-        DUPLICATE = "duplicate", "取込済み（同一ファイル）"
-        INTERRUPTED = "interrupted", "中断"
+        QUEUED = "queued", _lazy("待機中")
+        VALIDATING = "validating", _lazy("検証中")
+        APPLYING = "applying", _lazy("反映中")
+        SUCCEEDED = "succeeded", _lazy("完了")
+        FAILED = "failed", _lazy("エラー")
+        DUPLICATE = "duplicate", _lazy("取込済み（同一ファイル）")
+        INTERRUPTED = "interrupted", _lazy("中断")
 
     class Source(models.TextChoices):
-        UPLOAD = "upload", "画面"
-        INBOX = "inbox", "受信フォルダ"
+        UPLOAD = "upload", _lazy("画面")
+        INBOX = "inbox", _lazy("受信フォルダ")
         API = "api", "API"
-        SCHEDULE = "schedule", "スケジュール"
-        DEMO = "demo", "デモデータ"
+        SCHEDULE = "schedule", _lazy("スケジュール")
+        DEMO = "demo", _lazy("デモデータ")
 
-    layout = models.ForeignKey(LinkageLayout, verbose_name="レイアウト", on_delete=models.PROTECT,
+    layout = models.ForeignKey(LinkageLayout, verbose_name=_lazy("レイアウト"), on_delete=models.PROTECT,
                                related_name="runs")
-    file_name = models.CharField("ファイル名", max_length=255)
+    file_name = models.CharField(_lazy("ファイル名"), max_length=255)
     file_path = models.CharField(max_length=500, blank=True)
-    file_size = models.BigIntegerField("サイズ", default=0)
+    file_size = models.BigIntegerField(_lazy("サイズ"), default=0)
     sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
-    source = models.CharField("受付経路", max_length=16, choices=Source.choices, default=Source.UPLOAD)
-    status = models.CharField("状態", max_length=16, choices=Status.choices, default=Status.QUEUED)
-    message = models.CharField("結果", max_length=300, blank=True)
-    rows_total = models.BigIntegerField("行数", default=0)
-    rows_validated = models.BigIntegerField("検証済み行数", default=0)
-    rows_applied = models.BigIntegerField("反映済み行数", default=0)
-    added = models.BigIntegerField("追加", default=0)
-    changed = models.BigIntegerField("変更", default=0)
-    deleted = models.BigIntegerField("削除", default=0)
-    unchanged = models.BigIntegerField("変更なし", default=0)
-    error_count = models.IntegerField("エラー件数", default=0)
-    errors = models.JSONField("エラー", default=list, blank=True)
-    timings = models.JSONField("処理時間（秒）", default=dict, blank=True)
-    requested_by = models.CharField("依頼者", max_length=150, blank=True)
+    source = models.CharField(_lazy("受付経路"), max_length=16, choices=Source.choices, default=Source.UPLOAD)
+    status = models.CharField(_lazy("状態"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    message = models.CharField(_lazy("結果"), max_length=300, blank=True)
+    rows_total = models.BigIntegerField(_lazy("行数"), default=0)
+    rows_validated = models.BigIntegerField(_lazy("検証済み行数"), default=0)
+    rows_applied = models.BigIntegerField(_lazy("反映済み行数"), default=0)
+    added = models.BigIntegerField(_lazy("追加"), default=0)
+    changed = models.BigIntegerField(_lazy("変更"), default=0)
+    deleted = models.BigIntegerField(_lazy("削除"), default=0)
+    unchanged = models.BigIntegerField(_lazy("変更なし"), default=0)
+    error_count = models.IntegerField(_lazy("エラー件数"), default=0)
+    errors = models.JSONField(_lazy("エラー"), default=list, blank=True)
+    timings = models.JSONField(_lazy("処理時間（秒）"), default=dict, blank=True)
+    requested_by = models.CharField(_lazy("依頼者"), max_length=150, blank=True)
     schedule = models.ForeignKey("LinkageSchedule", null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="runs")
-    deadline = models.DateTimeField("完了期限", null=True, blank=True)
-    created_at = models.DateTimeField("受付", auto_now_add=True)
-    started_at = models.DateTimeField("開始", null=True, blank=True)
-    finished_at = models.DateTimeField("終了", null=True, blank=True)
+    deadline = models.DateTimeField(_lazy("完了期限"), null=True, blank=True)
+    created_at = models.DateTimeField(_lazy("受付"), auto_now_add=True)
+    started_at = models.DateTimeField(_lazy("開始"), null=True, blank=True)
+    finished_at = models.DateTimeField(_lazy("終了"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "取込履歴"
-        verbose_name_plural = "取込履歴"
+        verbose_name = _lazy("取込履歴")
+        verbose_name_plural = _lazy("取込履歴")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["layout", "sha256", "status"], name="importrun_dedupe_idx")]
 
     def __str__(self) -> str:
-        return f"{self.file_name}（{self.get_status_display()}）"
+        return _("%(file)s（%(status)s）") % {"file": self.file_name, "status": self.get_status_display()}
 
     @property
     def is_running(self) -> bool:
@@ -340,23 +349,23 @@ class LinkageSchedule(models.Model):
     """When a layout's file is picked up from the inbox: nightly at hh:mm, or every N minutes."""
 
     class Kind(models.TextChoices):
-        NIGHTLY = "nightly", "毎日（夜間）"
-        INTERVAL = "interval", "一定間隔"
+        NIGHTLY = "nightly", _lazy("毎日（夜間）")
+        INTERVAL = "interval", _lazy("一定間隔")
 
-    layout = models.ForeignKey(LinkageLayout, verbose_name="レイアウト", on_delete=models.CASCADE,
+    layout = models.ForeignKey(LinkageLayout, verbose_name=_lazy("レイアウト"), on_delete=models.CASCADE,
                                related_name="schedules")
-    kind = models.CharField("種類", max_length=10, choices=Kind.choices, default=Kind.NIGHTLY)
-    at_time = models.TimeField("実行時刻", null=True, blank=True)
-    every_minutes = models.PositiveIntegerField("間隔（分）", null=True, blank=True)
-    deadline_time = models.TimeField("完了期限", null=True, blank=True)
-    is_active = models.BooleanField("有効", default=True)
-    last_started_at = models.DateTimeField("前回開始", null=True, blank=True)
-    last_finished_at = models.DateTimeField("前回終了", null=True, blank=True)
-    last_status = models.CharField("前回結果", max_length=16, blank=True)
+    kind = models.CharField(_lazy("種類"), max_length=10, choices=Kind.choices, default=Kind.NIGHTLY)
+    at_time = models.TimeField(_lazy("実行時刻"), null=True, blank=True)
+    every_minutes = models.PositiveIntegerField(_lazy("間隔（分）"), null=True, blank=True)
+    deadline_time = models.TimeField(_lazy("完了期限"), null=True, blank=True)
+    is_active = models.BooleanField(_lazy("有効"), default=True)
+    last_started_at = models.DateTimeField(_lazy("前回開始"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_lazy("前回終了"), null=True, blank=True)
+    last_status = models.CharField(_lazy("前回結果"), max_length=16, blank=True)
 
     class Meta:
-        verbose_name = "連携スケジュール"
-        verbose_name_plural = "連携スケジュール"
+        verbose_name = _lazy("連携スケジュール")
+        verbose_name_plural = _lazy("連携スケジュール")
         ordering = ["layout__key", "pk"]
 
     def __str__(self) -> str:
@@ -364,8 +373,9 @@ class LinkageSchedule(models.Model):
 
     def describe(self) -> str:
         if self.kind == self.Kind.NIGHTLY and self.at_time:
-            text = f"毎日 {self.at_time:%H:%M}"
+            at = f"{self.at_time:%H:%M}"
             if self.deadline_time:
-                text += f"（{self.deadline_time:%H:%M} までに完了）"
-            return text
-        return f"{self.every_minutes or 5} 分ごと"
+                return _("毎日 %(time)s（%(deadline)s までに完了）") % {"time": at,
+                                                                  "deadline": f"{self.deadline_time:%H:%M}"}
+            return _("毎日 %(time)s") % {"time": at}
+        return _("%(minutes)s 分ごと") % {"minutes": self.every_minutes or 5}

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from integration.models import Eligibility, Household, Resident, ResidentStatus, SupportMeasure
 
-RESTRICTED = "（支援措置対象のため非表示）"
+RESTRICTED = _lazy("（支援措置対象のため非表示）")  # a PersonView holds it as a plain string (str())
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def person_views(
         set() if allow_restricted else restricted_households(household_nos=[r.household_no for r in residents], on=on)
     )
     views = []
+    restricted_text = str(RESTRICTED)
     for r in residents:
         active = measures.get(r.atena_no, [])
         restricted = not allow_restricted and (
@@ -88,7 +91,7 @@ def person_views(
             PersonView(
                 pk=r.pk, atena_no=r.atena_no, household_no=r.household_no, name=r.name, name_kana=r.name_kana,
                 birth_date=r.birth_date, sex=r.sex, relationship=r.relationship,
-                address=RESTRICTED if restricted else r.address,
+                address=restricted_text if restricted else r.address,
                 address_katagaki="" if restricted else r.address_katagaki,
                 postcode="" if restricted else r.postcode,
                 address_code="" if restricted else r.address_code,
@@ -138,7 +141,7 @@ def household_get(
     restricted = not allow_restricted and bool(restricted_households(household_nos=[household_no], on=on))
     return HouseholdView(
         household_no=household.household_no, head_atena_no=household.head_atena_no,
-        address=RESTRICTED if restricted else household.address,
+        address=str(RESTRICTED) if restricted else household.address,
         address_katagaki="" if restricted else household.address_katagaki,
         address_code="" if restricted else household.address_code,
         postcode="" if restricted else household.postcode,
@@ -166,7 +169,7 @@ def _require_linkage_admin(actor: object) -> None:
     from django.core.exceptions import PermissionDenied
 
     if not getattr(actor, "is_municipal_admin", False):
-        raise PermissionDenied("基幹系連携の画面は業務管理者のみが利用できます。")
+        raise PermissionDenied(_("基幹系連携の画面は業務管理者のみが利用できます。"))
 
 
 def linkage_layouts(*, actor: object, direction: str | None = "in") -> QuerySet:

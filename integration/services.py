@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import record
@@ -54,13 +55,13 @@ RUNNING = (ImportRun.Status.QUEUED, ImportRun.Status.VALIDATING, ImportRun.Statu
 def _require_admin(actor: Any) -> None:
     """Municipal admins, or the service itself (``SYSTEM``, passed explicitly: ``None`` is refused)."""
     if actor is None or not (is_system(actor) or getattr(actor, "is_municipal_admin", False)):
-        raise PermissionDenied("連携の設定・取込は業務管理者のみが行えます。")
+        raise PermissionDenied(_("連携の設定・取込は業務管理者のみが行えます。"))
 
 
 def _tenant() -> Any:
     tenant = getattr(connection, "tenant", None)
     if tenant is None or connection.schema_name == "public":
-        raise RuntimeError("連携の処理は自治体のスキーマ内で実行してください。")
+        raise RuntimeError(_("連携の処理は自治体のスキーマ内で実行してください。"))
     if not hasattr(tenant, "has_area"):  # schema_context() sets a stand-in without the municipality's fields
         from tenants.models import Municipality
 
@@ -102,7 +103,8 @@ def _parse_time(value: str | None, label: str) -> dtime | None:
     try:
         return datetime.strptime(value, "%H:%M").time()
     except ValueError:
-        raise ValidationError({"schedule": [f"{label}「{value}」は HH:MM の形式ではありません"]}) from None
+        raise ValidationError({"schedule": [_("%(label)s「%(value)s」は HH:MM の形式ではありません")
+                                            % {"label": label, "value": value}]}) from None
 
 
 @transaction.atomic
@@ -113,12 +115,13 @@ def layout_import_json(*, actor: Any, data: bytes | str | dict, shipped: bool = 
         try:
             data = json.loads(data.decode("utf-8-sig") if isinstance(data, bytes) else data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValidationError({"file": [f"レイアウトファイルをJSONとして読めません（{exc}）"]}) from None
+            raise ValidationError({"file": [_("レイアウトファイルをJSONとして読めません（%(error)s）")
+                                            % {"error": exc}]}) from None
     if not isinstance(data, dict):
-        raise ValidationError({"file": ["レイアウトファイルの形式が正しくありません"]})
+        raise ValidationError({"file": [_("レイアウトファイルの形式が正しくありません")]})
     unknown = sorted(set(data) - set(LAYOUT_FIELDS) - {"schedule"})
     if unknown:
-        raise ValidationError({"file": [f"未知の設定項目があります: {', '.join(unknown)}"]})
+        raise ValidationError({"file": [_("未知の設定項目があります: %(names)s") % {"names": ", ".join(unknown)}]})
     return layout_save(actor=actor, data=data, shipped=shipped)
 
 
@@ -136,17 +139,19 @@ def layout_save(*, actor: Any, data: dict, shipped: bool = False, create: bool =
         data = {**data, "key": key}
     key = str(data.get("key") or "")
     if not re.fullmatch(r"[-a-zA-Z0-9_]{1,64}", key):
-        raise ValidationError({"key": ["識別子は英数字・ハイフン・下線の64文字以内にしてください"]})
+        raise ValidationError({"key": [_("識別子は英数字・ハイフン・下線の64文字以内にしてください")]})
     if key in RESERVED_KEYS:
-        raise ValidationError({"key": [f"識別子「{key}」は画面のアドレスに使われているため使えません"]})
+        raise ValidationError({"key": [_("識別子「%(key)s」は画面のアドレスに使われているため使えません")
+                                       % {"key": key}]})
     existing = LinkageLayout.objects.select_for_update().filter(key=key).first()
     if create and existing is not None:
-        raise ValidationError({"key": [f"識別子「{key}」は既に使われています。別の識別子にしてください"]})
+        raise ValidationError({"key": [_("識別子「%(key)s」は既に使われています。別の識別子にしてください")
+                                       % {"key": key}]})
     if existing is not None:
         busy = [run for run in existing.runs.filter(status__in=RUNNING) if not run_is_stale(run=run)]
         if busy:
-            raise ValidationError({"key": [f"このレイアウトのファイルを取込中です（取込履歴 {busy[0].pk}）。"
-                                           "終わってから変更してください"]})
+            raise ValidationError({"key": [_("このレイアウトのファイルを取込中です（取込履歴 %(run)s）。"
+                                             "終わってから変更してください") % {"run": busy[0].pk}]})
     layout = existing or LinkageLayout(key=key)
     before = layout_to_dict(layout=layout) if existing else None
     for name in LAYOUT_FIELDS:
@@ -154,7 +159,7 @@ def layout_save(*, actor: Any, data: dict, shipped: bool = False, create: bool =
             setattr(layout, name, data[name])
     layout.shipped = shipped or layout.shipped
     if layout.direction != LinkageLayout.Direction.IN:
-        raise ValidationError({"direction": ["このレイアウト取込は取込（in）方向のみ扱います"]})
+        raise ValidationError({"direction": [_("このレイアウト取込は取込（in）方向のみ扱います")]})
     try:
         layout.full_clean(exclude=["columns", "op_codes", "key_fields", "date_formats", "code_tables", "options"])
     except ValidationError as exc:
@@ -165,7 +170,8 @@ def layout_save(*, actor: Any, data: dict, shipped: bool = False, create: bool =
     area = layout.area
     tenant = _tenant()
     if area and not tenant.has_area(area) and not shipped:
-        raise ValidationError({"target": [f"業務「{area}」は契約されていないため、このレイアウトは登録できません"]})
+        raise ValidationError({"target": [_("業務「%(area)s」は契約されていないため、このレイアウトは登録できません")
+                                          % {"area": area}]})
     layout.save()
     if "schedule" in data:
         layout.schedules.all().delete()
@@ -173,15 +179,16 @@ def layout_save(*, actor: Any, data: dict, shipped: bool = False, create: bool =
         if spec:
             kind = spec.get("kind", LinkageSchedule.Kind.NIGHTLY)
             if kind not in LinkageSchedule.Kind.values:
-                raise ValidationError({"schedule": [f"スケジュールの種類「{kind}」は使用できません"]})
+                raise ValidationError({"schedule": [_("スケジュールの種類「%(kind)s」は使用できません")
+                                                    % {"kind": kind}]})
             every = spec.get("every_minutes")
             if kind == LinkageSchedule.Kind.INTERVAL and not (isinstance(every, int) and 1 <= every <= 1440):
-                raise ValidationError({"schedule": ["間隔（分）は1〜1440で指定してください"]})
-            at_time = _parse_time(spec.get("at_time"), "実行時刻")
+                raise ValidationError({"schedule": [_("間隔（分）は1〜1440で指定してください")]})
+            at_time = _parse_time(spec.get("at_time"), _("実行時刻"))
             if kind == LinkageSchedule.Kind.NIGHTLY and at_time is None:
-                raise ValidationError({"schedule": ["夜間スケジュールには実行時刻が必要です"]})
+                raise ValidationError({"schedule": [_("夜間スケジュールには実行時刻が必要です")]})
             LinkageSchedule.objects.create(layout=layout, kind=kind, at_time=at_time, every_minutes=every,
-                                           deadline_time=_parse_time(spec.get("deadline_time"), "完了期限"))
+                                           deadline_time=_parse_time(spec.get("deadline_time"), _("完了期限")))
     after = layout_to_dict(layout=layout)
     changed = sorted(name for name in after if before is None or before.get(name) != after[name])
     record(action=AuditAction.CREATE if before is None else AuditAction.UPDATE, target_type="linkage_layout",
@@ -225,9 +232,9 @@ def gaiji_upload(*, actor: Any, data: bytes, replace: bool = False) -> dict:
     _require_admin(actor)
     rows, errors = parse_gaiji_csv(data)
     if errors:
-        raise ValidationError({"file": [f"{e['line']}行目 {e['column']}: {e['message']}" for e in errors[:100]]})
+        raise ValidationError({"file": [_("%(line)s行目 %(column)s: %(message)s") % e for e in errors[:100]]})
     if not rows:
-        raise ValidationError({"file": ["外字の行がありません"]})
+        raise ValidationError({"file": [_("外字の行がありません")]})
     if replace:
         GaijiMapping.objects.all().delete()
     created = updated = 0
@@ -298,7 +305,7 @@ def import_submit(
     _require_admin(actor)
     tenant = _tenant()
     if layout.direction != LinkageLayout.Direction.IN or not layout.is_active:
-        raise ValidationError({"layout": ["このレイアウトは取込に使用できません"]})
+        raise ValidationError({"layout": [_("このレイアウトは取込に使用できません")]})
     path, sha, size = _store(source, file_name, move=move)
     deadline = None
     if schedule is not None and schedule.deadline_time:
@@ -315,7 +322,8 @@ def import_submit(
     area = layout.area or ""
     if area and not tenant.has_area(area):
         return _finish(run, ImportRun.Status.FAILED, _unsubscribed(area),
-                       errors=[error(0, "", f"業務「{area}」は契約されていません。契約業務のファイルだけ取り込めます")],
+                       errors=[error(0, "", _("業務「%(area)s」は契約されていません。"
+                                              "契約業務のファイルだけ取り込めます") % {"area": area})],
                        actor=actor)
     if run_async:
         from integration.tasks import run_import
@@ -327,7 +335,7 @@ def import_submit(
 
 
 def _unsubscribed(area: str) -> str:
-    return f"業務「{area}」はこの自治体の契約に含まれていないため取り込めません"
+    return _("業務「%(area)s」はこの自治体の契約に含まれていないため取り込めません") % {"area": area}
 
 
 def _finish(run: ImportRun, status: str, message: str, *, errors: list[dict] | None = None, error_count: int = 0,
@@ -398,13 +406,13 @@ def import_execute(*, run_id: int, actor: Any) -> ImportRun:
                                            status=ImportRun.Status.SUCCEEDED).exclude(pk=run.pk).first()
     if done_before is not None:
         return _finish(run, ImportRun.Status.DUPLICATE,
-                       f"同じ内容のファイルは取込済みです（{timezone.localtime(done_before.finished_at):%Y-%m-%d %H:%M}"
-                       "、"
-                       f"履歴番号 {done_before.pk}）。何も変更していません", errors=[], actor=actor)
+                       _("同じ内容のファイルは取込済みです（%(finished)s、履歴番号 %(run)s）。何も変更していません")
+                       % {"finished": f"{timezone.localtime(done_before.finished_at):%Y-%m-%d %H:%M}",
+                          "run": done_before.pk}, errors=[], actor=actor)
     area = layout.area or ""
     if area and not tenant.has_area(area):
         return _finish(run, ImportRun.Status.FAILED, _unsubscribed(area),
-                       errors=[error(0, "", f"業務「{area}」は契約されていません")], actor=actor)
+                       errors=[error(0, "", _("業務「%(area)s」は契約されていません") % {"area": area})], actor=actor)
     started = time.perf_counter()
     run.status = ImportRun.Status.VALIDATING
     run.started_at = run.heartbeat_at = timezone.now()
@@ -429,7 +437,7 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
         importer = Importer(layout=layout, tenant=tenant, gaiji=gaiji_mapping(), progress=_progress(run),
                             load_key=str(run.pk))
     except LayoutInvalid as exc:
-        return _finish(run, ImportRun.Status.FAILED, "レイアウトの定義に誤りがあります",
+        return _finish(run, ImportRun.Status.FAILED, _("レイアウトの定義に誤りがあります"),
                        errors=[error(0, "", p) for p in exc.problems], actor=actor)
     try:
         # Inside a caller's transaction a database error in staging must not poison it: use a savepoint.
@@ -440,7 +448,7 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
         except FileRejected as exc:
             importer.add_error(error(exc.line, exc.column, exc.message))
         except FileNotFoundError:
-            importer.add_error(error(0, "", "受信したファイルが見つかりません"))
+            importer.add_error(error(0, "", _("受信したファイルが見つかりません")))
         if not importer.error_count:
             importer.check_staged()
         if not importer.error_count:
@@ -451,8 +459,8 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
         if importer.error_count:
             timings["total"] = round(time.perf_counter() - started, 3)
             return _finish(run, ImportRun.Status.FAILED,
-                           f"{importer.error_count:,} 件のエラーがあるため取り込みませんでした"
-                           "（データは変更していません）",
+                           _("%(count)s 件のエラーがあるため取り込みませんでした（データは変更していません）")
+                           % {"count": f"{importer.error_count:,}"},
                            errors=importer.errors, error_count=importer.error_count,
                            counts={"rows_total": importer.rows, "rows_validated": importer.rows},
                            timings=timings, actor=actor)
@@ -462,14 +470,16 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
         with transaction.atomic():
             counts = importer.apply()
             timings = {**importer.timings, "total": round(time.perf_counter() - started, 3)}
-            message = (f"{importer.rows:,} 行を取り込みました（追加 {counts['added']:,}・変更 {counts['changed']:,}・"
-                       f"削除 {counts['deleted']:,}）")
+            message = (_("%(rows)s 行を取り込みました（追加 %(added)s・変更 %(changed)s・削除 %(deleted)s）")
+                       % {"rows": f"{importer.rows:,}", "added": f"{counts['added']:,}",
+                          "changed": f"{counts['changed']:,}", "deleted": f"{counts['deleted']:,}"})
             return _finish(run, ImportRun.Status.SUCCEEDED, message, errors=[], timings=timings,
                            counts={**counts, "rows_applied": importer.rows}, actor=actor)
     except Exception as exc:
         run.refresh_from_db()
-        _finish(run, ImportRun.Status.FAILED, "取込中に障害が発生したため、データは変更していません",
-                errors=[error(0, "", f"処理を中断しました（{type(exc).__name__}）。再実行してください")], actor=actor)
+        _finish(run, ImportRun.Status.FAILED, _("取込中に障害が発生したため、データは変更していません"),
+                errors=[error(0, "", _("処理を中断しました（%(error)s）。再実行してください")
+                              % {"error": type(exc).__name__})], actor=actor)
         logger.exception("import run %s failed", run.pk)
         return run
     finally:
@@ -480,15 +490,15 @@ def import_retry(*, run: ImportRun, actor: Any, run_async: bool = True) -> Impor
     """Run a failed or interrupted file again (as a new run; the old one stays in the history)."""
     _require_admin(actor)
     if run.is_running and not run_is_stale(run=run):
-        raise ValidationError("この取込はまだ実行中です。")
+        raise ValidationError(_("この取込はまだ実行中です。"))
     if run.status == ImportRun.Status.SUCCEEDED:
-        raise ValidationError("この取込は完了しています。")
+        raise ValidationError(_("この取込は完了しています。"))
     path = Path(run.file_path)
     if not path.exists():
-        raise ValidationError("受信したファイルが残っていないため再実行できません。")
+        raise ValidationError(_("受信したファイルが残っていないため再実行できません。"))
     if run.is_running:
         ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.INTERRUPTED, finished_at=timezone.now(),
-                                                   message="処理が中断されました（再実行済み）")
+                                                   message=_("処理が中断されました（再実行済み）"))
     return import_submit(layout=run.layout, source=path, file_name=run.file_name, via=run.source, actor=actor,
                          requested_by=run.requested_by, schedule=run.schedule, run_async=run_async)
 
@@ -583,9 +593,9 @@ def schedule_save(*, actor: Any, layout: LinkageLayout, kind: str, at_time: dtim
     _require_admin(actor)
     errors: dict[str, list[str]] = {}
     if kind == LinkageSchedule.Kind.NIGHTLY and at_time is None:
-        errors["at_time"] = ["実行時刻を入力してください"]
+        errors["at_time"] = [_("実行時刻を入力してください")]
     if kind == LinkageSchedule.Kind.INTERVAL and not (every_minutes and 1 <= every_minutes <= 1440):
-        errors["every_minutes"] = ["間隔（分）は1〜1440で入力してください"]
+        errors["every_minutes"] = [_("間隔（分）は1〜1440で入力してください")]
     if errors:
         raise ValidationError(errors)
     schedule = layout.schedules.first() or LinkageSchedule(layout=layout)

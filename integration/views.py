@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditAction
@@ -54,8 +56,8 @@ def index_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:
-            messages.success(request,
-                             f"「{run.file_name}」を受け付けました。検証と反映の進み具合はこの画面で確認できます。")
+            messages.success(request, _("「%(file)s」を受け付けました。検証と反映の進み具合はこの画面で確認できます。")
+                             % {"file": run.file_name})
             return redirect("integration:run", pk=run.pk)
     return render(request, "integration/index.html", {
         "form": form,
@@ -70,7 +72,7 @@ def _run_context(request: HttpRequest, pk: int) -> dict:
     try:
         run = selectors.import_run_get(actor=request.user, pk=pk)
     except ImportRun.DoesNotExist:
-        raise Http404("取込履歴がありません") from None
+        raise Http404(_("取込履歴がありません")) from None
     return {"run": run, "stale": services.run_is_stale(run=run)}
 
 
@@ -100,9 +102,9 @@ def run_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         new_run = services.import_retry(run=run, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+        messages.error(request, pgettext("separator", "；").join(exc.messages))
         return redirect("integration:run", pk=run.pk)
-    messages.success(request, "再実行を受け付けました。")
+    messages.success(request, _("再実行を受け付けました。"))
     return redirect("integration:run", pk=new_run.pk)
 
 
@@ -118,7 +120,7 @@ def layouts_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:
-            messages.success(request, f"レイアウト「{layout.name}」を登録しました。")
+            messages.success(request, _("レイアウト「%(name)s」を登録しました。") % {"name": layout.name})
             return redirect("integration:layout", key=layout.key)
     return render(request, "integration/layouts.html", {
         "layouts": layouts, "form": form, "targets": selectors.layout_targets(actor=request.user)})
@@ -132,7 +134,7 @@ def layout_new_view(request: HttpRequest) -> HttpResponse:
     copy_of = _layout(request, request.GET["copy"]) if request.GET.get("copy") else None
     target_key = copy_of.target if copy_of else request.GET.get("target", "")
     if target_key not in targets:
-        messages.error(request, "取込先を選んでください（契約している業務の取込先のみ選べます）。")
+        messages.error(request, _("取込先を選んでください（契約している業務の取込先のみ選べます）。"))
         return redirect("integration:layouts")
     editor = LayoutEditor(target=target_for(target_key), data=request.POST or None, copy_of=copy_of)
     if request.method == "POST" and editor.is_valid():
@@ -141,7 +143,7 @@ def layout_new_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             editor.add_errors(exc)
         else:
-            messages.success(request, f"レイアウト「{layout.name}」を作成しました。")
+            messages.success(request, _("レイアウト「%(name)s」を作成しました。") % {"name": layout.name})
             return redirect("integration:layout", key=layout.key)
     return render(request, "integration/layout_edit.html", {"editor": editor, "layout": None, "copy_of": copy_of})
 
@@ -151,7 +153,7 @@ def layout_new_view(request: HttpRequest) -> HttpResponse:
 def layout_edit_view(request: HttpRequest, key: str) -> HttpResponse:
     layout = _layout(request, key)
     if layout.direction != LinkageLayout.Direction.IN:
-        raise Http404("このレイアウトは出力レイアウトの画面で編集します")
+        raise Http404(_("このレイアウトは出力レイアウトの画面で編集します"))
     editor = LayoutEditor(target=target_for(layout.target), data=request.POST or None, layout=layout,
                           creating=False)
     if request.method == "POST" and editor.is_valid():
@@ -160,7 +162,7 @@ def layout_edit_view(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             editor.add_errors(exc)
         else:
-            messages.success(request, f"レイアウト「{layout.name}」を保存しました。")
+            messages.success(request, _("レイアウト「%(name)s」を保存しました。") % {"name": layout.name})
             return redirect("integration:layout", key=layout.key)
     return render(request, "integration/layout_edit.html", {"editor": editor, "layout": layout, "copy_of": None})
 
@@ -168,7 +170,7 @@ def layout_edit_view(request: HttpRequest, key: str) -> HttpResponse:
 def _layout(request: HttpRequest, key: str) -> LinkageLayout:
     layout = selectors.linkage_layouts(actor=request.user, direction=None).filter(key=key).first()
     if layout is None:
-        raise Http404("レイアウトがありません")
+        raise Http404(_("レイアウトがありません"))
     return layout
 
 
@@ -188,7 +190,7 @@ def layout_view(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:
-            messages.success(request, "スケジュールを保存しました。")
+            messages.success(request, _("スケジュールを保存しました。"))
             return redirect("integration:layout", key=layout.key)
     target = target_for(layout.target)
     columns = [{**c, "spec": target.field(c.get("field", ""))} for c in layout.columns]
@@ -221,7 +223,7 @@ def gaiji_view(request: HttpRequest) -> HttpResponse:
             _errors_to_form(form, exc)
         else:
             messages.success(request,
-                             f"外字変換表を登録しました（追加 {result['created']} 件・更新 {result['updated']} 件）。")
+                             _("外字変換表を登録しました（追加 %(created)s 件・更新 %(updated)s 件）。") % result)
             return redirect("integration:gaiji")
     return render(request, "integration/gaiji.html", {"mappings": mappings, "form": form, "lookup": lookup,
                                                       "points": points})
@@ -230,7 +232,7 @@ def gaiji_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def disclosure_view(request: HttpRequest) -> HttpResponse:
     if not request.user.is_municipal_admin:
-        raise PermissionDenied("業務管理者のみが利用できます。")
+        raise PermissionDenied(_("業務管理者のみが利用できます。"))
     _layouts_ready(request)
     return render(request, "integration/disclosure.html", {"linkages": disclosure.linkages()})
 
@@ -244,7 +246,7 @@ DISCLOSURE_FORMATS = {  # format → (renderer, content type)
 def _disclosure_file(request: HttpRequest, fmt: str) -> HttpResponse:
     """The disclosure as a file, generated from the current definitions; admins only, audited."""
     if not request.user.is_municipal_admin:
-        raise PermissionDenied("業務管理者のみが利用できます。")
+        raise PermissionDenied(_("業務管理者のみが利用できます。"))
     _layouts_ready(request)
     render_file, content_type = DISCLOSURE_FORMATS[fmt]
     response = HttpResponse(render_file(municipality_name=connection.tenant.name), content_type=content_type)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -33,13 +35,13 @@ class ImportRunSerializer(serializers.ModelSerializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    layout = serializers.SlugField(help_text="レイアウトの識別子（例: juki_standard_csv）")
-    file = serializers.FileField(help_text="連携ファイル")
+    layout = serializers.SlugField(help_text=_lazy("レイアウトの識別子（例: juki_standard_csv）"))
+    file = serializers.FileField(help_text=_lazy("連携ファイル"))
 
 
 def _check_principal(request: Request) -> None:
     if not isinstance(request.user, ApiClient) and not getattr(request.user, "is_municipal_admin", False):
-        raise PermissionDenied("業務管理者またはAPIクライアントのみが利用できます。")
+        raise PermissionDenied(_("業務管理者またはAPIクライアントのみが利用できます。"))
 
 
 class JapaneseThrottleMixin:
@@ -52,8 +54,11 @@ class JapaneseThrottleMixin:
 
     def throttled(self, request: Request, wait: float | None) -> None:
         seconds = math.ceil(wait) if wait else None
-        later = f"{seconds} 秒ほど" if seconds else "しばらく"
-        detail = f"短時間に送信が集中したため受け付けられませんでした。{later}待ってから再度送信してください。"
+        if seconds:
+            detail = _("短時間に送信が集中したため受け付けられませんでした。"
+                       "%(seconds)s 秒ほど待ってから再度送信してください。") % {"seconds": seconds}
+        else:
+            detail = _("短時間に送信が集中したため受け付けられませんでした。しばらく待ってから再度送信してください。")
         exc = exceptions.Throttled(detail=detail)
         exc.wait = seconds
         raise exc
@@ -69,8 +74,8 @@ class ImportListCreateView(JapaneseThrottleMixin, APIView):
         """Uploads have their own (smaller) limit; reading the list counts against the general one."""
         return "api_upload" if self.request.method == "POST" else "api"
 
-    @extend_schema(summary="連携ファイルを送信する", request={"multipart/form-data": ImportUploadSerializer},
-                   responses={202: ImportRunSerializer, 400: OpenApiResponse(description="入力エラー")})
+    @extend_schema(summary=_lazy("連携ファイルを送信する"), request={"multipart/form-data": ImportUploadSerializer},
+                   responses={202: ImportRunSerializer, 400: OpenApiResponse(description=_lazy("入力エラー"))})
     def post(self, request: Request) -> Response:
         _check_principal(request)
         serializer = ImportUploadSerializer(data=request.data)
@@ -78,7 +83,7 @@ class ImportListCreateView(JapaneseThrottleMixin, APIView):
         layout = LinkageLayout.objects.filter(key=serializer.validated_data["layout"], is_active=True,
                                               direction="in").first()
         if layout is None:
-            return Response({"layout": ["このレイアウトはありません"]}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"layout": [_("このレイアウトはありません")]}, status=status.HTTP_400_BAD_REQUEST)
         upload = serializer.validated_data["file"]
         client = request.user if isinstance(request.user, ApiClient) else None
         try:
@@ -89,7 +94,7 @@ class ImportListCreateView(JapaneseThrottleMixin, APIView):
             return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
         return Response(ImportRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(summary="最近の取込の一覧", responses=ImportRunSerializer(many=True))
+    @extend_schema(summary=_lazy("最近の取込の一覧"), responses=ImportRunSerializer(many=True))
     def get(self, request: Request) -> Response:
         _check_principal(request)
         runs = ImportRun.objects.select_related("layout")[:50]
@@ -104,12 +109,12 @@ class ImportDetailView(JapaneseThrottleMixin, APIView):
     required_scope = "linkage:write"
     throttle_scope = "api"
 
-    @extend_schema(summary="取込の状態とエラー", responses=ImportRunSerializer)
+    @extend_schema(summary=_lazy("取込の状態とエラー"), responses=ImportRunSerializer)
     def get(self, request: Request, pk: int) -> Response:
         _check_principal(request)
         run = ImportRun.objects.select_related("layout").filter(pk=pk).first()
         if run is None:
-            return Response({"detail": "取込履歴がありません"}, status=status.HTTP_404_NOT_FOUND)
+            return Response({"detail": _("取込履歴がありません")}, status=status.HTTP_404_NOT_FOUND)
         record(action=AuditAction.VIEW, target_type="linkage_run", target_id=run.pk, area=run.layout.area or "",
                details={"via": "api", "errors_shown": len(run.errors)},
                actor=SystemPrincipal(f"api:{request.user.name}") if isinstance(request.user, ApiClient)

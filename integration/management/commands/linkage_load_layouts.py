@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from integration.services import layouts_ensure_shipped
@@ -10,10 +11,12 @@ from tenants.models import Municipality
 
 
 class Command(BaseCommand):
-    help = "標準提供の連携レイアウトを自治体に登録します（未登録のもののみ。--force で上書き）。"
+    @property
+    def help(self) -> str:  # argparse needs a plain string, in the language active when it is shown
+        return _("標準提供の連携レイアウトを自治体に登録します（未登録のもののみ。--force で上書き）。")
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
-        parser.add_argument("--tenant", help="自治体の識別名（省略時は全自治体）")
+        parser.add_argument("--tenant", help=_("自治体の識別名（省略時は全自治体）"))
         parser.add_argument("--force", action="store_true")
 
     def handle(self, *args: object, **options: object) -> None:
@@ -23,4 +26,4 @@ class Command(BaseCommand):
         for municipality in municipalities:
             with schema_context(municipality.schema_name):
                 loaded = layouts_ensure_shipped(force=options["force"])
-            self.stdout.write(f"{municipality.slug}: {len(loaded)} 件")
+            self.stdout.write(_("%(slug)s: %(count)d 件") % {"slug": municipality.slug, "count": len(loaded)})

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from integration.generator import write_files
@@ -19,7 +20,9 @@ COMMAND = SystemPrincipal("command:load_demo_data")
 
 
 class Command(BaseCommand):
-    help = "合成した基幹系データを、本番と同じ取込処理で自治体に読み込みます（デモ用）。"
+    @property
+    def help(self) -> str:  # argparse needs a plain string, in the language active when it is shown
+        return _("合成した基幹系データを、本番と同じ取込処理で自治体に読み込みます（デモ用）。")
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("--tenant", required=True)
@@ -29,7 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         municipality = Municipality.objects.filter(slug=options["tenant"]).first()
         if municipality is None:
-            raise CommandError(f"自治体「{options['tenant']}」はありません")
+            raise CommandError(_("自治体「%(slug)s」はありません") % {"slug": options["tenant"]})
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as folder, schema_context(municipality.schema_name):
             layouts_ensure_shipped()
@@ -47,6 +50,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"{layout.name}: {run.get_status_display()} {run.message}")
                 if run.status == ImportRun.Status.FAILED:
                     for item in run.errors[:10]:
-                        self.stderr.write(f"  {item['line']}行目 {item['column']}: {item['message']}")
-                    raise CommandError(f"{path.name} の取込に失敗しました")
-        self.stdout.write(f"完了（{time.perf_counter() - started:.1f} 秒）")
+                        self.stderr.write("  " + _("%(line)s行目 %(column)s: %(message)s") % item)
+                    raise CommandError(_("%(file)s の取込に失敗しました") % {"file": path.name})
+        self.stdout.write(_("完了（%(seconds).1f 秒）") % {"seconds": time.perf_counter() - started})
