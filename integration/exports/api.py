@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
@@ -25,7 +27,7 @@ from tenants.accounts.models import ApiClient
 class IsApiClient(HasScope):
     """Only API clients (core systems) pull exports, and only with the view's scope."""
 
-    message = "このAPIは linkage:read 権限を持つAPIクライアント専用です。"
+    message = _lazy("このAPIは linkage:read 権限を持つAPIクライアント専用です。")
 
     def has_permission(self, request: Request, view: object) -> bool:
         return isinstance(request.user, ApiClient) and super().has_permission(request, view)
@@ -37,7 +39,7 @@ class ItemSerializer(serializers.Serializer):
     meaning = serializers.CharField()
     type = serializers.ChoiceField(choices=registry.ITEM_TYPES)
     required = serializers.BooleanField()
-    codes = serializers.DictField(child=serializers.CharField(), help_text="コード値 → 意味")
+    codes = serializers.DictField(child=serializers.CharField(), help_text=_lazy("コード値 → 意味"))
 
 
 class KindSerializer(serializers.Serializer):
@@ -49,26 +51,26 @@ class KindSerializer(serializers.Serializer):
 
 
 class RecordSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text="受付連番（カーソル）")
+    id = serializers.IntegerField(help_text=_lazy("受付連番（カーソル）"))
     kind = serializers.CharField()
-    received_at = serializers.DateTimeField(help_text="受付日時")
-    source = serializers.CharField(help_text="受付元（navigation, forms_builder など）")
-    source_id = serializers.CharField(help_text="受付元での受付番号（同じ届出の異動者は同じ番号）")
-    payload = serializers.DictField(help_text="項目コード → 値（日付は YYYY-MM-DD）")
+    received_at = serializers.DateTimeField(help_text=_lazy("受付日時"))
+    source = serializers.CharField(help_text=_lazy("受付元（navigation, forms_builder など）"))
+    source_id = serializers.CharField(help_text=_lazy("受付元での受付番号（同じ届出の異動者は同じ番号）"))
+    payload = serializers.DictField(help_text=_lazy("項目コード → 値（日付は YYYY-MM-DD）"))
 
 
 class PullSerializer(serializers.Serializer):
     kind = serializers.CharField()
-    after = serializers.IntegerField(help_text="この値より大きい受付連番を返した")
-    next_cursor = serializers.IntegerField(help_text="次の取得で after に渡す値（=返した最後の受付連番）")
-    has_more = serializers.BooleanField(help_text="続きがある（すぐに次のページを取得できる）")
+    after = serializers.IntegerField(help_text=_lazy("この値より大きい受付連番を返した"))
+    next_cursor = serializers.IntegerField(help_text=_lazy("次の取得で after に渡す値（=返した最後の受付連番）"))
+    has_more = serializers.BooleanField(help_text=_lazy("続きがある（すぐに次のページを取得できる）"))
     count = serializers.IntegerField()
-    batch_id = serializers.IntegerField(allow_null=True, help_text="出力履歴の番号（0件のときは null）")
+    batch_id = serializers.IntegerField(allow_null=True, help_text=_lazy("出力履歴の番号（0件のときは null）"))
     records = RecordSerializer(many=True)
 
 
 class AckSerializer(serializers.Serializer):
-    cursor = serializers.IntegerField(min_value=0, help_text="取り込みを終えた最後の受付連番")
+    cursor = serializers.IntegerField(min_value=0, help_text=_lazy("取り込みを終えた最後の受付連番"))
 
 
 class AckResponseSerializer(serializers.Serializer):
@@ -89,8 +91,8 @@ class ExportApiView(APIView):
 
 class KindsView(ExportApiView):
     @extend_schema(
-        summary="出力データの種別と項目",
-        description="この自治体の契約業務で利用できる出力データの種別と、その項目（意味・型・コード表）。",
+        summary=_lazy("出力データの種別と項目"),
+        description=_lazy("この自治体の契約業務で利用できる出力データの種別と、その項目（意味・型・コード表）。"),
         responses=KindSerializer(many=True), tags=["exports"],
     )
     def get(self, request: Request) -> Response:
@@ -103,19 +105,19 @@ class KindsView(ExportApiView):
 
 class PullView(ExportApiView):
     @extend_schema(
-        summary="受付データの取得（カーソル）",
-        description=(
+        summary=_lazy("受付データの取得（カーソル）"),
+        description=_lazy(
             "受付データを受付連番の昇順で返します。`next_cursor` を次の `after` に渡すと、ページの間に新しい"
             "受付が届いても漏れも重複もなく取得できます。`after` を省略すると、確認（ack）済みのカーソルの続き"
             "から返します。件数が1件以上の取得は出力履歴と監査ログに記録されます。"
         ),
         parameters=[
             OpenApiParameter("after", OpenApiTypes.INT,
-                             description="この受付連番より後を返す（省略時は確認済みカーソル）"),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="最大件数（1〜1000、既定100）"),
+                             description=_lazy("この受付連番より後を返す（省略時は確認済みカーソル）")),
+            OpenApiParameter("limit", OpenApiTypes.INT, description=_lazy("最大件数（1〜1000、既定100）")),
         ],
         responses={200: PullSerializer},
-        examples=[OpenApiExample("住民異動届", response_only=True, value={
+        examples=[OpenApiExample(_lazy("住民異動届"), response_only=True, value={
             "kind": "juki_idou", "after": 0, "next_cursor": 2, "has_more": False, "count": 1, "batch_id": 7,
             "records": [{"id": 2, "kind": "juki_idou", "received_at": "2024-04-01T09:12:00+09:00",
                          "source": "navigation", "source_id": "C-000123",
@@ -131,7 +133,8 @@ class PullView(ExportApiView):
                 try:
                     params[name] = int(raw)
                 except ValueError as exc:
-                    raise exceptions.ValidationError({name: [f"{name} は整数で指定してください。"]}) from exc
+                    raise exceptions.ValidationError(
+                        {name: [_("%(name)s は整数で指定してください。") % {"name": name}]}) from exc
         try:
             result = services.api_pull(client=request.user, municipality=request.tenant, kind_code=kind,
                                        after=params.get("after"), limit=params.get("limit", 100))
@@ -148,9 +151,10 @@ class PullView(ExportApiView):
 
 class AckView(ExportApiView):
     @extend_schema(
-        summary="取得済みの確認（ack）",
-        description="取り込みを終えた最後の受付連番を知らせます。以後 `after` を省略した取得はその続きから返します。"
-                    "確認済みのカーソルは戻りません（再取得は `after` を指定）。",
+        summary=_lazy("取得済みの確認（ack）"),
+        description=_lazy("取り込みを終えた最後の受付連番を知らせます。"
+                          "以後 `after` を省略した取得はその続きから返します。"
+                          "確認済みのカーソルは戻りません（再取得は `after` を指定）。"),
         request=AckSerializer, responses={200: AckResponseSerializer}, tags=["exports"],
     )
     def post(self, request: Request, kind: str) -> Response:

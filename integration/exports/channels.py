@@ -14,12 +14,15 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext_lazy as _lazy
 
 from integration.exports.render import Rendered
 
 
 @dataclass(frozen=True)
 class OutputChannel:
+    """``label``, ``method`` and ``description`` may be lazy translations (channels register at import)."""
+
     code: str
     label: str
     method: str  # for the linkage disclosure: ファイル / API
@@ -81,9 +84,9 @@ def registered() -> list[OutputChannel]:
     return list(_channels.values())
 
 
-register(DownloadChannel("download", "画面からダウンロード", "ファイル（CSV等）",
-                         "業務管理者・担当職員が画面から未出力分または期間を指定して都度ダウンロード"))
-register(OutboxChannel("outbox", "送信フォルダ（定期）", "ファイル（送信フォルダ）",
-                       "設定した時刻・間隔で未出力分を自治体ごとの送信フォルダ（outbox）に書き出し"))
-register(OutputChannel("api", "API（基幹系が取得）", "API（PULL）",
-                       "基幹系システムがAPIトークンでカーソルを指定して取得", delivers_file=False))
+register(DownloadChannel("download", _lazy("画面からダウンロード"), _lazy("ファイル（CSV等）"),
+                         _lazy("業務管理者・担当職員が画面から未出力分または期間を指定して都度ダウンロード")))
+register(OutboxChannel("outbox", _lazy("送信フォルダ（定期）"), _lazy("ファイル（送信フォルダ）"),
+                       _lazy("設定した時刻・間隔で未出力分を自治体ごとの送信フォルダ（outbox）に書き出し")))
+register(OutputChannel("api", _lazy("API（基幹系が取得）"), _lazy("API（PULL）"),
+                       _lazy("基幹系システムがAPIトークンでカーソルを指定して取得"), delivers_file=False))

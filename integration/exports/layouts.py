@@ -11,17 +11,21 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from integration.exports import registry
 from integration.exports.registry import META_ITEMS, ExportKind
 from integration.exports.wareki import DATE_STYLES
 
-FORMATS = {"csv": "CSV", "fixed": "固定長"}
-ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（BOM付き）", "cp932": "Shift_JIS（CP932）"}
+# Names of the settings' values for screens and messages (some are lazy translations).
+FORMATS = {"csv": "CSV", "fixed": _lazy("固定長")}
+ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": _lazy("UTF-8（BOM付き）"), "cp932": _lazy("Shift_JIS（CP932）")}
 LINE_ENDINGS = {"crlf": "CRLF", "lf": "LF"}
 LINE_ENDING_CHARS = {"crlf": "\r\n", "lf": "\n"}
-UNENCODABLE = {"error": "出力しない（エラーとして報告）", "replace": "代替文字に置き換えて報告"}
-QUOTING = {"minimal": "必要な場合のみ", "all": "すべての値"}
+UNENCODABLE = {"error": _lazy("出力しない（エラーとして報告）"), "replace": _lazy("代替文字に置き換えて報告")}
+QUOTING = {"minimal": _lazy("必要な場合のみ"), "all": _lazy("すべての値")}
+# Written into files in place of a character the encoding cannot hold: data, whatever the UI language.
+DEFAULT_REPLACEMENT = "〓"
 ALIGN = ("left", "right")
 FORMAT_VERSION = 1
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -54,7 +58,7 @@ class LayoutSpec:
     line_ending: str = "crlf"
     date_style: str = "yyyymmdd"
     unencodable: str = "error"
-    replacement: str = "〓"
+    replacement: str = DEFAULT_REPLACEMENT
     quoting: str = "minimal"
     columns: tuple[Column, ...] = ()
     builtin: bool = False
@@ -120,10 +124,10 @@ def spec_from_dict(data: object, *, builtin: bool = False) -> LayoutSpec:
         header = True
     if fmt == "fixed" and header:
         errors.append(_("header: 固定長のレイアウトには見出し行を付けられません。"))
-    replacement = data.get("replacement", "〓")
+    replacement = data.get("replacement", DEFAULT_REPLACEMENT)
     if not isinstance(replacement, str) or len(replacement) != 1:
         errors.append(_("replacement: 代替文字は1文字で指定してください。"))
-        replacement = "〓"
+        replacement = DEFAULT_REPLACEMENT
     else:
         try:
             replacement.encode(encoding)
@@ -183,7 +187,7 @@ def default_spec(kind: ExportKind) -> LayoutSpec:
     """The shipped layout of every kind: UTF-8 CSV, Japanese headers, CRLF, 西暦 YYYYMMDD."""
     items = ["_id", "_received_date", "_source_id", *(kind.default_columns or kind.item_codes)]
     return spec_from_dict({
-        "kind": kind.code, "code": "standard", "name": "標準（UTF-8 CSV・見出しあり）", "format": "csv",
+        "kind": kind.code, "code": "standard", "name": _("標準（UTF-8 CSV・見出しあり）"), "format": "csv",
         "encoding": "utf-8", "header": True, "line_ending": "crlf", "date_style": "yyyymmdd",
         "columns": [{"item": item} for item in items],
     }, builtin=True)
@@ -191,7 +195,7 @@ def default_spec(kind: ExportKind) -> LayoutSpec:
 
 # Extra shipped layouts: a legacy CP932 fixed-width file for 住民異動届 (和暦 dates, coded values).
 _LEGACY_JUKI_FIXED = {
-    "kind": "juki_idou", "code": "legacy_cp932_fixed", "name": "旧システム向け（Shift_JIS 固定長・和暦）",
+    "kind": "juki_idou", "code": "legacy_cp932_fixed", "name": _lazy("旧システム向け（Shift_JIS 固定長・和暦）"),
     "format": "fixed", "encoding": "cp932", "header": False, "line_ending": "crlf", "date_style": "wareki_letter",
     "columns": [
         {"item": "_id", "width": 10, "align": "right", "pad": "0"},

@@ -13,23 +13,39 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 ITEM_TYPES = ("text", "date", "code", "number")
 
 # Pseudo items every layout may use besides the kind's own items (filled from the ExportRecord row).
-META_ITEMS: dict[str, tuple[str, str]] = {
-    "_id": ("受付連番", "出力対象データの通し番号（カーソル）。重複取込の検出に使えます。"),
-    "_kind": ("データ種別", "出力データの種別コード"),
-    "_received_at": ("受付日時", "窓口支援システムで受付した日時（日本時間）"),
-    "_received_date": ("受付日", "窓口支援システムで受付した日"),
-    "_source": ("受付元", "データを作成した機能（手続ナビ・申請書など）"),
-    "_source_id": ("受付元番号", "受付元での受付番号"),
-    "_municipality_code": ("団体コード", "出力した自治体の全国地方公共団体コード（6桁）"),
+# Their labels head the columns of the shipped layouts: file contents for the core systems, not translated
+# (like the kinds' item labels). Their meanings are UI text.
+META_LABELS: dict[str, str] = {
+    "_id": "受付連番",
+    "_kind": "データ種別",
+    "_received_at": "受付日時",
+    "_received_date": "受付日",
+    "_source": "受付元",
+    "_source_id": "受付元番号",
+    "_municipality_code": "団体コード",
 }
+META_MEANINGS: dict[str, str] = {
+    "_id": _lazy("出力対象データの通し番号（カーソル）。重複取込の検出に使えます。"),
+    "_kind": _lazy("出力データの種別コード"),
+    "_received_at": _lazy("窓口支援システムで受付した日時（日本時間）"),
+    "_received_date": _lazy("窓口支援システムで受付した日"),
+    "_source": _lazy("データを作成した機能（手続ナビ・申請書など）"),
+    "_source_id": _lazy("受付元での受付番号"),
+    "_municipality_code": _lazy("出力した自治体の全国地方公共団体コード（6桁）"),
+}
+META_ITEMS: dict[str, tuple[str, str]] = {code: (label, META_MEANINGS[code]) for code, label in META_LABELS.items()}
 
 
 @dataclass(frozen=True)
 class ExportItem:
+    """``label`` is data (the default header of the shipped layouts' column, untranslated); ``meaning`` and the
+    kind's ``label``, ``description`` and ``basis`` are UI text (lazy translations in the shipped kinds)."""
+
     code: str
     label: str
     meaning: str = ""

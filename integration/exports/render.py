@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from integration.exports import registry
 from integration.exports.layouts import ENCODINGS, LINE_ENDING_CHARS, Column, LayoutSpec
@@ -153,7 +154,8 @@ def _encodable(text: str, spec: LayoutSpec, record_id: int | None, label: str, p
         except UnicodeEncodeError:
             bad.append(char)
             out.append(spec.replacement)
-    shown = "、".join(f"「{c}」（U+{ord(c):04X}）" for c in dict.fromkeys(bad))
+    shown = pgettext("separator", "、").join(_("「%(char)s」（%(code)s）") % {"char": c, "code": f"U+{ord(c):04X}"}
+                                            for c in dict.fromkeys(bad))
     problem = Problem(record_id, label, _("文字 %(chars)s は %(enc)s で表せません。")
                       % {"chars": shown, "enc": ENCODINGS[spec.encoding]})
     if spec.unencodable == "replace":

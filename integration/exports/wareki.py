@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
 # (first day, name, letter, digit) — digit as used by 住基 systems: 1 明治 … 5 令和.
 ERAS: tuple[tuple[date, str, str, str], ...] = (
     (date(2019, 5, 1), "令和", "R", "5"),
@@ -13,13 +16,14 @@ ERAS: tuple[tuple[date, str, str, str], ...] = (
     (date(1868, 10, 23), "明治", "M", "1"),
 )
 
+# Names of the styles (lazy translations: str() them to join or compare).
 DATE_STYLES: dict[str, str] = {
-    "yyyymmdd": "西暦 YYYYMMDD（20240401）",
-    "yyyy-mm-dd": "西暦 YYYY-MM-DD（2024-04-01）",
-    "yyyy/mm/dd": "西暦 YYYY/MM/DD（2024/04/01）",
-    "wareki_letter": "和暦 元号英字＋YYMMDD（R060401）",
-    "wareki_digit": "和暦 元号数字＋YYMMDD（5060401）",
-    "wareki_kanji": "和暦 漢字（令和6年4月1日）",
+    "yyyymmdd": _lazy("西暦 YYYYMMDD（20240401）"),
+    "yyyy-mm-dd": _lazy("西暦 YYYY-MM-DD（2024-04-01）"),
+    "yyyy/mm/dd": _lazy("西暦 YYYY/MM/DD（2024/04/01）"),
+    "wareki_letter": _lazy("和暦 元号英字＋YYMMDD（R060401）"),
+    "wareki_digit": _lazy("和暦 元号数字＋YYMMDD（5060401）"),
+    "wareki_kanji": _lazy("和暦 漢字（令和6年4月1日）"),
 }
 
 
@@ -32,7 +36,7 @@ def era_of(value: date) -> tuple[str, str, str, int]:
     for start, name, letter, digit in ERAS:
         if value >= start:
             return name, letter, digit, value.year - start.year + 1
-    raise WarekiError(f"{value.isoformat()} は明治より前の日付のため和暦で表せません。")
+    raise WarekiError(_("%(date)s は明治より前の日付のため和暦で表せません。") % {"date": value.isoformat()})
 
 
 def format_date(value: date, style: str) -> str:
