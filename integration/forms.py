@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext
 
 from integration.models import LinkageLayout, LinkageSchedule
 
@@ -215,7 +216,7 @@ class LayoutEditor:
 
     @property
     def key_labels(self) -> str:
-        return "・".join(str(self.target.field(name).label) for name in self.target.key_columns)
+        return pgettext("separator", "・").join(self.target.field(name).label for name in self.target.key_columns)
 
     def initial_new(self) -> dict:
         return {"format": LinkageLayout.Format.CSV, "encoding": LinkageLayout.Encoding.UTF8, "has_header": True,
@@ -237,7 +238,7 @@ class LayoutEditor:
                 for i, c in enumerate(layout.columns or [], start=1)]
 
     def column_initial_new(self) -> list[dict]:
-        return [{"label": self.target.field(name).label, "field": name, "required": True, "ORDER": i}
+        return [{"label": self.target.field(name).default_header, "field": name, "required": True, "ORDER": i}
                 for i, name in enumerate(self.target.required, start=1)]
 
     def is_valid(self) -> bool:
