@@ -208,6 +208,28 @@ def import_run_get(*, actor: object | None, pk: int) -> object:
     return ImportRun.objects.select_related("layout").get(pk=pk)
 
 
+def import_run_errors_csv(*, run: object) -> bytes:
+    """The errors of a run as CSV for the core-system vendor (UTF-8 with BOM for spreadsheet software; cells a
+    spreadsheet would evaluate are neutralised — column labels are typed by admins, messages quote file values).
+    Only the errors the run kept are listed; a last row says how many more there were."""
+    import csv
+    import io
+
+    from integration.exports.render import neutralise
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([_("行"), _("項目"), _("内容")])
+    for error in run.errors:
+        writer.writerow([error.get("line") or "", neutralise(str(error.get("column") or "")),
+                         neutralise(str(error.get("message") or ""))])
+    more = run.error_count - len(run.errors)
+    if more > 0:
+        writer.writerow(["", "", _("ほかに %(more)s 件のエラーがあります（最初の %(kept)s 件だけを記録しています）")
+                         % {"more": more, "kept": len(run.errors)}])
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
 @dataclass(frozen=True)
 class ScheduleStatus:
     schedule: object

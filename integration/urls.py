@@ -7,6 +7,7 @@ app_name = "integration"
 urlpatterns = [
     path("", views.index_view, name="index"),
     path("runs/<int:pk>/", views.run_view, name="run"),
+    path("runs/<int:pk>/errors.csv", views.run_errors_view, name="run_errors"),
     path("runs/<int:pk>/progress/", views.run_progress_view, name="run_progress"),
     path("runs/<int:pk>/retry/", views.run_retry_view, name="run_retry"),
     path("layouts/", views.layouts_view, name="layouts"),

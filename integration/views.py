@@ -86,6 +86,18 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def run_errors_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run's errors as a CSV file (to send to the core-system vendor); audited as an export."""
+    run = _run_context(request, pk)["run"]
+    response = HttpResponse(selectors.import_run_errors_csv(run=run), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="linkage-run-{run.pk}-errors.csv"'
+    response["Cache-Control"] = "no-store"
+    record(action=AuditAction.EXPORT, target_type="linkage_run", target_id=run.pk, area=run.layout.area or "",
+           details={"errors": len(run.errors), "error_count": run.error_count, "format": "csv"})
+    return response
+
+
+@login_required
 def run_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The fragment htmx polls while a run is in progress (no inline script: CSP)."""
     context = _run_context(request, pk)

@@ -39,6 +39,13 @@ def test_admin_uploads_a_file_and_sees_the_result(live_server_mt, page, fresh_mu
     assert row.locator("td").nth(1).inner_text() == "生年月日"
     assert "令和0年は存在しません" in row.locator("td").nth(2).inner_text()
     assert axe_violations(page) == []
+    # the list to send to the core-system vendor
+    with page.expect_download() as caught:
+        page.get_by_role("link", name="エラー一覧をCSVでダウンロード").click()
+    download = caught.value
+    assert download.suggested_filename.startswith("linkage-run-") and download.suggested_filename.endswith(".csv")
+    lines = open(download.path(), encoding="utf-8-sig").read().splitlines()
+    assert lines[0] == "行,項目,内容" and lines[1].startswith("3,生年月日,") and "令和0年は存在しません" in lines[1]
 
     page.goto(server.url(city.slug, "/linkage/"))
     page.get_by_label("レイアウト").select_option(label="住民記録（標準CSV・全件）")

@@ -204,3 +204,41 @@ def test_api_requires_scope_and_is_tenant_scoped(tenant_a, tenant_b, shipped_a):
     assert at_b.get(f"/api/v1/integration/imports/{run.pk}/").status_code in (401, 403)
     staff = staff_client(tenant_a, "staff1")
     assert staff.get(f"/api/v1/integration/imports/{run.pk}/").status_code == 403
+
+
+def test_run_errors_download_as_csv(tenant_a, tenant_b, shipped_a):
+    import csv
+    import io
+
+    from audit.models import AuditEvent
+
+    with in_tenant(tenant_a):
+        run = import_submit(actor=SYSTEM, layout=shipped_a, file_name="bad.csv", run_async=False,
+                            source=std_csv([person(1), person(2, sex="7"), person(3, birth_date="2024-02-30")]))
+        assert run.status == ImportRun.Status.FAILED and run.error_count == 2
+    admin = staff_client(tenant_a, "admin")
+    page = admin.get(f"/linkage/runs/{run.pk}/").content.decode()
+    assert f'href="/linkage/runs/{run.pk}/errors.csv"' in page and "エラー一覧をCSVでダウンロード" in page
+
+    response = admin.get(f"/linkage/runs/{run.pk}/errors.csv")
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == f'attachment; filename="linkage-run-{run.pk}-errors.csv"'
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["行", "項目", "内容"]
+    assert rows[1] == ["3", "性別", "コード「7」はコード表（sex）にありません"], rows
+    assert rows[2][:2] == ["4", "生年月日"] and len(rows) == 3
+    with in_tenant(tenant_a):
+        event = AuditEvent.objects.filter(target_type="linkage_run", target_id=str(run.pk)).latest("seq")
+        assert event.action == "export" and event.details["error_count"] == 2
+
+    # a label typed by an admin or a value quoted from the file never runs as a formula; kept vs counted
+    with in_tenant(tenant_a):
+        ImportRun.objects.filter(pk=run.pk).update(error_count=1500, errors=[
+            {"line": 5, "column": "=HYPERLINK(\"http://x\")", "message": "@SUM(A1) は読めません"}])
+    rows = list(csv.reader(io.StringIO(admin.get(f"/linkage/runs/{run.pk}/errors.csv").content.decode("utf-8-sig"))))
+    assert rows[1] == ["5", "'=HYPERLINK(\"http://x\")", "'@SUM(A1) は読めません"]
+    assert rows[2] == ["", "", "ほかに 1499 件のエラーがあります（最初の 1 件だけを記録しています）"]
+
+    assert staff_client(tenant_a, "staff1").get(f"/linkage/runs/{run.pk}/errors.csv").status_code == 403
+    assert staff_client(tenant_b, "admin").get(f"/linkage/runs/{run.pk}/errors.csv").status_code == 404
