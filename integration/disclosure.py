@@ -6,8 +6,6 @@ Other parts (e.g. exports) can add entries by appending a callable to ``PROVIDER
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,7 +17,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
 from integration.dates import format_labels
-from integration.exports.render import neutralise
+from integration.exports.render import spreadsheet_csv
 from integration.exports.wareki import format_date
 from integration.models import LinkageLayout
 from integration.targets import target_for
@@ -131,17 +129,12 @@ def linkages() -> list[DisclosedLinkage]:
 
 def disclosure_csv(*, municipality_name: str) -> bytes:
     """One row per item (UTF-8 with BOM so that spreadsheet software opens it; formula cells neutralised)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([_("自治体"), _("連携名"), _("方向"), _("方法"), _("対象"), _("形式"), _("頻度"), _("項目"),
-                     _("内容")])
-    for link in linkages():
-        for item in link.items or [DisclosedItem("", "", "")]:
-            # Layout names and item labels are typed by admins: no cell may run as a spreadsheet formula.
-            writer.writerow([neutralise(str(value)) for value in (
-                municipality_name, link.name, link.direction, link.method, link.target, link.file_format,
-                link.frequency, item.label, item.meaning)])
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+    # Layout names and item labels are typed by admins: no cell may run as a spreadsheet formula.
+    header = [_("自治体"), _("連携名"), _("方向"), _("方法"), _("対象"), _("形式"), _("頻度"), _("項目"), _("内容")]
+    return spreadsheet_csv(header, (
+        (municipality_name, link.name, link.direction, link.method, link.target, link.file_format, link.frequency,
+         item.label, item.meaning)
+        for link in linkages() for item in link.items or [DisclosedItem("", "", "")]))
 
 
 def _no_fetch(url: str, *args: object, **kwargs: object) -> dict:

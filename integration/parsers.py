@@ -114,15 +114,8 @@ def utf8_instead(head: bytes, encoding: str) -> FileRejected | None:
     if len(head) >= SNIFF_BYTES and lines and not lines[-1].endswith((b"\n", b"\r")):
         lines.pop()  # cut off: not a whole line
     for line_no, raw in enumerate(lines, start=1):
-        if raw.isascii():
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        if max(text) < "\u0800":
-            return None
-        return FileRejected(_utf8_message(line_no, encoding), line=line_no)
+        if not raw.isascii():  # the first line with non-ASCII bytes decides
+            return FileRejected(_utf8_message(line_no, encoding), line=line_no) if reads_as_utf8(raw) else None
     return None
 
 

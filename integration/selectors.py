@@ -212,22 +212,14 @@ def import_run_errors_csv(*, run: object) -> bytes:
     """The errors of a run as CSV for the core-system vendor (UTF-8 with BOM for spreadsheet software; cells a
     spreadsheet would evaluate are neutralised — column labels are typed by admins, messages quote file values).
     Only the errors the run kept are listed; a last row says how many more there were."""
-    import csv
-    import io
+    from integration.exports.render import spreadsheet_csv
 
-    from integration.exports.render import neutralise
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([_("行"), _("項目"), _("内容")])
-    for error in run.errors:
-        writer.writerow([error.get("line") or "", neutralise(str(error.get("column") or "")),
-                         neutralise(str(error.get("message") or ""))])
+    rows = [[e.get("line") or "", e.get("column") or "", e.get("message") or ""] for e in run.errors]
     more = run.error_count - len(run.errors)
     if more > 0:
-        writer.writerow(["", "", _("ほかに %(more)s 件のエラーがあります（最初の %(kept)s 件だけを記録しています）")
-                         % {"more": more, "kept": len(run.errors)}])
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+        rows.append(["", "", _("ほかに %(more)s 件のエラーがあります（最初の %(kept)s 件だけを記録しています）")
+                     % {"more": more, "kept": len(run.errors)}])
+    return spreadsheet_csv([_("行"), _("項目"), _("内容")], rows)
 
 
 @dataclass(frozen=True)

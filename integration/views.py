@@ -68,6 +68,14 @@ def index_view(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _attachment(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    """A download (never cached: the files hold or describe personal data)."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _run_context(request: HttpRequest, pk: int) -> dict:
     try:
         run = selectors.import_run_get(actor=request.user, pk=pk)
@@ -89,9 +97,8 @@ def run_view(request: HttpRequest, pk: int) -> HttpResponse:
 def run_errors_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The run's errors as a CSV file (to send to the core-system vendor); audited as an export."""
     run = _run_context(request, pk)["run"]
-    response = HttpResponse(selectors.import_run_errors_csv(run=run), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="linkage-run-{run.pk}-errors.csv"'
-    response["Cache-Control"] = "no-store"
+    response = _attachment(selectors.import_run_errors_csv(run=run), "text/csv; charset=utf-8",
+                           f"linkage-run-{run.pk}-errors.csv")
     record(action=AuditAction.EXPORT, target_type="linkage_run", target_id=run.pk, area=run.layout.area or "",
            details={"errors": len(run.errors), "error_count": run.error_count, "format": "csv"})
     return response
@@ -261,9 +268,8 @@ def _disclosure_file(request: HttpRequest, fmt: str) -> HttpResponse:
         raise PermissionDenied(_("業務管理者のみが利用できます。"))
     _layouts_ready(request)
     render_file, content_type = DISCLOSURE_FORMATS[fmt]
-    response = HttpResponse(render_file(municipality_name=connection.tenant.name), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="linkage-disclosure.{fmt}"'
-    response["Cache-Control"] = "no-store"
+    response = _attachment(render_file(municipality_name=connection.tenant.name), content_type,
+                           f"linkage-disclosure.{fmt}")
     record(action=AuditAction.EXPORT, target_type="linkage_disclosure", target_id="", details={"format": fmt})
     return response
 

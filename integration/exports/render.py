@@ -89,6 +89,15 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
+def spreadsheet_csv(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
+    """A CSV for people to open in spreadsheet software: UTF-8 with BOM, CRLF, every cell neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise(str(cell)) for cell in header])
+    writer.writerows([neutralise(str(cell)) for cell in row] for row in rows)
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
 def _codec(spec: LayoutSpec) -> str:
     return "utf-8" if spec.encoding == "utf-8-sig" else spec.encoding
 
