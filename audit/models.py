@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+
+# At most this many 宛名番号 on one event; ``services.record`` continues longer lists on follow-up events.
+RESIDENTS_PER_EVENT = 1000
 
 
 class AuditAction(models.TextChoices):
@@ -40,6 +45,12 @@ class AuditEvent(models.Model):
     client_ip = models.CharField("端末アドレス", max_length=64, blank=True)
     counter_id = models.BigIntegerField("窓口ID", null=True, blank=True)
     details = models.JSONField("詳細", default=dict, blank=True)
+    # 宛名番号 of every resident whose personal data this event showed or handed out (R6.3): "who saw or
+    # took resident X's data" is ``residents @> ARRAY[X]`` (GIN index). Part of the hashed bytes.
+    # ``db_default``: rows inserted without the column (older code, SQL tools) name nobody.
+    residents = ArrayField(models.CharField(max_length=32), verbose_name="対象住民（宛名番号）", default=list,
+                           db_default=models.Value([], output_field=ArrayField(models.CharField(max_length=32))),
+                           blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -47,7 +58,8 @@ class AuditEvent(models.Model):
         verbose_name = "監査ログ"
         verbose_name_plural = "監査ログ"
         ordering = ["seq"]
-        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_audit_target__idx")]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_audit_target__idx"),
+                   GinIndex(fields=["residents"], name="audit_event_residents_gin")]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target_type}:{self.target_id}"

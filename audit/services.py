@@ -12,7 +12,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.models import AuditEvent
+from audit.models import RESIDENTS_PER_EVENT, AuditEvent
 from madoguchi.context import current_request_context
 
 GENESIS_HASH = "0" * 64
@@ -69,8 +69,12 @@ def canonical_bytes(
     counter_id: int | None,
     details: dict,
     prev_hash: str,
+    residents: list[str] | tuple[str, ...] = (),
 ) -> bytes:
-    """The exact bytes that are hashed: sorted-key JSON, UTC microsecond timestamps, no whitespace."""
+    """The exact bytes that are hashed: sorted-key JSON, UTC microsecond timestamps, no whitespace.
+
+    ``residents`` is hashed only when the event names residents, so events written before the column
+    existed keep their hashes."""
     payload = {
         "seq": seq,
         "occurred_at": occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -86,6 +90,8 @@ def canonical_bytes(
         "details": details,
         "prev_hash": prev_hash,
     }
+    if residents:
+        payload["residents"] = list(residents)
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -105,6 +111,7 @@ def event_hash(event: AuditEvent) -> str:
             counter_id=event.counter_id,
             details=event.details,
             prev_hash=event.prev_hash,
+            residents=event.residents or (),
         )
     ).hexdigest()
 
@@ -117,8 +124,15 @@ def record(
     area: str = "",
     details: dict[str, Any] | None = None,
     actor: Any = None,
+    residents: Any = (),
 ) -> AuditEvent:
     """Append one event to the current schema's chain.
+
+    ``residents``: the 宛名番号 of every resident whose personal data the event showed or handed out
+    (deduplicated, order kept). A list longer than ``RESIDENTS_PER_EVENT`` is continued on follow-up events
+    (same action and target, ``details = {"continues": <seq>, "part": n, "parts": total}``) in the same
+    transaction, so no row grows without bound (an export of a million residents writes 1,000 rows of
+    1,000) and every name is still in the hash chain. The first event is returned.
 
     ``actor`` defaults to the user of the current request; request id, client address and counter
     come from the request context filled in by ``audit.middleware.AuditContextMiddleware``.
@@ -131,6 +145,8 @@ def record(
     else:
         actor_id, actor_name = ctx.user_id, ctx.username
     clean_details = json.loads(json.dumps(scrub(details or {}), ensure_ascii=False, default=str))
+    names = [str(r) for r in dict.fromkeys(str(r).strip() for r in residents or ()) if r]
+    parts = [names[i:i + RESIDENTS_PER_EVENT] for i in range(0, len(names), RESIDENTS_PER_EVENT)] or [[]]
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -138,24 +154,31 @@ def record(
             )
         last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
         seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        event = AuditEvent(
-            seq=seq,
-            occurred_at=timezone.now(),
-            actor_id=actor_id,
-            actor=actor_name or "",
-            action=action,
-            target_type=target_type,
-            target_id=str(target_id),
-            area=area,
-            request_id=ctx.request_id or "",
-            client_ip=ctx.client_ip or "",
-            counter_id=ctx.counter_id,
-            details=clean_details,
-            prev_hash=prev_hash,
-        )
-        event.hash = event_hash(event)
-        event.save(force_insert=True)
-    return event
+        first: AuditEvent | None = None
+        now = timezone.now()
+        for index, part in enumerate(parts):
+            event = AuditEvent(
+                seq=seq,
+                occurred_at=now,
+                actor_id=actor_id,
+                actor=actor_name or "",
+                action=action,
+                target_type=target_type,
+                target_id=str(target_id),
+                area=area,
+                request_id=ctx.request_id or "",
+                client_ip=ctx.client_ip or "",
+                counter_id=ctx.counter_id,
+                details=clean_details if first is None else {"continues": first.seq, "part": index + 1,
+                                                             "parts": len(parts)},
+                prev_hash=prev_hash,
+                residents=part,
+            )
+            event.hash = event_hash(event)
+            event.save(force_insert=True)
+            first = first or event
+            seq, prev_hash = seq + 1, event.hash
+    return first
 
 
 @dataclass(frozen=True)

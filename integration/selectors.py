@@ -73,6 +73,31 @@ def restricted_households(*, household_nos: list[str], on: date | None = None) -
     )
 
 
+def protected_among(
+    *, atena_nos: list[str], household_nos: list[str] = (), on: date | None = None
+) -> tuple[set[str], set[str]]:
+    """Which of these residents and households a support measure restricts the address of on ``on``:
+    a resident under such a measure, every member of a household with such a member (the address is the
+    household's), and those households. Returns ``(atena_nos, household_nos)``; looks up in chunks."""
+    on = on or date.today()
+    atena_set = {a for a in atena_nos if a}
+    residents: list[tuple[str, str]] = []
+    chunk = 10000
+    atena_list = sorted(atena_set)
+    for i in range(0, len(atena_list), chunk):
+        residents += list(Resident.objects.filter(atena_no__in=atena_list[i:i + chunk])
+                          .values_list("atena_no", "household_no"))
+    households = sorted({h for h in household_nos if h} | {h for _a, h in residents if h})
+    hidden: set[str] = set()
+    for i in range(0, len(households), chunk):
+        hidden |= restricted_households(household_nos=households[i:i + chunk], on=on)
+    own: set[str] = set()
+    for i in range(0, len(atena_list), chunk):
+        measures = active_support_measures(atena_nos=atena_list[i:i + chunk], on=on)
+        own |= {a for a, items in measures.items() if any(m.restrict_address for m in items)}
+    return own | {a for a, h in residents if h in hidden}, hidden
+
+
 def person_views(
     residents: list[Resident], *, on: date | None = None, allow_restricted: bool = False
 ) -> list[PersonView]:

@@ -71,6 +71,8 @@ ALLOWED = {
     ("integration/exports/render.py", "CP932_EQUIVALENTS"): "character mapping for the CP932 encoder",
     ("integration/exports/layouts.py", "DEFAULT_REPLACEMENT"): "replacement character written into files",
     ("integration/exports/registry.py", "META_LABELS"): "headers of the shipped export layouts (file contents)",
+    ("integration/exports/registry.py", "ADDRESS_LABEL"): "words of item labels that name an address (a check)",
+    ("integration/exports/render.py", "MASK_TEXT"): "written into files in place of a protected address (data)",
     ("integration/exports/kinds.py", "ExportItem(#1)"): "item labels: the headers of the shipped export layouts",
     ("integration/exports/kinds.py", "ExportItem(codes=)"): "code tables of the export items (values in files)",
     ("integration/exports/kinds.py", "SEX"): "code table of the export items (values in files)",

@@ -140,8 +140,9 @@ class PullView(ExportApiView):
                                        after=params.get("after"), limit=params.get("limit", 100))
         except DjangoValidationError as exc:
             _raise_drf(exc)
-        records = [{"id": r.pk, "kind": r.kind, "received_at": timezone.localtime(r.created_at), "source": r.source,
-                    "source_id": r.source_id, "payload": r.payload} for r in result.records]
+        # ``rows`` went through the support-measure guard (services._hand_over), never the raw records.
+        records = [{"id": r.id, "kind": r.kind, "received_at": timezone.localtime(r.created_at), "source": r.source,
+                    "source_id": r.source_id, "payload": r.payload} for r in result.rows]
         return Response(PullSerializer({
             "kind": result.kind.code, "after": result.after, "next_cursor": result.next_cursor,
             "has_more": result.has_more, "count": len(records), "batch_id": result.batch.pk if result.batch else None,

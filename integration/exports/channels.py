@@ -3,6 +3,11 @@
 A channel is a small adapter registered here; a new way of delivering (an SFTP push, a message
 queue) is a new channel, not an ``if`` in the services. ``delivers_file`` channels receive the
 rendered bytes; the API channel hands records out as JSON and has no file.
+
+``to_core_system`` says that the channel delivers only to the municipality's core system (a machine, not a
+person): only such a channel carries the real address of a household under a support measure to everyone.
+It is False unless a channel says otherwise, so a new channel masks protected addresses until it is
+reviewed (``services.reveals_protected`` decides; tests/test_exports_protected.py enumerates the channels).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class OutputChannel:
     method: str  # for the linkage disclosure: ファイル / API
     description: str
     delivers_file: bool = True
+    to_core_system: bool = False
 
     def deliver(self, *, rendered: Rendered, filename: str) -> str:
         """Hand the bytes over; returns where they went ('' when the caller streams them)."""
@@ -87,6 +93,8 @@ def registered() -> list[OutputChannel]:
 register(DownloadChannel("download", _lazy("画面からダウンロード"), _lazy("ファイル（CSV等）"),
                          _lazy("業務管理者・担当職員が画面から未出力分または期間を指定して都度ダウンロード")))
 register(OutboxChannel("outbox", _lazy("送信フォルダ（定期）"), _lazy("ファイル（送信フォルダ）"),
-                       _lazy("設定した時刻・間隔で未出力分を自治体ごとの送信フォルダ（outbox）に書き出し")))
+                       _lazy("設定した時刻・間隔で未出力分を自治体ごとの送信フォルダ（outbox）に書き出し"),
+                       to_core_system=True))
 register(OutputChannel("api", _lazy("API（基幹系が取得）"), _lazy("API（PULL）"),
-                       _lazy("基幹系システムがAPIトークンでカーソルを指定して取得"), delivers_file=False))
+                       _lazy("基幹系システムがAPIトークンでカーソルを指定して取得"), delivers_file=False,
+                       to_core_system=True))

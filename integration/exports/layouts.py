@@ -184,8 +184,9 @@ def spec_from_dict(data: object, *, builtin: bool = False) -> LayoutSpec:
 
 
 def default_spec(kind: ExportKind) -> LayoutSpec:
-    """The shipped layout of every kind: UTF-8 CSV, Japanese headers, CRLF, 西暦 YYYYMMDD."""
-    items = ["_id", "_received_date", "_source_id", *(kind.default_columns or kind.item_codes)]
+    """The shipped layout of every kind: UTF-8 CSV, Japanese headers, CRLF, 西暦 YYYYMMDD; the last column
+    ``支援措置マスク`` is 1 on a row whose addresses were masked for a support measure."""
+    items = ["_id", "_received_date", "_source_id", *(kind.default_columns or kind.item_codes), "_masked"]
     return spec_from_dict({
         "kind": kind.code, "code": "standard", "name": _("標準（UTF-8 CSV・見出しあり）"), "format": "csv",
         "encoding": "utf-8", "header": True, "line_ending": "crlf", "date_style": "yyyymmdd",
@@ -213,6 +214,7 @@ _LEGACY_JUKI_FIXED = {
         {"item": "new_address", "width": 120},
         {"item": "new_katagaki", "width": 80},
         {"item": "old_address", "width": 120},
+        {"item": "_masked", "width": 1},  # 1: addresses masked (support measure) — the core system refuses the row
     ],
 }
 

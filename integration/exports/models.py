@@ -22,6 +22,10 @@ class ExportRecord(models.Model):
     source_id = models.CharField(_lazy("受付元番号"), max_length=64, blank=True)
     created_at = models.DateTimeField(_lazy("受付日時"), auto_now_add=True, db_index=True)
     created_by_id = models.BigIntegerField(_lazy("受付職員ID"), null=True, blank=True)
+    # The record concerns a household under an address-restricting support measure (known when it was
+    # submitted). Files for a person without 「支援措置の閲覧」 mask its address items; hand-overs also check
+    # the measures again, so a measure that starts later masks it too.
+    protected = models.BooleanField(_lazy("支援措置対象"), default=False)
 
     class Meta:
         verbose_name = _lazy("出力対象データ")
@@ -135,6 +139,7 @@ class ExportBatch(models.Model):
     filename = models.CharField(_lazy("ファイル名"), max_length=200, blank=True)
     params = models.JSONField(_lazy("条件"), default=dict, blank=True)
     warnings = models.JSONField(_lazy("警告"), default=list, blank=True)
+    masked_count = models.PositiveIntegerField(_lazy("住所をマスクした件数"), default=0)
     actor_id = models.BigIntegerField(_lazy("操作者ID"), null=True, blank=True)
     actor = models.CharField(_lazy("操作者"), max_length=150, blank=True)
     api_client = models.ForeignKey("accounts.ApiClient", null=True, blank=True, on_delete=models.SET_NULL,

@@ -9,6 +9,7 @@ its kind, so a layout can rely on the items it names.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -28,6 +29,7 @@ META_LABELS: dict[str, str] = {
     "_source": "受付元",
     "_source_id": "受付元番号",
     "_municipality_code": "団体コード",
+    "_masked": "支援措置マスク",
 }
 META_MEANINGS: dict[str, str] = {
     "_id": _lazy("出力対象データの通し番号（カーソル）。重複取込の検出に使えます。"),
@@ -37,6 +39,8 @@ META_MEANINGS: dict[str, str] = {
     "_source": _lazy("データを作成した機能（手続ナビ・申請書など）"),
     "_source_id": _lazy("受付元での受付番号"),
     "_municipality_code": _lazy("出力した自治体の全国地方公共団体コード（6桁）"),
+    "_masked": _lazy("1: 支援措置の対象世帯のため住所等をマスクした行（基幹系に取り込まないでください）、"
+                     "0: マスクなし"),
 }
 META_ITEMS: dict[str, tuple[str, str]] = {code: (label, META_MEANINGS[code]) for code, label in META_LABELS.items()}
 
@@ -53,12 +57,20 @@ class ExportItem:
     required: bool = False
     codes: tuple[tuple[str, str], ...] = ()
     max_length: int | None = None
+    # Where a person lives (住所・方書・郵便番号・住所コード …): masked in every file handed to a person without
+    # 「支援措置の閲覧」 when the record concerns a household under an address-restricting support measure.
+    address: bool = False
+    # Who the record is about: an item holding a 宛名番号 (``"resident"``) or a 世帯番号 (``"household"``).
+    # Exports check these against the support measures and name the residents in the audit trail.
+    identifies: str = ""
 
     def __post_init__(self) -> None:
         if self.type not in ITEM_TYPES:
             raise ValueError(f"unknown item type {self.type!r} for {self.code}")
         if self.code.startswith("_"):
             raise ValueError(f"item codes starting with '_' are reserved: {self.code}")
+        if self.identifies not in ("", "resident", "household"):
+            raise ValueError(f"identifies must be 'resident' or 'household': {self.code}")
 
     @property
     def code_table(self) -> dict[str, str]:
@@ -84,6 +96,14 @@ class ExportKind:
     @property
     def item_codes(self) -> list[str]:
         return [item.code for item in self.items]
+
+    @property
+    def address_items(self) -> frozenset[str]:
+        return frozenset(item.code for item in self.items if item.address)
+
+    def identity_items(self, what: str) -> list[str]:
+        """Codes of the items holding a 宛名番号 (``what="resident"``) or a 世帯番号 (``"household"``)."""
+        return [item.code for item in self.items if item.identifies == what]
 
     def label_for(self, code: str) -> str:
         if code in META_ITEMS:
@@ -133,8 +153,29 @@ class ExportKind:
 
 _kinds: dict[str, ExportKind] = {}
 
+# An item whose code or label reads like a place where someone lives must declare ``address=True``: the
+# support-measure guard masks exactly the declared items, so an undeclared one would leak.
+ADDRESS_CODE = re.compile(r"address|addr|katagaki|post_?code|postal|zip|ju_?u?sho|banchi|kyosho|residence",
+                          re.IGNORECASE)
+ADDRESS_LABEL = re.compile("住所|方書|郵便番号|所在|居所|番地|転居先|転出先|転入前|送付先|現住")
+
+
+def protection_problems(kind: ExportKind) -> list[str]:
+    """Why ``kind`` could let a protected address through (empty when it cannot)."""
+    problems = [f"{kind.code}.{item.code}: looks like an address; declare address=True"
+                for item in kind.items if not item.address
+                and (ADDRESS_CODE.search(item.code) or ADDRESS_LABEL.search(str(item.label)))]
+    if kind.address_items and not (kind.identity_items("resident") or kind.identity_items("household")):
+        problems.append(f"{kind.code}: has address items but no item with identifies='resident' or "
+                        "'household', so a protected person's record cannot be recognised")
+    return problems
+
 
 def register(kind: ExportKind) -> None:
+    """Add a kind; refused when an address item is undeclared or the record's person cannot be known."""
+    problems = protection_problems(kind)
+    if problems:
+        raise ValueError("; ".join(problems))
     _kinds[kind.code] = kind
 
 

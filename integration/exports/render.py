@@ -5,6 +5,9 @@
   :class:`ExportRenderError` lists them all. With ``unencodable="replace"`` a character that cannot be
   encoded becomes the layout's replacement character and is reported as a warning instead.
 - CSV cells that a spreadsheet would run as a formula (``= + - @``, tab, CR first) get a leading ``'``.
+- A row with ``masked`` (a household under a support measure, handed to a person without 「支援措置の閲覧」)
+  carries ``MASK_TEXT`` in every item its kind declares ``address=True`` (clipped to a fixed-width column, whose
+  other masked bytes are the pad), and ``1`` in a ``_masked`` column where the layout has one.
 - CP932: characters that JIS X 0208 has under another Unicode mapping (WAVE DASH 〜, MINUS SIGN −, …)
   are mapped to the CP932 code point of the same character before encoding (no information lost).
 """
@@ -28,6 +31,8 @@ from integration.exports.layouts import ENCODINGS, LINE_ENDING_CHARS, Column, La
 from integration.exports.wareki import WarekiError, format_date
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Written into a file in place of a protected address: data (the core system's operators read it), not UI text.
+MASK_TEXT = "（支援措置対象のため非表示）"
 # Same JIS X 0208 character, different Unicode mapping (JIS vs Microsoft): map to the CP932 side.
 CP932_EQUIVALENTS = str.maketrans({
     "\u301c": "\uff5e",  # WAVE DASH -> FULLWIDTH TILDE
@@ -48,6 +53,7 @@ class RenderRow:
     source: str
     source_id: str
     payload: dict
+    masked: bool = False  # address items are replaced by MASK_TEXT
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class Rendered:
     content: bytes
     count: int
     warnings: list[str] = field(default_factory=list)
+    masked: int = 0  # rows whose address items carry MASK_TEXT
 
     @property
     def sha256(self) -> str:
@@ -108,8 +115,12 @@ def _format_iso(text: str, style: str) -> str:
 
 
 def _cell_text(row: RenderRow, column: Column, is_date: bool, spec: LayoutSpec, municipality_code: str,
-               problems: list[Problem], label: str) -> str:
+               problems: list[Problem], label: str, is_address: bool = False) -> str:
     item = column.item
+    if row.masked and is_address:
+        return MASK_TEXT
+    if item == "_masked":
+        return "1" if row.masked else "0"
     if item == "_id":
         return str(row.id)
     if item == "_kind":
@@ -179,18 +190,23 @@ def render(rows: Iterable[RenderRow], spec: LayoutSpec, *, municipality_code: st
     kind = registry.get(spec.kind)
     labels = [kind.label_for(c.item) if kind else c.item for c in spec.columns]
     dates = [bool(kind and kind.item(c.item) and kind.item(c.item).type == "date") for c in spec.columns]
+    # A kind unknown here masks nothing it cannot name: services refuse unknown kinds before rendering.
+    addresses = [bool(kind and c.item in kind.address_items) for c in spec.columns]
     codec = _codec(spec)
     is_csv = spec.format == "csv"
-    plan = list(zip(spec.columns, labels, dates, strict=True))
+    plan = list(zip(spec.columns, labels, dates, addresses, strict=True))
     problems: list[Problem] = []
     warnings: list[str] = []
     lines: list[list[str]] = []
+    masked_rows: set[int] = set()
     count = 0
     for row in rows:
         count += 1
         cells = []
-        for column, label, is_date in plan:
-            text = _cell_text(row, column, is_date, spec, municipality_code, problems, label)
+        if row.masked:
+            masked_rows.add(row.id)
+        for column, label, is_date, is_address in plan:
+            text = _cell_text(row, column, is_date, spec, municipality_code, problems, label, is_address)
             if is_csv:
                 text = neutralise(text)
             cells.append(_encodable(text, spec, row.id, label, problems, warnings, codec))
@@ -207,18 +223,21 @@ def render(rows: Iterable[RenderRow], spec: LayoutSpec, *, municipality_code: st
             writer.writerow(line[1:])
         if problems:
             raise ExportRenderError(problems)
-        return Rendered(content=buffer.getvalue().encode(spec.encoding), count=count, warnings=warnings)
+        return Rendered(content=buffer.getvalue().encode(spec.encoding), count=count, warnings=warnings,
+                        masked=len(masked_rows))
     out = io.BytesIO()
     if spec.encoding == "utf-8-sig":
         out.write("\ufeff".encode())
     for line in lines:
         record_id = int(line[0])
-        for column, label, text in zip(spec.columns, labels, line[1:], strict=True):
+        for column, label, text, is_address in zip(spec.columns, labels, line[1:], addresses, strict=True):
             if "\n" in text or "\r" in text or "\t" in text:
                 problems.append(Problem(record_id, label, _("固定長の値に改行・タブは含められません。")))
                 continue
-            data = text.encode(codec, errors="replace")
             width = column.width or 0
+            if is_address and record_id in masked_rows:
+                text = _clip(text, width, codec)
+            data = text.encode(codec, errors="replace")
             if len(data) > width:
                 # The value itself is not repeated: messages reach screens, schedules and logs.
                 message = _("値が %(n)d バイトあり、桁数 %(w)d バイトを超えます。")
@@ -229,4 +248,14 @@ def render(rows: Iterable[RenderRow], spec: LayoutSpec, *, municipality_code: st
         out.write(newline.encode(codec))
     if problems:
         raise ExportRenderError(problems)
-    return Rendered(content=out.getvalue(), count=count, warnings=warnings)
+    return Rendered(content=out.getvalue(), count=count, warnings=warnings, masked=len(masked_rows))
+
+
+def _clip(text: str, width: int, codec: str) -> str:
+    """The longest head of ``text`` that fits ``width`` bytes (a mask never makes a fixed-width file fail)."""
+    out = ""
+    for char in text:
+        if len((out + char).encode(codec, errors="replace")) > width:
+            break
+        out += char
+    return out

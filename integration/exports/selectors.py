@@ -50,6 +50,26 @@ def kinds_for_staff(*, actor: object, municipality: object) -> list[ExportKind]:
     return [kind for kind in registry.available_for(municipality) if staff_may_export(actor=actor, kind=kind)]
 
 
+def reveals_protected(*, channel: str, actor: object) -> bool:
+    """Whether a hand-over through ``channel`` carries the real address of a household under a support measure.
+
+    Only a channel to the municipality's core system (``to_core_system``: the outbox, the PULL API) does for
+    everyone; a file for a person does only when that person holds 「支援措置の閲覧」. Every other hand-over
+    masks it — the one place this is decided.
+    """
+    from integration.exports import channels
+
+    return bool(channels.get(channel).to_core_system or getattr(actor, "can_view_support_measures", False))
+
+
+def record_people(*, kind: ExportKind, payload: dict) -> tuple[list[str], list[str]]:
+    """The 宛名番号 and 世帯番号 a record's payload names (the kind's ``identifies`` items)."""
+    def values(what: str) -> list[str]:
+        return [str(payload[c]).strip() for c in kind.identity_items(what) if str(payload.get(c) or "").strip()]
+
+    return values("resident"), values("household")
+
+
 def require_admin(*, actor: object) -> None:
     if not getattr(actor, "is_municipal_admin", False):
         raise PermissionDenied(_("この操作は業務管理者のみ行えます。"))

@@ -1,6 +1,9 @@
 """Writes for exports: feeding the registry, handing data over (download, outbox, API) and settings.
 
-Every hand-over creates an ``ExportBatch`` and an audit event ``export``/``export_batch``.
+Every hand-over creates an ``ExportBatch`` and an audit event ``export``/``export_batch`` naming every
+resident in it (``residents``). Every hand-over builds its rows through ``_hand_over``, which masks the
+address items of a record about a household under a support measure unless ``selectors.reveals_protected``
+says the channel goes to the core system or the person holds 「支援措置の閲覧」.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import record as audit_record
+from integration import selectors as mirror
 from integration.exports import channels, registry, selectors
 from integration.exports.layouts import LayoutError, LayoutSpec, builtin_layouts, spec_from_dict
 from integration.exports.models import (
@@ -29,7 +33,7 @@ from integration.exports.models import (
     ExportWatermark,
 )
 from integration.exports.registry import ExportKind
-from integration.exports.render import Rendered, RenderRow, render
+from integration.exports.render import MASK_TEXT, Rendered, RenderRow, render
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +69,14 @@ def _lock_appends() -> None:
 
 @transaction.atomic
 def export_record_submit(*, kind: str, payload: dict, source: str, source_id: str, area: str,
-                         actor: object = None) -> ExportRecord:
+                         actor: object = None, protected: bool = False) -> ExportRecord:
     """Append received data for the core systems (called by navigation, forms_builder, …).
 
     Validates the payload against the kind's items and reports every problem at once. Appends are
     serialised per schema until commit, so record ids become visible in increasing order and a
-    cursor never skips a record that commits late.
+    cursor never skips a record that commits late. The record is marked ``protected`` when the caller
+    says so (it read a restricted address) or when a resident or household it names is under an
+    address-restricting support measure today.
     """
     municipality = _current_municipality()
     definition = registry.get(kind)
@@ -91,44 +97,87 @@ def export_record_submit(*, kind: str, payload: dict, source: str, source_id: st
         raise ValidationError(errors)
     if actor is not None and getattr(actor, "can_handle", None) and not actor.can_handle(area):
         raise PermissionDenied(_("「%(kind)s」を受け付ける権限がありません。") % {"kind": definition.label})
+    atena_nos, household_nos = selectors.record_people(kind=definition, payload=payload)
+    if not protected and (atena_nos or household_nos):
+        hidden_people, hidden_households = mirror.protected_among(atena_nos=atena_nos, household_nos=household_nos)
+        protected = bool(hidden_people or hidden_households)
     _lock_appends()
     row = ExportRecord.objects.create(kind=kind, area=area, payload=payload, source=source.strip(),
-                                      source_id=str(source_id or "")[:64], created_by_id=getattr(actor, "pk", None))
+                                      source_id=str(source_id or "")[:64], created_by_id=getattr(actor, "pk", None),
+                                      protected=bool(protected))
     audit_record(action=AuditAction.CREATE, target_type="export_record", target_id=row.pk, area=area,
-                 details={"kind": kind, "source": row.source, "source_id": row.source_id},
-                 actor=actor)
+                 details={"kind": kind, "source": row.source, "source_id": row.source_id,
+                          "protected": row.protected},
+                 actor=actor, residents=atena_nos)
     return row
 
 
-def _rows(records: list[ExportRecord]) -> list[RenderRow]:
-    return [RenderRow(id=r.pk, kind=r.kind, created_at=r.created_at, source=r.source, source_id=r.source_id,
-                      payload=r.payload) for r in records]
+@dataclass
+class HandOver:
+    """The rows of one hand-over and whom they concern (for the file and the audit trail)."""
+
+    rows: list[RenderRow]
+    residents: list[str]  # every 宛名番号 the records name, in record order
+    protected: list[str]  # of those, the ones under a support measure (their household's address)
+    protected_records: int  # records about a protected household (masked unless revealed)
+    revealed: bool
 
 
-def _filename(*, kind: ExportKind, municipality: object, spec: LayoutSpec, first: int, last: int) -> str:
+def _hand_over(*, kind: ExportKind, records: list[ExportRecord], channel: str, actor: object) -> HandOver:
+    """Rows for ``channel``: a record about a household under a support measure (marked when submitted, or
+    under a measure today) has its address items masked unless ``selectors.reveals_protected``."""
+    reveal = selectors.reveals_protected(channel=channel, actor=actor)
+    people = {r.pk: selectors.record_people(kind=kind, payload=r.payload) for r in records}
+    residents = list(dict.fromkeys(a for atenas, _h in people.values() for a in atenas))
+    hidden_people, hidden_households = mirror.protected_among(
+        atena_nos=residents, household_nos=[h for _a, households in people.values() for h in households])
+    protected_ids = {r.pk for r in records if r.protected or set(people[r.pk][0]) & hidden_people
+                     or set(people[r.pk][1]) & hidden_households}
+    rows = [RenderRow(id=r.pk, kind=r.kind, created_at=r.created_at, source=r.source, source_id=r.source_id,
+                      payload=r.payload, masked=not reveal and r.pk in protected_ids) for r in records]
+    protected = [a for a in residents if a in hidden_people
+                 or any(a in people[pk][0] for pk in protected_ids)]
+    return HandOver(rows=rows, residents=residents, protected=protected, protected_records=len(protected_ids),
+                    revealed=reveal)
+
+
+MASKED_SUFFIX = "_masked"
+
+
+def _filename(*, kind: ExportKind, municipality: object, spec: LayoutSpec, first: int, last: int,
+              masked: bool = False) -> str:
+    """``<kind>_<code>_<stamp>_<first>-<last>[_masked].<ext>``: ``_masked`` when addresses were masked, so a
+    core system that reads the file name (fixed-width files without a ``_masked`` position) refuses it."""
     stamp = timezone.localtime().strftime("%Y%m%d%H%M%S")
-    return f"{kind.code}_{municipality.code}_{stamp}_{first:010d}-{last:010d}.{spec.extension}"
+    suffix = MASKED_SUFFIX if masked else ""
+    return f"{kind.code}_{municipality.code}_{stamp}_{first:010d}-{last:010d}{suffix}.{spec.extension}"
 
 
 def _batch_create(*, kind: ExportKind, channel: str, selection: str, spec: LayoutSpec | None,
                   records: list[ExportRecord], digest: str, size: int, filename: str, params: dict,
-                  warnings: list[str], actor: object, api_client: object = None) -> ExportBatch:
+                  warnings: list[str], actor: object, hand_over: HandOver, masked: int = 0,
+                  api_client: object = None) -> ExportBatch:
     batch = ExportBatch.objects.create(
         kind=kind.code, channel=channel, selection=selection,
         layout_code=spec.code if spec else "", layout=spec.to_dict() if spec else {},
         first_record_id=records[0].pk if records else None, last_record_id=records[-1].pk if records else None,
         record_count=len(records), sha256=digest, size_bytes=size, filename=filename, params=params,
-        warnings=warnings, actor_id=getattr(actor, "pk", None),
+        warnings=warnings, masked_count=masked, actor_id=getattr(actor, "pk", None),
         actor=actor.get_username() if actor is not None and hasattr(actor, "get_username") else "",
         api_client=api_client,
     )
+    # Every resident in the hand-over is named on the event (continued on follow-up events beyond
+    # audit.models.RESIDENTS_PER_EVENT); whose protected address went out in clear, or masked, is in details.
     audit_record(
         action=AuditAction.EXPORT, target_type="export_batch", target_id=batch.pk, area=kind.area,
         details={"kind": kind.code, "channel": channel, "selection": selection, "layout": batch.layout_code,
                  "first_record_id": batch.first_record_id, "last_record_id": batch.last_record_id,
                  "count": batch.record_count, "sha256": digest, "filename": filename, "params": params,
-                 "warnings": len(warnings)},
-        actor=actor,
+                 "warnings": len(warnings), "masked": masked,
+                 "protected_address": "revealed" if hand_over.revealed else "masked",
+                 "protected_records": hand_over.protected_records,
+                 "protected_residents": hand_over.protected[:1000]},
+        actor=actor, residents=hand_over.residents,
     )
     return batch
 
@@ -182,14 +231,22 @@ def export_download(*, actor: object, municipality: object, kind_code: str, layo
         raise ValidationError({"selection": [_("出力対象の指定が正しくありません。")]})
     if not records:
         raise NothingToExport(_("出力する「%(kind)s」の受付データはありません。") % {"kind": kind.label})
-    rendered = render(_rows(records), spec, municipality_code=municipality.code)
-    filename = _filename(kind=kind, municipality=municipality, spec=spec, first=records[0].pk, last=records[-1].pk)
-    channels.get("download").deliver(rendered=rendered, filename=filename)
+    channel = ExportBatch.Channel.DOWNLOAD
+    hand_over = _hand_over(kind=kind, records=records, channel=channel, actor=actor)
+    rendered = render(hand_over.rows, spec, municipality_code=municipality.code)
+    if rendered.masked:
+        rendered.warnings.append(_("支援措置の対象世帯の%(n)d件は住所等をマスクしました（「支援措置の閲覧」の権限が"
+                                   "ないため）。このファイルは基幹系に取り込まないでください。")
+                                 % {"n": rendered.masked})
+    filename = _filename(kind=kind, municipality=municipality, spec=spec, first=records[0].pk, last=records[-1].pk,
+                         masked=bool(rendered.masked))
+    channels.get(channel).deliver(rendered=rendered, filename=filename)
     if selection == "pending":
         _advance_watermark(kind_code=kind.code, last_id=records[-1].pk)
-    batch = _batch_create(kind=kind, channel=ExportBatch.Channel.DOWNLOAD, selection=selection, spec=spec,
+    batch = _batch_create(kind=kind, channel=channel, selection=selection, spec=spec,
                           records=records, digest=rendered.sha256, size=len(rendered.content), filename=filename,
-                          params=params, warnings=rendered.warnings, actor=actor)
+                          params=params, warnings=rendered.warnings, actor=actor, hand_over=hand_over,
+                          masked=rendered.masked)
     return ExportFile(batch=batch, content=rendered.content, filename=filename, content_type=spec.content_type,
                       warnings=rendered.warnings)
 
@@ -207,13 +264,17 @@ def outbox_export(*, municipality: object, kind_code: str, layout_code: str = "s
     records = _locked_pending(kind_code=kind.code)
     if not records:
         return None
-    rendered: Rendered = render(_rows(records), spec, municipality_code=municipality.code)
-    filename = _filename(kind=kind, municipality=municipality, spec=spec, first=records[0].pk, last=records[-1].pk)
+    channel = ExportBatch.Channel.OUTBOX
+    hand_over = _hand_over(kind=kind, records=records, channel=channel, actor=actor)
+    rendered: Rendered = render(hand_over.rows, spec, municipality_code=municipality.code)
+    filename = _filename(kind=kind, municipality=municipality, spec=spec, first=records[0].pk, last=records[-1].pk,
+                         masked=bool(rendered.masked))
     _advance_watermark(kind_code=kind.code, last_id=records[-1].pk)
-    batch = _batch_create(kind=kind, channel=ExportBatch.Channel.OUTBOX, selection="pending", spec=spec,
+    batch = _batch_create(kind=kind, channel=channel, selection="pending", spec=spec,
                           records=records, digest=rendered.sha256, size=len(rendered.content), filename=filename,
-                          params={"selection": "pending"}, warnings=rendered.warnings, actor=actor)
-    channels.get("outbox").deliver(rendered=rendered, filename=filename)
+                          params={"selection": "pending"}, warnings=rendered.warnings, actor=actor,
+                          hand_over=hand_over, masked=rendered.masked)
+    channels.get(channel).deliver(rendered=rendered, filename=filename)
     return batch
 
 
@@ -323,6 +384,7 @@ def _schedule_finish(schedule: ExportSchedule, *, now: datetime, status: str, me
 class PullResult:
     kind: ExportKind
     records: list[ExportRecord]
+    rows: list[RenderRow]  # what the API hands out (``rows[i].payload`` of ``records[i]``)
     after: int
     next_cursor: int
     has_more: bool
@@ -351,15 +413,31 @@ def api_pull(*, client: object, municipality: object, kind_code: str, after: int
     records = rows[:limit]
     next_cursor = records[-1].pk if records else start
     batch = None
+    channel = ExportBatch.Channel.API
+    actor = ApiActor(client.pk_label)
+    hand_over = _hand_over(kind=kind, records=records, channel=channel, actor=actor)
+    rows = [masked_payload(kind=kind, row=row) for row in hand_over.rows]
     if records:
-        body = json.dumps([{"id": r.pk, "payload": r.payload} for r in records], ensure_ascii=False,
+        body = json.dumps([{"id": r.id, "payload": r.payload} for r in rows], ensure_ascii=False,
                           sort_keys=True, separators=(",", ":")).encode()
-        batch = _batch_create(kind=kind, channel=ExportBatch.Channel.API, selection="cursor", spec=None,
+        batch = _batch_create(kind=kind, channel=channel, selection="cursor", spec=None,
                               records=records, digest=hashlib.sha256(body).hexdigest(), size=len(body),
                               filename="", params={"after": start, "limit": limit}, warnings=[],
-                              actor=ApiActor(client.pk_label), api_client=client)
-    return PullResult(kind=kind, records=records, after=start, next_cursor=next_cursor, has_more=has_more,
-                      batch=batch)
+                              actor=actor, api_client=client, hand_over=hand_over,
+                              masked=sum(1 for r in rows if r.masked))
+    return PullResult(kind=kind, records=records, rows=rows, after=start, next_cursor=next_cursor,
+                      has_more=has_more, batch=batch)
+
+
+def masked_payload(*, kind: ExportKind, row: RenderRow) -> RenderRow:
+    """A JSON hand-over's row: address items carry ``MASK_TEXT`` and ``_masked`` is set when the row is masked
+    (the PULL API goes to the core system and is never masked today; a person-facing JSON channel would be)."""
+    if not row.masked:
+        return row
+    payload = {code: (MASK_TEXT if code in kind.address_items else value) for code, value in row.payload.items()}
+    payload.update({code: MASK_TEXT for code in kind.address_items if code not in payload}, _masked="1")
+    return RenderRow(id=row.id, kind=row.kind, created_at=row.created_at, source=row.source,
+                     source_id=row.source_id, payload=payload, masked=True)
 
 
 @transaction.atomic

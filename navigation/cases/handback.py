@@ -20,7 +20,10 @@ case cannot know stay empty; nothing is invented.
 - Kinds whose area is not in the municipality's plan (or unknown kinds) are skipped and recorded in
   ``Case.handback`` and the case's audit event.
 - Residents are read from the mirror with ``allow_restricted=True``: the municipality's own core system
-  must receive the true address of a person under a support measure; such a read is audited.
+  must receive the true address of a person under a support measure; such a read is audited with the
+  residents named. The records of a household under such a measure (the protected person and every member
+  of the household) are submitted ``protected``, so that only the machine channels to the core system carry
+  the address; a file for a person without 「支援措置の閲覧」 masks it (``integration.exports.services``).
 - Never twice: a case whose records already exist is not handed back again.
 """
 
@@ -78,6 +81,7 @@ class Planned:
     person_key: str | None
     label: str  # who, for messages (氏名 or 世帯)
     problems: list[str] = field(default_factory=list)  # found while building (e.g. no claimant)
+    protected: bool = False  # about a household under an address-restricting support measure
 
     @property
     def where(self) -> str:
@@ -102,8 +106,8 @@ class _Context:
         atena_nos = [p.atena_no for p in self.persons if p.atena_no]
         residents = list(Resident.objects.filter(atena_no__in=atena_nos))
         self.views = {v.atena_no: v for v in mirror.person_views(residents, on=on, allow_restricted=True)}
-        measures = mirror.active_support_measures(atena_nos=list(self.views), on=on)
-        self.restricted = {a for a, items in measures.items() if any(m.restrict_address for m in items)}
+        # The protected person and every member of their household (the address is the household's).
+        self.restricted, self.restricted_households = mirror.protected_among(atena_nos=list(self.views), on=on)
         self.eligibilities = mirror.eligibilities_for(atena_nos=list(self.views), on=on)
         self.answers = case.answers or {}
         self.restricted_read: set[str] = set()
@@ -273,6 +277,8 @@ def handback_plan(*, case: Case) -> Plan:
                 built.append(Planned(kind=kind, payload=_payload(ctx, kind, _person_items(ctx, person), values, person),
                                      procedures=procs, person_key=person.key, label=person.name))
         for planned in built:
+            planned.protected = (planned.payload.get("atena_no") in ctx.restricted
+                                 or planned.payload.get("household_no") in ctx.restricted_households)
             key = (kind.code, repr(sorted(planned.payload.items())))
             if key not in seen:
                 seen.add(key)
@@ -310,7 +316,8 @@ def case_handback(*, actor: Any, case: Case) -> dict[str, Any]:
     for planned in plan.records:
         try:
             row = export_record_submit(kind=planned.kind.code, payload=planned.payload, source=SOURCE,
-                                       source_id=source_id, area=planned.kind.area, actor=_submitter(planned, actor))
+                                       source_id=source_id, area=planned.kind.area, actor=_submitter(planned, actor),
+                                       protected=planned.protected)
         except ValidationError as exc:
             raise _refuse([f"{planned.where}：{message}" for message in exc.messages]) from exc
         submitted.append({"id": row.pk, "kind": planned.kind.code, "procedure": planned.procedures[0].procedure_code,
@@ -319,7 +326,8 @@ def case_handback(*, actor: Any, case: Case) -> dict[str, Any]:
                "skipped": plan.skipped}
     if plan.restricted_read:
         record(actor=actor, action=AuditAction.VIEW, target_type="case", target_id=case.pk,
-               details={"purpose": "handback", "restricted_address": plan.restricted_read})
+               details={"purpose": "handback", "restricted_address": plan.restricted_read},
+               residents=plan.restricted_read)
     if submitted or plan.skipped:
         record(actor=actor, action=AuditAction.UPDATE, target_type="case", target_id=case.pk,
                details={"change": "handback", **{k: v for k, v in summary.items() if k != "at"}})

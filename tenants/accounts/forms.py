@@ -50,6 +50,11 @@ class StaffForm(forms.Form):
                                         empty_label="（なし）")
     areas = forms.MultipleChoiceField(label="担当業務", choices=BusinessArea.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)
+    may_view_support_measures = forms.BooleanField(
+        label="支援措置の閲覧", required=False, initial=False,
+        help_text="支援措置（DV等）の対象世帯の住所をマスクせずにダウンロードできます。"
+                  "基幹系への連携担当者だけに付与してください（窓口職員には付与しません）。",
+    )
     is_active = forms.BooleanField(label="有効", required=False, initial=True)
     password = forms.CharField(label="初期パスワード", widget=forms.PasswordInput, strip=False, required=False,
                                help_text="新規登録時は必須。12文字以上、英大文字・英小文字・数字・記号のうち3種類以上。")

@@ -45,6 +45,14 @@ class User(AbstractUser):
         blank=True,
     )
     display_name = models.CharField("表示名", max_length=64, blank=True)
+    # 支援措置の閲覧: may download files that carry the real address of a person under a support measure
+    # (DV等支援措置). Not implied by any role; a municipal admin grants it to the few who need it (the
+    # linkage operator on a 三層分離 network, where a download is the only way to the core system).
+    may_view_support_measures = models.BooleanField(
+        "支援措置の閲覧", default=False,
+        help_text="支援措置（DV等）の対象者と同じ世帯の住所を、マスクせずにファイルでダウンロードできます。"
+                  "基幹系への連携を担当する職員だけに付与してください。",
+    )
     failed_login_count = models.PositiveIntegerField(default=0, editable=False)
     locked_until = models.DateTimeField(null=True, blank=True, editable=False)
     password_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -63,6 +71,11 @@ class User(AbstractUser):
     @property
     def is_supervisor(self) -> bool:
         return self.is_active and self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    @property
+    def can_view_support_measures(self) -> bool:
+        """The permission 「支援措置の閲覧」 (explicitly granted; administrators do not have it by role)."""
+        return self.is_active and self.may_view_support_measures
 
     def get_areas_display(self) -> str:
         return "・".join(BusinessArea(area).label for area in self.areas or [])

@@ -170,19 +170,21 @@ def staff_create(
     role: str = Role.STAFF,
     department: Department | None = None,
     areas: list[str] | str = (),
+    may_view_support_measures: bool = False,
 ) -> User:
     """Create a staff account. ``actor=None`` only from provisioning and management commands."""
     if actor is not None:
         _require_admin(actor)
     user = User(username=username.strip(), display_name=display_name.strip(), role=role, department=department,
-                areas=parse_areas(areas))
+                areas=parse_areas(areas), may_view_support_measures=bool(may_view_support_measures))
     validate_password(password, user)
     user.set_password(password)
     user.password_changed_at = timezone.now()
     user.full_clean()
     user.save()
     record(action=AuditAction.CREATE, target_type="user", target_id=user.pk,
-           details={"username": user.username, "role": role, "areas": user.areas}, actor=actor)
+           details={"username": user.username, "role": role, "areas": user.areas,
+                    "may_view_support_measures": user.may_view_support_measures}, actor=actor)
     return user
 
 
@@ -224,19 +226,23 @@ def staff_update(
     department: Department | None,
     areas: list[str] | str,
     is_active: bool,
+    may_view_support_measures: bool | None = None,
 ) -> User:
-    """Change a staff member's role, department, business areas or active flag (municipal admins only)."""
+    """Change a staff member's role, department, business areas, active flag or the permission
+    「支援措置の閲覧」 (``None`` keeps it) — municipal admins only; before and after are audited."""
     _require_admin(actor)
     if user.pk == actor.pk and (role != Role.ADMIN or not is_active):
         raise ValidationError({"role": "自分自身の業務管理者権限を外したり、無効にしたりすることはできません。"})
     before = {"role": user.role, "department": getattr(user.department, "name", ""), "areas": list(user.areas),
-              "is_active": user.is_active}
+              "is_active": user.is_active, "may_view_support_measures": user.may_view_support_measures}
     user.display_name, user.role, user.department = display_name.strip(), role, department
     user.areas, user.is_active = parse_areas(areas), is_active
+    if may_view_support_measures is not None:
+        user.may_view_support_measures = bool(may_view_support_measures)
     user.full_clean()
     user.save()
     after = {"role": user.role, "department": getattr(user.department, "name", ""), "areas": list(user.areas),
-             "is_active": user.is_active}
+             "is_active": user.is_active, "may_view_support_measures": user.may_view_support_measures}
     record(action=AuditAction.UPDATE, target_type="user", target_id=user.pk,
            details={"before": before, "after": after})
     return user

@@ -153,11 +153,12 @@ def staff_list_view(request: HttpRequest) -> HttpResponse:
             user = services.staff_create(
                 actor=request.user, username=data["username"], password=data["password"],
                 display_name=data["display_name"], role=data["role"], department=data["department"],
-                areas=data["areas"],
+                areas=data["areas"], may_view_support_measures=data["may_view_support_measures"],
             )
             if not data["is_active"]:
                 services.staff_update(actor=request.user, user=user, display_name=user.display_name, role=user.role,
-                                      department=user.department, areas=user.areas, is_active=False)
+                                      department=user.department, areas=user.areas, is_active=False,
+                                      may_view_support_measures=user.may_view_support_measures)
         except ValidationError as exc:
             _form_errors_from(form, exc)
         else:
@@ -172,7 +173,8 @@ def staff_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(selectors.staff_for_admin(actor=request.user), pk=pk)
     action = request.POST.get("action", "save")
     initial = {"display_name": member.display_name, "role": member.role, "department": member.department,
-               "areas": member.areas, "is_active": member.is_active}
+               "areas": member.areas, "is_active": member.is_active,
+               "may_view_support_measures": member.may_view_support_measures}
     form = StaffForm(request.POST if action == "save" else None, initial=initial, editing=True,
                      areas=request.tenant.areas)
     password_form = PasswordResetForm(request.POST if action == "password" else None)
