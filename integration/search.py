@@ -300,5 +300,6 @@ def person_search(
             "atena_nos": [view.atena_no for view in views],
         },
         actor=actor,
+        residents=[view.atena_no for view in views],
     )
     return views

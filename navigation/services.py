@@ -429,7 +429,8 @@ def catalogue_try(
     if household_no:
         people = household_facts(household_no=household_no, on=on)
         record(action=AuditAction.VIEW, target_type="household", target_id=household_no,
-               details={"purpose": "catalogue_try", "persons": len(people)})
+               details={"purpose": "catalogue_try", "persons": len(people)},
+               residents=[p.atena_no for p in people if p.atena_no])
         if not people:
             result.problems.append(_("世帯番号 %(no)s の世帯員が住民記録にありません。") % {"no": household_no})
     else:

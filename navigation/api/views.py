@@ -175,7 +175,8 @@ class DeterminationView(APIView):
                                 status=status.HTTP_403_FORBIDDEN)
             persons = household_facts(household_no=household_no, on=on, subjects=payload.get("subjects"))
             record(action=AuditAction.VIEW, target_type="household", target_id=household_no,
-                   details={"purpose": "navigation_determination", "persons": len(persons)})
+                   details={"purpose": "navigation_determination", "persons": len(persons)},
+                   residents=[p.atena_no for p in persons if p.atena_no])
         else:
             persons = []
             for index, raw in enumerate(request.data.get("persons") or []):

@@ -50,6 +50,7 @@ def _audit_memo_read(memos: list[Memo], *, actor: User, **details: object) -> No
             target_type="memo",
             target_id=memos[0].pk if len(memos) == 1 else "",
             details={"memo_ids": [m.pk for m in memos], **details},
+            residents=[m.atena_no for m in memos if m.atena_no],
         )
 
 
@@ -203,6 +204,8 @@ def case_detail(*, actor: User, case_id: int, on: date | None = None) -> CaseDet
         target_type="case",
         target_id=case.pk,
         details={"label": case.label, "atena_nos": [p.atena_no for p in persons if p.atena_no]},
+        # everyone the screen shows: the case persons and the rest of the visitor's household
+        residents=[p.atena_no for p in persons if p.atena_no] + [m.atena_no for m in household],
     )
     return CaseDetail(
         case=case,
@@ -241,7 +244,8 @@ def person_detail(*, actor: User, atena_no: str, on: date | None = None) -> Pers
         return None
     (person,) = person_views([resident], on=on)
     household = [m for m in household_members(household_no=person.household_no, on=on) if m.atena_no != person.atena_no]
-    record(actor=actor, action="view", target_type="person", target_id=atena_no, details={"screen": "person_view"})
+    record(actor=actor, action="view", target_type="person", target_id=atena_no, details={"screen": "person_view"},
+           residents=[person.atena_no, *(m.atena_no for m in household)])  # the page shows the whole household
     return PersonDetail(
         person=person,
         household=household,

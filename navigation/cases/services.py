@@ -194,6 +194,7 @@ def case_open(
             "newcomers": len(cleaned),
             "counter": counter.pk,
         },
+        residents=[r.atena_no for r in residents],
     )
     if events:
         case.events = navi.validate_events(events, case=case)
@@ -220,6 +221,7 @@ def case_person_add(*, actor: User, counter: Counter | None, case: Case, atena_n
         target_type="case",
         target_id=case.pk,
         details={"change": "person_add", "atena_no": resident.atena_no},
+        residents=[resident.atena_no],
     )
     case_determine(actor=actor, case=case)
     return person
@@ -716,6 +718,7 @@ def memo_create(
         target_type="memo",
         target_id=memo.pk,
         details={"atena_no": atena_no, "case": getattr(case, "pk", None), "visibility": visibility},
+        residents=[atena_no] if atena_no else [],
     )
     return memo
 
