@@ -174,6 +174,46 @@ def test_tenkyo_hands_back_the_true_old_address_of_a_restricted_person(people, c
     view = AuditEvent.objects.get(action="view", target_type="case", target_id=str(case.pk),
                                   details__purpose="handback")
     assert view.details["restricted_address"] == [person.atena_no]
+    assert view.residents == [person.atena_no]  # the restricted read names the resident (one query finds it)
+    assert juki.protected
+
+
+def test_hand_back_of_a_protected_households_member_is_protected_and_masked_for_staff(people, catalogue,
+                                                                                       settings, tmp_path):
+    """The member is not under a measure himself, but the address is the household's: his record is
+    protected, the read is logged with him named, a 窓口職員's download masks it and the outbox does not."""
+    from audit.models import AuditEvent
+    from audit.selectors import events_for_resident
+    from integration.exports.services import export_download, outbox_export
+
+    settings.LINKAGE_ROOT = tmp_path
+    protected = make_resident(name="支援 措置子", birth=date(1990, 1, 1), household_no=HH,
+                              address="鹿児島市秘密町1-2-3")
+    member = make_resident(name="支援 同居人", birth=date(1960, 1, 1), household_no=HH, relationship="父",
+                           address="鹿児島市秘密町1-2-3")
+    make_support_measure(protected.atena_no, start=EVENT, end=EVENT)  # the event date is the measure's only day
+    case = _open(people, atena_nos=[member.atena_no], events=["tenkyo"])
+    _complete_and_close(case, people)
+    (juki,) = _records("juki_idou")
+    assert juki.protected and juki.payload["old_address"] == "鹿児島市秘密町1-2-3"
+    read = AuditEvent.objects.get(action="view", target_type="case", target_id=str(case.pk),
+                                  details__purpose="handback")
+    assert read.residents == [member.atena_no]
+    assert read.pk in {e.pk for e in events_for_resident(atena_no=member.atena_no)}
+    staff_file = export_download(actor=people["staff1"], municipality=case_tenant(), kind_code="juki_idou")
+    assert "秘密町" not in staff_file.content.decode("utf-8") and staff_file.filename.endswith("_masked.csv")
+    from integration.exports.models import ExportWatermark
+
+    ExportWatermark.objects.filter(kind="juki_idou").update(last_record_id=0)
+    batch = outbox_export(municipality=case_tenant(), kind_code="juki_idou")
+    written = (tmp_path / case_tenant().schema_name / "outbox" / batch.filename).read_text("utf-8")
+    assert "鹿児島市秘密町1-2-3" in written
+
+
+def case_tenant():
+    from django.db import connection
+
+    return connection.tenant
 
 
 # ---------------------------------------------------------------------------------------------
