@@ -410,3 +410,42 @@ def test_death_of_the_head_with_the_spouse_as_household_member(people, family, c
     with pytest.raises(ValidationError):
         case_person_set_subject(actor=people["staff1"], counter=people["A"], case=case,
                                 person=case.persons.get(atena_no=head.atena_no), subject=False)
+
+
+def test_the_same_case_id_and_atena_no_in_both_cities_stay_apart(people, family, tenant_a, tenant_b, catalogue):
+    """B has a case with the same id and a resident with the same 宛名番号 as A: each city's staff see and
+    change only their own, and each audit trail names only its own residents."""
+    from audit.models import AuditEvent
+    from navigation.cases.models import Case, CasePerson, Memo
+    from navigation.cases.services import case_open, memo_create
+    from tenants.accounts.models import Counter, User
+
+    head = family[0]
+    case_a = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[head.atena_no])
+    memo_create(actor=people["staff1"], counter=people["A"], atena_no=head.atena_no, body="A市だけのメモ")
+    with in_tenant(tenant_b):
+        resident_b = make_resident(name="別区 花子", kana="ベック ハナコ", atena_no=head.atena_no,
+                                   household_no=head.household_no)
+        staff_b = User.objects.get(username="staff1")
+        case_b = Case.objects.create(pk=case_a.pk, day=case_a.day, number=case_a.number, event_date=case_a.day,
+                                     current_counter=Counter.objects.first(), created_by=staff_b)
+        CasePerson.objects.create(case=case_b, atena_no=resident_b.atena_no, name=resident_b.name,
+                                  birth_date=resident_b.birth_date, is_visitor=True)
+        memo_create(actor=staff_b, counter=None, atena_no=resident_b.atena_no, body="B区だけのメモ")
+    client_a, client_b = staff_client(tenant_a, "staff1"), staff_client(tenant_b, "staff1")
+    page_b = client_b.get(f"/navi/cases/{case_a.pk}/").content.decode()
+    assert "別区 花子" in page_b and "窓口 太郎" not in page_b and "A市だけのメモ" not in page_b
+    page_a = client_a.get(f"/navi/cases/{case_a.pk}/").content.decode()
+    assert "窓口 太郎" in page_a and "別区 花子" not in page_a and "B区だけのメモ" not in page_a
+    person_b = client_b.get(f"/navi/cases/persons/{head.atena_no}/").content.decode()
+    assert "別区 花子" in person_b and "窓口 花子" not in person_b and "A市だけのメモ" not in person_b
+    person_a = client_a.get(f"/navi/cases/persons/{head.atena_no}/").content.decode()
+    assert "窓口 太郎" in person_a and "B区だけのメモ" not in person_a
+    with in_tenant(tenant_b):
+        assert Memo.objects.get().body == "B区だけのメモ"
+        viewed = AuditEvent.objects.filter(target_type="person", target_id=head.atena_no).last()
+        assert viewed.residents == [head.atena_no]  # B's household is B's resident alone
+    with in_tenant(tenant_a):
+        viewed = AuditEvent.objects.filter(target_type="person", target_id=head.atena_no).last()
+        assert set(viewed.residents) == {m.atena_no for m in family}
+        assert Case.objects.get(pk=case_a.pk).persons.get().name == "窓口 太郎"

@@ -1,5 +1,6 @@
 """Export services and selectors: registry feed, download, outbox, schedules, permissions, audit, isolation."""
 
+import json
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -327,3 +328,37 @@ def test_linkage_disclosure_follows_plan_layouts_and_schedules(in_a, tenant_b):
     with in_tenant(tenant_b):
         assert {e["kind"] for e in selectors.linkage_disclosure(municipality=tenant_b)} == {
             "juki_idou", "certificate_request", "kokuho_shikaku"}
+
+
+def test_the_same_record_id_and_layout_code_in_both_cities_stay_apart(in_a, tenant_b):
+    """A record, a batch and an imported layout exist in A and B under the same id / code: each city
+    hands over and sees only its own."""
+    from integration.exports import selectors, services
+    from integration.exports.models import ExportBatch, ExportRecord
+
+    (record_a,) = submit(1, name="A市 太郎")
+    layout = {"madoguchi_export_layout": 1, "kind": "juki_idou", "code": "mine", "name": "A市の様式",
+              "columns": [{"item": "_id"}, {"item": "name"}]}
+    services.layout_import(actor=user("admin"), municipality=in_a, content=json.dumps(layout).encode())
+    file_a = services.export_download(actor=user("staff1"), municipality=in_a, kind_code="juki_idou",
+                                      layout_code="mine")
+    with in_tenant(tenant_b):
+        ExportRecord.objects.create(pk=record_a.pk, kind="juki_idou", area="juki", source="navigation",
+                                    payload={**JUKI, "name": "B区 花子"})
+        services.layout_import(actor=user("admin"), municipality=tenant_b,
+                               content=json.dumps({**layout, "name": "B区の様式",
+                                                   "columns": [{"item": "name"}, {"item": "_id"}]}).encode())
+        file_b = services.export_download(actor=user("admin"), municipality=tenant_b, kind_code="juki_idou",
+                                          layout_code="mine")
+        text_b = file_b.content.decode()
+        assert "B区 花子" in text_b and "A市 太郎" not in text_b and text_b.startswith("氏名,")
+        kind_b = selectors.kind_require(municipality=tenant_b, kind_code="juki_idou")
+        assert [s.name for s in selectors.layouts_for(kind=kind_b) if s.code == "mine"] == ["B区の様式"]
+        ExportBatch.objects.filter(pk=file_b.batch.pk).update(id=file_a.batch.pk)
+        (batch_b,) = selectors.batches_for(actor=user("admin"), municipality=tenant_b)
+        assert batch_b.pk == file_a.batch.pk and batch_b.filename == file_b.filename
+    text_a = file_a.content.decode()
+    assert "A市 太郎" in text_a and "B区 花子" not in text_a and text_a.startswith("受付連番,")
+    assert ExportRecord.objects.get(pk=record_a.pk).payload["name"] == "A市 太郎"
+    (batch_a,) = selectors.batches_for(actor=user("admin"), municipality=in_a)
+    assert batch_a.filename == file_a.filename

@@ -65,7 +65,21 @@ def test_generated_files_import_through_the_pipeline(in_a, tmp_path):
         born = Resident.objects.get(atena_no=e.atena_no).birth_date
         assert today.year - born.year >= 75
     assert Eligibility.objects.filter(area="gakureibo").exists()
-    assert SupportMeasure.objects.count() >= 0
+    # Every support measure in the file arrived, as written (宛名番号, start, 住所非表示), for an adult resident.
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(written["support_measures_csv"].read_text("utf-8-sig"))))
+    assert rows, "seed 11 writes at least one support measure"
+    expected = {(r["宛名番号"], date(int(r["開始日"][:4]), int(r["開始日"][4:6]), int(r["開始日"][6:])),
+                 r["住所非表示"] == "1") for r in rows}
+    stored = {(m.atena_no, m.start_date, m.restrict_address) for m in SupportMeasure.objects.all()}
+    assert stored == expected and SupportMeasure.objects.count() == len(rows)
+    for measure in SupportMeasure.objects.all():
+        person = Resident.objects.get(atena_no=measure.atena_no)
+        assert person.status == "resident" and measure.end_date is None
+        born = person.birth_date
+        assert today.year - born.year - ((today.month, today.day) < (born.month, born.day)) >= 18  # adults only
     # the CP932 fixed-width legacy file yields the same residents (no changes after the CSV)
     fixed = import_submit(actor=SYSTEM, layout=LinkageLayout.objects.get(key="juki_legacy_fixed"),
                           source=written["juki_legacy_fixed"].read_bytes(), file_name="legacy.dat", run_async=False)

@@ -313,3 +313,26 @@ def test_admin_defines_a_layout_on_screen_and_imports_with_it(live_server_mt, pa
     page.get_by_text("3 行を取り込みました（追加 3・変更 0・削除 0）").wait_for(timeout=30000)
     with django_db_blocker.unblock(), in_tenant(city):
         assert Resident.objects.count() == 3
+
+
+def test_the_same_layout_key_in_both_cities_is_edited_only_where_it_is(tenant_a, tenant_b, shipped_a):
+    """Both cities have ``juki_standard_csv`` (shipped): an edit at A changes A's row only, and B's editor
+    shows and saves B's own row under the same key."""
+    data_a = layout_to_dict(layout=shipped_a)
+    with in_tenant(tenant_b):
+        layouts_ensure_shipped()
+        before_b = layout_to_dict(layout=LinkageLayout.objects.get(key="juki_standard_csv"))
+    admin_a, admin_b = staff_client(tenant_a, "admin"), staff_client(tenant_b, "admin")
+    assert admin_a.post("/linkage/layouts/juki_standard_csv/edit/",
+                        editor_post({**data_a, "name": "A市だけの名前"})).status_code == 302
+    with in_tenant(tenant_b):
+        assert layout_to_dict(layout=LinkageLayout.objects.get(key="juki_standard_csv")) == before_b
+    editor_b = admin_b.get("/linkage/layouts/juki_standard_csv/edit/")
+    assert editor_b.status_code == 200 and "A市だけの名前" not in editor_b.content.decode()
+    assert admin_b.post("/linkage/layouts/juki_standard_csv/edit/",
+                        editor_post({**before_b, "name": "B区だけの名前"})).status_code == 302
+    with in_tenant(tenant_a):
+        assert LinkageLayout.objects.get(key="juki_standard_csv").name == "A市だけの名前"
+        assert not AuditEvent.objects.filter(details__icontains="B区だけの名前").exists()
+    with in_tenant(tenant_b):
+        assert LinkageLayout.objects.get(key="juki_standard_csv").name == "B区だけの名前"
