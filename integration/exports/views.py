@@ -60,6 +60,7 @@ def _kind_page(request: HttpRequest, kind_code: str, *, download_form: DownloadF
         "batches": selectors.batches_for(actor=request.user, municipality=request.tenant, kind_code=kind.code),
         "render_errors": render_errors or [],
         "is_admin": is_admin,
+        "can_view_support_measures": getattr(request.user, "can_view_support_measures", False),
     }
     return render(request, "integration_exports/kind.html", context, status=status)
 
