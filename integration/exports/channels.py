@@ -91,7 +91,8 @@ def registered() -> list[OutputChannel]:
 
 
 register(DownloadChannel("download", _lazy("画面からダウンロード"), _lazy("ファイル（CSV等）"),
-                         _lazy("業務管理者・担当職員が画面から未出力分または期間を指定して都度ダウンロード")))
+                         _lazy("業務管理者・担当職員が画面から未出力分または期間を指定して都度ダウンロード"
+                               "（支援措置の対象世帯の住所は「支援措置の閲覧」の権限がなければマスク）")))
 register(OutboxChannel("outbox", _lazy("送信フォルダ（定期）"), _lazy("ファイル（送信フォルダ）"),
                        _lazy("設定した時刻・間隔で未出力分を自治体ごとの送信フォルダ（outbox）に書き出し"),
                        to_core_system=True))

@@ -135,8 +135,8 @@ def _hand_over(*, kind: ExportKind, records: list[ExportRecord], channel: str, a
                      or set(people[r.pk][1]) & hidden_households}
     rows = [RenderRow(id=r.pk, kind=r.kind, created_at=r.created_at, source=r.source, source_id=r.source_id,
                       payload=r.payload, masked=not reveal and r.pk in protected_ids) for r in records]
-    protected = [a for a in residents if a in hidden_people
-                 or any(a in people[pk][0] for pk in protected_ids)]
+    named_in_protected = {a for pk in protected_ids for a in people[pk][0]}
+    protected = [a for a in residents if a in hidden_people or a in named_in_protected]
     return HandOver(rows=rows, residents=residents, protected=protected, protected_records=len(protected_ids),
                     revealed=reveal)
 
