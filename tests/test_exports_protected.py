@@ -303,6 +303,11 @@ def test_a_measure_that_ended_yesterday_or_starts_tomorrow_does_not_mask(in_a):
     text = exported.content.decode()
     assert "鹿児島市終了町3-3" in text and "鹿児島市将来町4-4" in text and MASK not in text
     assert not exported.filename.endswith("_masked.csv")
+    from audit.models import AuditEvent
+
+    event = AuditEvent.objects.get(target_type="export_batch", target_id=str(exported.batch.pk))
+    assert event.details["protected_address"] == "none" and event.details["protected_residents"] == []
+    assert event.residents == [ended.atena_no, future.atena_no]
 
 
 def test_re_download_by_date_range_obeys_the_same_rule(people, in_a):

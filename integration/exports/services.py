@@ -174,7 +174,8 @@ def _batch_create(*, kind: ExportKind, channel: str, selection: str, spec: Layou
                  "first_record_id": batch.first_record_id, "last_record_id": batch.last_record_id,
                  "count": batch.record_count, "sha256": digest, "filename": filename, "params": params,
                  "warnings": len(warnings), "masked": masked,
-                 "protected_address": "revealed" if hand_over.revealed else "masked",
+                 "protected_address": ("revealed" if hand_over.revealed else "masked")
+                 if hand_over.protected_records else "none",
                  "protected_records": hand_over.protected_records,
                  "protected_residents": hand_over.protected[:1000]},
         actor=actor, residents=hand_over.residents,
