@@ -174,3 +174,37 @@ def catalogue_public(*, on: date | None = None, areas: list[str] | None = None) 
         "procedures": [p.as_dict() for p in sorted(compiled.procedures.values(), key=lambda p: (p.order, p.code))
                        if p.area in allowed],
     }
+
+
+# 続柄 offered by the "try it" household builder (住民基本台帳事務処理要領の記載例から、よく使うもの).
+TRY_RELATIONSHIPS = ("世帯主", "妻", "夫", "子", "父", "母", "子の妻", "子の夫", "子の子", "兄", "姉", "弟", "妹",
+                     "祖父", "祖母", "縁故者", "同居人")
+
+
+def rule_vocabulary() -> dict[str, Any]:
+    """What the visual rule editor and the "try it" household form offer, with Japanese labels.
+
+    Built from the same tables the engine checks rules against (``navigation.facts``), so a fact added to the
+    engine appears in the editor without a change to it.
+    """
+    from navigation.facts import ELIGIBILITY_FLAGS, HOUSEHOLD_VARS, OTHER_VARS, PERSON_VARS
+
+    def entries(table: dict[str, str]) -> list[dict[str, str]]:
+        return [{"code": code, "label": str(label)} for code, label in table.items()]
+
+    return {
+        "groups": [
+            {"label": _("人"), "vars": entries(PERSON_VARS)},
+            {"label": _("世帯"), "vars": entries(HOUSEHOLD_VARS)},
+            {"label": _("回答"), "vars": [{"code": f"answer.{q.code}", "label": q.text}
+                                        for q in Question.objects.all()]},
+            {"label": _("異動事由"), "vars": [{"code": f"event.{e.code}", "label": e.name}
+                                          for e in LifeEvent.objects.all()]},
+            {"label": _("その他"), "vars": entries(OTHER_VARS)},
+        ],
+        "questions": [{"code": q.code, "text": q.text, "kind": q.kind, "scope": q.scope,
+                       "choices": [{"value": c.get("value", ""), "label": c.get("label", "")} for c in q.choices or []]}
+                      for q in Question.objects.all()],
+        "eligibilities": [{"code": code, "label": str(label)} for code, label in ELIGIBILITY_FLAGS.items()],
+        "relationships": list(TRY_RELATIONSHIPS),
+    }

@@ -73,6 +73,7 @@ def catalogue_home(request: HttpRequest) -> HttpResponse:
         "publish_form": nav_forms.PublishForm(initial={"effective_from": date.today()}),
         "import_form": nav_forms.ImportForm(), "try_form": _try_form(), "sections": SECTIONS,
         "current": selectors.catalogue_version_current(on=date.today()),
+        "vocabulary": selectors.rule_vocabulary(),
     }
     return render(request, "navigation/admin_home.html", context)
 
@@ -123,7 +124,7 @@ def item_edit(request: HttpRequest, section: str, pk: int | None = None) -> Http
     if section == "rules":
         context.update({"try_form": _try_form(), "person_vars": PERSON_VARS, "household_vars": HOUSEHOLD_VARS,
                         "other_vars": OTHER_VARS, "questions": Question.objects.all(),
-                        "events": LifeEvent.objects.all()})
+                        "events": LifeEvent.objects.all(), "vocabulary": selectors.rule_vocabulary()})
     return render(request, "navigation/admin_edit.html", context)
 
 
