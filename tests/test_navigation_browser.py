@@ -70,6 +70,11 @@ def test_admin_edits_tries_and_publishes_a_rule(live_server_mt, page, fresh_muni
     page.get_by_label("適用開始日").fill("2026-07-01")
     page.get_by_label("メモ").fill("介護の判定を試行")
     page.get_by_role("button", name="下書きを公開する").click()
+    assert page.get_by_role("heading", name="公開の確認").is_visible()
+    changed = page.locator(".publish-diff__list--changed").inner_text()
+    assert "kaigo_shutoku.age65" in changed and "条件" in changed and "理由の文" in changed
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="この内容で公開する").click()
     page.locator(".messages").wait_for()
     assert "第2版を公開しました（適用開始日 2026-07-01）" in page.locator(".messages").inner_text()
     assert axe_violations(page) == []
