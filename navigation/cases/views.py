@@ -94,6 +94,9 @@ def search_view(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "error": error,
             "searched": form.has_criteria and form.is_bound,
+            # Submitted (its fields are in the query) with nothing in them: say what to type.
+            "empty_search": not form.has_criteria and any(k in request.GET for k in ("q", "birth", "address",
+                                                                                       "atena_no")),
             "truncated": truncated,
         },
     )
