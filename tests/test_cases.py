@@ -367,7 +367,9 @@ def test_screens_flow_through_http(people, family, tenant_a, catalogue):
     client.post(f"/navi/cases/{case.pk}/answers/", {"case:moving_destination": "domestic"})
     case.refresh_from_db()
     assert case.answers["case"]["moving_destination"] == "domestic"
-    refused = client.post(f"/navi/cases/{case.pk}/close/", {}, follow=True).content.decode()
+    summary = client.post(f"/navi/cases/{case.pk}/close/", {}).content.decode()
+    assert "この受付で行ったこと" in summary and "完了を確定する" in summary  # a summary first, nothing closed
+    refused = client.post(f"/navi/cases/{case.pk}/close/", {"confirm": "1"}, follow=True).content.decode()
     assert "未完了の手続があるため受付を完了できません" in refused
     assert AuditEvent.objects.filter(action="view", target_type="case", target_id=str(case.pk)).exists()
     queue = client.get("/navi/cases/queue/").content.decode()
@@ -410,3 +412,46 @@ def test_death_of_the_head_with_the_spouse_as_household_member(people, family, c
     with pytest.raises(ValidationError):
         case_person_set_subject(actor=people["staff1"], counter=people["A"], case=case,
                                 person=case.persons.get(atena_no=head.atena_no), subject=False)
+
+
+def test_a_case_without_event_or_other_purpose_closes_only_with_a_reason(people, family, catalogue):
+    from navigation.cases import purposes
+    from navigation.cases.services import case_close, case_open
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no])
+    with pytest.raises(ValidationError) as refused:
+        case_close(actor=people["staff1"], counter=people["A"], case=case)
+    assert "完了する理由" in refused.value.message_dict["close_reason"][0]
+    case.refresh_from_db()
+    assert case.status == "open"
+    closed = case_close(actor=people["staff1"], counter=people["A"], case=case, close_reason="相談のみ（国保税の納付）")
+    assert closed.status == "closed" and closed.close_reason == "相談のみ（国保税の納付）"
+    # Another app's purpose (a certificate request) is enough, without a reason.
+    other = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[1].atena_no])
+    purposes.register("test", lambda c: ["住民票の写し 1通"] if c.pk == other.pk else [])
+    try:
+        assert case_close(actor=people["staff1"], counter=people["A"], case=other).status == "closed"
+    finally:
+        purposes._providers.pop("test")
+
+
+def test_close_summary_lists_done_not_needed_and_handed_off(people, family, tenant_a, catalogue):
+    from navigation.cases.services import case_open, case_procedure_set_status
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
+                     events=["tenkyo"])
+    procedures = list(case.procedures.filter(determined=True))
+    case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=procedures[0], status="done")
+    case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=procedures[1],
+                              status="not_needed", reason="本人が後日来庁")
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    html = client.post(f"/navi/cases/{case.pk}/close/", {}).content.decode()
+    assert procedures[0].name in html[html.index('id="close-done"'):]
+    assert "本人が後日来庁" in html[html.index('id="close-not-needed"'):] and "転居" in html
+    bare = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[1].atena_no])
+    page = client.post(f"/navi/cases/{bare.pk}/close/", {}).content.decode()
+    assert "ライフイベントも証明書の交付請求もありません" in page and 'name="close_reason"' in page
+    refused = client.post(f"/navi/cases/{bare.pk}/close/", {"confirm": "1"})
+    assert refused.status_code == 400 and "完了する理由" in refused.content.decode()
+    done = client.post(f"/navi/cases/{bare.pk}/close/", {"confirm": "1", "close_reason": "相談のみ"})
+    assert done.status_code == 302

@@ -114,8 +114,9 @@ def test_interview_handoff_resume_close_and_memo(live_server_mt, browser, page, 
         assert page_b.locator('[data-answer="case:moving_destination"]').inner_text() == "国内の他の市区町村"
         assert page_b.locator('tr[data-code="juki_tenshutsu"] .cases-proc__status').inner_text() == "完了"
 
-        # Closing with an open procedure is refused.
+        # Closing with an open procedure is refused (after the summary, at the confirmation).
         page_b.get_by_role("button", name="受付を完了する").click()
+        page_b.get_by_role("button", name="完了を確定する").click()
         assert page_b.get_by_text(re.compile("未完了の手続があるため受付を完了できません")).is_visible()
         # Complete the remaining ones, then close.
         open_rows = page_b.locator("tr.cases-proc--todo")
@@ -125,6 +126,11 @@ def test_interview_handoff_resume_close_and_memo(live_server_mt, browser, page, 
             first.get_by_role("button", name="更新").click()
             page_b.wait_for_load_state()
         page_b.get_by_role("button", name="受付を完了する").click()
+        assert page_b.get_by_role("heading", name=f"受付 {label} を完了します").is_visible()
+        assert "転出" in page_b.locator("#close-purpose").inner_text()
+        assert "転出届" in page_b.locator("#close-done").inner_text()
+        assert axe_violations(page_b) == []
+        page_b.get_by_role("button", name="完了を確定する").click()
         assert page_b.get_by_text(re.compile(f"受付 {label} を完了しました")).is_visible()
 
         # B searches the person: A's memo is there.

@@ -107,6 +107,14 @@ class CloseForm(forms.Form):
         max_length=1000,
         help_text=_("未完了の手続が残っているときだけ入力します。記録に残ります。"),
     )
+    close_reason = forms.CharField(
+        label=_("完了する理由"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=1000,
+        help_text=_("ライフイベントも証明書の交付請求もない受付のときに入力します"
+                    "（相談のみ、書類の不備で出直し など）。"),
+    )
 
 
 class MemoForm(forms.Form):

@@ -306,3 +306,44 @@ def person_detail(*, actor: User, atena_no: str, on: date | None = None) -> Pers
 
 def counters_for_handoff(*, case: Case) -> list[Counter]:
     return list(Counter.objects.filter(is_active=True).exclude(pk=case.current_counter_id))
+
+
+@dataclass
+class CloseSummary:
+    """What closing a case will record (issue 17 item 6): shown before staff confirm."""
+
+    case: Case
+    done: list[CaseProcedure] = field(default_factory=list)
+    not_needed: list[CaseProcedure] = field(default_factory=list)  # with their reasons
+    elsewhere: list[CaseProcedure] = field(default_factory=list)
+    unresolved: list[CaseProcedure] = field(default_factory=list)
+    handoffs: list[CaseHandoff] = field(default_factory=list)
+    event_names: list[str] = field(default_factory=list)
+    purposes: list[str] = field(default_factory=list)
+
+    @property
+    def needs_reason(self) -> bool:
+        """Neither a life event nor another purpose: closing as 完了 needs a reason."""
+        return not self.event_names and not self.purposes
+
+
+def case_close_summary(*, actor: User, case: Case) -> CloseSummary:
+    from navigation.cases.models import RESOLVED_STATUSES, ProcedureStatus
+    from navigation.cases.purposes import case_purposes
+    from navigation.models import LifeEvent
+
+    _require_staff(actor)
+    procedures = list(case.procedures.filter(determined=True).select_related("person", "counter")
+                      .order_by("sort_order", "pk"))
+    names = dict(LifeEvent.objects.values_list("code", "name"))
+    return CloseSummary(
+        case=case,
+        done=[p for p in procedures if p.status == ProcedureStatus.DONE],
+        not_needed=[p for p in procedures if p.status == ProcedureStatus.NOT_NEEDED],
+        elsewhere=[p for p in procedures if p.status == ProcedureStatus.ELSEWHERE],
+        unresolved=[p for p in procedures if p.status not in RESOLVED_STATUSES
+                    and p.status != ProcedureStatus.ELSEWHERE],
+        handoffs=list(case.handoffs.select_related("from_counter", "to_counter").order_by("sent_at")),
+        event_names=[names.get(code, code) for code in case.events or []],
+        purposes=case_purposes(case),
+    )

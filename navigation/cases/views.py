@@ -336,17 +336,30 @@ def case_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def case_close_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Closing in two steps: a summary of what the case did (and what it did not), then the confirmation."""
     case = _case_or_404(request, pk)
     form = CloseForm(request.POST)
     form.is_valid()
+    if request.POST.get("confirm") != "1":
+        summary = selectors.case_close_summary(actor=request.user, case=case)
+        return render(request, "cases/close_confirm.html", {"case": case, "summary": summary, "form": form})
     try:
         services.case_close(
             actor=request.user,
             counter=request.counter,
             case=case,
             override_reason=form.cleaned_data.get("override_reason", ""),
+            close_reason=form.cleaned_data.get("close_reason", ""),
         )
-    except (ValidationError, PermissionDenied) as exc:
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "close_reason" in exc.error_dict:
+            form.add_error("close_reason", exc.error_dict["close_reason"])
+            summary = selectors.case_close_summary(actor=request.user, case=case)
+            return render(request, "cases/close_confirm.html", {"case": case, "summary": summary, "form": form},
+                          status=400)
+        _messages_from(request, exc)
+        return _to_case(pk, "close")
+    except PermissionDenied as exc:
         _messages_from(request, exc)
         return _to_case(pk, "close")
     messages.success(request, _("受付 %(label)s を完了しました。") % {"label": case.label})
