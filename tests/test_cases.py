@@ -455,3 +455,49 @@ def test_close_summary_lists_done_not_needed_and_handed_off(people, family, tena
     assert refused.status_code == 400 and "完了する理由" in refused.content.decode()
     done = client.post(f"/navi/cases/{bare.pk}/close/", {"confirm": "1", "close_reason": "相談のみ"})
     assert done.status_code == 302
+
+
+def test_a_status_change_from_htmx_answers_the_row_with_its_message(people, family, tenant_a, catalogue):
+    from navigation.cases.services import case_open
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
+                     events=["tenkyo"])
+    proc = case.procedures.filter(determined=True).first()
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    url = f"/navi/cases/{case.pk}/procedures/{proc.pk}/"
+    row = client.post(url, {"status": "done", "reason": ""}, HTTP_HX_REQUEST="true").content.decode()
+    assert row.lstrip().startswith("<tr") and "<html" not in row and f"「{proc.name}」を「完了」にしました" in row
+    proc.refresh_from_db()
+    assert proc.status == "done"
+    refused = client.post(url, {"status": "not_needed", "reason": ""}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'role="alert"' in refused and '<option value="not_needed" selected>' in refused
+    proc.refresh_from_db()
+    assert proc.status == "done"  # nothing changed
+    # Another counter's staff cannot change it, from htmx either.
+    other = staff_client(tenant_a, "staff2", counter=people["B"])
+    denied = other.post(url, {"status": "todo"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'role="alert"' in denied and "<select" not in denied
+    proc.refresh_from_db()
+    assert proc.status == "done"
+
+
+def test_one_action_completes_a_persons_or_a_counters_procedures(people, family, tenant_a, catalogue):
+    from navigation.cases.services import case_open, case_procedures_complete
+
+    head, wife, _kid = family
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[head.atena_no, wife.atena_no],
+                     events=["tenkyo"])
+    wife_row = case.persons.get(atena_no=wife.atena_no)
+    head_row = case.persons.get(atena_no=head.atena_no)
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    html = client.post(f"/navi/cases/{case.pk}/procedures/complete/", {"person": wife_row.pk},
+                       HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="persons-message"' in html and "件の手続を「完了」にしました" in html
+    assert not case.procedures.filter(person=wife_row, determined=True, status__in=["todo", "doing"]).exists()
+    assert case.procedures.filter(person=head_row, determined=True, status="todo").exists()  # untouched
+    done = case_procedures_complete(actor=people["staff1"], counter=people["A"], case=case, only_this_counter=True)
+    assert all(p.counter_id == people["A"].pk for p in done)
+    with pytest.raises(PermissionDenied):
+        case_procedures_complete(actor=people["staff2"], counter=people["B"], case=case, person_id=head_row.pk)
+    with pytest.raises(ValidationError):
+        case_procedures_complete(actor=people["staff1"], counter=people["A"], case=case, person_id=10**9)

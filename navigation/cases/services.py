@@ -471,6 +471,31 @@ def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
 
 
 @transaction.atomic
+def case_procedures_complete(
+    *, actor: User, counter: Counter | None, case: Case, person_id: int | None = None,
+    only_this_counter: bool = False,
+) -> list[CaseProcedure]:
+    """Mark every open (未対応・対応中) procedure of the case 完了 in one action: those of one person, or those
+    this counter is in charge of. Each change goes through ``case_procedure_set_status`` (checks, audit).
+    「他窓口へ」 stays for the other counter to finish; 「不要」 needs a reason and is never implied."""
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    procedures = case.procedures.filter(determined=True,
+                                        status__in=[ProcedureStatus.TODO, ProcedureStatus.DOING])
+    if person_id is not None:
+        if not case.persons.filter(pk=person_id).exists():
+            raise ValidationError(_("この受付の人ではありません。"))
+        procedures = procedures.filter(person_id=person_id)
+    elif only_this_counter:
+        procedures = procedures.filter(counter=counter)
+    else:
+        raise ValidationError(_("完了にする範囲（人または窓口）を選んでください。"))
+    return [case_procedure_set_status(actor=actor, counter=counter, procedure=procedure,
+                                      status=ProcedureStatus.DONE)
+            for procedure in procedures.order_by("sort_order", "pk")]
+
+
+@transaction.atomic
 def case_procedure_set_status(
     *,
     actor: User,

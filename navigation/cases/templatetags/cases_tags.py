@@ -49,3 +49,9 @@ def wareki(value: object) -> str:
     except ValueError:
         return ""
     return re.sub(r"^(\D+)1年", r"\g<1>元年", text)
+
+
+@register.filter
+def open_count(procedures: object) -> int:
+    """Procedures still to do (未対応・対応中) among ``procedures``."""
+    return sum(1 for p in procedures or [] if getattr(p, "determined", False) and p.status in ("todo", "doing"))
