@@ -7,7 +7,15 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _lazy
+
+        from madoguchi.menu import MenuEntry
+        from madoguchi.menu import register as menu_register
         from tenants.jobs import PeriodicJob, daily_slot, register
+
+        menu_register(MenuEntry(key="audit.events", label=_lazy("監査ログ"), url_name="audit:events", section="管理",
+                                description=_lazy("誰がいつどの住民の情報を表示・出力したかの検索（業務管理者）"),
+                                order=915, allowed=lambda user: getattr(user, "is_municipal_admin", False)))
 
         # Nightly verification of every municipality's chain, well before the counters open.
         register(PeriodicJob(name="audit.verify_chain", task_name="audit.verify_chain", slot=daily_slot(2, 30)))

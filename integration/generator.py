@@ -45,18 +45,50 @@ FEMALE = [
     ("久美子", "クミコ"), ("真由美", "マユミ"), ("葵", "アオイ"), ("紬", "ツムギ"), ("美穂", "ミホ"),
     ("千尋", "チヒロ"),
 ]
-TOWNS = ["山下町", "東千石町", "西千石町", "中央町", "上之園町", "荒田一丁目", "鴨池二丁目", "紫原三丁目",
-         "伊敷四丁目", "吉野町", "谷山中央五丁目", "宇宿二丁目", "真砂本町", "武岡一丁目", "桜ケ丘六丁目",
-         "城西三丁目", "田上二丁目", "坂之上七丁目", "星ケ峯四丁目", "下荒田一丁目"]
+# Invented 町字 (no real municipality's addresses): demo cities are fictional, and so are their streets.
+TOWNS = ["本町一丁目", "本町二丁目", "駅前通", "中央三丁目", "さくら台一丁目", "さくら台二丁目", "みどり町",
+         "あおば町", "港町四丁目", "山手五丁目", "ひかりが丘一丁目", "ひかりが丘二丁目", "川端町", "北原三丁目",
+         "南原六丁目", "東浜二丁目", "西ヶ丘四丁目", "若葉台七丁目", "新田一丁目", "旭町"]
+SCHOOLS = ["中央", "本町", "さくら台", "みどり"]
 BUILDINGS = ["サンハイツ", "コーポ桜島", "メゾン城山", "グランドール天文館", "ハイム錦江"]
-FOREIGN = [("NGUYEN VAN AN", "グエン ヴァン アン", "ベトナム", "技能実習"),
-           ("WANG XIAOMING", "ワン シャオミン", "中国", "留学"),
-           ("SANTOS MARIA", "サントス マリア", "フィリピン", "永住者"),
-           ("KIM MINJUN", "キム ミンジュン", "韓国", "特別永住者")]
+# Foreign families: (family name alphabetic, family name kana, nationality, residence status of the head,
+# male given names, female given names); each member draws a given name of their own.
+FOREIGN = [
+    ("NGUYEN", "グエン", "ベトナム", "技術・人文知識・国際業務",
+     [("VAN AN", "ヴァン アン"), ("DUC MINH", "ドゥック ミン"), ("QUANG HUY", "クアン フイ"),
+      ("THANH LONG", "タイン ロン")],
+     [("THI HOA", "ティ ホア"), ("THI LAN", "ティ ラン"), ("NGOC ANH", "ゴック アイン"),
+      ("THU TRANG", "トゥー チャン")]),
+    ("WANG", "ワン", "中国", "永住者",
+     [("XIAOMING", "シャオミン"), ("HAORAN", "ハオラン"), ("ZIHAN", "ズーハン"), ("JUNJIE", "ジュンジエ")],
+     [("MEILING", "メイリン"), ("XIN", "シン"), ("YUTONG", "ユートン"), ("JIAYI", "ジアイー")]),
+    ("SANTOS", "サントス", "フィリピン", "定住者",
+     [("JOSE", "ホセ"), ("MARK ANTHONY", "マーク アンソニー"), ("PAOLO", "パオロ"), ("RAFAEL", "ラファエル")],
+     [("MARIA CLARA", "マリア クララ"), ("ANGELICA", "アンジェリカ"), ("JOY", "ジョイ"), ("KRISTINE", "クリスティン")]),
+    ("KIM", "キム", "韓国", "特別永住者",
+     [("MINJUN", "ミンジュン"), ("SEOJUN", "ソジュン"), ("DOYUN", "ドユン"), ("JIHO", "ジホ")],
+     [("SEOYEON", "ソヨン"), ("JIWOO", "ジウ"), ("HAYOON", "ハユン"), ("SUAH", "スア")]),
+    ("SILVA", "シルバ", "ブラジル", "定住者",
+     [("LUCAS", "ルーカス"), ("GABRIEL", "ガブリエル"), ("MATEUS", "マテウス"), ("RAFAEL", "ハファエル")],
+     [("ANA", "アナ"), ("JULIA", "ジュリア"), ("BEATRIZ", "ベアトリス"), ("LARISSA", "ラリッサ")]),
+]
+# A dependent's status follows the head's where the law ties them (家族滞在 for a worker's family).
+FAMILY_STATUS = {"技術・人文知識・国際業務": "家族滞在"}
 # 外字: local PUA code point → (UCS with IVS if any, MJ文字図形名, base form used in the visible name)
 GAIJI = [("\ue000", "\U00020bb7", "MJ000000", "吉"), ("\ue001", "葛\U000e0102", "MJ007167", "葛"),
          ("\ue002", "邉\U000e0103", "MJ028136", "辺"), ("\ue003", "髙", "MJ028989", "高")]
 GAIJI_SURNAMES = [("\ue000田", "ヨシダ"), ("\ue001西", "カサイ"), ("渡\ue002", "ワタナベ"), ("\ue003木", "タカギ")]
+
+
+DEMO_CODE = "469998"  # 46 + an unassigned number 999 + check digit: no real municipality has it
+DEMO_CITY = "みなみデモ市"
+
+
+def _prefecture(municipality_code: str) -> str:
+    from tenants.validators import PREFECTURES
+
+    number = int(municipality_code[:2]) if municipality_code[:2].isdigit() else 0
+    return PREFECTURES[number - 1] if 1 <= number <= len(PREFECTURES) else ""
 
 
 @dataclass
@@ -104,8 +136,12 @@ def _age(born: date, on: date) -> int:
 
 
 class CoreDataGenerator:
-    def __init__(self, *, residents: int, seed: int = 1, today: date | None = None, gaiji_rate: float = 0.003) -> None:
+    def __init__(self, *, residents: int, seed: int = 1, today: date | None = None, gaiji_rate: float = 0.003,
+                 municipality_code: str = DEMO_CODE, city_name: str = DEMO_CITY) -> None:
         self.target = residents
+        self.city = f"{_prefecture(municipality_code)}{city_name}"
+        self.city_name = city_name
+        self.lg_code = municipality_code[:5]
         self.rng = random.Random(seed)
         self.today = today or date(2026, 4, 1)
         self.gaiji_rate = gaiji_rate
@@ -122,6 +158,13 @@ class CoreDataGenerator:
             return name, kana
         return self.rng.choice(SURNAMES)
 
+    def _given(self, names: list[tuple[str, str]], taken: set[str]) -> tuple[str, str]:
+        """A given name not yet used in this household (parents and children never share one)."""
+        free = [name for name in names if name[0] not in taken] or names
+        chosen = self.rng.choice(free)
+        taken.add(chosen[0])
+        return chosen
+
     def generate(self) -> list[Person]:
         rng = self.rng
         serial = 0
@@ -130,13 +173,13 @@ class CoreDataGenerator:
             household_serial += 1
             household_no = with_check_digit(f"{household_serial + 50_000_000:09d}")
             town = rng.choice(TOWNS)
-            address = f"鹿児島県鹿児島市{town}{rng.randint(1, 40)}番{rng.randint(1, 30)}号"
+            address = f"{self.city}{town}{rng.randint(1, 40)}番{rng.randint(1, 30)}号"
             katagaki = f"{rng.choice(BUILDINGS)}{rng.randint(1, 9)}0{rng.randint(1, 9)}号" if rng.random() < 0.3 else ""
             postcode = f"89{rng.randint(0, 9)}-{rng.randint(0, 9999):04d}"
-            address_code = f"46201{TOWNS.index(town):03d}{rng.randint(0, 999):03d}"
+            address_code = f"{self.lg_code}{TOWNS.index(town):03d}{rng.randint(0, 999):03d}"
             moved_in = self._birth(rng.randint(0, 30))
             surname, surname_kana = self._surname()
-            foreign = rng.random() < 0.02
+            foreign = FOREIGN[rng.randrange(len(FOREIGN))] if rng.random() < 0.02 else None
             members: list[tuple[str, int, str]] = []  # (relationship, age, sex)
             head_age = rng.choices([rng.randint(19, 34), rng.randint(35, 64), rng.randint(65, 98)], [3, 5, 3])[0]
             head_sex = "1" if rng.random() < 0.75 else "2"
@@ -158,9 +201,10 @@ class CoreDataGenerator:
                 if child_age >= 25:
                     members.append(("子の子", rng.randint(0, child_age - 22), rng.choice("12")))
             head_name = ""
+            given_names: set[str] = set()  # no two members of one household share a full name
             for relationship, age, sex in members:
                 serial += 1
-                given, given_kana = rng.choice(MALE if sex == "1" else FEMALE)
+                given, given_kana = self._given(MALE if sex == "1" else FEMALE, given_names)
                 last, last_kana = (surname, surname_kana) if relationship not in ("母",) or rng.random() < 0.7 \
                     else self._surname()
                 person = Person(
@@ -169,14 +213,18 @@ class CoreDataGenerator:
                     sex=sex, relationship=relationship, head_name="", address=address, address_katagaki=katagaki,
                     address_code=address_code, postcode=postcode, became_resident_on=moved_in,
                     resident_code=f"{rng.randint(10**10, 10**11 - 1)}",
-                    honseki=f"鹿児島県鹿児島市{rng.choice(TOWNS)}{rng.randint(1, 40)}番地",
+                    honseki=f"{self.city}{rng.choice(TOWNS)}{rng.randint(1, 40)}番地",
                 )
                 if foreign and relationship in ("世帯主", "妻", "夫", "子"):
-                    alpha, kana, nationality, status = FOREIGN[household_serial % len(FOREIGN)]
-                    person.kind, person.name_alpha, person.nationality = "foreign", alpha, nationality
-                    person.name, person.name_kana, person.residence_status = alpha, kana, status
+                    family, family_kana, nationality, status, males, females = foreign
+                    alpha, kana = self._given(males if sex == "1" else females, given_names)
+                    person.kind, person.nationality = "foreign", nationality
+                    person.name = person.name_alpha = f"{family} {alpha}"
+                    person.name_kana = f"{family_kana}　{kana}"
+                    person.residence_status = status if relationship == "世帯主" else FAMILY_STATUS.get(status, status)
                     person.honseki = ""
-                    person.residence_period_end = self.today + timedelta(days=rng.randint(30, 1500))
+                    person.residence_period_end = (None if status.endswith("永住者")
+                                                   else self.today + timedelta(days=rng.randint(30, 1500)))
                 elif relationship == "世帯主" or person.honseki:
                     person.hittousha = person.name if relationship == "世帯主" else head_name
                 if relationship == "世帯主":
@@ -229,7 +277,7 @@ class CoreDataGenerator:
                 school = "小学校" if age <= 12 else "中学校"
                 yield {"atena_no": p.atena_no, "kind": school, "number": f"学{p.atena_no[-7:]}",
                        "start_date": max(start, date(p.birth_date.year + (7 if school == "小学校" else 13), 4, 1)),
-                       "details": {"school": f"鹿児島市立{rng.choice(['中央', '山下', '城西', '荒田'])}{school}",
+                       "details": {"school": f"{self.city_name}立{rng.choice(SCHOOLS)}{school}",
                                    "grade": str(age - 5 if school == "小学校" else age - 12)}}
             elif area == "inkan" and age >= 18 and rng.random() < 0.45:
                 yield {"atena_no": p.atena_no, "kind": "印鑑登録", "number": f"{p.atena_no[-8:]}",
@@ -260,12 +308,14 @@ AREA_FILES = {"kokuho": "elig_kokuho_csv", "kaigo": "elig_kaigo_csv", "kouki": "
 
 
 def write_files(*, out: Path, municipality_code: str, areas: list[str], residents: int, seed: int,
-                layouts_dir: Path, legacy: bool = True, gaiji_rate: float = 0.003) -> dict[str, Path]:
+                layouts_dir: Path, legacy: bool = True, gaiji_rate: float = 0.003,
+                city_name: str = "") -> dict[str, Path]:
     """Write every shipped-layout file for the subscribed areas; returns layout key → file path."""
     from integration.writer import LayoutWriter
 
     out.mkdir(parents=True, exist_ok=True)
-    generator = CoreDataGenerator(residents=residents, seed=seed, gaiji_rate=gaiji_rate)
+    generator = CoreDataGenerator(residents=residents, seed=seed, gaiji_rate=gaiji_rate,
+                                  municipality_code=municipality_code, city_name=city_name or DEMO_CITY)
     people = generator.generate()
 
     def layout(key: str) -> dict:

@@ -11,8 +11,17 @@ def shell(request: HttpRequest) -> dict:
     if not isinstance(tenant, Municipality):
         tenant = None
     counter = getattr(request, "counter", None)
-    return {
+    context = {
         "municipality": tenant,
         "current_counter": counter,
         "request_id": getattr(request, "request_id", ""),
     }
+    user = getattr(request, "user", None)
+    if tenant is not None and user is not None and user.is_authenticated:
+        from tenants.accounts.sessions import deadline_of, pending_form_for, warning_seconds
+
+        deadline = deadline_of(request)
+        context["session_deadline"] = int(deadline) if deadline else None
+        context["session_warning"] = warning_seconds()
+        context["pending_form"] = pending_form_for(request)
+    return context

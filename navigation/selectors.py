@@ -174,3 +174,103 @@ def catalogue_public(*, on: date | None = None, areas: list[str] | None = None) 
         "procedures": [p.as_dict() for p in sorted(compiled.procedures.values(), key=lambda p: (p.order, p.code))
                        if p.area in allowed],
     }
+
+
+# 続柄 offered by the "try it" household builder (住民基本台帳事務処理要領の記載例から、よく使うもの).
+TRY_RELATIONSHIPS = ("世帯主", "妻", "夫", "子", "父", "母", "子の妻", "子の夫", "子の子", "兄", "姉", "弟", "妹",
+                     "祖父", "祖母", "縁故者", "同居人")
+
+
+def rule_vocabulary() -> dict[str, Any]:
+    """What the visual rule editor and the "try it" household form offer, with Japanese labels.
+
+    Built from the same tables the engine checks rules against (``navigation.facts``), so a fact added to the
+    engine appears in the editor without a change to it.
+    """
+    from navigation.facts import ELIGIBILITY_FLAGS, HOUSEHOLD_VARS, OTHER_VARS, PERSON_VARS
+
+    def entries(table: dict[str, str]) -> list[dict[str, str]]:
+        return [{"code": code, "label": str(label)} for code, label in table.items()]
+
+    return {
+        "groups": [
+            {"label": _("人"), "vars": entries(PERSON_VARS)},
+            {"label": _("世帯"), "vars": entries(HOUSEHOLD_VARS)},
+            {"label": _("回答"), "vars": [{"code": f"answer.{q.code}", "label": q.text}
+                                        for q in Question.objects.all()]},
+            {"label": _("異動事由"), "vars": [{"code": f"event.{e.code}", "label": e.name}
+                                          for e in LifeEvent.objects.all()]},
+            {"label": _("その他"), "vars": entries(OTHER_VARS)},
+        ],
+        "questions": [{"code": q.code, "text": q.text, "kind": q.kind, "scope": q.scope,
+                       "choices": [{"value": c.get("value", ""), "label": c.get("label", "")} for c in q.choices or []]}
+                      for q in Question.objects.all()],
+        "eligibilities": [{"code": code, "label": str(label)} for code, label in ELIGIBILITY_FLAGS.items()],
+        "relationships": list(TRY_RELATIONSHIPS),
+    }
+
+
+SECTION_LABELS = {"events": _("異動事由"), "questions": _("質問"), "procedures": _("手続"), "rules": _("判定ルール")}
+ITEM_FIELD_LABELS = {
+    "name": _("名称"), "description": _("説明"), "order": _("表示順"), "area": _("業務"), "events": _("異動事由"),
+    "guidance": _("職員向けの案内"), "documents": _("持ち物"), "counter": _("担当窓口"), "department": _("担当部署"),
+    "legal_basis": _("根拠法令"), "legal_url": _("根拠法令のURL"), "fee": _("手数料"), "forms": _("様式"),
+    "staff_alert": _("注意喚起"), "export": _("基幹系への連携"), "text": _("質問文"), "help": _("補足"),
+    "kind": _("回答の種類"), "scope": _("対象"), "choices": _("選択肢"), "procedure": _("手続"),
+    "condition": _("条件"), "reason": _("理由の文"),
+}
+
+
+@dataclass
+class SectionDiff:
+    section: str
+    label: str
+    added: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
+    changed: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (code, name, changed field labels)
+    removed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+
+@dataclass
+class PublishDiff:
+    """What publishing the draft would change against the version in force (issue 17 item 10)."""
+
+    base: CatalogueVersion | None
+    sections: list[SectionDiff]
+
+    @property
+    def unchanged(self) -> bool:
+        return all(section.empty for section in self.sections)
+
+
+def _item_name(item: dict[str, Any]) -> str:
+    return str(item.get("name") or item.get("text") or item.get("reason") or "")
+
+
+def catalogue_publish_diff(*, actor: Any, on: date | None = None) -> PublishDiff:
+    """The draft against the version in force on ``on`` (today): items added, changed (with the fields that
+    changed) and removed, per section. Admins only."""
+    require_admin(actor)
+    base = catalogue_version_current(on=on)
+    draft = catalogue_draft_data()
+    before = base.snapshot if base is not None else {}
+    sections = []
+    for section in SECTIONS:
+        old = {item["code"]: item for item in before.get(section, [])}
+        new = {item["code"]: item for item in draft.get(section, [])}
+        diff = SectionDiff(section=section, label=str(SECTION_LABELS[section]))
+        for code, item in new.items():
+            if code not in old:
+                diff.added.append((code, _item_name(item)))
+            elif item_hash(item) != item_hash(old[code]):
+                order = list(ITEM_FIELD_LABELS)
+                fields = sorted((key for key in set(item) | set(old[code])
+                                 if key != "code" and item.get(key) != old[code].get(key)),
+                                key=lambda k: (order.index(k) if k in order else len(order), k))
+                diff.changed.append((code, _item_name(item), [str(ITEM_FIELD_LABELS.get(k, k)) for k in fields]))
+        diff.removed = [(code, _item_name(item)) for code, item in old.items() if code not in new]
+        sections.append(diff)
+    return PublishDiff(base=base, sections=sections)

@@ -379,7 +379,17 @@ def catalogue_publish(*, actor: Any, effective_from: date, note: str = "") -> Ca
     _require_admin(actor)
     if effective_from is None:
         raise ValidationError({"effective_from": _("適用開始日を入力してください。")})
-    return _publish(actor=actor, data=selectors.catalogue_draft_data(), effective_from=effective_from, note=note)
+    data = selectors.catalogue_draft_data()
+    latest = CatalogueVersion.objects.select_for_update().order_by("-number").first()
+    if latest is not None and latest.content_hash == selectors.publish_hash(data):
+        raise ValidationError(_("下書きは第%(n)d版から変わっていません。変更してから公開してください。")
+                              % {"n": latest.number})
+    current = (CatalogueVersion.objects.order_by("-effective_from", "-number").first() if latest is not None else None)
+    if current is not None and effective_from < current.effective_from:
+        raise ValidationError({"effective_from": _(
+            "適用開始日は第%(n)d版の適用開始日（%(d)s）以後にしてください。") % {
+                "n": current.number, "d": current.effective_from.isoformat()}})
+    return _publish(actor=actor, data=data, effective_from=effective_from, note=note)
 
 
 def ensure_admin_or_raise(actor: Any) -> None:

@@ -73,6 +73,7 @@ def catalogue_home(request: HttpRequest) -> HttpResponse:
         "publish_form": nav_forms.PublishForm(initial={"effective_from": date.today()}),
         "import_form": nav_forms.ImportForm(), "try_form": _try_form(), "sections": SECTIONS,
         "current": selectors.catalogue_version_current(on=date.today()),
+        "vocabulary": selectors.rule_vocabulary(),
     }
     return render(request, "navigation/admin_home.html", context)
 
@@ -123,7 +124,7 @@ def item_edit(request: HttpRequest, section: str, pk: int | None = None) -> Http
     if section == "rules":
         context.update({"try_form": _try_form(), "person_vars": PERSON_VARS, "household_vars": HOUSEHOLD_VARS,
                         "other_vars": OTHER_VARS, "questions": Question.objects.all(),
-                        "events": LifeEvent.objects.all()})
+                        "events": LifeEvent.objects.all(), "vocabulary": selectors.rule_vocabulary()})
     return render(request, "navigation/admin_edit.html", context)
 
 
@@ -145,15 +146,26 @@ def item_delete(request: HttpRequest, section: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def publish(request: HttpRequest) -> HttpResponse:
+    """Publishing in two steps: the difference from the version in force, then the confirmation."""
     _admin(request)
     form = nav_forms.PublishForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("適用開始日を正しく入力してください。"))
         return redirect("navigation:admin_home")
+    if request.POST.get("confirm") != "1":
+        diff = selectors.catalogue_publish_diff(actor=request.user)
+        if diff.unchanged:
+            messages.error(request, _("下書きは公開中の版から変わっていません。変更してから公開してください。"))
+            return redirect("navigation:admin_home")
+        return render(request, "navigation/admin_publish_confirm.html",
+                      {"form": form, "diff": diff, "effective_from": form.cleaned_data["effective_from"],
+                       "note": form.cleaned_data["note"]})
     try:
         version = services.catalogue_publish(actor=request.user, **form.cleaned_data)
     except CatalogueInvalid as exc:
         messages.error(request, _("下書きに誤りがあるため公開できません：%(p)s") % {"p": " / ".join(exc.problems[:10])})
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("第%(n)d版を公開しました（適用開始日 %(d)s）。")
                          % {"n": version.number, "d": version.effective_from.isoformat()})

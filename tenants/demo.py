@@ -23,10 +23,12 @@ class DemoCity:
     areas: str
 
 
+# Fictional codes: a real prefecture number, then 999 (no municipality of any prefecture is numbered in the
+# 900s), then a valid check digit, so that the code validator accepts them and no real city is impersonated.
 DEMO_CITIES = (
-    DemoCity("462012", "minami", "みなみデモ市", "ミナミデモシ",
+    DemoCity("469998", "minami", "みなみデモ市", "ミナミデモシ",
              "juki,inkan,koseki,zei,kokuho,kaigo,kouki,jidou_teate,gakureibo"),
-    DemoCity("012084", "kita", "きたデモ町", "キタデモチョウ", "juki,kokuho"),
+    DemoCity("019992", "kita", "きたデモ町", "キタデモチョウ", "juki,kokuho"),
 )
 
 DEMO_STAFF = (
@@ -47,7 +49,8 @@ DEMO_COUNTERS = (
 def seed_city(city: DemoCity, *, catalogue: bool = True) -> tuple[Municipality, bool]:
     """Provision one demo city (if missing) with departments, counters, staff and (optionally) the
     default procedure catalogue. Idempotent."""
-    municipality = Municipality.objects.filter(code=city.code).first()
+    # By slug: a development database seeded before the demo codes became fictional keeps its cities.
+    municipality = Municipality.objects.filter(slug=city.slug).first()
     created = municipality is None
     if created:
         municipality = municipality_provision(

@@ -367,11 +367,13 @@ def test_screens_flow_through_http(people, family, tenant_a, catalogue):
     client.post(f"/navi/cases/{case.pk}/answers/", {"case:moving_destination": "domestic"})
     case.refresh_from_db()
     assert case.answers["case"]["moving_destination"] == "domestic"
-    refused = client.post(f"/navi/cases/{case.pk}/close/", {}, follow=True).content.decode()
+    summary = client.post(f"/navi/cases/{case.pk}/close/", {}).content.decode()
+    assert "この受付で行ったこと" in summary and "完了を確定する" in summary  # a summary first, nothing closed
+    refused = client.post(f"/navi/cases/{case.pk}/close/", {"confirm": "1"}, follow=True).content.decode()
     assert "未完了の手続があるため受付を完了できません" in refused
     assert AuditEvent.objects.filter(action="view", target_type="case", target_id=str(case.pk)).exists()
     queue = client.get("/navi/cases/queue/").content.decode()
-    assert case.label in queue and "窓口 太郎" not in queue  # the polled queue carries no personal data
+    assert case.label in queue and "窓口 太郎" in queue and "転出" in queue  # the visitor and the event
     home = client.get("/").content.decode()
     assert "窓口業務" in home and "/navi/cases/" in home
 
@@ -449,3 +451,92 @@ def test_the_same_case_id_and_atena_no_in_both_cities_stay_apart(people, family,
         viewed = AuditEvent.objects.filter(target_type="person", target_id=head.atena_no).last()
         assert set(viewed.residents) == {m.atena_no for m in family}
         assert Case.objects.get(pk=case_a.pk).persons.get().name == "窓口 太郎"
+
+
+def test_a_case_without_event_or_other_purpose_closes_only_with_a_reason(people, family, catalogue):
+    from navigation.cases import purposes
+    from navigation.cases.services import case_close, case_open
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no])
+    with pytest.raises(ValidationError) as refused:
+        case_close(actor=people["staff1"], counter=people["A"], case=case)
+    assert "完了する理由" in refused.value.message_dict["close_reason"][0]
+    case.refresh_from_db()
+    assert case.status == "open"
+    closed = case_close(actor=people["staff1"], counter=people["A"], case=case, close_reason="相談のみ（国保税の納付）")
+    assert closed.status == "closed" and closed.close_reason == "相談のみ（国保税の納付）"
+    # Another app's purpose (a certificate request) is enough, without a reason.
+    other = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[1].atena_no])
+    purposes.register("test", lambda c: ["住民票の写し 1通"] if c.pk == other.pk else [])
+    try:
+        assert case_close(actor=people["staff1"], counter=people["A"], case=other).status == "closed"
+    finally:
+        purposes._providers.pop("test")
+
+
+def test_close_summary_lists_done_not_needed_and_handed_off(people, family, tenant_a, catalogue):
+    from navigation.cases.services import case_open, case_procedure_set_status
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
+                     events=["tenkyo"])
+    procedures = list(case.procedures.filter(determined=True))
+    case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=procedures[0], status="done")
+    case_procedure_set_status(actor=people["staff1"], counter=people["A"], procedure=procedures[1],
+                              status="not_needed", reason="本人が後日来庁")
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    html = client.post(f"/navi/cases/{case.pk}/close/", {}).content.decode()
+    assert procedures[0].name in html[html.index('id="close-done"'):]
+    assert "本人が後日来庁" in html[html.index('id="close-not-needed"'):] and "転居" in html
+    bare = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[1].atena_no])
+    page = client.post(f"/navi/cases/{bare.pk}/close/", {}).content.decode()
+    assert "ライフイベントも証明書の交付請求もありません" in page and 'name="close_reason"' in page
+    refused = client.post(f"/navi/cases/{bare.pk}/close/", {"confirm": "1"})
+    assert refused.status_code == 400 and "完了する理由" in refused.content.decode()
+    done = client.post(f"/navi/cases/{bare.pk}/close/", {"confirm": "1", "close_reason": "相談のみ"})
+    assert done.status_code == 302
+
+
+def test_a_status_change_from_htmx_answers_the_row_with_its_message(people, family, tenant_a, catalogue):
+    from navigation.cases.services import case_open
+
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
+                     events=["tenkyo"])
+    proc = case.procedures.filter(determined=True).first()
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    url = f"/navi/cases/{case.pk}/procedures/{proc.pk}/"
+    row = client.post(url, {"status": "done", "reason": ""}, HTTP_HX_REQUEST="true").content.decode()
+    assert row.lstrip().startswith("<tr") and "<html" not in row and f"「{proc.name}」を「完了」にしました" in row
+    proc.refresh_from_db()
+    assert proc.status == "done"
+    refused = client.post(url, {"status": "not_needed", "reason": ""}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'role="alert"' in refused and '<option value="not_needed" selected>' in refused
+    proc.refresh_from_db()
+    assert proc.status == "done"  # nothing changed
+    # Another counter's staff cannot change it, from htmx either.
+    other = staff_client(tenant_a, "staff2", counter=people["B"])
+    denied = other.post(url, {"status": "todo"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'role="alert"' in denied and "<select" not in denied
+    proc.refresh_from_db()
+    assert proc.status == "done"
+
+
+def test_one_action_completes_a_persons_or_a_counters_procedures(people, family, tenant_a, catalogue):
+    from navigation.cases.services import case_open, case_procedures_complete
+
+    head, wife, _kid = family
+    case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[head.atena_no, wife.atena_no],
+                     events=["tenkyo"])
+    wife_row = case.persons.get(atena_no=wife.atena_no)
+    head_row = case.persons.get(atena_no=head.atena_no)
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    html = client.post(f"/navi/cases/{case.pk}/procedures/complete/", {"person": wife_row.pk},
+                       HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="persons-message"' in html and "件の手続を「完了」にしました" in html
+    assert not case.procedures.filter(person=wife_row, determined=True, status__in=["todo", "doing"]).exists()
+    assert case.procedures.filter(person=head_row, determined=True, status="todo").exists()  # untouched
+    done = case_procedures_complete(actor=people["staff1"], counter=people["A"], case=case, only_this_counter=True)
+    assert all(p.counter_id == people["A"].pk for p in done)
+    with pytest.raises(PermissionDenied):
+        case_procedures_complete(actor=people["staff2"], counter=people["B"], case=case, person_id=head_row.pk)
+    with pytest.raises(ValidationError):
+        case_procedures_complete(actor=people["staff1"], counter=people["A"], case=case, person_id=10**9)

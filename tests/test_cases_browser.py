@@ -87,10 +87,25 @@ def test_interview_handoff_resume_close_and_memo(live_server_mt, browser, page, 
         assert page.get_by_text("確認することはありません（聞き取り完了）。").is_visible()
         assert page.locator('[data-answer="case:moving_destination"]').inner_text() == "国内の他の市区町村"
         assert axe_violations(page) == []
+        # A status changes in place (htmx): choosing it is enough, the message appears beside the row.
+        loads = []
+        page.on("load", lambda _page: loads.append(1))
         juki = page.locator('tr[data-code="juki_tenshutsu"]')
+        juki.locator("select").focus()  # as a keyboard user would be
         juki.locator("select").select_option("done")
-        juki.get_by_role("button", name="更新").click()
-        assert page.locator('tr[data-code="juki_tenshutsu"] .cases-proc__status').inner_text() == "完了"
+        status = page.locator('tr[data-code="juki_tenshutsu"] .cases-proc__status')
+        status.filter(has_text="完了").wait_for()
+        message = page.locator('tr[data-code="juki_tenshutsu"] [role="status"]').inner_text()
+        assert "「転出届」を「完了」にしました" in message
+        assert loads == []  # no page reload
+        assert page.locator('tr[data-code="juki_tenshutsu"] select').evaluate("e => e === document.activeElement")
+        # 「不要」 without a reason is refused beside the row, keeping what was chosen.
+        other = page.locator("tr.cases-proc--todo").first
+        code = other.get_attribute("data-code")
+        other.locator("select").select_option("not_needed")
+        row = page.locator(f'tr[data-code="{code}"]')
+        row.locator('[role="alert"]').wait_for()
+        assert row.locator("select").input_value() == "not_needed" and loads == []
 
         # A memo on the person, written at A.
         page.goto(server.url(city.slug, f"/navi/cases/persons/{atena_no}/"))
@@ -114,17 +129,21 @@ def test_interview_handoff_resume_close_and_memo(live_server_mt, browser, page, 
         assert page_b.locator('[data-answer="case:moving_destination"]').inner_text() == "国内の他の市区町村"
         assert page_b.locator('tr[data-code="juki_tenshutsu"] .cases-proc__status').inner_text() == "完了"
 
-        # Closing with an open procedure is refused.
+        # Closing with an open procedure is refused (after the summary, at the confirmation).
         page_b.get_by_role("button", name="受付を完了する").click()
+        page_b.get_by_role("button", name="完了を確定する").click()
         assert page_b.get_by_text(re.compile("未完了の手続があるため受付を完了できません")).is_visible()
-        # Complete the remaining ones, then close.
-        open_rows = page_b.locator("tr.cases-proc--todo")
-        while open_rows.count():
-            first = open_rows.first
-            first.locator("select").select_option("done")
-            first.get_by_role("button", name="更新").click()
-            page_b.wait_for_load_state()
+        # Complete the remaining ones in one action, without a reload.
+        page_b.get_by_role("button", name=re.compile("転出 予定子 さんの手続 \\d+ 件をすべて完了")).click()
+        page_b.locator("#persons-message").wait_for()
+        assert "件の手続を「完了」にしました" in page_b.locator("#persons-message").inner_text()
+        assert page_b.locator("tr.cases-proc--todo").count() == 0
         page_b.get_by_role("button", name="受付を完了する").click()
+        assert page_b.get_by_role("heading", name=f"受付 {label} を完了します").is_visible()
+        assert "転出" in page_b.locator("#close-purpose").inner_text()
+        assert "転出届" in page_b.locator("#close-done").inner_text()
+        assert axe_violations(page_b) == []
+        page_b.get_by_role("button", name="完了を確定する").click()
         assert page_b.get_by_text(re.compile(f"受付 {label} を完了しました")).is_visible()
 
         # B searches the person: A's memo is there.

@@ -116,7 +116,14 @@ def test_publish_from_the_screen_creates_a_new_version(catalogue_a):  # noqa: AN
         "events": ["tennyu", "shussei", "shibou"], "counter": "保険年金窓口 12番", "order": 190,
         "documents": "本人確認書類\n資格喪失証明書"})
     assert response.status_code == 302
-    published = admin.post("/navi/admin/publish/", {"effective_from": "2026-12-01", "note": "窓口番号の変更"},
+    today = date.today().isoformat()
+    confirm = admin.post("/navi/admin/publish/", {"effective_from": today, "note": "窓口番号の変更"}).content.decode()
+    assert "公開の確認" in confirm and "国民健康保険の加入（資格取得）" in confirm
+    # the fields that changed, in Japanese, in the form's order
+    assert "：名称・表示順・職員向けの案内・持ち物・担当窓口・担当部署" in confirm
+    with in_tenant(catalogue_a):
+        assert CatalogueVersion.objects.count() == 1  # nothing published before the confirmation
+    published = admin.post("/navi/admin/publish/", {"effective_from": today, "note": "窓口番号の変更", "confirm": "1"},
                            follow=True).content.decode()
     assert "第2版を公開しました" in published
     with in_tenant(catalogue_a):

@@ -33,6 +33,7 @@ def test_admin_edits_tries_and_publishes_a_rule(live_server_mt, page, fresh_muni
     page.locator("tr", has_text="kaigo_shutoku.age65").get_by_role("link").click()
     assert page.get_by_role("heading", name="判定ルール：kaigo_shutoku.age65").is_visible()
 
+    page.get_by_role("button", name="高度な表示（JsonLogic）").click()  # the raw view beside the visual editor
     condition = page.get_by_label("条件（JsonLogic）")
     condition.fill(json.dumps({"and": [{"var": "person.subject"}, {">=": [{"var": "person.agge"}, 60]}]}))
     page.get_by_role("button", name="下書きに保存").click()
@@ -46,8 +47,9 @@ def test_admin_edits_tries_and_publishes_a_rule(live_server_mt, page, fresh_muni
     page.get_by_label("理由の文").fill("{person.name}さんは{person.age}歳です（試行：60歳以上）。")
     # try the unsaved condition on a sample household first
     panel = page.locator("section", has=page.get_by_role("heading", name="試す（下書きで判定）"))
-    panel.get_by_label("転入").check()
+    panel.get_by_label("転入", exact=True).check()
     panel.get_by_label("基準日（届出日）").fill("2026-06-01")
+    panel.get_by_role("button", name="JSONで入力する（上級者向け）").click()
     panel.get_by_label("試す世帯（JSON）").fill(json.dumps(
         [{"key": "a", "name": "六十二歳", "birth_date": "1964-01-01"},
          {"key": "b", "name": "四十歳", "birth_date": "1986-01-01"}], ensure_ascii=False))
@@ -68,6 +70,11 @@ def test_admin_edits_tries_and_publishes_a_rule(live_server_mt, page, fresh_muni
     page.get_by_label("適用開始日").fill("2026-07-01")
     page.get_by_label("メモ").fill("介護の判定を試行")
     page.get_by_role("button", name="下書きを公開する").click()
+    assert page.get_by_role("heading", name="公開の確認").is_visible()
+    changed = page.locator(".publish-diff__list--changed").inner_text()
+    assert "kaigo_shutoku.age65" in changed and "条件" in changed and "理由の文" in changed
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="この内容で公開する").click()
     page.locator(".messages").wait_for()
     assert "第2版を公開しました（適用開始日 2026-07-01）" in page.locator(".messages").inner_text()
     assert axe_violations(page) == []

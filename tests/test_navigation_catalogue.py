@@ -125,7 +125,7 @@ def test_publish_refuses_an_invalid_draft_and_questions_in_use_cannot_be_deleted
                                        instance=Question.objects.get(code="funeral_held"))
     Rule.objects.filter(code="kaigo_shutoku.age65").update(condition={"foo": 1})  # bypassing the service
     with pytest.raises(CatalogueInvalid) as exc:
-        services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 1))
+        services.catalogue_publish(actor=admin_user, effective_from=date.today())
     assert any("kaigo_shutoku.age65" in p and "foo" in p for p in exc.value.problems)
     assert CatalogueVersion.objects.count() == 1
 
@@ -157,7 +157,7 @@ def test_catalogue_changes_are_audited_and_b_sees_none_of_a(tenant_a, tenant_b):
         event = LifeEvent.objects.get(code="tennyu")
         services.catalogue_item_save(actor=admin, section="events", instance=event,
                                      data={**selectors.event_dict(event), "name": "転入届"})
-        services.catalogue_publish(actor=admin, effective_from=date(2026, 12, 1))
+        services.catalogue_publish(actor=admin, effective_from=date.today())
         actions = list(AuditEvent.objects.filter(seq__gt=start).values_list("action", "target_type", "target_id"))
         assert ("import", "catalogue", "2026.11.1") in actions
         assert ("update", "catalogue_event", "tennyu") in actions
@@ -200,3 +200,44 @@ def test_facts_from_the_mirror(in_a):  # noqa: ANN001
                                "kokuho_sousaihi", "kaigo_soushitsu"}
     assert by_person["A2"] == {"juki_shien_sochi"} and "A3" not in by_person and None not in by_person
     assert result.complete
+
+
+def test_publishing_refuses_an_unchanged_draft_and_an_earlier_effective_date(in_a, admin_user):  # noqa: ANN001
+    services.catalogue_install_default(actor=admin_user, effective_from=date(2026, 4, 1))
+    with pytest.raises(ValidationError) as exc:
+        services.catalogue_publish(actor=admin_user, effective_from=date(2026, 10, 1))
+    assert "第1版から変わっていません" in " ".join(exc.value.messages)
+    event = LifeEvent.objects.get(code="tennyu")
+    services.catalogue_item_save(actor=admin_user, section="events", instance=event,
+                                 data={**selectors.event_dict(event), "name": "転入（国外から）"})
+    with pytest.raises(ValidationError) as exc:
+        services.catalogue_publish(actor=admin_user, effective_from=date(2026, 3, 31))
+    message = "適用開始日は第1版の適用開始日（2026-04-01）以後にしてください。"
+    assert exc.value.message_dict["effective_from"] == [message]
+    assert CatalogueVersion.objects.count() == 1
+    assert services.catalogue_publish(actor=admin_user, effective_from=date(2026, 4, 1)).number == 2  # same day: ok
+
+
+def test_publish_diff_names_what_was_added_changed_and_removed(in_a, admin_user):  # noqa: ANN001
+    services.catalogue_install_default(actor=admin_user, effective_from=date(2026, 4, 1))
+    rule = Rule.objects.get(code="kaigo_shutoku.age65")
+    services.catalogue_item_save(actor=admin_user, section="rules", instance=rule,
+                                 data={**selectors.rule_dict(rule), "reason": "{person.name}さんは65歳以上です。"})
+    services.catalogue_item_save(actor=admin_user, section="events", instance=None,
+                                 data={"code": "kaisei", "name": "住所の表示変更", "description": "", "order": 99})
+    removed = Question.objects.get(code="funeral_held")
+    Rule.objects.filter(condition__icontains="funeral_held").delete()  # the question must be unused to go
+    removed.delete()
+    diff = selectors.catalogue_publish_diff(actor=admin_user)
+    by = {section.section: section for section in diff.sections}
+    assert diff.base.number == 1 and not diff.unchanged
+    assert by["events"].added == [("kaisei", "住所の表示変更")]
+    assert [(code, fields) for code, _name, fields in by["rules"].changed] == [("kaigo_shutoku.age65", ["理由の文"])]
+    assert ("funeral_held", removed.text) in by["questions"].removed
+    assert by["procedures"].empty
+    from django.core.exceptions import PermissionDenied
+
+    from tenants.accounts.models import User
+
+    with pytest.raises(PermissionDenied):
+        selectors.catalogue_publish_diff(actor=User.objects.get(username="staff1"))

@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.accounts.middleware.TenantSessionBindingMiddleware",
+    "tenants.accounts.sessions.SessionDeadlineMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.AuditContextMiddleware",
@@ -194,6 +195,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = int(env("MADOGUCHI_SESSION_SECONDS", str(8 * 3600)))  # one working day
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_WARNING_SECONDS = int(env("MADOGUCHI_SESSION_WARNING_SECONDS", "300"))  # warn this long before expiry
 SESSION_ENGINE = "django.contrib.sessions.backends.db"  # the session table lives in the tenant schema
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the meta tag, not the cookie
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import Sex
@@ -29,9 +30,14 @@ class SearchForm(forms.Form):
 
     def clean_birth(self) -> object:
         try:
-            return parse_birth_date(self.cleaned_data.get("birth") or "")
+            value = parse_birth_date(self.cleaned_data.get("birth") or "")
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages) from exc
+        if value is not None and value > timezone.localdate():
+            raise forms.ValidationError(
+                _("「%(text)s」（%(date)s）は今日より後の日付です。生年月日を確かめてください。")
+                % {"text": self.cleaned_data.get("birth"), "date": value.isoformat()})
+        return value
 
     @property
     def has_criteria(self) -> bool:
@@ -100,6 +106,14 @@ class CloseForm(forms.Form):
         required=False,
         max_length=1000,
         help_text=_("未完了の手続が残っているときだけ入力します。記録に残ります。"),
+    )
+    close_reason = forms.CharField(
+        label=_("完了する理由"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=1000,
+        help_text=_("ライフイベントも証明書の交付請求もない受付のときに入力します"
+                    "（相談のみ、書類の不備で出直し など）。"),
     )
 
 

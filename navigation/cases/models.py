@@ -72,6 +72,8 @@ class Case(models.Model):
         related_name="+",
     )
     close_override_reason = models.TextField(_("未完了のまま完了した理由"), blank=True)
+    # A case with neither a life event nor another purpose (a certificate request…) closes only with a reason.
+    close_reason = models.TextField(_("事由のないまま完了した理由"), blank=True)
     # What closing handed back to the core systems (navigation.cases.handback): records and skipped items.
     handback = models.JSONField(_("基幹系への連携結果"), default=dict, blank=True)
 

@@ -91,21 +91,48 @@ def memo_history(*, actor: User, memo_id: int) -> tuple[Memo, list]:
 # ---------------------------------------------------------------------------------------------
 # Queue and cases
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass
 class QueueRow:
     case: Case
     waiting: bool
     last_handoff: CaseHandoff | None
     person_count: int
     open_procedures: int
+    visitor_name: str = ""  # empty for a case with a person under a support measure: the 受付番号 alone
+    protected: bool = False
+    event_names: list[str] = field(default_factory=list)
+    waiting_minutes: int | None = None
+    last_note: str = ""
+    last_note_at: object = None
+
+
+def _queue_names_audited(*, actor: User, rows: list[QueueRow], atena_by_case: dict[int, str]) -> None:
+    """The queue polls every 5 seconds: record a visitor's name shown to a staff member once a day, not at
+    every poll (``cache.add`` is atomic across processes)."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    day = timezone.localdate().isoformat()
+    first_seen = [row for row in rows if row.visitor_name
+                  and cache.add(f"queue-shown:{actor.pk}:{row.case.pk}:{day}", 1, timeout=24 * 3600)]
+    if first_seen:
+        record(actor=actor, action="view", target_type="case_queue", target_id="",
+               details={"cases": [row.case.label for row in first_seen]},
+               residents=sorted({atena_by_case[row.case.pk] for row in first_seen if atena_by_case.get(row.case.pk)}))
 
 
 def case_queue(*, actor: User, counter: Counter | None) -> list[QueueRow]:
     """Open cases at ``counter``: waiting hand-offs first (oldest first), then those being served.
 
-    The queue carries no personal data (受付番号, events, counters, the hand-off note), so the
-    5-second polling does not fill the audit trail; opening a case is audited.
+    Each row names the visitor, the life events, the minutes since arrival and the last note. A case with a
+    person under a support measure shows its 受付番号 alone (the queue is on screens others can see). The
+    first showing of a visitor's name to a staff member each day is audited; the 5-second polls are not.
     """
+    from django.utils import timezone
+
+    from integration.selectors import protected_among
+    from navigation.models import LifeEvent
+
     _require_staff(actor)
     if counter is None:
         return []
@@ -117,9 +144,12 @@ def case_queue(*, actor: User, counter: Counter | None) -> list[QueueRow]:
     handoffs: dict[int, CaseHandoff] = {}
     for handoff in CaseHandoff.objects.filter(case__in=cases).select_related("from_counter", "sent_by"):
         handoffs[handoff.case_id] = handoff  # ordered by sent_at: the last one wins
-    counts: dict[int, int] = {}
-    for case_id in CasePerson.objects.filter(case__in=cases).values_list("case_id", flat=True):
-        counts[case_id] = counts.get(case_id, 0) + 1
+    persons: dict[int, list[CasePerson]] = {}
+    for person in CasePerson.objects.filter(case__in=cases).order_by("position", "pk"):
+        persons.setdefault(person.case_id, []).append(person)
+    protected, _households = protected_among(
+        atena_nos=[p.atena_no for group in persons.values() for p in group if p.atena_no],
+        household_nos=[p.household_no for group in persons.values() for p in group if p.household_no])
     open_counts: dict[int, int] = {}
     for case_id in (
         CaseProcedure.objects.filter(case__in=cases, determined=True)
@@ -127,16 +157,36 @@ def case_queue(*, actor: User, counter: Counter | None) -> list[QueueRow]:
         .values_list("case_id", flat=True)
     ):
         open_counts[case_id] = open_counts.get(case_id, 0) + 1
-    rows = [
-        QueueRow(
-            case=c,
-            waiting=c.queue_state == QueueState.WAITING,
-            last_handoff=handoffs.get(c.pk),
-            person_count=counts.get(c.pk, 0),
-            open_procedures=open_counts.get(c.pk, 0),
+    notes: dict[int, Memo] = {}
+    for memo in memos_visible_to(actor=actor).filter(case__in=cases).order_by("created_at"):
+        notes[memo.case_id] = memo  # the last one wins
+    event_names = dict(LifeEvent.objects.values_list("code", "name"))
+    now = timezone.now()
+    rows, atena_by_case = [], {}
+    for c in cases:
+        group = persons.get(c.pk, [])
+        visitor = next((p for p in group if p.is_visitor), group[0] if group else None)
+        is_protected = any((p.atena_no and p.atena_no in protected) or getattr(p, "support_measure", False)
+                           for p in group)
+        handoff, memo = handoffs.get(c.pk), notes.get(c.pk)
+        note, note_at = "", None
+        if memo is not None:
+            note, note_at = memo.body, memo.created_at
+        if handoff is not None and handoff.note and (note_at is None or handoff.sent_at >= note_at):
+            note, note_at = handoff.note, handoff.sent_at
+        arrived = c.queued_at or c.created_at
+        row = QueueRow(
+            case=c, waiting=c.queue_state == QueueState.WAITING, last_handoff=handoff, person_count=len(group),
+            open_procedures=open_counts.get(c.pk, 0), protected=is_protected,
+            visitor_name="" if is_protected or visitor is None else visitor.name,
+            event_names=[event_names.get(code, code) for code in c.events or []],
+            waiting_minutes=max(0, int((now - arrived).total_seconds() // 60)) if arrived else None,
+            last_note=note, last_note_at=note_at,
         )
-        for c in cases
-    ]
+        rows.append(row)
+        if visitor is not None and visitor.atena_no:
+            atena_by_case[c.pk] = visitor.atena_no
+    _queue_names_audited(actor=actor, rows=rows, atena_by_case=atena_by_case)
     return sorted(rows, key=lambda r: (not r.waiting, r.case.queued_at or r.case.created_at))
 
 
@@ -256,3 +306,44 @@ def person_detail(*, actor: User, atena_no: str, on: date | None = None) -> Pers
 
 def counters_for_handoff(*, case: Case) -> list[Counter]:
     return list(Counter.objects.filter(is_active=True).exclude(pk=case.current_counter_id))
+
+
+@dataclass
+class CloseSummary:
+    """What closing a case will record (issue 17 item 6): shown before staff confirm."""
+
+    case: Case
+    done: list[CaseProcedure] = field(default_factory=list)
+    not_needed: list[CaseProcedure] = field(default_factory=list)  # with their reasons
+    elsewhere: list[CaseProcedure] = field(default_factory=list)
+    unresolved: list[CaseProcedure] = field(default_factory=list)
+    handoffs: list[CaseHandoff] = field(default_factory=list)
+    event_names: list[str] = field(default_factory=list)
+    purposes: list[str] = field(default_factory=list)
+
+    @property
+    def needs_reason(self) -> bool:
+        """Neither a life event nor another purpose: closing as 完了 needs a reason."""
+        return not self.event_names and not self.purposes
+
+
+def case_close_summary(*, actor: User, case: Case) -> CloseSummary:
+    from navigation.cases.models import RESOLVED_STATUSES, ProcedureStatus
+    from navigation.cases.purposes import case_purposes
+    from navigation.models import LifeEvent
+
+    _require_staff(actor)
+    procedures = list(case.procedures.filter(determined=True).select_related("person", "counter")
+                      .order_by("sort_order", "pk"))
+    names = dict(LifeEvent.objects.values_list("code", "name"))
+    return CloseSummary(
+        case=case,
+        done=[p for p in procedures if p.status == ProcedureStatus.DONE],
+        not_needed=[p for p in procedures if p.status == ProcedureStatus.NOT_NEEDED],
+        elsewhere=[p for p in procedures if p.status == ProcedureStatus.ELSEWHERE],
+        unresolved=[p for p in procedures if p.status not in RESOLVED_STATUSES
+                    and p.status != ProcedureStatus.ELSEWHERE],
+        handoffs=list(case.handoffs.select_related("from_counter", "to_counter").order_by("sent_at")),
+        event_names=[names.get(code, code) for code in case.events or []],
+        purposes=case_purposes(case),
+    )

@@ -26,6 +26,7 @@ from navigation.cases.models import (
     ProcedureStatus,
     QueueState,
 )
+from navigation.cases.purposes import case_purposes
 from tenants.accounts.models import Counter, Department, User
 
 MAX_NOTE = 2000
@@ -470,6 +471,31 @@ def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
 
 
 @transaction.atomic
+def case_procedures_complete(
+    *, actor: User, counter: Counter | None, case: Case, person_id: int | None = None,
+    only_this_counter: bool = False,
+) -> list[CaseProcedure]:
+    """Mark every open (未対応・対応中) procedure of the case 完了 in one action: those of one person, or those
+    this counter is in charge of. Each change goes through ``case_procedure_set_status`` (checks, audit).
+    「他窓口へ」 stays for the other counter to finish; 「不要」 needs a reason and is never implied."""
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    procedures = case.procedures.filter(determined=True,
+                                        status__in=[ProcedureStatus.TODO, ProcedureStatus.DOING])
+    if person_id is not None:
+        if not case.persons.filter(pk=person_id).exists():
+            raise ValidationError(_("この受付の人ではありません。"))
+        procedures = procedures.filter(person_id=person_id)
+    elif only_this_counter:
+        procedures = procedures.filter(counter=counter)
+    else:
+        raise ValidationError(_("完了にする範囲（人または窓口）を選んでください。"))
+    return [case_procedure_set_status(actor=actor, counter=counter, procedure=procedure,
+                                      status=ProcedureStatus.DONE)
+            for procedure in procedures.order_by("sort_order", "pk")]
+
+
+@transaction.atomic
 def case_procedure_set_status(
     *,
     actor: User,
@@ -593,7 +619,9 @@ def pending_questions(*, case: Case) -> list[dict]:
 
 
 @transaction.atomic
-def case_close(*, actor: User, counter: Counter | None, case: Case, override_reason: str = "") -> Case:
+def case_close(
+    *, actor: User, counter: Counter | None, case: Case, override_reason: str = "", close_reason: str = ""
+) -> Case:
     """Close the case. Refused while a determined procedure is unresolved (「漏れなく」), unless a
     supervisor overrides with a reason — the override is audited as ``override``.
 
@@ -601,6 +629,14 @@ def case_close(*, actor: User, counter: Counter | None, case: Case, override_rea
     transaction (``navigation.cases.handback``); a refused payload keeps the case open."""
     case = _locked(case)
     _require_serving_here(actor=actor, case=case, counter=counter)
+    close_reason = (close_reason or "").strip()
+    if not case.events and not case_purposes(case) and not close_reason:
+        raise ValidationError({"close_reason": _(
+            "ライフイベントも証明書の交付請求もない受付です。完了する理由（相談のみ、書類の不備で出直し など）を"
+            "入力してください。")})
+    if len(close_reason) > 1000:
+        raise ValidationError({"close_reason": _("完了する理由は1000文字以内で入力してください。")})
+    case.close_reason = close_reason
     open_items = unresolved_procedures(case=case)
     pending = pending_questions(case=case)
     override_reason = (override_reason or "").strip()
@@ -649,6 +685,7 @@ def case_close(*, actor: User, counter: Counter | None, case: Case, override_rea
             "closed_by",
             "handling_by",
             "close_override_reason",
+            "close_reason",
             "updated_at",
         ]
     )
@@ -661,6 +698,7 @@ def case_close(*, actor: User, counter: Counter | None, case: Case, override_rea
             "label": case.label,
             "override": bool(open_items or pending),
             "handback_records": len(summary.get("records") or []),
+            **({"close_reason": close_reason} if close_reason else {}),
         },
     )
     return case

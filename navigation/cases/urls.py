@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/events/", views.case_events_view, name="events"),
     path("<int:pk>/answers/", views.case_answers_view, name="answers"),
     path("<int:pk>/procedures/<int:proc_pk>/", views.case_procedure_view, name="procedure"),
+    path("<int:pk>/procedures/complete/", views.case_procedures_complete_view, name="procedures_complete"),
     path("<int:pk>/handoff/", views.case_handoff_view, name="handoff"),
     path("<int:pk>/resume/", views.case_resume_view, name="resume"),
     path("<int:pk>/close/", views.case_close_view, name="close"),

@@ -94,6 +94,9 @@ def search_view(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "error": error,
             "searched": form.has_criteria and form.is_bound,
+            # Submitted (its fields are in the query) with nothing in them: say what to type.
+            "empty_search": not form.has_criteria and any(k in request.GET for k in ("q", "birth", "address",
+                                                                                       "atena_no")),
             "truncated": truncated,
         },
     )
@@ -137,6 +140,10 @@ def case_new_newcomer_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def case_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _case_page(request, pk)
+
+
+def _case_page(request: HttpRequest, pk: int, extra: dict | None = None) -> HttpResponse:
     _case_or_404(request, pk)
     detail = selectors.case_detail(actor=request.user, case_id=pk)
     case = detail.case
@@ -169,6 +176,12 @@ def case_view(request: HttpRequest, pk: int) -> HttpResponse:
         "unresolved": services.unresolved_procedures(case=case),
         "search_form": SearchForm(),
         "handback": handback.handback_summary_rows(case=case) if not case.is_open else None,
+        "counter_open": sum(1 for row in detail.persons for p in row.procedures
+                            if p.determined and p.status in ("todo", "doing") and request.counter is not None
+                            and p.counter_id == request.counter.pk)
+        + sum(1 for p in detail.case_procedures if p.determined and p.status in ("todo", "doing")
+              and request.counter is not None and p.counter_id == request.counter.pk),
+        **(extra or {}),
     }
     return render(request, "cases/case.html", context)
 
@@ -273,25 +286,67 @@ def case_answers_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def case_procedure_view(request: HttpRequest, pk: int, proc_pk: int) -> HttpResponse:
-    def act(case: Case) -> str:
-        procedure = get_object_or_404(CaseProcedure, pk=proc_pk, case=case)
-        form = ProcedureStatusForm(request.POST)
-        if not form.is_valid():
-            raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
-        procedure = services.case_procedure_set_status(
-            actor=request.user,
-            counter=request.counter,
-            procedure=procedure,
-            status=form.cleaned_data["status"],
-            reason=form.cleaned_data["reason"],
-            to_counter=form.cleaned_data["to_counter"],
-        )
-        return _("「%(name)s」を「%(status)s」にしました。") % {
-            "name": procedure.name,
-            "status": procedure.get_status_display(),
-        }
+    """One procedure's status. From htmx (the select changed) the answer is the row itself, with the message
+    beside it; without JavaScript, the case page again."""
+    if request.headers.get("HX-Request") != "true":
+        def act(case: Case) -> str:
+            return _procedure_set(request, case, proc_pk)
 
-    return _case_post(request, pk, act, f"proc-{proc_pk}")
+        return _case_post(request, pk, act, f"proc-{proc_pk}")
+    case = _case_or_404(request, pk)
+    procedure = get_object_or_404(CaseProcedure, pk=proc_pk, case=case)
+    context = {"case": case, "proc": procedure, "status_form": ProcedureStatusForm(), "can_edit": True}
+    try:
+        context["proc_message"] = _procedure_set(request, case, proc_pk)
+        context["proc"] = CaseProcedure.objects.select_related("counter", "department").get(pk=proc_pk)
+    except (ValidationError, PermissionDenied) as exc:
+        context["proc_error"] = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        context["submitted_status"] = request.POST.get("status", "")
+        context["submitted_reason"] = request.POST.get("reason", "")
+        context["can_edit"] = not isinstance(exc, PermissionDenied)
+    return render(request, "cases/_procedure_row.html", context)
+
+
+def _procedure_set(request: HttpRequest, case: Case, proc_pk: int) -> str:
+    procedure = get_object_or_404(CaseProcedure, pk=proc_pk, case=case)
+    form = ProcedureStatusForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
+    procedure = services.case_procedure_set_status(
+        actor=request.user,
+        counter=request.counter,
+        procedure=procedure,
+        status=form.cleaned_data["status"],
+        reason=form.cleaned_data["reason"],
+        to_counter=form.cleaned_data["to_counter"],
+    )
+    return _("「%(name)s」を「%(status)s」にしました。") % {
+        "name": procedure.name,
+        "status": procedure.get_status_display(),
+    }
+
+
+@login_required
+@require_POST
+def case_procedures_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark every open procedure of one person, or of this counter, 完了 in one action."""
+    case = _case_or_404(request, pk)
+    person_id = request.POST.get("person") or None
+    try:
+        done = services.case_procedures_complete(
+            actor=request.user, counter=request.counter, case=case,
+            person_id=int(person_id) if person_id and person_id.isdigit() else None,
+            only_this_counter=request.POST.get("scope") == "counter",
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        text, ok = (" ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)), False
+    else:
+        text, ok = _("%(n)d 件の手続を「完了」にしました。") % {"n": len(done)}, True
+    if request.headers.get("HX-Request") == "true":
+        # htmx takes the persons section of the page (hx-select), with the message inside it.
+        return _case_page(request, pk, {"persons_message": text, "persons_message_ok": ok})
+    (messages.success if ok else messages.error)(request, text)
+    return _to_case(pk, "persons")
 
 
 @login_required
@@ -333,17 +388,30 @@ def case_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def case_close_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Closing in two steps: a summary of what the case did (and what it did not), then the confirmation."""
     case = _case_or_404(request, pk)
     form = CloseForm(request.POST)
     form.is_valid()
+    if request.POST.get("confirm") != "1":
+        summary = selectors.case_close_summary(actor=request.user, case=case)
+        return render(request, "cases/close_confirm.html", {"case": case, "summary": summary, "form": form})
     try:
         services.case_close(
             actor=request.user,
             counter=request.counter,
             case=case,
             override_reason=form.cleaned_data.get("override_reason", ""),
+            close_reason=form.cleaned_data.get("close_reason", ""),
         )
-    except (ValidationError, PermissionDenied) as exc:
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "close_reason" in exc.error_dict:
+            form.add_error("close_reason", exc.error_dict["close_reason"])
+            summary = selectors.case_close_summary(actor=request.user, case=case)
+            return render(request, "cases/close_confirm.html", {"case": case, "summary": summary, "form": form},
+                          status=400)
+        _messages_from(request, exc)
+        return _to_case(pk, "close")
+    except PermissionDenied as exc:
         _messages_from(request, exc)
         return _to_case(pk, "close")
     messages.success(request, _("受付 %(label)s を完了しました。") % {"label": case.label})

@@ -13,6 +13,19 @@
       if (box) { event.preventDefault(); box.focus(); box.select(); }
     }
   });
+  // Confirmation before a destructive action (removing a person from the case).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+  });
+  // After an in-place update, keep the keyboard where it was: the swapped row's own select.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "persons") {
+      var message = document.getElementById("persons-message");
+      if (message) { message.setAttribute("tabindex", "-1"); message.focus(); }
+    }
+  });
   // The search page: focus the first field when there are no results yet.
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("id_q");

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from tenants.accounts import views
+from tenants.accounts import sessions, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("session/extend/", sessions.session_extend_view, name="session_extend"),
     path("counter/", views.select_counter_view, name="select_counter"),
     path("admin/counters/", views.counters_view, name="counters"),
     path("admin/counters/<int:pk>/", views.counters_view, name="counter_edit"),

@@ -38,7 +38,8 @@ class Command(BaseCommand):
             layouts_ensure_shipped()
             written = write_files(out=Path(folder), municipality_code=municipality.code,
                                   areas=list(municipality.areas), residents=options["residents"],
-                                  seed=options["seed"], layouts_dir=SHIPPED_DIR, legacy=False)
+                                  seed=options["seed"], layouts_dir=SHIPPED_DIR, legacy=False,
+                                  city_name=municipality.name)
             gaiji_upload(actor=COMMAND, data=written.pop("gaiji").read_bytes())
             for key, path in written.items():
                 layout = LinkageLayout.objects.filter(key=key).first()

@@ -32,3 +32,26 @@ def resident_status(value: str) -> str:
 @register.filter
 def sex_label(value: str) -> str:
     return dict(Sex.choices).get(value, value or "-")
+
+
+@register.filter
+def wareki(value: object) -> str:
+    """A date in 和暦 for staff, beside the 西暦 (``昭和45年1月2日``; the first year of an era is 元年)."""
+    import re
+    from datetime import date
+
+    from integration.dates import to_wareki
+
+    if not isinstance(value, date):
+        return ""
+    try:
+        text = to_wareki(value, style="kanji")
+    except ValueError:
+        return ""
+    return re.sub(r"^(\D+)1年", r"\g<1>元年", text)
+
+
+@register.filter
+def open_count(procedures: object) -> int:
+    """Procedures still to do (未対応・対応中) among ``procedures``."""
+    return sum(1 for p in procedures or [] if getattr(p, "determined", False) and p.status in ("todo", "doing"))
