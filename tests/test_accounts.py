@@ -1,5 +1,7 @@
 """Staff accounts: login rules, lockout, rate limiting, counters, roles, API clients."""
 
+import re
+
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,16 +28,46 @@ def test_login_page_is_japanese_and_has_no_inline_script(tenant_a):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
 
 
-def test_successful_login_goes_to_counter_selection_then_home(tenant_a):
+def test_successful_login_goes_to_counter_selection_then_the_counter_screen(tenant_a):
     client = Client(HTTP_HOST=CITY_A.host)
+    login_page = client.get("/accounts/login/").content.decode()
+    assert re.search(r'<input[^>]*name="username"[^>]*autofocus', login_page)  # autofocus on the user ID
     response = client.post("/accounts/login/", {"username": "staff1", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/accounts/counter/"
     with in_tenant(tenant_a):
         counter = Counter.objects.get(name="総合窓口 2番")
     response = client.post("/accounts/counter/", {"counter": counter.pk})
-    assert response.status_code == 302 and response["Location"] == "/"
-    home = client.get("/").content.decode()
+    assert response.status_code == 302 and response["Location"] == "/navi/cases/"  # 窓口受付, not a generic home
+    home = client.get("/navi/cases/").content.decode()
     assert "総合窓口 2番" in home and "窓口 一郎" in home
+
+
+def test_the_counter_is_remembered_per_staff_member_and_browser(tenant_a):
+    with in_tenant(tenant_a):
+        counter = Counter.objects.get(name="総合窓口 2番")
+    browser = Client(HTTP_HOST=CITY_A.host)
+    browser.post("/accounts/login/", {"username": "staff1", "password": PASSWORD})
+    browser.post("/accounts/counter/", {"counter": counter.pk})
+    browser.post("/accounts/logout/")
+    browser.post("/accounts/login/", {"username": "staff1", "password": PASSWORD})
+    again = browser.get("/accounts/counter/")
+    assert again.status_code == 302 and again["Location"] == "/navi/cases/"  # started at the remembered counter
+    assert "総合窓口 2番" in browser.get("/navi/cases/").content.decode()
+    assert browser.get("/accounts/counter/").status_code == 200  # changing it is one link away
+    # Another staff member in the same browser, and the same staff member in another browser: no memory.
+    browser.post("/accounts/logout/")
+    browser.post("/accounts/login/", {"username": "staff2", "password": PASSWORD})
+    assert browser.get("/accounts/counter/").status_code == 200
+    other = Client(HTTP_HOST=CITY_A.host)
+    other.post("/accounts/login/", {"username": "staff1", "password": PASSWORD})
+    assert other.get("/accounts/counter/").status_code == 200
+    # A forged cookie is ignored.
+    forged = Client(HTTP_HOST=CITY_A.host)
+    forged.post("/accounts/login/", {"username": "staff1", "password": PASSWORD})
+    with in_tenant(tenant_a):
+        user_pk = User.objects.get(username="staff1").pk
+    forged.cookies[f"madoguchi_counter_{user_pk}"] = str(counter.pk)
+    assert forged.get("/accounts/counter/").status_code == 200
 
 
 def test_wrong_password_message_does_not_reveal_which_part_was_wrong(tenant_a):

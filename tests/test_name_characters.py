@@ -77,7 +77,7 @@ def test_staff_opens_the_character_codes_of_a_name(live_server_mt, page, fresh_m
     page.wait_for_url("**/accounts/counter/**")
     page.get_by_label("総合窓口 1番").check()
     page.get_by_role("button", name="この窓口で開始").click()
-    page.wait_for_url(server.url(city.slug, "/"))
+    page.wait_for_url(server.url(city.slug, "/navi/cases/"))
     page.goto(server.url(city.slug, f"/navi/cases/persons/{atena_no}/"))
     table = page.locator("#name-chars table")
     assert not table.is_visible()

@@ -347,3 +347,25 @@ def case_close_summary(*, actor: User, case: Case) -> CloseSummary:
         event_names=[names.get(code, code) for code in case.events or []],
         purposes=case_purposes(case),
     )
+
+
+def newcomer_duplicate(*, actor: User, name: str, birth_date: date | None, case: Case | None = None) -> str:
+    """Where a newcomer with this name and birth date is already (staff are asked before adding them twice):
+    in ``case``, or in another open case. Returns a description for the question, or ''."""
+    from integration.normalize import normalize_name
+
+    _require_staff(actor)
+    if not name or birth_date is None:
+        return ""
+    wanted = normalize_name(name)
+    people = CasePerson.objects.filter(is_newcomer=True, birth_date=birth_date, case__status=CaseStatus.OPEN)
+    if case is not None:
+        people = people.filter(case=case)
+    for person in people.select_related("case"):
+        if normalize_name(person.name) == wanted:
+            if case is not None:
+                return _("%(name)s さん（%(birth)s生）はこの受付に追加済みです。") % {
+                    "name": person.name, "birth": birth_date.isoformat()}
+            return _("%(name)s さん（%(birth)s生）は受付 %(label)s で受付中です。") % {
+                "name": person.name, "birth": birth_date.isoformat(), "label": person.case.label}
+    return ""

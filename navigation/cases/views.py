@@ -64,6 +64,16 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/_queue.html", {"rows": rows})
 
 
+def _newcomer_from_search(request: HttpRequest) -> NewcomerForm:
+    """The newcomer form, filled with the name and birth date already typed into the search."""
+    import re
+
+    name = (request.GET.get("q") or "").strip()
+    kana_only = bool(name) and re.fullmatch(r"[\u30a0-\u30ff\uff66-\uff9f\s　]+", name) is not None
+    return NewcomerForm(initial={"name": "" if kana_only else name, "name_kana": name if kana_only else "",
+                                 "birth_date": (request.GET.get("birth") or "").strip()})
+
+
 @login_required
 @require_GET
 def search_view(request: HttpRequest) -> HttpResponse:
@@ -95,6 +105,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
             "error": error,
             "searched": form.has_criteria and form.is_bound,
             # Submitted (its fields are in the query) with nothing in them: say what to type.
+            "newcomer_form": _newcomer_from_search(request),
             "empty_search": not form.has_criteria and any(k in request.GET for k in ("q", "birth", "address",
                                                                                        "atena_no")),
             "truncated": truncated,
@@ -121,15 +132,27 @@ def case_new_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def case_new_newcomer_view(request: HttpRequest) -> HttpResponse:
-    """A case for someone not in the mirror yet (転入者 etc.)."""
+    """A case for someone not in the mirror yet (転入者 etc.). A refusal keeps every typed value; a newcomer
+    already in an open case is asked about first."""
     form = NewcomerForm(request.POST)
+
+    def again(status: int, **extra: object) -> HttpResponse:
+        rows = selectors.case_queue(actor=request.user, counter=request.counter)
+        return render(request, "cases/home.html", {"rows": rows, "form": SearchForm(), "newcomer_form": form,
+                                                   "newcomer_open": True, **extra}, status=status)
+
+    if not form.is_valid():
+        return again(400)
+    if request.POST.get("confirm_duplicate") != "1":
+        duplicate = selectors.newcomer_duplicate(actor=request.user, name=form.cleaned_data["name"],
+                                                 birth_date=form.cleaned_data["birth_date"])
+        if duplicate:
+            return again(200, newcomer_duplicate=duplicate)
     try:
-        if not form.is_valid():
-            raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
         case = services.case_open(actor=request.user, counter=request.counter, newcomers=[form.cleaned_data])
     except (ValidationError, PermissionDenied) as exc:
         _messages_from(request, exc)
-        return redirect("navigation:cases:home")
+        return again(400)
     messages.success(request, _("受付 %(label)s を開始しました。") % {"label": case.label})
     return _to_case(case.pk)
 
@@ -215,11 +238,20 @@ def case_person_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def case_newcomer_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a newcomer to the case. A refusal keeps every typed value on the case page; the same newcomer
+    twice is asked about first."""
     form = NewcomerForm(request.POST)
+    case = _case_or_404(request, pk)
+    if not form.is_valid():
+        return _case_page(request, pk, {"newcomer_form": form, "newcomer_open": True})
+    if request.POST.get("confirm_duplicate") != "1":
+        duplicate = selectors.newcomer_duplicate(actor=request.user, name=form.cleaned_data["name"],
+                                                 birth_date=form.cleaned_data["birth_date"], case=case)
+        if duplicate:
+            return _case_page(request, pk, {"newcomer_form": form, "newcomer_open": True,
+                                            "newcomer_duplicate": duplicate})
 
     def act(case: Case) -> str:
-        if not form.is_valid():
-            raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
         person = services.case_newcomer_add(actor=request.user, counter=request.counter, case=case, **form.cleaned_data)
         return _("%(name)s さんを追加しました。") % {"name": person.name}
 

@@ -7,7 +7,7 @@ from tenants.areas import BusinessArea
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(label="ユーザーID", max_length=150)
+    username = forms.CharField(label="ユーザーID", max_length=150, widget=forms.TextInput(attrs={"autofocus": True}))
     password = forms.CharField(label="パスワード", widget=forms.PasswordInput(render_value=False), strip=False)
 
 

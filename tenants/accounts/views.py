@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -63,6 +64,17 @@ def select_counter_view(request: HttpRequest) -> HttpResponse:
     counters = selectors.counters_active()
     if not counters.exists():
         return redirect("home")
+    remembered = _remembered_counter(request)
+    if request.method == "GET" and request.counter is None and remembered is not None:
+        # This browser sits at a counter this staff member used last time: start there (one click less);
+        # the header's counter link leads back here to change it.
+        try:
+            counter = services.counter_select(request=request, counter_id=remembered)
+        except (ValidationError, PermissionDenied):
+            pass
+        else:
+            messages.success(request, f"「{counter.name}」で業務を開始します（この端末で前回使った窓口）。")
+            return redirect(_after_counter())
     form = CounterSelectForm(request.POST or None, queryset=counters,
                              initial={"counter": getattr(request.counter, "pk", None)})
     if request.method == "POST" and form.is_valid():
@@ -72,8 +84,36 @@ def select_counter_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, f"「{counter.name}」で業務を開始します。")
-            return redirect("home")
+            response = redirect(_after_counter())
+            response.set_signed_cookie(_counter_cookie(request), str(counter.pk), salt=COUNTER_COOKIE_SALT,
+                                       max_age=COUNTER_COOKIE_AGE, httponly=True, samesite="Lax",
+                                       secure=settings.SESSION_COOKIE_SECURE)
+            return response
     return render(request, "accounts/select_counter.html", {"form": form})
+
+
+COUNTER_COOKIE_SALT = "madoguchi.counter"
+COUNTER_COOKIE_AGE = 180 * 24 * 3600
+
+
+def _counter_cookie(request: HttpRequest) -> str:
+    """Per staff member and browser (cookies are per municipality host already)."""
+    return f"madoguchi_counter_{request.user.pk}"
+
+
+def _remembered_counter(request: HttpRequest) -> int | None:
+    value = request.get_signed_cookie(_counter_cookie(request), default=None, salt=COUNTER_COOKIE_SALT)
+    return int(value) if value and str(value).isdigit() else None
+
+
+def _after_counter() -> str:
+    """After choosing a counter, the staff member lands on 窓口受付 (the counter's work), not a generic home."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("navigation:cases:home")
+    except NoReverseMatch:
+        return reverse("home")
 
 
 @login_required
