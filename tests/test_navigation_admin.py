@@ -58,7 +58,7 @@ def test_edit_a_rule_with_validation_errors_shown_on_the_field(catalogue_a):  # 
             "reason": "{person.name}さんは65歳以上です。"}
     response = admin.post(url, form)
     body = response.content.decode()
-    assert response.status_code == 200 and 'aria-invalid="true"' in body
+    assert response.status_code == 400 and 'aria-invalid="true"' in body
     assert "未知の変数「person.agge」" in body and "condition.and[1].&gt;=[0].var" in body
     broken = admin.post(url, {**form, "condition": "{\"and\": ["}).content.decode()
     assert "JSONとして読めません" in broken

@@ -265,6 +265,9 @@ REST_FRAMEWORK = {
         "api_upload": env("MADOGUCHI_API_UPLOAD_RATE", "60/min"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only, depth- and size-limited (madoguchi.drf); upload views name their own parsers.
+    "DEFAULT_PARSER_CLASSES": ["madoguchi.drf.SafeJSONParser"],
+    "EXCEPTION_HANDLER": "madoguchi.drf.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
