@@ -103,11 +103,13 @@ AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
     "madoguchi.middleware.RequestIdMiddleware",
+    # Outside everything that may answer on its own (health probe, static files, unknown host,
+    # suspended municipality), so that every response carries the security headers.
+    "madoguchi.middleware.SecurityHeadersMiddleware",
     "madoguchi.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.MunicipalityMiddleware",
-    "madoguchi.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
