@@ -23,6 +23,7 @@ from navigation.cases.models import (
     QueueState,
 )
 from tenants.accounts.models import Counter, User
+from tenants.accounts.selectors import counter_usable_by
 
 
 def _require_staff(actor: User) -> None:
@@ -106,7 +107,7 @@ def case_queue(*, actor: User, counter: Counter | None) -> list[QueueRow]:
     5-second polling does not fill the audit trail; opening a case is audited.
     """
     _require_staff(actor)
-    if counter is None:
+    if counter is None or not counter_usable_by(actor=actor, counter=counter):
         return []
     cases = list(
         Case.objects.filter(current_counter=counter, status=CaseStatus.OPEN)
