@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
 from integration.models import LinkageLayout, LinkageSchedule
+from madoguchi.inputs import JSONFileField
 
 MAX_UPLOAD = 2 * 1024 * 1024 * 1024
 
@@ -23,7 +24,7 @@ class ImportUploadForm(forms.Form):
 
 
 class LayoutFileForm(forms.Form):
-    file = forms.FileField(label=_lazy("レイアウトファイル（JSON）"),
+    file = JSONFileField(label=_lazy("レイアウトファイル（JSON）"),
                            help_text=_lazy("エクスポートしたレイアウトと同じ形式です。"))
 
 

@@ -30,6 +30,7 @@ from audit.services import record
 from integration.models import Resident, ResidentStatus, SupportMeasure
 from integration.normalize import normalize_address, normalize_kana, normalize_name
 from integration.selectors import PersonView, person_views
+from madoguchi.inputs import date_in_range, date_range_message
 
 MAX_LIMIT = 200
 # Rows ranked per tier at most; beyond that the result says ``truncated`` and staff refine the search.
@@ -101,9 +102,12 @@ def parse_birth_date(text: str | date | None) -> date | None:
     match = _SEIREKI.match(value) or _SEIREKI_COMPACT.match(value)
     if match:
         try:
-            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            parsed = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
         except ValueError as exc:
             raise ValidationError(_("「%(text)s」は存在しない日付です。") % {"text": raw}) from exc
+        if not date_in_range(parsed):
+            raise ValidationError(date_range_message(_("生年月日")))
+        return parsed
     if value.isdigit() and len(value) == 6:
         raise ValidationError(
             _("「%(text)s」は元号が分かりません。S450102 や 3450102 のように元号を付けてください。") % {"text": raw}

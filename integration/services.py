@@ -31,6 +31,7 @@ from integration.gaiji import parse_gaiji_csv
 from integration.importer import Importer, LayoutInvalid, layout_problems
 from integration.models import GaijiMapping, ImportRun, LinkageLayout, LinkageSchedule
 from integration.parsers import FileRejected, error
+from madoguchi.inputs import MAX_JSON_FILE_BYTES, JSONInputError, json_loads
 from madoguchi.principals import SYSTEM, is_system
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def _parse_time(value: str | None, label: str) -> dtime | None:
         return None
     try:
         return datetime.strptime(value, "%H:%M").time()
-    except ValueError:
+    except (TypeError, ValueError):
         raise ValidationError({"schedule": [_("%(label)s「%(value)s」は HH:MM の形式ではありません")
                                             % {"label": label, "value": value}]}) from None
 
@@ -111,18 +112,48 @@ def _parse_time(value: str | None, label: str) -> dtime | None:
 def layout_import_json(*, actor: Any, data: bytes | str | dict, shipped: bool = False) -> LinkageLayout:
     """Create or replace a layout from its JSON file (the same format ``layout_export_json`` writes)."""
     _require_admin(actor)
-    if not isinstance(data, dict):
+    if isinstance(data, bytes | str):
         try:
-            data = json.loads(data.decode("utf-8-sig") if isinstance(data, bytes) else data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValidationError({"file": [_("レイアウトファイルをJSONとして読めません（%(error)s）")
-                                            % {"error": exc}]}) from None
+            data = json_loads(data, field=_("レイアウトファイル"), max_bytes=MAX_JSON_FILE_BYTES)
+        except JSONInputError as exc:
+            raise ValidationError({"file": [exc.message]}) from None
     if not isinstance(data, dict):
         raise ValidationError({"file": [_("レイアウトファイルの形式が正しくありません")]})
     unknown = sorted(set(data) - set(LAYOUT_FIELDS) - {"schedule"})
     if unknown:
         raise ValidationError({"file": [_("未知の設定項目があります: %(names)s") % {"names": ", ".join(unknown)}]})
     return layout_save(actor=actor, data=data, shipped=shipped)
+
+
+def _check_layout_types(data: dict) -> None:
+    """Each setting of the layout file has its column's JSON type (a list where text belongs would reach
+    the database or the importer and fail there); ValidationError naming every wrong setting."""
+    problems: dict[str, list[str]] = {}
+    for name in LAYOUT_FIELDS:
+        if name not in data:
+            continue
+        field, value = LinkageLayout._meta.get_field(name), data[name]
+        kind = field.get_internal_type()
+        if value is None:
+            ok = field.null
+        elif kind in ("CharField", "TextField", "SlugField"):
+            ok = isinstance(value, str)
+        elif kind == "BooleanField":
+            ok = isinstance(value, bool)
+        elif kind in ("IntegerField", "PositiveIntegerField", "BigIntegerField", "PositiveSmallIntegerField"):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind == "JSONField":
+            ok = isinstance(value, type(field.get_default()))
+        else:
+            ok = True
+        if not ok:
+            problems[name] = [_("%(name)s: 値の型が正しくありません（%(value)s）")
+                              % {"name": name, "value": json.dumps(value, ensure_ascii=False)[:60]}]
+    schedule = data.get("schedule")
+    if schedule is not None and not isinstance(schedule, dict):
+        problems["schedule"] = [_("schedule: オブジェクト（{…}）で指定してください")]
+    if problems:
+        raise ValidationError(problems)
 
 
 @transaction.atomic
@@ -152,6 +183,7 @@ def layout_save(*, actor: Any, data: dict, shipped: bool = False, create: bool =
         if busy:
             raise ValidationError({"key": [_("このレイアウトのファイルを取込中です（取込履歴 %(run)s）。"
                                              "終わってから変更してください") % {"run": busy[0].pk}]})
+    _check_layout_types(data)
     layout = existing or LinkageLayout(key=key)
     before = layout_to_dict(layout=layout) if existing else None
     for name in LAYOUT_FIELDS:

@@ -135,14 +135,15 @@ def layouts_view(request: HttpRequest) -> HttpResponse:
     form = LayoutFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            layout = services.layout_import_json(actor=request.user, data=form.cleaned_data["file"].read())
+            layout = services.layout_import_json(actor=request.user, data=form.cleaned_data["file"])
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:
             messages.success(request, _("レイアウト「%(name)s」を登録しました。") % {"name": layout.name})
             return redirect("integration:layout", key=layout.key)
     return render(request, "integration/layouts.html", {
-        "layouts": layouts, "form": form, "targets": selectors.layout_targets(actor=request.user)})
+        "layouts": layouts, "form": form, "targets": selectors.layout_targets(actor=request.user)},
+        status=400 if form.errors else 200)
 
 
 @login_required

@@ -102,7 +102,10 @@ class HealthCheckMiddleware:
 class SecurityHeadersMiddleware:
     """Strict Content-Security-Policy and friends on every response.
 
-    Views that must relax the policy (the OpenAPI docs page) set ``response.csp_override``.
+    It sits second in ``MIDDLEWARE`` so that responses made before the view (the health probe, static
+    files, the unknown-host 404, the suspended-municipality 503, CSRF failures) carry the same headers
+    as pages; X-Frame-Options, nosniff and the referrer policy are set here too, not only by Django's
+    middleware further in. Views that must relax the policy set ``response.csp_override``.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -114,6 +117,9 @@ class SecurityHeadersMiddleware:
         response.setdefault("Content-Security-Policy", policy)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        response.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        response.setdefault("X-Content-Type-Options", "nosniff")
+        response.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
         if request.path.startswith(("/api/", "/accounts/")) or getattr(request, "user", None) is not None:
             response.setdefault("Cache-Control", "no-store")
         return response

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import threading
 from collections import OrderedDict
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from madoguchi.inputs import date_in_range, date_range_message
 from navigation import facts as facts_mod
 from navigation.facts import PersonFacts
 from navigation.jsonlogic import Compiled, RuleError, Unknown, compile_rule, truthy, validate
@@ -138,6 +140,42 @@ def content_hash(data: Any) -> str:
                                      default=str).encode()).hexdigest()
 
 
+_STR, _INT, _BOOL, _DICT = "文字列", "整数", "true/false", "オブジェクト"
+_STRS, _DICTS = "文字列の配列", "オブジェクトの配列"
+# The JSON type of every member of a catalogue item (a wrong type is reported before anything reads it).
+ITEM_TYPES: dict[str, dict[str, str]] = {
+    "events": {"code": _STR, "name": _STR, "description": _STR, "order": _INT},
+    "procedures": {"code": _STR, "name": _STR, "area": _STR, "events": _STRS, "guidance": _STR, "documents": _STRS,
+                   "counter": _STR, "department": _STR, "legal_basis": _STR, "legal_url": _STR, "fee": _STR,
+                   "forms": _STRS, "staff_alert": _BOOL, "export": _DICT, "order": _INT},
+    "questions": {"code": _STR, "text": _STR, "help": _STR, "kind": _STR, "scope": _STR, "choices": _DICTS,
+                  "order": _INT},
+    "rules": {"code": _STR, "procedure": _STR, "scope": _STR, "events": _STRS, "reason": _STR, "order": _INT},
+}
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    _STR: lambda v: isinstance(v, str),
+    _INT: lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31,
+    _BOOL: lambda v: isinstance(v, bool),
+    _DICT: lambda v: isinstance(v, dict),
+    _STRS: lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+    _DICTS: lambda v: isinstance(v, list) and all(isinstance(i, dict) for i in v),
+}
+
+
+# Members an exported catalogue may carry as null (read as empty).
+_NULLABLE = {("procedures", key) for key in ("guidance", "documents", "counter", "department", "legal_basis",
+                                            "legal_url", "fee", "forms", "export")}
+
+
+def catalogue_type_problems(section: str, index: int, item: Any) -> list[str]:
+    """Members of one catalogue item whose JSON type is wrong (``procedures[3].events: 文字列の配列で…``)."""
+    if not isinstance(item, dict):
+        return [f"{section}[{index}]: オブジェクトでなければなりません"]
+    return [f"{section}[{index}].{key}: {kind}で指定してください" for key, kind in ITEM_TYPES[section].items()
+            if key in item and not (item[key] is None and (section, key) in _NULLABLE)
+            and not _TYPE_CHECKS[kind](item[key])]
+
+
 def catalogue_validate(data: dict[str, Any]) -> list[str]:
     """Every problem of a catalogue dictionary, each with where it is (empty list = valid)."""
     problems: list[str] = []
@@ -146,6 +184,11 @@ def catalogue_validate(data: dict[str, Any]) -> list[str]:
     for section in ("events", "procedures", "questions", "rules"):
         if not isinstance(data.get(section, []), list):
             problems.append(f"{section}: 配列でなければなりません")
+    if problems:
+        return problems
+    for section in ("events", "procedures", "questions", "rules"):
+        for index, item in enumerate(data.get(section, [])):
+            problems.extend(catalogue_type_problems(section, index, item))
     if problems:
         return problems
     events = data.get("events", [])
@@ -441,14 +484,21 @@ def answer_normalize(question: QuestionInfo, value: Any) -> Any:
         return str(value)
     if question.kind == "date":
         try:
-            return (value if isinstance(value, date) else date.fromisoformat(str(value))).isoformat()
+            answer = value if isinstance(value, date) else date.fromisoformat(str(value))
         except ValueError:
             raise ValueError(f"「{question.text}」には日付（YYYY-MM-DD）を入力してください") from None
+        if not date_in_range(answer):
+            raise ValueError(date_range_message(question.text))
+        return answer.isoformat()
+    if isinstance(value, dict | list | bool):
+        raise ValueError(f"「{question.text}」には数値を入力してください")
     try:
-        number = float(value) if not isinstance(value, int | float) or isinstance(value, bool) else value
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"「{question.text}」には数値を入力してください") from None
-    return int(number) if float(number).is_integer() else number
+    if not math.isfinite(number) or abs(number) > 1e15:
+        raise ValueError(f"「{question.text}」の数値が大きすぎます")
+    return int(number) if number.is_integer() else number
 
 
 def answers_normalize(*, version: Any, answers: dict[str, Any] | None,
@@ -461,7 +511,15 @@ def answers_normalize(*, version: Any, answers: dict[str, Any] | None,
     if not isinstance(answers, dict):
         return result, ["answers: オブジェクトでなければなりません"]
     keys = set(person_keys)
-    for code, value in (answers.get("case") or {}).items():
+    case_answers = {} if answers.get("case") is None else answers["case"]
+    person_answers = {} if answers.get("persons") is None else answers["persons"]
+    if not isinstance(case_answers, dict):
+        problems.append("answers.case: オブジェクト（{質問コード: 値}）でなければなりません")
+        case_answers = {}
+    if not isinstance(person_answers, dict):
+        problems.append("answers.persons: オブジェクト（{key: {質問コード: 値}}）でなければなりません")
+        person_answers = {}
+    for code, value in case_answers.items():
         question = catalogue.questions.get(code)
         if question is None or question.scope != "case":
             problems.append(f"answers.case.{code}: ケースの質問にありません")
@@ -472,9 +530,12 @@ def answers_normalize(*, version: Any, answers: dict[str, Any] | None,
             result["case"][code] = answer_normalize(question, value)
         except ValueError as exc:
             problems.append(f"answers.case.{code}: {exc}")
-    for key, items in (answers.get("persons") or {}).items():
+    for key, items in person_answers.items():
         if keys and key not in keys:
             problems.append(f"answers.persons.{key}: ケースにいない人です")
+            continue
+        if items is not None and not isinstance(items, dict):
+            problems.append(f"answers.persons.{key}: オブジェクト（{{質問コード: 値}}）でなければなりません")
             continue
         for code, value in (items or {}).items():
             question = catalogue.questions.get(code)

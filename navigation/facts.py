@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from madoguchi.inputs import date_in_range, date_range_message
 from navigation.jsonlogic import Unknown, calendar_age, legal_age, school_grade
 
 # Eligibility flags (``person.elig.<flag>``) derived from mirror records: area -> flag.
@@ -230,8 +231,13 @@ def person_facts_from_dict(data: dict[str, Any], *, index: int = 0) -> PersonFac
             birth = date.fromisoformat(str(raw_birth))
         except ValueError:
             problems.append(f"{where}.birth_date: 日付（YYYY-MM-DD）ではありません: {raw_birth}")
+        else:
+            if not date_in_range(birth):
+                problems.append(f"{where}.birth_date: {date_range_message('birth_date')}")
+                birth = None
     flags = data.get("eligibilities") or []
-    if not isinstance(flags, list) or any(flag not in ELIGIBILITY_FLAGS for flag in flags):
+    if not isinstance(flags, list) or any(not isinstance(flag, str) or flag not in ELIGIBILITY_FLAGS
+                                          for flag in flags):
         problems.append(f"{where}.eligibilities: 使用できる値は {', '.join(ELIGIBILITY_FLAGS)} です")
         flags = []
     answers = data.get("answers") or {}

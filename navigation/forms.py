@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.inputs import InputDateField, JSONFileField, JSONTextField
 from navigation.models import LifeEvent, Procedure, QuestionKind, QuestionScope, RuleScope
 from tenants.areas import BusinessArea
 
@@ -46,8 +47,9 @@ class ProcedureForm(forms.Form):
     forms_ = forms.CharField(label=_("様式コード"), required=False, help_text=_("1行に1つ"),
                              widget=forms.Textarea(attrs={"rows": 2}))
     staff_alert = forms.BooleanField(label=_("職員への注意喚起（支援措置など）"), required=False)
-    export = forms.CharField(
+    export = JSONTextField(
         label=_("基幹系への連携（JSON）"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        expected=dict, empty=dict,
         help_text=_("受付を完了したとき、この手続が「完了」なら基幹系へ渡すデータ種別と項目。"
                     "例：{\"kind\": \"juki_idou\", \"items\": {\"idou_jiyu\": \"tennyu\"}}。"
                     "値は固定値か @event_date・@received_date・@answer.質問コード・@mirror.address・@eligibility.業務。"
@@ -58,20 +60,6 @@ class ProcedureForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["area"].choices = [(a, BusinessArea(a).label) for a in areas]
         self.fields["events"].choices = list(LifeEvent.objects.values_list("code", "name"))
-
-    def clean_export(self) -> dict[str, Any]:
-        text = (self.cleaned_data.get("export") or "").strip()
-        if not text:
-            return {}
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                _("JSONとして読めません（%(line)d行 %(col)d文字目：%(msg)s）")
-                % {"line": exc.lineno, "col": exc.colno, "msg": exc.msg}) from exc
-        if not isinstance(value, dict):
-            raise forms.ValidationError(_("オブジェクト（{…}）で入力してください。"))
-        return value
 
     def item(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -120,7 +108,7 @@ class RuleForm(forms.Form):
     events = forms.MultipleChoiceField(label=_("適用する異動事由"), choices=(), required=False,
                                        widget=forms.CheckboxSelectMultiple,
                                        help_text=_("選ばなければ手続のすべての異動事由に適用します"))
-    condition = forms.CharField(label=_("条件（JsonLogic）"),
+    condition = JSONTextField(label=_("条件（JsonLogic）"),
                                 widget=forms.Textarea(attrs={"rows": 10, "class": "code"}),
                                 help_text=_("例：{\"and\": [{\"var\": \"person.subject\"}, "
                                             "{\">=\": [{\"var\": \"person.age\"}, 65]}]}"))
@@ -133,14 +121,6 @@ class RuleForm(forms.Form):
         self.fields["procedure"].choices = list(Procedure.objects.filter(area__in=areas).values_list("code", "name"))
         self.fields["events"].choices = list(LifeEvent.objects.values_list("code", "name"))
 
-    def clean_condition(self) -> Any:
-        try:
-            return json.loads(self.cleaned_data["condition"])
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                _("JSONとして読めません（%(line)d行 %(col)d文字目：%(msg)s）")
-                % {"line": exc.lineno, "col": exc.colno, "msg": exc.msg}) from exc
-
     def item(self) -> dict[str, Any]:
         return dict(self.cleaned_data)
 
@@ -150,13 +130,13 @@ class RuleForm(forms.Form):
 
 
 class PublishForm(forms.Form):
-    effective_from = forms.DateField(label=_("適用開始日"), widget=forms.DateInput(attrs={"type": "date"}),
+    effective_from = InputDateField(label=_("適用開始日"), widget=forms.DateInput(attrs={"type": "date"}),
                                      help_text=_("この日以後の届出・事由に新しい版を使います"))
     note = forms.CharField(label=_("メモ"), max_length=200, required=False)
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("カタログのJSONファイル"),
+    file = JSONFileField(label=_("カタログのJSONファイル"),
                            help_text=_("書き出したファイルを取り込むと下書きを置き換えます"))
 
 
@@ -169,37 +149,25 @@ SAMPLE_PERSONS = json.dumps([
 
 class TryForm(forms.Form):
     events = forms.MultipleChoiceField(label=_("異動事由"), choices=(), widget=forms.CheckboxSelectMultiple)
-    on = forms.DateField(label=_("基準日（届出日）"), widget=forms.DateInput(attrs={"type": "date"}))
+    on = InputDateField(label=_("基準日（届出日）"), widget=forms.DateInput(attrs={"type": "date"}))
     household_no = forms.CharField(label=_("住民記録の世帯番号"), max_length=15, required=False,
                                    help_text=_("入力すると住民記録の世帯を使います（下の世帯JSONより優先）"))
-    persons = forms.CharField(label=_("試す世帯（JSON）"), widget=forms.Textarea(attrs={"rows": 8, "class": "code"}),
-                              required=False, initial=SAMPLE_PERSONS,
-                              help_text=_("人ごとに key・birth_date（必須）・relationship・eligibilities"
-                                          "（kokuho・kaigo・kouki・jidou_teate・inkan …）・foreign・"
-                                          "support_measure・subject"))
-    answers = forms.CharField(label=_("回答（JSON）"), widget=forms.Textarea(attrs={"rows": 4, "class": "code"}),
-                              required=False, initial='{"case": {}, "persons": {}}')
+    persons = JSONTextField(label=_("試す世帯（JSON）"), widget=forms.Textarea(attrs={"rows": 8, "class": "code"}),
+                            required=False, initial=SAMPLE_PERSONS, expected=list, empty=list,
+                            help_text=_("人ごとに key・birth_date（必須）・relationship・eligibilities"
+                                        "（kokuho・kaigo・kouki・jidou_teate・inkan …）・foreign・"
+                                        "support_measure・subject"))
+    answers = JSONTextField(label=_("回答（JSON）"), widget=forms.Textarea(attrs={"rows": 4, "class": "code"}),
+                            required=False, initial='{"case": {}, "persons": {}}', expected=dict, empty=dict)
 
     def __init__(self, *args: Any, events: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["events"].choices = events
 
-    def clean_answers(self) -> dict[str, Any]:
-        raw = self.cleaned_data["answers"].strip() or "{}"
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(_("JSONとして読めません（%(msg)s）") % {"msg": exc.msg}) from exc
-        if not isinstance(value, dict):
-            raise forms.ValidationError(_("オブジェクト（{...}）で入力してください。"))
-        return value
 
-    def clean_persons(self) -> list[Any]:
-        raw = self.cleaned_data["persons"].strip() or "[]"
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(_("JSONとして読めません（%(msg)s）") % {"msg": exc.msg}) from exc
-        if not isinstance(value, list):
-            raise forms.ValidationError(_("配列（[...]）で入力してください。"))
-        return value
+
+class TryRuleForm(forms.Form):
+    """The rule being edited, sent along with the "try it" panel from the rule editor (unprefixed fields)."""
+
+    condition = JSONTextField(label=_("条件（JsonLogic）"), required=False)
+    scope = forms.ChoiceField(label=_("対象"), choices=RuleScope.choices, required=False)

@@ -219,7 +219,8 @@ def catalogue_import(*, actor: Any, data: dict[str, Any]) -> dict[str, list[str]
     everything else becomes the municipality's own item.
     """
     _require_admin(actor)
-    problems = catalogue_validate(data)
+    missing = [section for section in selectors.SECTIONS if isinstance(data, dict) and section not in data]
+    problems = [f"{section}: 必須です（空なら []）" for section in missing] or catalogue_validate(data)
     if problems:
         raise CatalogueInvalid(problems)
     defaults = {(section, item["code"]): selectors.item_hash(item)

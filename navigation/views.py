@@ -64,18 +64,21 @@ def _try_form(data: Any = None) -> nav_forms.TryForm:
                                                            if events else []})
 
 
-@login_required
-def catalogue_home(request: HttpRequest) -> HttpResponse:
-    _admin(request)
-    status = selectors.catalogue_draft_status()
+def _home(request: HttpRequest, *, import_form: nav_forms.ImportForm | None = None, status: int = 200) -> HttpResponse:
     context = {
-        "status": status, "versions": selectors.catalogue_versions(),
+        "status": selectors.catalogue_draft_status(), "versions": selectors.catalogue_versions(),
         "publish_form": nav_forms.PublishForm(initial={"effective_from": date.today()}),
-        "import_form": nav_forms.ImportForm(), "try_form": _try_form(), "sections": SECTIONS,
+        "import_form": import_form or nav_forms.ImportForm(), "try_form": _try_form(), "sections": SECTIONS,
         "current": selectors.catalogue_version_current(on=date.today()),
         "vocabulary": selectors.rule_vocabulary(),
     }
-    return render(request, "navigation/admin_home.html", context)
+    return render(request, "navigation/admin_home.html", context, status=status)
+
+
+@login_required
+def catalogue_home(request: HttpRequest) -> HttpResponse:
+    _admin(request)
+    return _home(request)
 
 
 @login_required
@@ -125,7 +128,7 @@ def item_edit(request: HttpRequest, section: str, pk: int | None = None) -> Http
         context.update({"try_form": _try_form(), "person_vars": PERSON_VARS, "household_vars": HOUSEHOLD_VARS,
                         "other_vars": OTHER_VARS, "questions": Question.objects.all(),
                         "events": LifeEvent.objects.all(), "vocabulary": selectors.rule_vocabulary()})
-    return render(request, "navigation/admin_edit.html", context)
+    return render(request, "navigation/admin_edit.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -198,16 +201,13 @@ def import_view(request: HttpRequest) -> HttpResponse:
     _admin(request)
     form = nav_forms.ImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, _("ファイルを選んでください。"))
-        return redirect("navigation:admin_home")
+        return _home(request, import_form=form, status=400)
     try:
-        data = json.loads(form.cleaned_data["file"].read().decode("utf-8"))
-        result = services.catalogue_import(actor=request.user, data=data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        messages.error(request, _("JSONとして読めません：%(e)s") % {"e": exc})
+        result = services.catalogue_import(actor=request.user, data=form.cleaned_data["file"])
     except CatalogueInvalid as exc:
-        messages.error(request, _("取り込めません（何も変更していません）：%(p)s")
+        form.add_error("file", _("取り込めません（何も変更していません）：%(p)s")
                        % {"p": " / ".join(exc.problems[:10])})
+        return _home(request, import_form=form, status=400)
     else:
         messages.success(request, _("取り込みました：新規 %(c)d、更新 %(u)d、削除 %(d)d。")
                          % {"c": len(result["created"]), "u": len(result["updated"]), "d": len(result["deleted"])})
@@ -221,21 +221,15 @@ def try_it(request: HttpRequest) -> HttpResponse:
     if not getattr(request.user, "is_municipal_admin", False):
         raise PermissionDenied
     form = _try_form(request.POST)
-    context: dict[str, Any] = {"form": form}
-    if form.is_valid():
-        condition = None
-        condition_error = ""
-        if request.POST.get("condition"):
-            try:
-                condition = json.loads(request.POST["condition"])
-            except json.JSONDecodeError as exc:
-                condition_error = _("条件がJSONとして読めません（%(msg)s）") % {"msg": exc.msg}
+    rule_form = nav_forms.TryRuleForm(request.POST)
+    context: dict[str, Any] = {"forms": [form, rule_form]}
+    if form.is_valid() & rule_form.is_valid():
         result = services.catalogue_try(
             actor=request.user, events=form.cleaned_data["events"], on=form.cleaned_data["on"],
             persons=form.cleaned_data["persons"], household_no=form.cleaned_data["household_no"].strip(),
-            answers=form.cleaned_data["answers"], condition=condition,
-            rule_scope=request.POST.get("scope") or "person")
-        if condition_error:
-            result.problems.insert(0, condition_error)
+            answers=form.cleaned_data["answers"], condition=rule_form.cleaned_data["condition"],
+            rule_scope=rule_form.cleaned_data["scope"] or "person")
         context["result"] = result
-    return render(request, "navigation/_try_result.html", context)
+    # 422: the panel still shows the messages (base.html lets htmx swap a 422 in).
+    return render(request, "navigation/_try_result.html", context,
+                  status=422 if form.errors or rule_form.errors else 200)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from madoguchi.inputs import InputDateField
 from tenants import services
 from tenants.accounts.models import User
 from tenants.areas import BusinessArea
@@ -38,6 +39,7 @@ class MunicipalityForm(forms.ModelForm):
     class Meta:
         model = Municipality
         fields = ["code", "slug", "name", "name_kana", "areas", "contract_start", "contract_end"]
+        field_classes = {"contract_start": InputDateField, "contract_end": InputDateField}
 
 
 class MunicipalityProvisionForm(MunicipalityForm):

@@ -70,25 +70,58 @@ def test_the_counter_is_remembered_per_staff_member_and_browser(tenant_a):
     assert forged.get("/accounts/counter/").status_code == 200
 
 
-def test_wrong_password_message_does_not_reveal_which_part_was_wrong(tenant_a):
-    unknown = _login("nobody", "Whatever-password-1")
-    wrong = _login("staff1", "Whatever-password-1")
-    assert unknown.status_code == wrong.status_code == 401
-    for response in (unknown, wrong):
-        assert "ユーザーIDまたはパスワードが正しくありません。" in response.content.decode()
+def _answer(response) -> tuple[int, str]:
+    """What an attacker sees of a failed login: the status and the page (the CSRF token aside)."""
+    import re
+
+    body = response.content.decode()
+    body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body)
+    body = re.sub(r'name="csrf-token"\s+content="[^"]+"', "", body)
+    return response.status_code, re.sub(r"リクエストID: [0-9a-f]+", "", body)
 
 
-def test_account_locks_after_repeated_failures_and_even_right_password_is_refused(tenant_a):
+def test_unknown_wrong_password_and_locked_give_the_same_answer(tenant_a):
+    """No user enumeration (issue 11, finding 5): the same status and the same page, byte for byte."""
     for _ in range(settings.LOGIN_MAX_FAILURES):
-        assert _login("staff2", "Wrong-password-123").status_code == 401
-    locked = _login("staff2", PASSWORD)
-    assert locked.status_code == 401 and "ロックされています" in locked.content.decode()
-    with in_tenant(tenant_a):
-        user = User.objects.get(username="staff2")
-        assert user.locked_until is not None
-        from audit.models import AuditEvent
+        assert _login("staff2", "Wrong-password-123", ip="10.0.0.7").status_code == 401
+        assert _login("nobody", "Wrong-password-123", ip="10.0.0.8").status_code == 401
+    unknown = _answer(_login("nobody", "Whatever-password-1"))
+    wrong = _answer(_login("staff1", "Whatever-password-1"))
+    locked_right_password = _answer(_login("staff2", PASSWORD, ip="10.0.0.7"))
+    locked_unknown = _answer(_login("nobody", "Whatever-password-1", ip="10.0.0.8"))
+    assert unknown[0] == 401
+    # The user name is echoed back in the form, so compare pages for the same name where it differs.
+    assert unknown[1].replace("nobody", "X") == wrong[1].replace("staff1", "X")
+    assert locked_right_password[1].replace("staff2", "X") == wrong[1].replace("staff1", "X")
+    assert locked_unknown == unknown
+    assert {unknown[0], wrong[0], locked_right_password[0], locked_unknown[0]} == {401}
+    assert "ユーザーIDまたはパスワードが正しくありません。" in unknown[1] and "ロック" not in unknown[1]
 
+
+def test_failures_lock_the_account_from_that_address_only(tenant_a):
+    for _ in range(settings.LOGIN_MAX_FAILURES):
+        assert _login("staff2", "Wrong-password-123", ip="10.0.0.7").status_code == 401
+    assert _login("staff2", PASSWORD, ip="10.0.0.7").status_code == 401  # the right password, same address
+    assert _login("staff2", PASSWORD, ip="10.0.0.9").status_code == 302  # another address
+    with in_tenant(tenant_a):
+        from audit.models import AuditEvent
+        from tenants.accounts.models import LoginThrottle
+
+        user = User.objects.get(username="staff2")
+        lock = LoginThrottle.objects.get(username="staff2", client_ip="10.0.0.7")
+        assert lock.locked_until is not None
         assert AuditEvent.objects.filter(action="lockout", target_id=str(user.pk)).exists()
+        assert AuditEvent.objects.filter(action="login_failed", target_id=str(user.pk),
+                                         details__reason="locked").exists()
+
+
+def test_a_hundred_wrong_tries_from_one_address_leave_the_account_usable_from_another(tenant_a):
+    """The predictable ``admin`` account cannot be locked out of the municipality from one machine."""
+    answers = {_login("admin", f"Wrong-password-{n}", ip="203.0.113.5").status_code for n in range(100)}
+    assert answers == {401, 429}  # refused, then rate-limited for that address
+    assert _login("admin", PASSWORD, ip="203.0.113.5").status_code in (401, 429)
+    response = _login("admin", PASSWORD, ip="198.51.100.7")
+    assert response.status_code == 302 and response["Location"] == "/accounts/counter/"
 
 
 @override_settings(LOGIN_RATE_PER_MINUTE=3)
@@ -96,7 +129,7 @@ def test_login_rate_limit_per_client_address(tenant_a):
     for index in range(3):
         _login(f"nobody{index}", "Wrong-password-123", ip="10.9.9.9")
     limited = _login("staff1", PASSWORD, ip="10.9.9.9")
-    assert limited.status_code == 401 and "試行回数が多すぎます" in limited.content.decode()
+    assert limited.status_code == 429 and "試行回数が多すぎます" in limited.content.decode()
     assert _login("staff1", PASSWORD, ip="10.9.9.10").status_code == 302
 
 

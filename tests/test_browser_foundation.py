@@ -2,6 +2,7 @@
 
 import pytest
 
+from tenants.accounts.services import GENERIC_LOGIN_ERROR
 from tests.conftest import CITY_A, PASSWORD, axe_violations, browser_login
 
 pytestmark = pytest.mark.browser
@@ -32,7 +33,7 @@ def test_wrong_password_shows_japanese_error_and_page_is_accessible(live_server_
     browser_login(page, live_server_mt, CITY_A, "staff2", password="Wrong-password-9")
     alert = page.get_by_role("alert")
     alert.wait_for()
-    assert alert.inner_text().strip() == "ユーザーIDまたはパスワードが正しくありません。"
+    assert alert.inner_text().strip() == GENERIC_LOGIN_ERROR  # the same for unknown, wrong and locked
     assert page.locator("html").get_attribute("lang") == "ja"
     assert axe_violations(page) == []
 

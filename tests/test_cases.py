@@ -24,14 +24,16 @@ def catalogue(in_a):
 def people(in_a):
     from tenants.accounts.models import Counter, User
 
-    return {
-        "staff1": User.objects.get(username="staff1"),
-        "staff2": User.objects.get(username="staff2"),
+    people = {
+        "staff1": User.objects.get(username="staff1"),  # 市民課: counter A is theirs
+        "staff2": User.objects.get(username="staff2"),  # 保険年金課: counter B is theirs
         "leader": User.objects.get(username="leader"),
         "admin": User.objects.get(username="admin"),
         "A": Counter.objects.get(name="総合窓口 1番"),
         "B": Counter.objects.get(name="保険年金窓口"),
     }
+    people["B"].staff.add(people["leader"])  # the 市民課 supervisor also covers 保険年金窓口
+    return people
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from audit.models import AuditEvent
@@ -58,7 +59,7 @@ def test_edit_a_rule_with_validation_errors_shown_on_the_field(catalogue_a):  # 
             "reason": "{person.name}さんは65歳以上です。"}
     response = admin.post(url, form)
     body = response.content.decode()
-    assert response.status_code == 200 and 'aria-invalid="true"' in body
+    assert response.status_code == 400 and 'aria-invalid="true"' in body
     assert "未知の変数「person.agge」" in body and "condition.and[1].&gt;=[0].var" in body
     broken = admin.post(url, {**form, "condition": "{\"and\": ["}).content.decode()
     assert "JSONとして読めません" in broken
@@ -151,8 +152,21 @@ def test_b_cannot_see_or_edit_a_catalogue_draft(catalogue_a, catalogue_b):  # no
     assert response.status_code == (302 if b_has_same_pk else 404)
     with in_tenant(catalogue_a):
         assert Procedure.objects.get(pk=a_item.pk).name == "A市独自の手続"
-    # the A admin's session is not valid on B's host
-    assert Client(HTTP_HOST=CITY_B.host, cookies=admin_a.cookies).get("/navi/admin/").status_code in (302, 403)
+    # The A admin's session is not valid on B's host. B's admin gets A's password hash, so that the
+    # refusal can only come from the tenant separation (sessions per schema, bound to their schema),
+    # not from a credential that differs.
+    with in_tenant(catalogue_a):
+        password_a = User.objects.get(username="admin").password
+    with in_tenant(catalogue_b):
+        User.objects.filter(username="admin").update(password=password_a)
+    cookie = admin_a.cookies[settings.SESSION_COOKIE_NAME].value
+    at_a = Client(HTTP_HOST=CITY_A.host)
+    at_a.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    assert at_a.get("/navi/admin/").status_code == 200  # the cookie is a live admin session at A
+    at_b = Client(HTTP_HOST=CITY_B.host)
+    at_b.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    refused = at_b.get("/navi/admin/")
+    assert refused.status_code == 302 and refused["Location"].startswith("/accounts/login/")
 
 
 def test_plan_without_kaigo_never_shows_its_procedures(catalogue_b):  # noqa: ANN001

@@ -6,9 +6,10 @@ import secrets
 import subprocess
 import sys
 
+from django.conf import settings
 from django.test import Client
 
-from tests.conftest import CITY_A, ROOT
+from tests.conftest import CITY_A, CITY_B, ROOT
 
 
 def _check(env_overrides):
@@ -95,3 +96,36 @@ def test_login_rate_limit_is_per_client_behind_the_load_balancer(tenant_a, setti
     other = Client(HTTP_HOST=CITY_A.host, HTTP_X_FORWARDED_FOR="198.51.100.2", **lb).post(
         "/accounts/login/", {"username": "x", "password": "Wrong-password-1"})
     assert "試行回数が多すぎます" not in other.content.decode()
+
+
+def _assert_security_headers(response, where: str) -> None:
+    assert "frame-ancestors 'none'" in response.get("Content-Security-Policy", ""), where
+    assert "object-src 'none'" in response["Content-Security-Policy"], where
+    assert response.get("X-Frame-Options") == "DENY", where
+    assert response.get("X-Content-Type-Options") == "nosniff", where
+    assert response.get("Referrer-Policy") == "same-origin", where
+
+
+def test_every_response_path_carries_csp_and_frame_options(tenant_a, tenant_b):
+    """Also the responses made before the view runs: unknown host, suspended municipality, the health
+    probe, static files, CSRF failure, 404/403 handlers, the API and the ops host (issue 11, finding 7)."""
+    from tenants.models import Municipality
+
+    paths = {
+        "unknown host": (Client(HTTP_HOST="nowhere.localhost").get("/"), 404),
+        "unknown host, other path": (Client(HTTP_HOST="nowhere.localhost").get("/accounts/login/"), 404),
+        "health probe": (Client(HTTP_HOST="nowhere.localhost").get("/healthz"), 200),
+        "static file": (Client(HTTP_HOST=CITY_A.host).get("/static/js/app.js"), 200),
+        "login page": (Client(HTTP_HOST=CITY_A.host).get("/accounts/login/"), 200),
+        "tenant 404": (Client(HTTP_HOST=CITY_A.host).get("/no-such-page/"), 404),
+        "csrf failure": (Client(HTTP_HOST=CITY_A.host, enforce_csrf_checks=True).post(
+            "/accounts/login/", {"username": "x", "password": "y"}), 403),
+        "api without token": (Client(HTTP_HOST=CITY_A.host).get("/api/v1/me/"), 401),
+        "ops host": (Client(HTTP_HOST=settings.OPS_HOST).get("/admin/login/"), 200),
+    }
+    Municipality.objects.filter(pk=tenant_b.pk).update(status=Municipality.Status.SUSPENDED)
+    paths["suspended municipality"] = (Client(HTTP_HOST=CITY_B.host).get("/"), 503)
+    for where, (response, status) in paths.items():
+        assert response.status_code == status, (where, response.status_code)
+        _assert_security_headers(response, where)
+

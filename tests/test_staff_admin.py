@@ -63,18 +63,25 @@ def test_staff_cannot_manage_staff(tenant_a):
 
 
 def test_admin_unlocks_and_resets_password(tenant_a):
+    from tenants.accounts.models import LoginThrottle
+
     with in_tenant(tenant_a):
         target = User.objects.get(username="staff2")
-        target.locked_until = timezone.now() + timezone.timedelta(minutes=10)
-        target.save()
+        LoginThrottle.objects.create(username="staff2", client_ip="192.0.2.44", failures=5,
+                                     first_failure_at=timezone.now(),
+                                     locked_until=timezone.now() + timezone.timedelta(minutes=10))
     admin = staff_client(tenant_a, "admin")
+    assert "ロック中" in admin.get("/accounts/admin/staff/").content.decode()
     page = admin.get(f"/accounts/admin/staff/{target.pk}/").content.decode()
-    assert "ロックを解除" in page
+    assert "ロックを解除" in page and "192.0.2.44" in page
     admin.post(f"/accounts/admin/staff/{target.pk}/", {"action": "unlock"})
+    with in_tenant(tenant_a):
+        assert not LoginThrottle.objects.filter(username="staff2").exists()
+    assert "ロック中" not in admin.get("/accounts/admin/staff/").content.decode()
     admin.post(f"/accounts/admin/staff/{target.pk}/", {"action": "password", "password": "Reset-pass-2026!"})
     with in_tenant(tenant_a):
         target.refresh_from_db()
-        assert target.locked_until is None and target.check_password("Reset-pass-2026!")
+        assert target.check_password("Reset-pass-2026!")
 
 
 def test_admin_cannot_demote_or_disable_themselves(in_a):

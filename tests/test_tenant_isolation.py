@@ -52,13 +52,26 @@ def test_session_key_present_in_both_schemas_is_still_rejected(tenant_a, tenant_
     client_a = Client(HTTP_HOST=CITY_A.host)
     client_a.post("/accounts/login/", {"username": "staff1", "password": PASSWORD})
     key = client_a.cookies[settings.SESSION_COOKIE_NAME].value
+    from tenants.accounts.models import User
+
     with in_tenant(tenant_a):
         row = Session.objects.get(session_key=key)
+        user_a = User.objects.get(username="staff1")
     with in_tenant(tenant_b):
         Session.objects.create(session_key=key, session_data=row.session_data, expire_date=row.expire_date)
+        # The same user id and the same password hash in B: Django's own session checks (user exists,
+        # session auth hash) all pass, so only the schema binding can refuse the session.
+        user_b = User.objects.get(username="staff1")
+        assert user_b.pk == user_a.pk
+        User.objects.filter(pk=user_b.pk).update(password=user_a.password)
     client_b = Client(HTTP_HOST=CITY_B.host)
     client_b.cookies[settings.SESSION_COOKIE_NAME] = key
-    assert client_b.get("/").status_code == 302
+    refused = client_b.get("/")
+    assert refused.status_code == 302 and refused["Location"].startswith("/accounts/login/")
+    # The same cookie at A is a live session (the control that the cookie itself is good).
+    at_a = Client(HTTP_HOST=CITY_A.host)
+    at_a.cookies[settings.SESSION_COOKIE_NAME] = key
+    assert at_a.get("/").status_code == 200
 
 
 def test_api_token_of_a_is_refused_at_b(tenant_a, tenant_b):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.exports.layouts import LayoutSpec
 from integration.exports.models import ExportSchedule
+from madoguchi.inputs import InputDateField, JSONFileField
 
 
 def _layout_choices(layouts: list[LayoutSpec]) -> list[tuple[str, str]]:
@@ -18,10 +19,10 @@ class DownloadForm(forms.Form):
                  ("range", _("受付日で指定（出力済みを含む・再出力）"))],
         initial="pending", widget=forms.RadioSelect,
     )
-    date_from = forms.DateField(label=_("受付日（開始）"), required=False,
+    date_from = InputDateField(label=_("受付日（開始）"), required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                 help_text=_("受付日で指定する場合に入力します。"))
-    date_to = forms.DateField(label=_("受付日（終了）"), required=False,
+    date_to = InputDateField(label=_("受付日（終了）"), required=False,
                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     layout = forms.ChoiceField(label=_("レイアウト"), help_text=_("文字コード・項目の並び・日付の形式を決めます。"))
 
@@ -47,5 +48,5 @@ class ScheduleForm(forms.Form):
 
 
 class LayoutImportForm(forms.Form):
-    file = forms.FileField(label=_("レイアウト定義ファイル（JSON）"),
+    file = JSONFileField(label=_("レイアウト定義ファイル（JSON）"), max_bytes=2 * 1024 * 1024,
                            help_text=_("この画面から書き出したJSONを編集して取り込めます。同じ種別・コードのレイアウトは置き換えます。"))

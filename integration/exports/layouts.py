@@ -86,7 +86,7 @@ class LayoutSpec:
 
 def _choice(errors: list[str], data: dict, key: str, choices: dict | tuple, default: str) -> str:
     value = data.get(key, default)
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         errors.append(_("%(key)s: 「%(value)s」は使えません（使用できる値: %(choices)s）。")
                       % {"key": key, "value": value, "choices": ", ".join(choices)})
         return default
@@ -158,7 +158,7 @@ def spec_from_dict(data: object, *, builtin: bool = False) -> LayoutSpec:
             errors.append(_("%(place)s.width: 幅は固定長のレイアウトだけで指定できます。") % {"place": place})
             width = None
         align = raw.get("align", "left")
-        if align not in ALIGN:
+        if not isinstance(align, str) or align not in ALIGN:
             errors.append(_("%(place)s.align: left または right で指定してください。") % {"place": place})
             align = "left"
         pad = raw.get("pad", " ")

@@ -13,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -34,6 +35,7 @@ from integration.exports.models import (
 )
 from integration.exports.registry import ExportKind
 from integration.exports.render import MASK_TEXT, Rendered, RenderRow, render
+from madoguchi.inputs import JSONInputError, json_loads
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ logger = logging.getLogger(__name__)
 _LOCK_CLASS = 0x4558  # "EX"
 MAX_RANGE_DAYS = 366
 MAX_PULL_LIMIT = 1000
+MAX_LAYOUT_FILE = 2 * 1024 * 1024
 
 
 class NothingToExport(ValidationError):
@@ -460,16 +463,16 @@ def api_ack(*, client: object, municipality: object, kind_code: str, cursor: int
 
 
 @transaction.atomic
-def layout_import(*, actor: object, municipality: object, content: bytes) -> ExportLayout:
-    """Create or replace a layout from a JSON file (as exported by the layout screen)."""
+def layout_import(*, actor: object, municipality: object, content: bytes | None = None,
+                  data: Any = None) -> ExportLayout:
+    """Create or replace a layout from a JSON file (as exported by the layout screen): its bytes
+    (``content``) or the value the upload form already parsed (``data``)."""
     selectors.require_admin(actor=actor)
-    try:
-        data = json.loads(content.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise ValidationError({"file": [_("ファイルはUTF-8のJSONにしてください。")]}) from exc
-    except json.JSONDecodeError as exc:
-        raise ValidationError({"file": [_("JSONとして読めません（%(line)d行 %(col)d列: %(msg)s）。")
-                                        % {"line": exc.lineno, "col": exc.colno, "msg": exc.msg}]}) from exc
+    if data is None:
+        try:
+            data = json_loads(content or b"", field=_("レイアウト定義ファイル"), max_bytes=MAX_LAYOUT_FILE)
+        except JSONInputError as exc:
+            raise ValidationError({"file": [exc.message]}) from None
     try:
         spec = spec_from_dict(data)
     except LayoutError as exc:

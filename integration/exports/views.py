@@ -130,10 +130,9 @@ def layouts_view(request: HttpRequest) -> HttpResponse:
     rows = selectors.layout_rows(actor=request.user)
     form = LayoutImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
         try:
             layout = services.layout_import(actor=request.user, municipality=request.tenant,
-                                            content=upload.read(2 * 1024 * 1024 + 1))
+                                            data=form.cleaned_data["file"])
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

@@ -103,11 +103,13 @@ AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
     "madoguchi.middleware.RequestIdMiddleware",
+    # Outside everything that may answer on its own (health probe, static files, unknown host,
+    # suspended municipality), so that every response carries the security headers.
+    "madoguchi.middleware.SecurityHeadersMiddleware",
     "madoguchi.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.MunicipalityMiddleware",
-    "madoguchi.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -267,6 +269,9 @@ REST_FRAMEWORK = {
         "api_upload": env("MADOGUCHI_API_UPLOAD_RATE", "60/min"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only, depth- and size-limited (madoguchi.drf); upload views name their own parsers.
+    "DEFAULT_PARSER_CLASSES": ["madoguchi.drf.SafeJSONParser"],
+    "EXCEPTION_HANDLER": "madoguchi.drf.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -279,6 +284,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Without deep links the operation's path is no link inside the toggle button (axe: nested-interactive).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from audit.models import AuditAction
 from audit.services import record
+from madoguchi.inputs import ApiDateField, parse_input_date
 from navigation import selectors
 from navigation.determination import answers_normalize, determine
 from navigation.facts import ELIGIBILITY_FLAGS, FactsError, household_facts, person_facts_from_dict
@@ -64,7 +65,7 @@ class ProcedureSerializer(serializers.Serializer):
 class VersionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.IntegerField()
-    effective_from = serializers.DateField()
+    effective_from = ApiDateField()
     published_at = serializers.DateTimeField()
 
 
@@ -78,7 +79,7 @@ class CatalogueSerializer(serializers.Serializer):
 class PersonInputSerializer(serializers.Serializer):
     key = serializers.CharField(required=False, help_text="ケース内で人を識別する値（回答の persons のキー）")
     name = serializers.CharField(required=False, allow_blank=True)
-    birth_date = serializers.DateField()
+    birth_date = ApiDateField()
     relationship = serializers.CharField(required=False, allow_blank=True, help_text="続柄（世帯主・妻・子 …）")
     sex = serializers.CharField(required=False, allow_blank=True)
     subject = serializers.BooleanField(required=False, default=True,
@@ -93,7 +94,7 @@ class PersonInputSerializer(serializers.Serializer):
 
 class DeterminationRequestSerializer(serializers.Serializer):
     events = serializers.ListField(child=serializers.CharField(), min_length=1)
-    on = serializers.DateField(required=False, help_text="基準日（届出日）。省略時は今日")
+    on = ApiDateField(required=False, help_text="基準日（届出日）。省略時は今日")
     persons = PersonInputSerializer(many=True, required=False, default=list)
     household_no = serializers.CharField(required=False, allow_blank=True,
                                          help_text="住民記録の世帯番号（職員のセッションのみ）")
@@ -120,7 +121,7 @@ class PendingQuestionSerializer(QuestionSerializer):
 
 
 class DeterminationSerializer(serializers.Serializer):
-    on = serializers.DateField()
+    on = ApiDateField()
     events = serializers.ListField(child=serializers.CharField())
     areas = serializers.ListField(child=serializers.CharField())
     version = serializers.DictField()
@@ -142,9 +143,10 @@ class CatalogueView(APIView):
         responses={200: CatalogueSerializer, 404: OpenApiResponse(description="未公開")})
     def get(self, request: Request) -> Response:
         try:
-            on = date.fromisoformat(request.query_params["on"]) if request.query_params.get("on") else date.today()
-        except ValueError:
-            return Response({"on": ["日付（YYYY-MM-DD）で指定してください。"]}, status=status.HTTP_400_BAD_REQUEST)
+            on = parse_input_date(request.query_params["on"], field="on") if request.query_params.get("on") \
+                else date.today()
+        except ValueError as exc:
+            return Response({"on": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         data = selectors.catalogue_public(on=on)
         if data is None:
             return Response(NO_CATALOGUE, status=status.HTTP_404_NOT_FOUND)

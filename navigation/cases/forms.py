@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.models import Sex
 from integration.search import parse_birth_date
+from madoguchi.inputs import InputDateField
 from navigation.cases.models import MemoVisibility, ProcedureStatus
 from tenants.accounts.models import Counter
 
@@ -66,7 +67,7 @@ class NewcomerForm(forms.Form):
 
 class EventsForm(forms.Form):
     events = forms.MultipleChoiceField(label=_("ライフイベント"), widget=forms.CheckboxSelectMultiple, required=False)
-    event_date = forms.DateField(label=_("異動日・届出日"), widget=forms.DateInput(attrs={"type": "date"}))
+    event_date = InputDateField(label=_("異動日・届出日"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: object, choices: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -150,7 +151,7 @@ class AnswersForm(forms.Form):
                 )
                 initial = current
             elif question.kind == "date":
-                field = forms.DateField(
+                field = InputDateField(
                     label=label,
                     required=False,
                     widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

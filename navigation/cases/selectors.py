@@ -23,6 +23,7 @@ from navigation.cases.models import (
     QueueState,
 )
 from tenants.accounts.models import Counter, User
+from tenants.accounts.selectors import counter_usable_by
 
 
 def _require_staff(actor: User) -> None:
@@ -134,7 +135,7 @@ def case_queue(*, actor: User, counter: Counter | None) -> list[QueueRow]:
     from navigation.models import LifeEvent
 
     _require_staff(actor)
-    if counter is None:
+    if counter is None or not counter_usable_by(actor=actor, counter=counter):
         return []
     cases = list(
         Case.objects.filter(current_counter=counter, status=CaseStatus.OPEN)

@@ -28,6 +28,7 @@ from navigation.cases.models import (
 )
 from navigation.cases.purposes import case_purposes
 from tenants.accounts.models import Counter, Department, User
+from tenants.accounts.selectors import counter_usable_by
 
 MAX_NOTE = 2000
 MAX_MEMO = 4000
@@ -49,9 +50,13 @@ def _require_staff(actor: User) -> None:
         raise PermissionDenied(_("職員としてログインしてください。"))
 
 
-def _require_counter(counter: Counter | None) -> Counter:
+def _require_counter(counter: Counter | None, *, actor: User) -> Counter:
+    """The counter the actor works at: chosen, active and one of theirs (their department's or assigned
+    by an admin) — a counter of another department cannot be used to open, change or hand off cases."""
     if counter is None or not counter.is_active:
         raise ValidationError(_("窓口が選ばれていません。先に窓口を選んでください。"), code="no_counter")
+    if not counter_usable_by(actor=actor, counter=counter):
+        raise PermissionDenied(_("「%(counter)s」はあなたの担当窓口ではありません。") % {"counter": counter.name})
     return counter
 
 
@@ -60,7 +65,7 @@ def _require_serving_here(*, actor: User, case: Case, counter: Counter | None) -
     _require_staff(actor)
     if not case.is_open:
         raise ValidationError(_("受付 %(label)s は完了しています。") % {"label": case.label}, code="closed")
-    counter = _require_counter(counter)
+    counter = _require_counter(counter, actor=actor)
     if case.current_counter_id != counter.pk:
         raise PermissionDenied(
             _("受付 %(label)s は「%(counter)s」にあります。")
@@ -157,7 +162,7 @@ def case_open(
     The first person is the visitor. The catalogue version in force today is fixed on the case.
     """
     _require_staff(actor)
-    counter = _require_counter(counter)
+    counter = _require_counter(counter, actor=actor)
     residents = _residents(atena_nos or [])
     today = timezone.localdate()
     on = event_date or today
@@ -577,7 +582,7 @@ def case_handoff(
 def case_resume(*, actor: User, counter: Counter | None, case: Case) -> Case:
     """Take a waiting case from this counter's queue and continue it here."""
     _require_staff(actor)
-    counter = _require_counter(counter)
+    counter = _require_counter(counter, actor=actor)
     case = _locked(case)
     if not case.is_open:
         raise ValidationError(_("受付 %(label)s は完了しています。") % {"label": case.label}, code="closed")
@@ -748,7 +753,7 @@ def memo_create(
         visibility=visibility,
         department_id=actor.department_id,
         author=actor,
-        counter=counter,
+        counter=counter if counter_usable_by(actor=actor, counter=counter) else None,
     )
     record(
         actor=actor,

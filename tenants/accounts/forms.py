@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from tenants.accounts.models import Counter, Department, Role
+from tenants.accounts.models import Counter, Department, Role, User
 from tenants.areas import BusinessArea
 
 
@@ -28,6 +28,10 @@ class CounterForm(forms.Form):
     location = forms.CharField(label="場所（階・番号）", max_length=64, required=False, help_text="例：本庁舎1階 3番")
     sort_order = forms.IntegerField(label="表示順", min_value=0, initial=0)
     is_active = forms.BooleanField(label="使用中", required=False, initial=True)
+    staff = forms.ModelMultipleChoiceField(
+        label="担当職員（部署以外）", queryset=User.objects.filter(is_active=True).order_by("username"),
+        required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="この窓口の部署の職員は選ばなくても使えます。ほかの部署の職員にも使わせるときに選びます。")
 
 
 class ApiClientForm(forms.Form):

@@ -6,7 +6,7 @@ from django.contrib.auth import logout
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
-from tenants.accounts.models import Counter
+from tenants.accounts.selectors import counters_for_staff
 from tenants.accounts.services import SESSION_COUNTER_KEY, SESSION_SCHEMA_KEY
 
 
@@ -29,5 +29,6 @@ class TenantSessionBindingMiddleware:
             else:
                 counter_id = request.session.get(SESSION_COUNTER_KEY)
                 if counter_id:
-                    request.counter = Counter.objects.filter(pk=counter_id, is_active=True).first()
+                    # Only a counter the staff member may still use (an admin may have taken it away).
+                    request.counter = counters_for_staff(actor=user).filter(pk=counter_id).first()
         return self.get_response(request)

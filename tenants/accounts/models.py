@@ -53,8 +53,6 @@ class User(AbstractUser):
         help_text="支援措置（DV等）の対象者と同じ世帯の住所を、マスクせずにファイルでダウンロードできます。"
                   "基幹系への連携を担当する職員だけに付与してください。",
     )
-    failed_login_count = models.PositiveIntegerField(default=0, editable=False)
-    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
     password_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -101,6 +99,9 @@ class Counter(models.Model):
     kind = models.CharField("種別", max_length=16, choices=Kind.choices, default=Kind.GENERAL)
     is_active = models.BooleanField("使用中", default=True)
     sort_order = models.PositiveIntegerField("表示順", default=0)
+    # Who may work at this counter besides the members of its department (a municipal admin assigns).
+    staff = models.ManyToManyField(User, verbose_name="担当職員（部署以外）", blank=True,
+                                   related_name="assigned_counters")
 
     class Meta:
         verbose_name = "窓口"
@@ -146,3 +147,26 @@ class ApiClient(models.Model):
     @property
     def pk_label(self) -> str:
         return f"api:{self.name}"
+
+
+class LoginThrottle(models.Model):
+    """Failed logins of one user name from one client address (lockout per account *and* address).
+
+    A locked pair refuses that address only: a correct password from another address still logs in,
+    so nobody can lock a named account (``admin``) out of the whole municipality from one machine.
+    Rows exist for unknown user names too, so a locked and an unknown account answer alike.
+    """
+
+    username = models.CharField("ユーザーID", max_length=150)
+    client_ip = models.CharField("接続元", max_length=64)
+    failures = models.PositiveIntegerField("連続失敗回数", default=0)
+    first_failure_at = models.DateTimeField("最初の失敗")
+    locked_until = models.DateTimeField("ロック期限", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "ログイン失敗（接続元ごと）"
+        verbose_name_plural = "ログイン失敗（接続元ごと）"
+        constraints = [models.UniqueConstraint(fields=["username", "client_ip"], name="login_throttle_unique_pair")]
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.client_ip}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
@@ -12,13 +12,14 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import record
 from madoguchi.middleware import client_ip as client_address
-from tenants.accounts.models import ApiClient, Counter, Department, Role, User
+from tenants.accounts.models import ApiClient, Counter, Department, LoginThrottle, Role, User
 from tenants.areas import parse_areas
 
 SESSION_COUNTER_KEY = "madoguchi_counter_id"
@@ -34,7 +35,11 @@ class LoginError(Exception):
         self.code = code
 
 
-GENERIC_LOGIN_ERROR = "ユーザーIDまたはパスワードが正しくありません。"
+# One answer for an unknown user name, a wrong password and a locked (account, address) pair, so that
+# the answer never tells which user names exist (issue 11, finding 5).
+GENERIC_LOGIN_ERROR = ("ユーザーIDまたはパスワードが正しくありません。"
+                       "続けて間違えると、この端末からはしばらくログインできなくなります。")
+RATE_LIMITED_ERROR = "ログインの試行回数が多すぎます。しばらくしてから再度お試しください。"
 
 
 def _rate_key(client_ip: str) -> str:
@@ -52,51 +57,60 @@ def _client_rate_exceeded(client_ip: str) -> bool:
     return attempts > settings.LOGIN_RATE_PER_MINUTE
 
 
+def _failure_recorded(*, username: str, client_ip: str, now: datetime) -> LoginThrottle | None:
+    """Count one failure of (user name, address); lock the pair at LOGIN_MAX_FAILURES within the window.
+    Returns the pair when this failure locked it."""
+    window = timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    throttle, _created = LoginThrottle.objects.select_for_update().get_or_create(
+        username=username, client_ip=client_ip, defaults={"first_failure_at": now})
+    if throttle.first_failure_at < now - window and not (throttle.locked_until and throttle.locked_until > now):
+        throttle.failures, throttle.first_failure_at, throttle.locked_until = 0, now, None
+    throttle.failures += 1
+    just_locked = throttle.failures >= settings.LOGIN_MAX_FAILURES and not throttle.locked_until
+    if just_locked:
+        throttle.locked_until = now + window
+    throttle.save()
+    # Old pairs of other names and addresses are of no use once their window has passed.
+    LoginThrottle.objects.filter(first_failure_at__lt=now - 2 * window).filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now)).delete()
+    return throttle if just_locked else None
+
+
 def staff_login(*, request: HttpRequest, username: str, password: str) -> User:
     """Authenticate and log in a staff member of the current municipality.
 
-    - at most LOGIN_RATE_PER_MINUTE attempts per client address per minute;
-    - after LOGIN_MAX_FAILURES consecutive failures the account is locked for LOGIN_LOCKOUT_SECONDS;
+    - at most LOGIN_RATE_PER_MINUTE attempts per client address per minute (any user name);
+    - after LOGIN_MAX_FAILURES failures of one user name from one address within LOGIN_LOCKOUT_SECONDS,
+      that (user name, address) pair is refused for LOGIN_LOCKOUT_SECONDS; other addresses are not
+      affected, so a correct password from another address always logs in;
+    - an unknown user name, a wrong password and a locked pair give the same answer (and the password
+      is hashed in each case, so the time taken does not tell them apart either);
     - success, failure and lockout are all written to the audit trail.
     """
     client_ip = client_address(request)
-    username = (username or "").strip()
+    username = (username or "").strip()[:150]
     if _client_rate_exceeded(client_ip):
         record(action=AuditAction.LOGIN_FAILED, target_type="user", target_id=username[:64],
                details={"reason": "rate_limited"}, actor=None)
-        raise LoginError("ログインの試行回数が多すぎます。しばらくしてから再度お試しください。", code="rate_limited")
+        raise LoginError(RATE_LIMITED_ERROR, code="rate_limited")
 
-    user = User.objects.filter(username=username).first()
     now = timezone.now()
-    if user is not None and user.locked_until and user.locked_until > now:
-        record(action=AuditAction.LOGIN_FAILED, target_type="user", target_id=user.pk,
-               details={"reason": "locked", "username": username})
-        raise LoginError(
-            "このアカウントは一時的にロックされています。しばらくしてから再度お試しいただくか、業務管理者に連絡してください。",
-            code="locked",
-        )
-
-    authenticated = authenticate(request, username=username, password=password)
-    if authenticated is None:
-        details = {"reason": "bad_credentials", "username": username[:150]}
-        if user is not None:
-            with transaction.atomic():
-                locked = User.objects.select_for_update().get(pk=user.pk)
-                locked.failed_login_count += 1
-                if locked.failed_login_count >= settings.LOGIN_MAX_FAILURES:
-                    locked.locked_until = now + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
-                    locked.failed_login_count = 0
-                    locked.save(update_fields=["failed_login_count", "locked_until"])
-                    record(action=AuditAction.LOCKOUT, target_type="user", target_id=user.pk,
-                           details={"until": locked.locked_until.isoformat()})
-                else:
-                    locked.save(update_fields=["failed_login_count"])
-        record(action=AuditAction.LOGIN_FAILED, target_type="user",
-               target_id=user.pk if user else "", details=details)
+    user = User.objects.filter(username=username).first()
+    locked = LoginThrottle.objects.filter(username=username, client_ip=client_ip, locked_until__gt=now).exists()
+    authenticated = authenticate(request, username=username, password=password)  # also when locked: same time
+    if locked or authenticated is None:
+        with transaction.atomic():
+            throttle = _failure_recorded(username=username, client_ip=client_ip, now=now) if not locked else None
+            if throttle is not None:  # this failure locked the pair
+                record(action=AuditAction.LOCKOUT, target_type="user", target_id=user.pk if user else "",
+                       details={"username": username, "until": throttle.locked_until.isoformat(),
+                                "scope": "account_and_address"})
+            record(action=AuditAction.LOGIN_FAILED, target_type="user", target_id=user.pk if user else "",
+                   details={"reason": "locked" if locked else "bad_credentials", "username": username})
         raise LoginError(GENERIC_LOGIN_ERROR, code="bad_credentials")
 
     login(request, authenticated)  # tenants.accounts.signals binds the session to this schema
-    User.objects.filter(pk=authenticated.pk).update(failed_login_count=0, locked_until=None)
+    LoginThrottle.objects.filter(username=username, client_ip=client_ip).delete()
     record(action=AuditAction.LOGIN, target_type="user", target_id=authenticated.pk, actor=authenticated)
     return authenticated
 
@@ -109,10 +123,16 @@ def staff_logout(*, request: HttpRequest) -> None:
 
 
 def counter_select(*, request: HttpRequest, counter_id: int) -> Counter:
-    counter = Counter.objects.filter(pk=counter_id, is_active=True).first()
+    """Start working at a counter: only one of the actor's own (department or assigned by an admin)."""
+    from tenants.accounts.selectors import counters_for_staff
+
+    counter = counters_for_staff(actor=request.user).filter(pk=counter_id).first()
     if counter is None:
-        raise ValidationError({"counter": "選択された窓口は存在しないか、使用されていません。"})
+        raise ValidationError({"counter": "選択された窓口は存在しないか、あなたの担当ではありません。"
+                                          "業務管理者に担当窓口の設定を依頼してください。"})
     request.session[SESSION_COUNTER_KEY] = counter.pk
+    record(action=AuditAction.UPDATE, target_type="counter_session", target_id=counter.pk,
+           details={"counter": counter.name})
     return counter
 
 
@@ -132,7 +152,9 @@ def counter_save(
     is_active: bool = True,
     sort_order: int = 0,
     counter: Counter | None = None,
+    staff: list[User] | None = None,
 ) -> Counter:
+    """Create or change a counter; ``staff`` (if given) replaces who may work there besides its department."""
     _require_admin(actor)
     creating = counter is None
     counter = counter or Counter()
@@ -140,12 +162,16 @@ def counter_save(
     counter.department, counter.is_active, counter.sort_order = department, is_active, sort_order
     counter.full_clean()
     counter.save()
+    details = {"name": counter.name, "kind": counter.kind, "location": counter.location,
+               "department": getattr(counter.department, "name", ""), "is_active": counter.is_active}
+    if staff is not None:
+        counter.staff.set(staff)
+        details["staff"] = sorted(user.username for user in staff)
     record(
         action=AuditAction.CREATE if creating else AuditAction.UPDATE,
         target_type="counter",
         target_id=counter.pk,
-        details={"name": counter.name, "kind": counter.kind, "location": counter.location,
-                 "is_active": counter.is_active},
+        details=details,
     )
     return counter
 
@@ -251,9 +277,9 @@ def staff_update(
 @transaction.atomic
 def staff_unlock(*, actor: User, user: User) -> User:
     _require_admin(actor)
-    user.failed_login_count, user.locked_until = 0, None
-    user.save(update_fields=["failed_login_count", "locked_until"])
-    record(action=AuditAction.UPDATE, target_type="user", target_id=user.pk, details={"unlocked": True})
+    removed, _ = LoginThrottle.objects.filter(username=user.username).delete()
+    record(action=AuditAction.UPDATE, target_type="user", target_id=user.pk,
+           details={"unlocked": True, "addresses": removed})
     return user
 
 
@@ -265,8 +291,8 @@ def staff_set_password(*, actor: User, user: User, password: str) -> User:
     validate_password(password, user)
     user.set_password(password)
     user.password_changed_at = timezone.now()
-    user.failed_login_count, user.locked_until = 0, None
-    user.save(update_fields=["password", "password_changed_at", "failed_login_count", "locked_until"])
+    user.save(update_fields=["password", "password_changed_at"])
+    LoginThrottle.objects.filter(username=user.username).delete()
     record(action=AuditAction.UPDATE, target_type="user", target_id=user.pk,
            details={"password_changed": True, "by_admin": actor.pk != user.pk})
     return user

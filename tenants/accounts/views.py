@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -46,7 +45,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
                 target = ""
             return redirect("accounts:select_counter" if not target else target)
-    status = 200 if not error else 401
+    status = 200 if not error else (429 if error == services.RATE_LIMITED_ERROR else 401)
     return render(request, "accounts/login.html", {"form": form, "error": error,
                                                    "next": request.GET.get("next", "")}, status=status)
 
@@ -61,8 +60,9 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def select_counter_view(request: HttpRequest) -> HttpResponse:
-    counters = selectors.counters_active()
+    counters = selectors.counters_for_staff(actor=request.user)
     if not counters.exists():
+        messages.warning(request, "担当の窓口がありません。業務管理者に担当窓口の設定を依頼してください。")
         return redirect("home")
     remembered = _remembered_counter(request)
     if request.method == "GET" and request.counter is None and remembered is not None:
@@ -89,7 +89,7 @@ def select_counter_view(request: HttpRequest) -> HttpResponse:
                                        max_age=COUNTER_COOKIE_AGE, httponly=True, samesite="Lax",
                                        secure=settings.SESSION_COOKIE_SECURE)
             return response
-    return render(request, "accounts/select_counter.html", {"form": form})
+    return render(request, "accounts/select_counter.html", {"form": form}, status=400 if form.errors else 200)
 
 
 COUNTER_COOKIE_SALT = "madoguchi.counter"
@@ -133,7 +133,8 @@ def counters_view(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     initial = {}
     if editing:
         initial = {"name": editing.name, "kind": editing.kind, "department": editing.department,
-                   "location": editing.location, "sort_order": editing.sort_order, "is_active": editing.is_active}
+                   "location": editing.location, "sort_order": editing.sort_order, "is_active": editing.is_active,
+                   "staff": list(editing.staff.all())}
     form = CounterForm(request.POST or None, initial=initial or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -204,7 +205,8 @@ def staff_list_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"職員「{user}」（{user.username}）を登録しました。")
             return redirect("accounts:staff")
-    return render(request, "accounts/staff.html", {"staff": staff, "form": form, "now": timezone.now()})
+    return render(request, "accounts/staff.html", {"staff": staff, "form": form,
+                                                   "locked": selectors.locked_usernames(actor=request.user)})
 
 
 @login_required
@@ -235,5 +237,6 @@ def staff_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("accounts:staff")
         except ValidationError as exc:
             _form_errors_from(password_form if action == "password" else form, exc)
-    return render(request, "accounts/staff_edit.html", {"member": member, "form": form,
-                                                        "password_form": password_form, "now": timezone.now()})
+    return render(request, "accounts/staff_edit.html", {
+        "member": member, "form": form, "password_form": password_form,
+        "locks": selectors.login_locks_for(actor=request.user, user=member)})
