@@ -35,8 +35,12 @@ def event_dict(item: LifeEvent) -> dict[str, Any]:
 
 
 def question_dict(item: Question) -> dict[str, Any]:
-    return {"code": item.code, "scope": item.scope, "kind": item.kind, "order": item.order, "text": item.text,
+    data = {"code": item.code, "scope": item.scope, "kind": item.kind, "order": item.order, "text": item.text,
             "help": item.help, "choices": list(item.choices or [])}
+    # Only when set, like ``export``: items installed before the field existed keep their hash.
+    if item.exclusive:
+        data["exclusive"] = True
+    return data
 
 
 def procedure_dict(item: Procedure, *, event_codes: list[str] | None = None) -> dict[str, Any]:
@@ -48,6 +52,8 @@ def procedure_dict(item: Procedure, *, event_codes: list[str] | None = None) -> 
     # Only when set: items installed before the mapping existed keep their hash (upgrades still apply).
     if item.export:
         data["export"] = item.export
+    if item.source:
+        data["source"] = item.source
     return data
 
 

@@ -89,10 +89,11 @@ def _apply(section: str, obj: Any, data: dict[str, Any]) -> Any:
         obj.code, obj.text, obj.help = data["code"], data["text"], data.get("help", "")
         obj.kind, obj.scope = data["kind"], data["scope"]
         obj.choices, obj.order = list(data.get("choices") or []), int(data.get("order", 0))
+        obj.exclusive = bool(data.get("exclusive", False))
     elif section == "procedures":
         for key in ("code", "name", "area"):
             setattr(obj, key, data[key])
-        for key in ("guidance", "counter", "department", "legal_basis", "legal_url", "fee"):
+        for key in ("guidance", "counter", "department", "legal_basis", "legal_url", "fee", "source"):
             setattr(obj, key, data.get(key, "") or "")
         obj.documents, obj.forms = list(data.get("documents") or []), list(data.get("forms") or [])
         obj.staff_alert, obj.order = bool(data.get("staff_alert", False)), int(data.get("order", 0))

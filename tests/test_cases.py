@@ -98,14 +98,18 @@ def test_determination_is_stored_per_person_with_counters(people, family, catalo
 
 
 def test_whole_family_moving_gets_child_procedures(people, family, catalogue):
-    from navigation.cases.services import case_open
+    from navigation.cases.services import case_answers_update, case_open
 
     head, wife, kid = family
     case = case_open(actor=people["staff1"], counter=people["A"],
                      atena_nos=[head.atena_no, wife.atena_no, kid.atena_no], events=["tenkyo"])
     codes = _codes(case)
     assert {"juki_tenkyo"} <= codes[wife.atena_no]
-    assert {"juki_tenkyo", "jt_jusho_henkou", "gak_tennyu"} <= codes[kid.atena_no]
+    # 学校教育法施行令第6条: a move within the city changes school only when the school district changes.
+    assert {"juki_tenkyo", "jt_jusho_henkou"} <= codes[kid.atena_no] and "gak_tennyu" not in codes[kid.atena_no]
+    case = case_answers_update(actor=people["staff1"], counter=people["A"], case=case,
+                               answers={"case:school_district_changes": "はい"})
+    assert "gak_tennyu" in _codes(case)[kid.atena_no]
 
 
 def test_interview_answers_are_validated_and_change_the_result(people, family, catalogue):
@@ -161,10 +165,19 @@ def test_not_needed_requires_a_reason(people, family, catalogue):
 
 
 def test_close_is_refused_while_a_procedure_is_open_and_allowed_when_done(people, family, catalogue):
-    from navigation.cases.services import CaseCloseRefused, case_close, case_open, case_procedure_set_status
+    from navigation.cases.services import (
+        CaseCloseRefused,
+        case_answers_update,
+        case_close,
+        case_open,
+        case_procedure_set_status,
+    )
 
     case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
                      events=["tenkyo"])
+    # the mirror has no card status: the interview asks whether anybody holds a My Number card
+    case = case_answers_update(actor=people["staff1"], counter=people["A"], case=case,
+                               answers={"case:card_holding_any": "いいえ"})
     with pytest.raises(CaseCloseRefused) as refused:
         case_close(actor=people["staff1"], counter=people["A"], case=case)
     assert refused.value.unresolved and "未完了" in refused.value.messages[0]

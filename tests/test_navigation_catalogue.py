@@ -159,7 +159,7 @@ def test_catalogue_changes_are_audited_and_b_sees_none_of_a(tenant_a, tenant_b):
                                      data={**selectors.event_dict(event), "name": "転入届"})
         services.catalogue_publish(actor=admin, effective_from=date(2026, 12, 1))
         actions = list(AuditEvent.objects.filter(seq__gt=start).values_list("action", "target_type", "target_id"))
-        assert ("import", "catalogue", "2026.11.1") in actions
+        assert ("import", "catalogue", services.default_catalogue()["release"]) in actions
         assert ("update", "catalogue_event", "tennyu") in actions
         assert ("publish", "catalogue_version", "2") in actions
         change = AuditEvent.objects.get(seq__gt=start, target_type="catalogue_event")
@@ -192,7 +192,7 @@ def test_facts_from_the_mirror(in_a):  # noqa: ANN001
     assert spouse.eligibilities == frozenset() and spouse.support_measure and spouse.address_restricted
     assert child.foreign and child.residence_status == "家族滞在"
     result = determine(version=services.default_catalogue(), events=["shibou"], persons=persons,
-                       answers={"case": {"funeral_held": True, "public_pension": False,
+                       answers={"case": {"funeral_held": True, "public_pension": False, "owned_real_estate": True,
                                          "dependent_of_deceased": False}}, on=date(2026, 6, 1),
                        areas=in_a.areas)
     by_person = result.procedure_codes_by_person()

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from integration import selectors as mirror
 from integration.models import Resident
+from navigation import cardholding
 from navigation import determination as engine
 from navigation import facts as facts_mod
 
@@ -44,6 +45,7 @@ class ProcedureItem:
     department_name: str = ""
     legal_basis: str = ""
     legal_url: str = ""
+    source: str = ""
     fee: str = ""
     needs_check: bool = False
     person_name: str = ""
@@ -166,8 +168,17 @@ def case_facts(*, case: Any, persons: list[Any]) -> tuple[list[facts_mod.PersonF
                     in_mirror=False,
                     foreign=person.is_foreign,
                     nationality=person.nationality,
+                    residence_status=person.residence_status,
+                    entry_date=person.entry_date,
+                    support_measure=person.support_measure,
+                    address_restricted=person.support_measure,
                 )
             )
+    for index, person in enumerate(persons):
+        facts = result[index]
+        holding, _source = cardholding.card_holding(mirror_status=facts.card_holding, case=case, person=person)
+        if holding != facts.card_holding:
+            result[index] = replace(facts, card_holding=holding)
     extras: dict[str, str] = {}
     for view in extra_views:
         result.append(
@@ -197,6 +208,7 @@ def _item(result: engine.ProcedureResult) -> ProcedureItem:
         department_name=info.department,
         legal_basis=info.legal_basis,
         legal_url=info.legal_url,
+        source=info.source,
         fee=info.fee,
         needs_check=result.status == "check",
         person_name=result.person_name,

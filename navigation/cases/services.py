@@ -127,6 +127,7 @@ def _clean_newcomer(data: dict, *, on: date, index: int) -> dict:
         errors.append(_("%(where)s：生年月日を入力してください。") % {"where": where})
     elif birth > on:
         errors.append(_("%(where)s：生年月日が異動日より後になっています。") % {"where": where})
+    errors += [f"{where}：{message}" for message in _foreign_problems(data, birth=birth, on=on).values()]
     if errors:
         raise ValidationError(errors)
     return {
@@ -137,7 +138,26 @@ def _clean_newcomer(data: dict, *, on: date, index: int) -> dict:
         "relationship": str(data.get("relationship") or "").strip(),
         "is_foreign": bool(data.get("is_foreign")),
         "nationality": str(data.get("nationality") or "").strip(),
+        "residence_status": str(data.get("residence_status") or "").strip()[:60],
+        "entry_date": data.get("entry_date") or None,
+        "support_measure": bool(data.get("support_measure")),
     }
+
+
+def _foreign_problems(data: dict, *, birth: object, on: date) -> dict[str, str]:
+    """Field → message for the foreign-newcomer facts (在留資格, 入国年月日)."""
+    problems: dict[str, str] = {}
+    entry = data.get("entry_date")
+    foreign = bool(data.get("is_foreign"))
+    if not foreign and (entry or str(data.get("residence_status") or "").strip()):
+        problems["is_foreign"] = _("在留資格・入国年月日は外国人住民のときだけ入力します。")
+    if entry not in (None, "") and not isinstance(entry, date):
+        problems["entry_date"] = _("入国（上陸）年月日は日付で入力してください。")
+    elif isinstance(entry, date) and entry > on:
+        problems["entry_date"] = _("入国（上陸）年月日が異動日より後になっています。")
+    elif isinstance(entry, date) and isinstance(birth, date) and entry < birth:
+        problems["entry_date"] = _("入国（上陸）年月日が生年月日より前になっています。")
+    return problems
 
 
 @transaction.atomic
@@ -238,8 +258,12 @@ def case_newcomer_add(
     relationship: str = "",
     is_foreign: bool = False,
     nationality: str = "",
+    residence_status: str = "",
+    entry_date: date | None = None,
+    support_measure: bool = False,
 ) -> CasePerson:
-    """A person without a resident record yet (転入者, 出生児), entered by staff."""
+    """A person without a resident record yet (転入者, 出生児), entered by staff; a foreign newcomer with the
+    在留資格 and date of entry, a newcomer under a DV等支援措置 marked as such."""
     case = _locked(case)
     _require_serving_here(actor=actor, case=case, counter=counter)
     errors = {}
@@ -249,6 +273,8 @@ def case_newcomer_add(
         errors["birth_date"] = _("生年月日を入力してください。")
     elif birth_date > case.event_date:
         errors["birth_date"] = _("生年月日が異動日より後になっています。")
+    errors.update(_foreign_problems({"is_foreign": is_foreign, "residence_status": residence_status,
+                                     "entry_date": entry_date}, birth=birth_date, on=case.event_date))
     if errors:
         raise ValidationError(errors)
     person = CasePerson.objects.create(
@@ -263,6 +289,9 @@ def case_newcomer_add(
         is_visitor=not case.persons.exists(),
         is_foreign=bool(is_foreign),
         nationality=(nationality or "").strip(),
+        residence_status=(residence_status or "").strip()[:60],
+        entry_date=entry_date,
+        support_measure=bool(support_measure),
     )
     record(
         actor=actor,
@@ -437,6 +466,7 @@ def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
             "department_id": department_id,
             "legal_basis": item.legal_basis[:400],
             "legal_url": item.legal_url[:400],
+            "rule_source": item.source[:300],
             "fee": item.fee[:100],
             "needs_check": item.needs_check,
             "determined": True,
