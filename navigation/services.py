@@ -125,13 +125,14 @@ class UpgradeReport:
     kept_modified: list[str] = field(default_factory=list)  # changed by the municipality: kept as is
     kept_local: list[str] = field(default_factory=list)  # the municipality's own item with the same code
     skipped_removed: list[str] = field(default_factory=list)  # deleted by the municipality: not re-added
-    obsolete: list[str] = field(default_factory=list)  # no longer in the default: kept
+    obsolete: list[str] = field(default_factory=list)  # no longer in the default but changed or still used: kept
+    removed: list[str] = field(default_factory=list)  # no longer in the default and untouched: removed
     published: CatalogueVersion | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"release": self.release, "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "kept_modified": self.kept_modified, "kept_local": self.kept_local,
-                "skipped_removed": self.skipped_removed, "obsolete": self.obsolete,
+                "skipped_removed": self.skipped_removed, "obsolete": self.obsolete, "removed": self.removed,
                 "published": self.published.number if self.published else None}
 
 
@@ -194,9 +195,10 @@ def catalogue_install_default(
                 report.unchanged += 1
         report.obsolete.extend(f"{section}:{code}" for code, obj in existing.items()
                                if code not in wanted and obj.origin == Origin.DEFAULT)
+    _remove_untouched_obsolete(report)
     state.default_release = report.release
     state.save(update_fields=["default_release"])
-    if report.added or report.updated:
+    if report.added or report.updated or report.removed:
         _touch(actor)
     record(action=AuditAction.IMPORT, target_type="catalogue", target_id=report.release,
            details={k: v for k, v in report.as_dict().items() if k != "published"}, actor=actor)
@@ -207,6 +209,37 @@ def catalogue_install_default(
             report.published = _publish(actor=actor, data=draft, effective_from=effective_from or date.today(),
                                         note=_("標準カタログ %(release)s") % {"release": report.release})
     return report
+
+
+def _remove_untouched_obsolete(report: UpgradeReport) -> None:
+    """Default items the new default no longer has are removed when the municipality never changed them
+    and nothing of its own still uses them (a local rule on the procedure, a rule asking the question, a
+    procedure of the event); otherwise they stay and are reported as ``obsolete``."""
+    untouched: dict[str, set[str]] = {section: set() for section in selectors.SECTIONS}
+    for label in report.obsolete:
+        section, _sep, code = label.partition(":")
+        obj = MODELS[section].objects.filter(code=code).first()
+        if obj is not None and selectors.item_hash(_serialise(section, obj)) == obj.default_hash:
+            untouched[section].add(code)
+    removed: list[str] = []
+    doomed_rules = Rule.objects.filter(code__in=untouched["rules"])
+    removed += [f"rules:{code}" for code in doomed_rules.values_list("code", flat=True)]
+    doomed_rules.delete()
+    for procedure in Procedure.objects.filter(code__in=untouched["procedures"]):
+        if not procedure.rules.exists():
+            procedure.delete()
+            removed.append(f"procedures:{procedure.code}")
+    conditions = [json.dumps(r.condition, ensure_ascii=False) + r.reason for r in Rule.objects.all()]
+    for question in Question.objects.filter(code__in=untouched["questions"]):
+        if not any(f"answer.{question.code}" in text for text in conditions):
+            question.delete()
+            removed.append(f"questions:{question.code}")
+    for event in LifeEvent.objects.filter(code__in=untouched["events"]):
+        if not event.procedures.exists():
+            event.delete()
+            removed.append(f"events:{event.code}")
+    report.removed = removed
+    report.obsolete = [label for label in report.obsolete if label not in removed]
 
 
 # ------------------------------------------------------------------------------------------------

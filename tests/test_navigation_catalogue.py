@@ -200,3 +200,45 @@ def test_facts_from_the_mirror(in_a):  # noqa: ANN001
                                "kokuho_sousaihi", "kaigo_soushitsu"}
     assert by_person["A2"] == {"juki_shien_sochi"} and "A3" not in by_person and None not in by_person
     assert result.complete
+
+
+def test_upgrade_from_the_previous_release_keeps_edits_and_adds_the_new_rules(in_a, admin_user):  # noqa: ANN001
+    """2026.11.1 → the current default: the municipality's edits survive, the new duties arrive, a default
+    procedure the new release dropped goes away unless the municipality changed it."""
+    import json
+    from pathlib import Path
+
+    previous = json.loads((Path(__file__).parent / "data" / "navigation_catalogue_2026.11.1.json").read_text())
+    services.catalogue_install_default(actor=admin_user, data=previous, effective_from=date(2026, 1, 1))
+    rule = Rule.objects.get(code="zei_souzokunin.adult")  # the municipality narrows it to adults aged 20+
+    services.catalogue_item_save(actor=admin_user, section="rules", instance=rule, data={
+        **selectors.rule_dict(rule), "condition": {"and": [{"var": "person.subject"},
+                                                           {">=": [{"var": "person.age"}, 20]}]}})
+    card = Procedure.objects.get(code="juki_card_henkou")
+    services.catalogue_item_save(actor=admin_user, section="procedures", instance=card,
+                                 data={**selectors.procedure_dict(card), "counter": "マイナンバーカード窓口"})
+    report = services.catalogue_install_default(actor=admin_user, effective_from=date(2026, 12, 1))
+    # edits kept
+    assert {"rules:zei_souzokunin.adult", "procedures:juki_card_henkou"} <= set(report.kept_modified)
+    assert Rule.objects.get(code="zei_souzokunin.adult").condition["and"][1] == {">=": [{"var": "person.age"}, 20]}
+    assert Procedure.objects.get(code="juki_card_henkou").counter == "マイナンバーカード窓口"
+    # new duties added, untouched changed ones updated
+    for label in ("procedures:kokuho_shussan_ikuji", "procedures:juki_shien_moushide", "procedures:kaigo_jukyu_shikaku",
+                  "procedures:gak_shugaku_annai", "questions:new_head", "rules:juki_setainushi_henkou.new_head"):
+        assert label in report.added, label
+    assert "rules:gak_shugaku_yotei.next_april" in report.updated
+    assert Question.objects.get(code="new_head").exclusive is True
+    assert "配偶者からの暴力" in Procedure.objects.get(code="kokuho_kanyu").source
+    # dropped by the new release and untouched: removed (its rule too); nothing reported obsolete
+    assert {"procedures:jt_jukyusha_kakunin", "rules:jt_jukyusha_kakunin.children"} <= set(report.removed)
+    assert {"rules:juki_setainushi_henkou.head_died", "rules:kokuho_setainushi_henkou.head_died"} <= set(report.removed)
+    assert not Procedure.objects.filter(code="jt_jukyusha_kakunin").exists() and report.obsolete == []
+    assert selectors.catalogue_draft_status().problems == []
+    version = report.published
+    assert version is not None and version.number == 2
+    # the published version determines with the new rules and the municipality's narrower rule
+    persons = [person_facts_new(key="x", birth_date=date(2007, 1, 1))]
+    result = determine(version=version, events=["shibou"], persons=persons,
+                       answers={"case": {"public_pension": False, "owned_real_estate": True}}, on=date(2026, 12, 6),
+                       areas=in_a.areas)
+    assert "zei_souzokunin" not in result.procedure_codes_by_person().get("x", set())
