@@ -423,3 +423,90 @@ def test_death_of_the_head_with_the_spouse_as_household_member(people, family, c
     with pytest.raises(ValidationError):
         case_person_set_subject(actor=people["staff1"], counter=people["A"], case=case,
                                 person=case.persons.get(atena_no=head.atena_no), subject=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts a newcomer carries (issue 16): 在留資格・入国年月日, 支援措置; card holding; legal basis shown
+# ---------------------------------------------------------------------------------------------
+def test_newcomer_form_carries_residence_status_entry_date_and_support_measure(people, tenant_a, catalogue):
+    from navigation.cases.models import Case, CasePerson
+
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    response = client.post("/navi/cases/new/newcomer/", {
+        "name": "Anna Schmidt", "birth_date": "1990-02-03", "relationship": "世帯主", "is_foreign": "on",
+        "nationality": "ドイツ", "residence_status": "技術・人文知識・国際業務", "entry_date": "R8.5.20"})
+    assert response.status_code == 302
+    person = CasePerson.objects.get()
+    assert person.residence_status == "技術・人文知識・国際業務" and person.entry_date == date(2026, 5, 20)
+    case = Case.objects.get()
+    client.post(f"/navi/cases/{case.pk}/events/", {"events": ["tennyu"], "event_date": "2026-06-01"})
+    case.refresh_from_db()
+    zairyu = case.procedures.get(procedure_code="juki_zairyu_card")
+    assert zairyu.reasons == ["Anna Schmidtさんは外国人住民です（在留資格：技術・人文知識・国際業務）。"]
+    # a support-measure newcomer: the 申出 procedure, entered at the counter (not only through the API)
+    client.post(f"/navi/cases/{case.pk}/persons/newcomer/", {
+        "name": "保護 花子", "birth_date": "1992-03-04", "relationship": "同居人", "support_measure": "on"})
+    protected = CasePerson.objects.get(name="保護 花子")
+    assert protected.support_measure
+    assert case.procedures.filter(person=protected, procedure_code="juki_shien_moushide").exists()
+    # 在留資格 on a Japanese newcomer, an entry date after the event: refused with the field named
+    page = client.post(f"/navi/cases/{case.pk}/persons/newcomer/", {
+        "name": "日本 太郎", "birth_date": "1990-01-01", "residence_status": "永住者"}, follow=True).content.decode()
+    assert "在留資格・入国年月日は外国人住民のときだけ入力します。" in page
+    assert not CasePerson.objects.filter(name="日本 太郎").exists()
+
+
+def test_newcomer_entry_date_is_checked_by_the_service(people, catalogue):
+    from navigation.cases.services import case_newcomer_add, case_open
+
+    case = case_open(actor=people["staff1"], counter=people["A"], event_date=date(2026, 6, 1),
+                     newcomers=[{"name": "転入 一子", "birth_date": date(1990, 2, 3)}])
+    with pytest.raises(ValidationError) as refused:
+        case_newcomer_add(actor=people["staff1"], counter=people["A"], case=case, name="X", birth_date=date(1990, 1, 1),
+                          is_foreign=True, residence_status="留学", entry_date=date(2026, 7, 1))
+    assert refused.value.message_dict["entry_date"] == ["入国（上陸）年月日が異動日より後になっています。"]
+    with pytest.raises(ValidationError):
+        case_open(actor=people["staff1"], counter=people["A"], event_date=date(2026, 6, 1),
+                  newcomers=[{"name": "Y", "birth_date": date(2000, 1, 1), "is_foreign": True,
+                              "entry_date": date(1999, 1, 1)}])
+
+
+def test_card_read_provider_decides_before_asking_and_the_mirror_before_the_provider(people, family, catalogue):
+    from integration.models import Eligibility
+    from navigation import cardholding
+    from navigation.cases import navi
+    from navigation.cases.services import case_open
+
+    head, wife, kid = family
+    reads: dict[str, bool] = {wife.atena_no: True}
+    cardholding.register_provider("test_reader", lambda *, case, person: reads.get(person.atena_no))
+    try:
+        case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[head.atena_no, wife.atena_no],
+                         events=["tenkyo"])
+        codes = _codes(case)
+        assert "juki_card_henkou" in codes[wife.atena_no]  # read at the counter: no question for her
+        asked = [(q.code, q.person_key) for q in navi.questions_for_case(case=case, persons=list(case.persons.all()))]
+        assert ("card_holding", wife.atena_no) not in asked and ("card_holding", head.atena_no) in asked
+        # the mirror's card status (returned card) wins over a read saying otherwise
+        Eligibility.objects.create(atena_no=head.atena_no, area="juki", kind="マイナンバーカード",
+                                   details={"status": "返納"})
+        reads[head.atena_no] = True
+        facts, _extras = navi.case_facts(case=case, persons=list(case.persons.all()))
+        by_key = {f.key: f for f in facts}
+        assert by_key[head.atena_no].card_holding is False and by_key[wife.atena_no].card_holding is True
+    finally:
+        cardholding.unregister_provider("test_reader")
+
+
+def test_guidance_shows_the_legal_basis_and_the_rule_source(people, tenant_a, catalogue):
+    from navigation.cases.models import Case
+
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    client.post("/navi/cases/new/newcomer/", {"name": "外国 花子", "birth_date": "2017-07-07", "relationship": "子",
+                                             "is_foreign": "on", "residence_status": "家族滞在"})
+    case = Case.objects.get()
+    client.post(f"/navi/cases/{case.pk}/events/", {"events": ["tennyu"], "event_date": "2026-06-01"})
+    proc = case.procedures.get(procedure_code="gak_shugaku_annai")
+    assert proc.legal_basis.startswith("学校教育法第17条") and "文部科学省" in proc.rule_source
+    html = client.get(f"/navi/cases/{case.pk}/").content.decode()
+    assert "根拠法令" in html and "判定の出典" in html and "外国人の子供の就学の促進" in html
