@@ -99,7 +99,8 @@ class QuestionForm(forms.Form):
     order = forms.IntegerField(label=_("表示順"), initial=0, help_text=_("小さいものから尋ねます"))
     exclusive = forms.BooleanField(
         label=_("1人だけが「はい」"), required=False,
-        help_text=_("人ごとの はい／いいえ の質問で、誰か1人が「はい」と答えたら他の人は「いいえ」とします（新しい世帯主など）"))
+        help_text=_("人ごとの はい／いいえ の質問で、誰か1人が「はい」と答えたら"
+                    "他の人は「いいえ」とします（新しい世帯主など）"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -179,7 +179,8 @@ def test_api_catalogue_and_determination_for_api_clients_with_scope(catalogue_a)
         ("card_holding_any", None), ("card_holding", "a")]
     body["answers"] = {"case": {"any_employee_insurance": False, "inkan_wish_any": "いいえ",
                                 "card_holding_any": True},
-                       "persons": {"a": {"disability_certified": "no", "care_certified": False, "card_holding": "はい"}}}
+                       "persons": {"a": {"disability_certified": "no", "care_certified": False,
+                                         "card_holding": "はい"}}}
     final = api.post("/api/v1/navigation/determination/", body, content_type="application/json", **auth).json()
     assert final["complete"] is True and final["questions"] == []
     assert {p["procedure"]["code"] for p in final["procedures"]} == {

@@ -8,7 +8,8 @@ whole case/household). No database needed: the default catalogue is compiled fro
 Every expected list is written from the law, not from the catalogue's output; the comment above each
 scenario cites the articles (or the ministry's notice where no statute applies). Abbreviations:
 住基法 = 住民基本台帳法, 国保法 = 国民健康保険法, 高確法 = 高齢者の医療の確保に関する法律, 介保法 = 介護保険法,
-手当法 = 児童手当法, 学教令 = 学校教育法施行令, 番号法 = 行政手続における特定の個人を識別するための番号の利用等に関する法律,
+手当法 = 児童手当法, 学教令 = 学校教育法施行令,
+番号法 = 行政手続における特定の個人を識別するための番号の利用等に関する法律,
 戸籍法, 地税法 = 地方税法, 年金法 = 国民年金法; 印鑑要領 = 印鑑登録証明事務処理要領 (総務省通知);
 支援措置 = 住民基本台帳事務処理要領 第6-10 と総務省通知「DV等被害者の保護のための住民基本台帳事務における支援措置」.
 Ages follow 年齢計算ニ関スル法律 (a year older at the end of the day before the birthday): 介保法第10条の
@@ -175,8 +176,8 @@ SCENARIOS = [
              case={"any_employee_insurance": False, "inkan_wish_any": False, "parent_public_servant": False},
              expected={"m": MOVE_IN | {"juki_shien_moushide", "kokuho_kanyu"},
                        "c": MOVE_IN | {"juki_shien_moushide", "kokuho_kanyu", "jt_nintei", "kodomo_iryou"}}),
-    # 国保法第6条第3号 + 厚労省通知（平成20年2月5日）: with the 配偶者からの暴力を受けた旨の証明書 a dependent leaves the
-    # abuser's employee insurance and joins 国保 even though still formally a dependent.
+    # 国保法第6条第3号 + 厚労省通知（平成20年2月5日）: with the 配偶者からの暴力を受けた旨の証明書 a dependent
+    # leaves the abuser's employee insurance and joins 国保 even though still formally a dependent.
     Scenario("support_measure_dv_certificate_leaves_spouse_insurance", ["tennyu"],
              [new("s", "1990-10-10", "世帯主", support=True, card=False)],
              case={"any_employee_insurance": True, "inkan_wish_any": False},
