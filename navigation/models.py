@@ -179,3 +179,25 @@ class CatalogueVersion(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("公開版は削除できません。")
+
+
+class CounterMapping(models.Model):
+    """Which of the municipality's counters serves a counter named in the catalogue (``Procedure.counter``).
+
+    The catalogue names counters generically (総合窓口, 保険年金窓口 …); a municipality's counters have its own
+    names (総合窓口 1番 …). Provisioning creates default counters and maps them; the admin may remap. Every
+    catalogue counter must map to an active counter before a version can be published.
+    """
+
+    catalogue_counter = models.CharField(_("カタログの担当窓口"), max_length=64, unique=True)
+    counter = models.ForeignKey("accounts.Counter", verbose_name=_("窓口"), on_delete=models.CASCADE,
+                                related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("担当窓口の対応")
+        verbose_name_plural = _("担当窓口の対応")
+        ordering = ["catalogue_counter"]
+
+    def __str__(self) -> str:
+        return f"{self.catalogue_counter} → {self.counter_id}"

@@ -31,6 +31,7 @@ from navigation.determination import (
 from navigation.models import (
     CatalogueState,
     CatalogueVersion,
+    CounterMapping,
     LifeEvent,
     Origin,
     Procedure,
@@ -204,6 +205,7 @@ def catalogue_install_default(
            details={k: v for k, v in report.as_dict().items() if k != "published"}, actor=actor)
     if publish:
         draft = selectors.catalogue_draft_data()
+        counters_provision_default(data=draft, actor=actor)
         latest = CatalogueVersion.objects.order_by("-number").first()
         if latest is None or latest.content_hash != selectors.publish_hash(draft):
             report.published = _publish(actor=actor, data=draft, effective_from=effective_from or date.today(),
@@ -389,6 +391,9 @@ def catalogue_item_delete(*, actor: Any, section: str, instance: Any) -> None:
 # ------------------------------------------------------------------------------------------------
 def _publish(*, actor: Any, data: dict[str, Any], effective_from: date, note: str) -> CatalogueVersion:
     problems = catalogue_validate(data)
+    unmapped = selectors.unmapped_counters(data)
+    problems += [_("担当窓口「%(name)s」に対応する窓口がありません（手続：%(codes)s）。窓口の対応を設定してください。")
+                 % {"name": name, "codes": "、".join(codes)} for name, codes in sorted(unmapped.items())]
     if problems:
         raise CatalogueInvalid(problems)
     last = CatalogueVersion.objects.select_for_update().order_by("-number").first()
@@ -414,6 +419,75 @@ def catalogue_publish(*, actor: Any, effective_from: date, note: str = "") -> Ca
     if effective_from is None:
         raise ValidationError({"effective_from": _("適用開始日を入力してください。")})
     return _publish(actor=actor, data=selectors.catalogue_draft_data(), effective_from=effective_from, note=note)
+
+
+# ------------------------------------------------------------------------------------------------
+# Catalogue counters → the municipality's counters
+# ------------------------------------------------------------------------------------------------
+GENERAL_COUNTERS = ("総合窓口",)
+
+
+@transaction.atomic
+def counters_provision_default(*, data: dict[str, Any] | None = None, actor: Any = None,
+                               areas: list[str] | None = None) -> dict[str, list[str]]:
+    """Give every counter the catalogue names a real counter: an active counter of the same name, else one
+    whose name starts with it (総合窓口 → 総合窓口 1番), else a new counter (in the procedures' department,
+    created if missing). Existing mappings are kept. Returns ``{"created": [...], "mapped": [...]}``.
+
+    Runs at provisioning (``municipality_provisioned``) and before the default catalogue is published.
+    """
+    from tenants.accounts.models import Counter, Department
+
+    data = data if data is not None else default_catalogue()
+    wanted: dict[str, str] = {}
+    for item in data.get("procedures", []):
+        name = str(item.get("counter") or "").strip()
+        if name and (areas is None or item.get("area") in areas):
+            wanted.setdefault(name, str(item.get("department") or "").strip())
+    if areas is None:
+        in_areas = selectors.catalogue_counters(data)
+        wanted = {name: dept for name, dept in wanted.items() if name in in_areas}
+    known = selectors.counter_map()
+    result: dict[str, list[str]] = {"created": [], "mapped": []}
+    for name, department_name in wanted.items():
+        if name in known:
+            continue
+        counter = (Counter.objects.filter(name__startswith=name, is_active=True).order_by("sort_order", "name")
+                   .first())
+        if counter is None:
+            department = Department.objects.get_or_create(name=department_name)[0] if department_name else None
+            counter = Counter.objects.create(
+                name=name, department=department,
+                kind=Counter.Kind.GENERAL if name in GENERAL_COUNTERS else Counter.Kind.BUSINESS)
+            result["created"].append(name)
+        CounterMapping.objects.update_or_create(catalogue_counter=name, defaults={"counter": counter})
+        result["mapped"].append(name)
+    if result["created"] or result["mapped"]:
+        record(action=AuditAction.UPDATE, target_type="catalogue_counters", target_id="default", actor=actor,
+               details=result)
+    return result
+
+
+@transaction.atomic
+def counter_mapping_set(*, actor: Any, catalogue_counter: str, counter: Any) -> CounterMapping:
+    """Map a catalogue counter name to one of the municipality's active counters (admins only, audited)."""
+    _require_admin(actor)
+    name = (catalogue_counter or "").strip()
+    if not name or len(name) > 64:
+        raise ValidationError({"catalogue_counter": _("カタログの担当窓口の名前を64文字以内で指定してください。")})
+    if counter is None or not counter.is_active:
+        raise ValidationError({"counter": _("使用中の窓口を選んでください。")})
+    previous = CounterMapping.objects.filter(catalogue_counter=name).values_list("counter_id", flat=True).first()
+    mapping, _created = CounterMapping.objects.update_or_create(catalogue_counter=name,
+                                                               defaults={"counter": counter})
+    record(action=AuditAction.UPDATE, target_type="catalogue_counter", target_id=name, actor=actor,
+           details={"counter": counter.pk, "before": previous})
+    return mapping
+
+
+def _provision_counters(sender: Any, municipality: Any, **kwargs: Any) -> None:
+    """``municipality_provisioned`` receiver: default counters for the default catalogue, mapped."""
+    counters_provision_default(areas=list(getattr(municipality, "areas", None) or []))
 
 
 def ensure_admin_or_raise(actor: Any) -> None:

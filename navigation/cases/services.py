@@ -407,9 +407,9 @@ def case_answers_update(*, actor: User, counter: Counter | None, case: Case, ans
     return case
 
 
-def _counter_for(item: navi.ProcedureItem) -> tuple[int | None, int | None]:
+def _counter_for(item: navi.ProcedureItem, *, mapped: dict[str, Counter]) -> tuple[int | None, int | None]:
     department = Department.objects.filter(name=item.department_name).first() if item.department_name else None
-    counter = Counter.objects.filter(name=item.counter_name, is_active=True).first() if item.counter_name else None
+    counter = mapped.get(item.counter_name) if item.counter_name else None
     if counter is None and item.counter_name:
         counter = (
             Counter.objects.filter(name__startswith=item.counter_name, is_active=True)
@@ -447,23 +447,21 @@ def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
     existing = {(cp.person_id, cp.procedure_code): cp for cp in case.procedures.all()}
     wanted: set[tuple[int | None, str]] = set()
     counters: dict[tuple[str, str], tuple[int | None, int | None]] = {}
+    mapped: dict[str, Counter] | None = None
+    created: list[CaseProcedure] = []
     for order, item in enumerate(result.items, start=1):
         person = by_key.get(item.person_key) if item.person_key else None
         if item.person_key and person is None:
             continue
         key = (getattr(person, "pk", None), item.code)
         wanted.add(key)
-        where = (item.counter_name, item.department_name)
-        if where not in counters:
-            counters[where] = _counter_for(item)
-        counter_id, department_id = counters[where]
+        current = existing.get(key)
         fields = {
             "name": item.name,
             "area": item.area,
             "reasons": list(item.reasons),
             "documents": list(item.documents),
             "guidance": item.guidance,
-            "department_id": department_id,
             "legal_basis": item.legal_basis[:400],
             "legal_url": item.legal_url[:400],
             "rule_source": item.source[:300],
@@ -472,15 +470,29 @@ def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
             "determined": True,
             "sort_order": order,
         }
-        current = existing.get(key)
+        if current is not None and all(getattr(current, name) == value for name, value in fields.items()):
+            continue  # write only what changed: an unchanged procedure costs no query
+        where = (item.counter_name, item.department_name)
+        if where not in counters:
+            if mapped is None:
+                from navigation.selectors import counter_map
+
+                mapped = counter_map()
+            counters[where] = _counter_for(item, mapped=mapped)
+        counter_id, department_id = counters[where]
         if current is None:
-            CaseProcedure.objects.create(
-                case=case, person=person, procedure_code=item.code, counter_id=counter_id, **fields
-            )
+            created.append(CaseProcedure(case=case, person=person, procedure_code=item.code, counter_id=counter_id,
+                                         department_id=department_id, **fields))
         else:
-            for name, value in fields.items():
-                setattr(current, name, value)
-            current.save()
+            changed = [name for name, value in fields.items() if getattr(current, name) != value]
+            for name in changed:
+                setattr(current, name, fields[name])
+            if current.department_id != department_id:
+                current.department_id = department_id
+                changed.append("department")
+            current.save(update_fields=[*changed, "updated_at"])
+    if created:
+        CaseProcedure.objects.bulk_create(created)
     for key, current in existing.items():
         if key in wanted:
             continue
@@ -489,11 +501,12 @@ def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
         elif current.determined:
             current.determined = False
             current.save(update_fields=["determined", "updated_at"])
-    case.determination = result.snapshot
-    case.determined_at = timezone.now()
-    if result.version_id is not None:
-        case.catalogue_version_id = result.version_id
-    case.save(update_fields=["determination", "determined_at", "catalogue_version_id", "updated_at"])
+    version_id = result.version_id if result.version_id is not None else case.catalogue_version_id
+    if case.determination != result.snapshot or case.catalogue_version_id != version_id or not case.determined_at:
+        case.determination = result.snapshot
+        case.determined_at = timezone.now()
+        case.catalogue_version_id = version_id
+        case.save(update_fields=["determination", "determined_at", "catalogue_version_id", "updated_at"])
     return list(case.procedures.select_related("person", "counter"))
 
 
