@@ -242,3 +242,100 @@ def test_upgrade_from_the_previous_release_keeps_edits_and_adds_the_new_rules(in
                        answers={"case": {"public_pension": False, "owned_real_estate": True}}, on=date(2026, 12, 6),
                        areas=in_a.areas)
     assert "zei_souzokunin" not in result.procedure_codes_by_person().get("x", set())
+
+
+# ------------------------------------------------------------------------------------------------
+# Catalogue counters → the municipality's counters
+# ------------------------------------------------------------------------------------------------
+def test_every_catalogue_counter_maps_to_a_real_counter_after_the_default_install(in_a, admin_user):  # noqa: ANN001
+    from navigation.models import CounterMapping
+
+    services.catalogue_install_default(actor=admin_user)
+    data = selectors.catalogue_draft_data()
+    assert selectors.unmapped_counters(data) == {}
+    known = selectors.counter_map()
+    for name in selectors.catalogue_counters(data):
+        assert known[name].is_active
+    # an explicit mapping wins over the counter of the same name
+    assert CounterMapping.objects.exists()
+
+
+def test_publication_is_refused_with_the_list_of_unmapped_counters(in_a, admin_user):  # noqa: ANN001
+    from tenants.accounts.models import Counter
+
+    services.catalogue_install_default(actor=admin_user)
+    for code in ("zei_souzokunin", "zei_nouzei_kanrinin"):
+        item = Procedure.objects.get(code=code)
+        services.catalogue_item_save(actor=admin_user, section="procedures", instance=item,
+                                     data={**selectors.procedure_dict(item), "counter": "資産税窓口"})
+    before = CatalogueVersion.objects.count()
+    with pytest.raises(CatalogueInvalid) as refused:
+        services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 1))
+    assert refused.value.problems == [
+        "担当窓口「資産税窓口」に対応する窓口がありません（手続：zei_nouzei_kanrinin、zei_souzokunin）。窓口の対応を設定してください。"]
+    assert CatalogueVersion.objects.count() == before
+    counter = Counter.objects.create(name="税務課 3番")
+    services.counter_mapping_set(actor=admin_user, catalogue_counter="資産税窓口", counter=counter)
+    version = services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 1))
+    assert version.number == before + 1
+    # a deactivated counter no longer serves: refused again
+    counter.is_active = False
+    counter.save()
+    with pytest.raises(CatalogueInvalid):
+        services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 2))
+    with pytest.raises(PermissionDenied):
+        services.counter_mapping_set(actor=User.objects.get(username="staff1"), catalogue_counter="資産税窓口",
+                                     counter=Counter.objects.filter(is_active=True).first())
+
+
+def test_counter_mappings_are_per_municipality(tenant_a, tenant_b):  # noqa: ANN001
+    from navigation.models import CounterMapping
+    from tenants.accounts.models import Counter
+
+    with in_tenant(tenant_a):
+        admin = User.objects.get(username="admin")
+        mine = Counter.objects.create(name="A市 税の窓口")
+        services.counter_mapping_set(actor=admin, catalogue_counter="税務窓口", counter=mine)
+        assert selectors.counter_map()["税務窓口"] == mine
+    with in_tenant(tenant_b):
+        assert CounterMapping.objects.filter(counter__name="A市 税の窓口").count() == 0
+        assert selectors.counter_map().get("税務窓口") is None or selectors.counter_map()["税務窓口"].name != mine.name
+        admin_b = User.objects.get(username="admin")
+        theirs = Counter.objects.create(name="B市 税の窓口")
+        services.counter_mapping_set(actor=admin_b, catalogue_counter="税務窓口", counter=theirs)
+        assert selectors.counter_map()["税務窓口"] == theirs
+    with in_tenant(tenant_a):
+        assert selectors.counter_map()["税務窓口"] == mine
+
+
+def test_case_procedures_go_to_the_mapped_counter(in_a, admin_user):  # noqa: ANN001
+    from navigation.cases.services import case_answers_update, case_open
+    from tenants.accounts.models import Counter
+
+    services.catalogue_install_default(actor=admin_user)
+    kokuho = Counter.objects.create(name="国保・年金 12番")
+    services.counter_mapping_set(actor=admin_user, catalogue_counter="保険年金窓口", counter=kokuho)
+    staff, counter = User.objects.get(username="staff1"), Counter.objects.get(name="総合窓口 1番")
+    case = case_open(actor=staff, counter=counter, event_date=date(2026, 6, 1),
+                     newcomers=[{"name": "転入 一子", "birth_date": date(1990, 2, 3), "relationship": "世帯主"}],
+                     events=["tennyu"])
+    case = case_answers_update(actor=staff, counter=counter, case=case,
+                               answers={"case:any_employee_insurance": "いいえ"})
+    assert {p.counter for p in case.procedures.filter(area="kokuho")} == {kokuho}
+
+
+@pytest.mark.schema
+def test_provisioning_creates_the_default_counters_and_maps_them(fresh_municipality, django_db_blocker):  # noqa: ANN001
+    from navigation.models import CounterMapping
+    from tenants.accounts.models import Counter
+
+    municipality = fresh_municipality(areas="juki,kokuho,zei")
+    with django_db_blocker.unblock(), in_tenant(municipality):
+        names = set(Counter.objects.values_list("name", flat=True))
+        # the counters the default catalogue names for the plan's areas (住基 → 総合窓口, 国保 → 保険年金窓口, 税)
+        assert names == {"総合窓口", "保険年金窓口", "税務窓口"}
+        assert set(CounterMapping.objects.values_list("catalogue_counter", flat=True)) == names
+        assert Counter.objects.get(name="保険年金窓口").department.name == "保険年金課"
+        # the default catalogue then installs and publishes without a single unmapped counter
+        report = services.catalogue_install_default()
+        assert report.published is not None
