@@ -9,10 +9,6 @@ class NavigationConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.menu import MenuEntry, register
-        from navigation.services import _provision_counters
-        from tenants.signals import municipality_provisioned
-
-        municipality_provisioned.connect(_provision_counters, weak=False, dispatch_uid="navigation_default_counters")
 
         is_admin = lambda user: getattr(user, "is_municipal_admin", False)  # noqa: E731
         register(MenuEntry(key="navigation.catalogue", label=str(_("手続カタログの編集")),

@@ -434,7 +434,8 @@ def counters_provision_default(*, data: dict[str, Any] | None = None, actor: Any
     whose name starts with it (総合窓口 → 総合窓口 1番), else a new counter (in the procedures' department,
     created if missing). Existing mappings are kept. Returns ``{"created": [...], "mapped": [...]}``.
 
-    Runs at provisioning (``municipality_provisioned``) and before the default catalogue is published.
+    Runs before the default catalogue is published (``catalogue_install_default``); provisioning should call it
+    (with the plan's ``areas``) once it creates a municipality's counters (the counter issue).
     """
     from tenants.accounts.models import Counter, Department
 
@@ -483,11 +484,6 @@ def counter_mapping_set(*, actor: Any, catalogue_counter: str, counter: Any) -> 
     record(action=AuditAction.UPDATE, target_type="catalogue_counter", target_id=name, actor=actor,
            details={"counter": counter.pk, "before": previous})
     return mapping
-
-
-def _provision_counters(sender: Any, municipality: Any, **kwargs: Any) -> None:
-    """``municipality_provisioned`` receiver: default counters for the default catalogue, mapped."""
-    counters_provision_default(areas=list(getattr(municipality, "areas", None) or []))
 
 
 def ensure_admin_or_raise(actor: Any) -> None:

@@ -116,6 +116,19 @@ def test_publish_from_the_screen_creates_a_new_version(catalogue_a):  # noqa: AN
         "events": ["tennyu", "shussei", "shibou"], "counter": "保険年金窓口 12番", "order": 190,
         "documents": "本人確認書類\n資格喪失証明書"})
     assert response.status_code == 302
+    # no counter of the municipality serves 「保険年金窓口 12番」 yet: refused, naming it and its procedure
+    refused = admin.post("/navi/admin/publish/", {"effective_from": "2026-12-01", "note": "窓口番号の変更"},
+                         follow=True).content.decode()
+    assert "担当窓口「保険年金窓口 12番」に対応する窓口がありません（手続：kokuho_kanyu）" in refused
+    home = admin.get("/navi/admin/").content.decode()
+    assert "保険年金窓口 12番" in home and "対応する窓口がありません（公開できません）" in home
+    with in_tenant(catalogue_a):
+        from tenants.accounts.models import Counter
+
+        counter = Counter.objects.create(name="国保 12番")
+    mapped = admin.post("/navi/admin/counters/", {"catalogue_counter": "保険年金窓口 12番", "counter": counter.pk},
+                        follow=True).content.decode()
+    assert "担当窓口「保険年金窓口 12番」の対応を保存しました。" in mapped
     published = admin.post("/navi/admin/publish/", {"effective_from": "2026-12-01", "note": "窓口番号の変更"},
                            follow=True).content.decode()
     assert "第2版を公開しました" in published

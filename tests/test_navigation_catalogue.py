@@ -325,12 +325,14 @@ def test_case_procedures_go_to_the_mapped_counter(in_a, admin_user):  # noqa: AN
 
 
 @pytest.mark.schema
-def test_provisioning_creates_the_default_counters_and_maps_them(fresh_municipality, django_db_blocker):  # noqa: ANN001
+def test_a_new_municipality_gets_the_default_counters_mapped(fresh_municipality, django_db_blocker):  # noqa: ANN001
     from navigation.models import CounterMapping
     from tenants.accounts.models import Counter
 
     municipality = fresh_municipality(areas="juki,kokuho,zei")
     with django_db_blocker.unblock(), in_tenant(municipality):
+        assert not Counter.objects.exists()
+        services.counters_provision_default(areas=list(municipality.areas))
         names = set(Counter.objects.values_list("name", flat=True))
         # the counters the default catalogue names for the plan's areas (住基 → 総合窓口, 国保 → 保険年金窓口, 税)
         assert names == {"総合窓口", "保険年金窓口", "税務窓口"}
