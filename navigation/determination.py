@@ -423,6 +423,15 @@ def catalogue_compiled(version: Any) -> CompiledCatalogue:
     return compiled
 
 
+def catalogue_cached(*, schema: str, version_id: int, content_hash: str) -> CompiledCatalogue | None:
+    """The compiled form of a published version if compiled before — found without reading its snapshot."""
+    with _CACHE_LOCK:
+        found = _CACHE.get((schema, "version", version_id, content_hash))
+        if found is not None:
+            _CACHE.move_to_end((schema, "version", version_id, content_hash))
+        return found
+
+
 # ------------------------------------------------------------------------------------------------
 # Answers
 # ------------------------------------------------------------------------------------------------

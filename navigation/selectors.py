@@ -120,6 +120,11 @@ def catalogue_version_get(*, version_id: int) -> CatalogueVersion | None:
     return CatalogueVersion.objects.filter(pk=version_id).first()
 
 
+def catalogue_version_hash(*, version_id: int) -> str:
+    """The content hash of a published version (without loading its snapshot); empty if there is none."""
+    return CatalogueVersion.objects.filter(pk=version_id).values_list("content_hash", flat=True).first() or ""
+
+
 def catalogue_versions() -> list[CatalogueVersion]:
     return list(CatalogueVersion.objects.select_related("published_by").defer("snapshot").order_by("-number"))
 

@@ -87,7 +87,15 @@ def _version_for(case: Any) -> Any:
     """The catalogue version fixed on the case when it was opened (a later publication does not change it)."""
     if case.catalogue_version_id is None:
         return _current_version()
-    from navigation.selectors import catalogue_version_get
+    from navigation.selectors import catalogue_version_get, catalogue_version_hash
+
+    # A version compiled before is reused without reading its (large) snapshot again: only its hash is read.
+    content_hash = catalogue_version_hash(version_id=case.catalogue_version_id)
+    if content_hash:
+        compiled = engine.catalogue_cached(schema=getattr(connection, "schema_name", ""),
+                                           version_id=case.catalogue_version_id, content_hash=content_hash)
+        if compiled is not None:
+            return compiled
 
     version = catalogue_version_get(version_id=case.catalogue_version_id)
     if version is None:
@@ -135,9 +143,11 @@ def case_facts(*, case: Any, persons: list[Any]) -> tuple[list[facts_mod.PersonF
     """
     on = case.event_date
     in_case = {p.atena_no: p for p in persons if p.atena_no}
-    views = {
-        v.atena_no: v for v in mirror.person_views(list(Resident.objects.filter(atena_no__in=list(in_case))), on=on)
-    }
+    views = (
+        {v.atena_no: v for v in mirror.person_views(list(Resident.objects.filter(atena_no__in=list(in_case))), on=on)}
+        if in_case
+        else {}
+    )
     households = list(dict.fromkeys(v.household_no for v in views.values() if v.household_no))
     extra_views = []
     for household_no in households:
@@ -146,7 +156,8 @@ def case_facts(*, case: Any, persons: list[Any]) -> tuple[list[facts_mod.PersonF
             for m in mirror.household_members(household_no=household_no, on=on)
             if m.atena_no not in in_case and m.atena_no not in {e.atena_no for e in extra_views}
         ]
-    records = mirror.eligibilities_for(atena_nos=list(views) + [v.atena_no for v in extra_views], on=on)
+    mirror_keys = list(views) + [v.atena_no for v in extra_views]
+    records = mirror.eligibilities_for(atena_nos=mirror_keys, on=on) if mirror_keys else {}
     result: list[facts_mod.PersonFacts] = []
     for person in persons:
         view = views.get(person.atena_no) if person.atena_no else None

@@ -424,13 +424,16 @@ def _counter_for(item: navi.ProcedureItem, *, mapped: dict[str, Counter]) -> tup
 
 
 @transaction.atomic
-def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
+def case_determine(*, actor: User, case: Case) -> None:
     """Run the determination and reconcile the procedure list (per person and for the household).
 
     New procedures are added as 未対応; a procedure no longer determined is removed if nobody has
     touched it, otherwise kept (marked not determined) so staff's work is never lost. A household
     member who is not in the case but needs a procedure (e.g. the spouse after a death) is added to
     the case as a non-subject person so that the procedure can be tracked.
+
+    Writes only what changed: an unchanged procedure row and an unchanged determination cost no write,
+    new rows are inserted in one statement, counters are resolved once per call and only when a row is written.
     """
     persons = list(case.persons.all())
     result = navi.determine_case(case=case, persons=persons)
@@ -507,7 +510,6 @@ def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
         case.determined_at = timezone.now()
         case.catalogue_version_id = version_id
         case.save(update_fields=["determination", "determined_at", "catalogue_version_id", "updated_at"])
-    return list(case.procedures.select_related("person", "counter"))
 
 
 @transaction.atomic
