@@ -99,13 +99,14 @@ def engine_bench(rounds: int) -> None:
     catalogue = catalogue_compiled(data)
     persons = [person_facts_from_dict(p, index=i) for i, p in enumerate(FAMILY)]
     areas = list(ALL_AREAS)
-    engine, full, interview_step = [], [], []
+    engine, engine_cpu, full, interview_step = [], [], [], []
     result = None
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         result = determine(version=catalogue, events=["tennyu"], persons=persons, answers=ANSWERS, on=ON,
                            areas=areas)
         engine.append(time.perf_counter() - t0)
+        engine_cpu.append(time.thread_time() - c0)
         t0 = time.perf_counter()
         people = [person_facts_from_dict(p, index=i) for i, p in enumerate(FAMILY)]
         answers, problems = answers_normalize(version=catalogue, answers=ANSWERS, person_keys=[p.key for p in people])
@@ -125,6 +126,9 @@ def engine_bench(rounds: int) -> None:
           f" rules, {len(catalogue.questions)} questions; cold compile {cold * 1000:.1f} ms")
     print(f"largest scenario: {len(FAMILY)} persons, {len(result.required)} procedures at the end of the interview")
     print(f"determine (end of the interview, 転入, all 9 areas), {rounds} rounds: {percentiles(engine)}")
+    print(f"  the same, CPU time of the thread (what the machine's other load cannot inflate): "
+          f"{percentiles(engine_cpu)}")
+    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"API server work without HTTP/DB (facts + answers + determine + JSON): {percentiles(full)}")
     print(f"next_questions at interview start: {percentiles(interview_step)}")
     print(f"family of five (国保) moving in: {len(asked)} interview questions asked "
