@@ -510,3 +510,44 @@ def test_guidance_shows_the_legal_basis_and_the_rule_source(people, tenant_a, ca
     assert proc.legal_basis.startswith("学校教育法第17条") and "文部科学省" in proc.rule_source
     html = client.get(f"/navi/cases/{case.pk}/").content.decode()
     assert "根拠法令" in html and "判定の出典" in html and "外国人の子供の就学の促進" in html
+
+
+def test_divorce_new_recipient_claims_for_the_children_answered_at_the_counter(people, catalogue):
+    """手当法第4条・第7条: the mother who keeps the children claims anew, for exactly the children she keeps; the
+    children are household members staff did not pick — they are asked, added to the case, and counted in the
+    認定請求 record handed back."""
+    from integration.models import Eligibility
+    from navigation.cases import navi
+    from navigation.cases.handback import handback_plan
+    from navigation.cases.services import case_answers_update, case_open
+
+    hh = "800000027"
+    mother = make_resident(name="離婚 母子", kana="リコン ボコ", birth=date(1985, 5, 5), household_no=hh,
+                           relationship="世帯主", sex="2")
+    older = make_resident(name="離婚 長男", kana="リコン チョウナン", birth=date(2014, 1, 1), household_no=hh,
+                          relationship="子")
+    younger = make_resident(name="離婚 次男", kana="リコン ジナン", birth=date(2018, 1, 1), household_no=hh,
+                            relationship="子")
+    for resident in (mother, older, younger):
+        Eligibility.objects.create(atena_no=resident.atena_no, area="kokuho", kind="被保険者")
+    staff, counter = people["staff1"], people["A"]
+    case = case_open(actor=staff, counter=counter, atena_nos=[mother.atena_no], events=["rikon"],
+                     event_date=date(2026, 6, 1))
+    case = case_answers_update(actor=staff, counter=counter, case=case, answers={
+        f"{mother.atena_no}:surname_change": "いいえ", "case:head_changes": "いいえ",
+        f"{mother.atena_no}:jt_new_recipient": "はい"})
+    asked = [(q.code, q.person_key) for q in navi.questions_for_case(case=case, persons=list(case.persons.all()))]
+    assert asked == [("jt_child_claimed", older.atena_no), ("jt_child_claimed", younger.atena_no)]
+    case = case_answers_update(actor=staff, counter=counter, case=case, answers={
+        f"{older.atena_no}:jt_child_claimed": "はい", f"{younger.atena_no}:jt_child_claimed": "はい"})
+    codes = _codes(case)
+    assert "jt_nintei" in codes[mother.atena_no]
+    assert {p.atena_no for p in case.persons.all()} == {mother.atena_no, older.atena_no, younger.atena_no}
+    proc = case.procedures.get(procedure_code="jt_nintei")
+    assert proc.reasons == ["離婚により、離婚 母子さんが子（離婚 長男、離婚 次男）を養育して児童手当を受けます。"]
+    for item in case.procedures.all():
+        item.status = "done"
+        item.save()
+    record = next(r for r in handback_plan(case=case).records if r.kind.code == "jidou_teate_nintei")
+    assert record.payload["name"] == "離婚 母子" and record.payload["child_count"] == "2"
+    assert record.payload["child_name"] == "離婚 次男"

@@ -353,6 +353,11 @@ def validate_answers(*, case: Any, persons: list[Any], answers: dict[str, Any]) 
     """
     nested: dict[str, Any] = {"case": {}, "persons": {}}
     keys = {p.key for p in persons}
+    if any(name.partition(":")[0] not in keys | {CASE_KEY} for name in answers):
+        # household members not (yet) in the case are asked too (the new head, a child the new 児童手当
+        # recipient claims): their answers are accepted under their 宛名番号
+        _facts, extras = case_facts(case=case, persons=persons)
+        keys |= set(extras)
     problems = []
     for name, raw in answers.items():
         key, sep, code = name.partition(":")

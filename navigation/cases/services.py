@@ -439,6 +439,8 @@ def case_determine(*, actor: User, case: Case) -> None:
     result = navi.determine_case(case=case, persons=persons)
     by_key = {p.key: p for p in persons}
     missing = [item.person_key for item in result.items if item.person_key and item.person_key not in by_key]
+    # household members who answered a question of their own (a child the new 児童手当 recipient claims)
+    missing += [key for key in ((case.answers or {}).get("persons") or {}) if key not in by_key]
     if missing:
         position = len(persons)
         for resident in Resident.objects.filter(atena_no__in=missing).order_by("birth_date"):
