@@ -69,6 +69,8 @@ class ProcedureInfo:
     events: tuple[str, ...]
     staff_alert: bool
     order: int
+    # Where the rule comes from (ministry notice, 事務処理要領 …) beside the article in ``legal_basis`` (R1.3).
+    source: str = ""
     # Hand-back mapping to an export kind (see ``export_validate``); not part of equality/hash.
     export: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -78,7 +80,7 @@ class ProcedureInfo:
             "guidance": self.guidance, "documents": list(self.documents), "counter": self.counter,
             "department": self.department, "legal_basis": self.legal_basis, "legal_url": self.legal_url,
             "fee": self.fee, "forms": list(self.forms), "events": list(self.events),
-            "staff_alert": self.staff_alert,
+            "staff_alert": self.staff_alert, "source": self.source,
         }
 
 
@@ -91,6 +93,9 @@ class QuestionInfo:
     scope: str
     choices: tuple[tuple[str, str], ...]
     order: int
+    # A per-person yes/no question at most one person of the case answers "yes" (the new head of
+    # household, the new 児童手当 recipient): once someone says yes, everybody else's answer is "no".
+    exclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +252,8 @@ def catalogue_validate(data: dict[str, Any]) -> list[str]:
             problems.append(f"{where}.kind: 種類は {', '.join(QUESTION_KINDS)} のいずれかです")
         if item.get("scope") not in SCOPES:
             problems.append(f"{where}.scope: 対象は person（人ごと）か case（ケース）です")
+        if item.get("exclusive") and (item.get("kind") != "yesno" or item.get("scope") != "person"):
+            problems.append(f"{where}.exclusive: 1人だけが「はい」の質問は、人ごとの はい／いいえ の質問に限ります")
         if item.get("kind") == "choice":
             choices = item.get("choices") or []
             valid = all(isinstance(c, dict) and c.get("value") not in (None, "") for c in choices)
@@ -394,7 +401,7 @@ def compile_catalogue(data: dict[str, Any], *, key: str = "", version_id: int | 
             legal_basis=p.get("legal_basis", ""), legal_url=p.get("legal_url", ""), fee=p.get("fee", ""),
             forms=tuple(p.get("forms", [])), events=tuple(p.get("events", [])),
             staff_alert=bool(p.get("staff_alert", False)), order=int(p.get("order", 0)),
-            export=dict(p.get("export") or {}),
+            export=dict(p.get("export") or {}), source=str(p.get("source", "") or ""),
         )
         for p in data.get("procedures", [])
     }
@@ -402,7 +409,7 @@ def compile_catalogue(data: dict[str, Any], *, key: str = "", version_id: int | 
         q["code"]: QuestionInfo(
             code=q["code"], text=q["text"], help=q.get("help", ""), kind=q["kind"], scope=q["scope"],
             choices=tuple((str(c["value"]), str(c.get("label", c["value"]))) for c in q.get("choices") or []),
-            order=int(q.get("order", 0)),
+            order=int(q.get("order", 0)), exclusive=bool(q.get("exclusive", False)),
         )
         for q in data.get("questions", [])
     }
@@ -457,6 +464,15 @@ def catalogue_compiled(version: Any) -> CompiledCatalogue:
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return compiled
+
+
+def catalogue_cached(*, schema: str, version_id: int, content_hash: str) -> CompiledCatalogue | None:
+    """The compiled form of a published version if compiled before — found without reading its snapshot."""
+    with _CACHE_LOCK:
+        found = _CACHE.get((schema, "version", version_id, content_hash))
+        if found is not None:
+            _CACHE.move_to_end((schema, "version", version_id, content_hash))
+        return found
 
 
 # ------------------------------------------------------------------------------------------------
@@ -673,14 +689,17 @@ def _evaluate(
     case_answers = dict((answers or {}).get("case") or {})
     person_answers = (answers or {}).get("persons") or {}
     contexts = [facts_mod.person_context(p, on=on) for p in persons]
+    merged_answers = [{**case_answers, **person.answers, **(person_answers.get(person.key) or {})}
+                      for person in persons]
+    _apply_exclusive(catalogue, merged_answers)
     household = facts_mod.household_context(persons, contexts)
-    base = {"on": on.isoformat(), "events": sorted(selected),
+    household.update(facts_mod.household_answer_context(persons, contexts, merged_answers))
+    base = {"on": on.isoformat(), "on_month": on.month, "events": sorted(selected),
             "event": {code: code in selected for code in catalogue.events}, "household": household}
-    person_data = []
-    for person, ctx in zip(persons, contexts, strict=True):
-        merged = {**case_answers, **person.answers, **(person_answers.get(person.key) or {})}
-        person_data.append({**base, "person": ctx, "answer": merged})
+    person_data = [{**base, "person": ctx, "answer": merged}
+                   for ctx, merged in zip(contexts, merged_answers, strict=True)]
     household_data = {**base, "answer": case_answers}
+    index = {p.key: i for i, p in enumerate(persons)}
 
     items: list[ProcedureResult] = []
     wanted: dict[tuple[str, str | None], set[str]] = {}
@@ -711,18 +730,18 @@ def _evaluate(
                                                  rules=tuple(rule.code for rule, _ in hits)))
                 elif deps:
                     askable = sorted(d for d in deps
-                                     if d.startswith("answer.") and d[7:] in catalogue.questions)
+                                     if d.startswith("answer.") and d[7:].partition("@")[0] in catalogue.questions)
                     status = "pending" if askable else "check"
                     items.append(ProcedureResult(procedure=procedure, person_key=key, person_name=name,
                                                  status=status, reasons=(),
                                                  rules=tuple(r.code for r in scoped),
                                                  missing=tuple(sorted(deps))))
                     for dep in askable:
-                        question = catalogue.questions[dep[7:]]
-                        qkey = None if question.scope == "case" else key
+                        code, _at, owner = dep[7:].partition("@")
+                        question = catalogue.questions[code]
+                        qkey = None if question.scope == "case" else (owner if owner in index else key)
                         wanted.setdefault((question.code, qkey), set()).add(procedure.code)
 
-    index = {p.key: i for i, p in enumerate(persons)}
     questions = []
     for (code, key), procs in wanted.items():
         question = catalogue.questions[code]
@@ -743,6 +762,14 @@ def _evaluate(
                                               if e in catalogue.events else 999),
                          areas=list(areas), version_id=catalogue.version_id,
                          version_number=catalogue.version_number, items=items, questions=questions)
+
+
+def _apply_exclusive(catalogue: CompiledCatalogue, merged_answers: list[dict[str, Any]]) -> None:
+    """Once one person answers "yes" to an exclusive question, nobody else can: their answer is "no"."""
+    for question in catalogue.questions.values():
+        if question.exclusive and any(a.get(question.code) is True for a in merged_answers):
+            for answers_of_person in merged_answers:
+                answers_of_person.setdefault(question.code, False)
 
 
 def _check_events(catalogue: CompiledCatalogue, events: list[str]) -> None:

@@ -62,6 +62,11 @@ PERSON_VARS: dict[str, str] = {
     "person.foreign": "外国人住民",
     "person.nationality": "国籍・地域",
     "person.residence_status": "在留資格",
+    "person.entry_date": "入国（上陸）年月日（外国人住民、YYYY-MM-DD、不明なら空）",
+    "person.card_known": "マイナンバーカードの所持が分かっている（住民記録のカード状況、窓口でのカード読取り）",
+    "person.card_holding": "マイナンバーカードを持っている（person.card_known のときだけ意味がある。"
+                           "分からなければ質問 card_holding で尋ねる）",
+    "person.kaigo_insured_card": "介護保険の被保険者証を持つ（第1号、または要介護・要支援認定のある第2号）",
     "person.support_measure": "支援措置（DV等）対象",
     "person.address_restricted": "住所の非表示（支援措置）",
     "person.insurance": "医療保険の種別（kokuho・kouki・other・unknown）",
@@ -80,11 +85,15 @@ HOUSEHOLD_VARS: dict[str, str] = {
     "household.others_kokuho_any": "対象者以外に国保被保険者がいる",
     "household.jidou_teate_any": "児童手当の受給者がいる（住民記録にいない世帯は不明）",
     "household.children_upto_high_school": "高校生年代までの子の人数",
+    "household.children_names": "高校生年代までの子の氏名（読点区切り）",
     "household.support_measure_any": "支援措置対象者がいる",
+    "household.jt_children": "児童手当を新たに受ける方が養育する子の氏名（対象者以外の高校生年代までの子のうち、"
+                             "質問 jt_child_claimed に「はい」の子。未回答の子がいれば未確定）",
 }
 
 OTHER_VARS: dict[str, str] = {
     "on": "基準日（届出日・事由発生日、YYYY-MM-DD）",
+    "on_month": "基準日の月（1〜12）",
     "events": "選択された異動事由のコードの一覧",
 }
 
@@ -110,6 +119,12 @@ class PersonFacts:
     address_restricted: bool = False
     eligibilities: frozenset[str] = field(default_factory=frozenset)
     eligibility_kinds: tuple[str, ...] = ()
+    # 入国（上陸）年月日 of a foreign newcomer, when known.
+    entry_date: date | None = None
+    # My Number card holding: True/False when known (the mirror's card status where the core system
+    # delivers it, else a card read at the counter — see ``navigation.cardholding``); None = not known,
+    # then rules fall back to the answer to ``card_holding``.
+    card_holding: bool | None = None
     # Answers to per-person questions already known when the person was added (e.g. from the intake).
     answers: dict[str, Any] = field(default_factory=dict)
 
@@ -130,8 +145,14 @@ class PersonFacts:
             "nationality": self.nationality, "residence_status": self.residence_status,
             "support_measure": self.support_measure, "address_restricted": self.address_restricted,
             "eligibilities": sorted(self.eligibilities), "eligibility_kinds": list(self.eligibility_kinds),
-            "answers": dict(self.answers),
+            "entry_date": self.entry_date.isoformat() if self.entry_date else None,
+            "card_holding": self.card_holding, "answers": dict(self.answers),
         }
+
+
+# The core system may deliver the My Number card status as an eligibility record of 住民基本台帳.
+CARD_KINDS = ("マイナンバーカード", "個人番号カード", "mynumber_card")
+CARD_GONE = ("返納", "失効", "廃止", "未交付", "revoked", "expired", "returned")
 
 
 def _eligibility_flags(records: list[Any]) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -141,28 +162,47 @@ def _eligibility_flags(records: list[Any]) -> tuple[frozenset[str], tuple[str, .
         area, kind = record.area, record.kind or ""
         kinds.append(f"{area}:{kind}")
         if area == "kaigo":
+            # A 第2号被保険者 certified for a 特定疾病 carries both flags; a 第1号 one too.
             if "認定" in kind or "certif" in kind:
                 flags.add("kaigo_certified")
-            elif "2" in kind or "２" in kind:
+            if "2" in kind or "２" in kind:
                 flags.add("kaigo2")
-            else:
+            elif "認定" not in kind and "certif" not in kind:
+                flags.add("kaigo")
+            elif "1" in kind or "１" in kind:
                 flags.add("kaigo")
         elif area in ELIGIBILITY_FLAGS:
             flags.add(area)
     return frozenset(flags), tuple(kinds)
 
 
+def card_status_from_records(records: list[Any]) -> bool | None:
+    """The mirror's My Number card status: True (holds a valid card), False (returned, expired, not
+    issued) or None when the core system delivered no card status for the person."""
+    status: bool | None = None
+    for record in records:
+        if record.area != "juki" or not any(k in (record.kind or "") for k in CARD_KINDS):
+            continue
+        text = f"{record.kind} {(getattr(record, 'details', None) or {}).get('status', '')}"
+        status = not any(word in text for word in CARD_GONE)
+        if status:
+            return True
+    return status
+
+
 def person_facts_from_mirror(
     view: Any, *, eligibilities: list[Any] = (), subject: bool = True, answers: dict[str, Any] | None = None
 ) -> PersonFacts:
     """Facts of a person read through ``integration.selectors`` (a ``PersonView``)."""
-    flags, kinds = _eligibility_flags(list(eligibilities))
+    records = list(eligibilities)
+    flags, kinds = _eligibility_flags(records)
     return PersonFacts(
         key=view.atena_no, atena_no=view.atena_no, name=view.name, birth_date=view.birth_date,
         relationship=view.relationship, sex=view.sex, subject=subject, in_mirror=True,
         foreign=view.kind == "foreign", nationality=view.nationality, residence_status=view.residence_status,
         support_measure=view.support_measure, address_restricted=view.address_restricted,
         eligibilities=flags, eligibility_kinds=kinds, answers=dict(answers or {}),
+        card_holding=card_status_from_records(records),
     )
 
 
@@ -200,13 +240,16 @@ def person_facts_new(
     nationality: str = "",
     residence_status: str = "",
     support_measure: bool = False,
+    entry_date: date | None = None,
+    card_holding: bool | None = None,
     answers: dict[str, Any] | None = None,
 ) -> PersonFacts:
     """A person not (yet) in the mirror: someone moving in, a newborn. Eligibilities start empty."""
     return PersonFacts(
         key=key, name=name, birth_date=birth_date, relationship=relationship, sex=sex, subject=subject,
         in_mirror=False, foreign=foreign, nationality=nationality, residence_status=residence_status,
-        support_measure=support_measure, address_restricted=support_measure, answers=dict(answers or {}),
+        support_measure=support_measure, address_restricted=support_measure, entry_date=entry_date,
+        card_holding=card_holding, answers=dict(answers or {}),
     )
 
 
@@ -244,6 +287,16 @@ def person_facts_from_dict(data: dict[str, Any], *, index: int = 0) -> PersonFac
     if not isinstance(answers, dict):
         problems.append(f"{where}.answers: オブジェクトではありません")
         answers = {}
+    entry: date | None = None
+    if data.get("entry_date") not in (None, ""):
+        try:
+            entry = date.fromisoformat(str(data["entry_date"]))
+        except ValueError:
+            problems.append(f"{where}.entry_date: 日付（YYYY-MM-DD）ではありません: {data['entry_date']}")
+    card = data.get("card_holding")
+    if card is not None and not isinstance(card, bool):
+        problems.append(f"{where}.card_holding: true・false・null のいずれかです")
+        card = None
     if problems:
         raise FactsError(problems)
     support = bool(data.get("support_measure", False))
@@ -254,7 +307,7 @@ def person_facts_from_dict(data: dict[str, Any], *, index: int = 0) -> PersonFac
         atena_no=str(data.get("atena_no", "")), foreign=bool(data.get("foreign", False)),
         nationality=str(data.get("nationality", "")), residence_status=str(data.get("residence_status", "")),
         support_measure=support, address_restricted=bool(data.get("address_restricted", support)),
-        eligibilities=frozenset(flags), answers=dict(answers),
+        eligibilities=frozenset(flags), entry_date=entry, card_holding=card, answers=dict(answers),
     )
 
 
@@ -298,6 +351,9 @@ def person_context(person: PersonFacts, *, on: date) -> dict[str, Any]:
         "subject": person.subject, "in_mirror": person.in_mirror, "foreign": person.foreign,
         "nationality": person.nationality, "residence_status": person.residence_status,
         "support_measure": person.support_measure, "address_restricted": person.address_restricted,
+        "entry_date": person.entry_date.isoformat() if person.entry_date else None,
+        "card_known": person.card_holding is not None, "card_holding": bool(person.card_holding),
+        "kaigo_insured_card": elig["kaigo"] or elig["kaigo_certified"],
         "insurance": insurance, "elig": elig,
     }
 
@@ -319,8 +375,35 @@ def household_context(persons: list[PersonFacts], contexts: list[dict[str, Any]]
         "others_kokuho_any": any(c["elig"]["kokuho"] for c in others),
         "jidou_teate_any": any(c["elig"]["jidou_teate"] for c in contexts) if in_mirror else unknown_teate,
         "children_upto_high_school": sum(1 for c in contexts if c["upto_high_school"] is True),
+        "children_names": "、".join(c["name"] or c["key"] for c in contexts if c["upto_high_school"] is True),
         "support_measure_any": any(p.support_measure for p in persons),
     }
+
+
+CLAIMED_CHILD_QUESTION = "jt_child_claimed"
+
+
+def household_answer_context(
+    persons: list[PersonFacts], contexts: list[dict[str, Any]], answers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """``household.*`` variables that depend on per-person answers (computed after the answers merge).
+
+    ``household.jt_children``: the names of the children (高校生年代まで, not the subject of the event)
+    the new 児童手当 recipient will claim for — unknown while any such child's ``jt_child_claimed`` is
+    unanswered; the dependency names that child (``answer.jt_child_claimed@<key>``) so the interview asks
+    it of the child, not of the person whose rule is being evaluated.
+    """
+    names: list[str] = []
+    deps: list[str] = []
+    for person, ctx, answer in zip(persons, contexts, answers, strict=True):
+        if person.subject or ctx["upto_high_school"] is not True:
+            continue
+        value = answer.get(CLAIMED_CHILD_QUESTION)
+        if value is None:
+            deps.append(f"answer.{CLAIMED_CHILD_QUESTION}@{person.key}")
+        elif value is True:
+            names.append(person.name or person.key)
+    return {"jt_children": Unknown(deps) if deps else "、".join(names)}
 
 
 def known_variable(path: str, *, events: set[str], questions: set[str]) -> bool:

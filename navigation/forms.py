@@ -43,6 +43,8 @@ class ProcedureForm(forms.Form):
     department = forms.CharField(label=_("担当部署"), max_length=64, required=False)
     legal_basis = forms.CharField(label=_("根拠法令"), max_length=300, required=False)
     legal_url = forms.URLField(label=_("根拠法令のURL"), required=False, assume_scheme="https")
+    source = forms.CharField(label=_("判定の出典"), max_length=300, required=False,
+                             help_text=_("条文だけでは分からない判定の出典（事務処理要領、省庁の通知など）。案内に表示します"))
     fee = forms.CharField(label=_("手数料"), max_length=100, required=False)
     forms_ = forms.CharField(label=_("様式コード"), required=False, help_text=_("1行に1つ"),
                              widget=forms.Textarea(attrs={"rows": 2}))
@@ -83,6 +85,16 @@ class QuestionForm(forms.Form):
     choices = forms.CharField(label=_("選択肢"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
                               help_text=_("選択のとき、1行に「値:表示名」（例：abroad:国外）"))
     order = forms.IntegerField(label=_("表示順"), initial=0, help_text=_("小さいものから尋ねます"))
+    exclusive = forms.BooleanField(
+        label=_("1人だけが「はい」"), required=False,
+        help_text=_("人ごとの はい／いいえ の質問で、誰か1人が「はい」と答えたら"
+                    "他の人は「いいえ」とします（新しい世帯主など）"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("exclusive") and (data.get("kind") != "yesno" or data.get("scope") != "person"):
+            self.add_error("exclusive", _("「1人だけが「はい」」は人ごとの はい／いいえ の質問にだけ指定できます。"))
+        return data
 
     def clean_choices(self) -> list[dict[str, str]]:
         result = []

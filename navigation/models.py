@@ -63,6 +63,8 @@ class Procedure(CatalogueItem):
     department = models.CharField(_("担当部署"), max_length=64, blank=True)
     legal_basis = models.CharField(_("根拠法令"), max_length=300, blank=True)
     legal_url = models.URLField(_("根拠法令のURL"), blank=True)
+    # Where the rule itself comes from when the article alone does not say it (事務処理要領, a ministry notice …).
+    source = models.CharField(_("判定の出典"), max_length=300, blank=True)
     fee = models.CharField(_("手数料"), max_length=100, blank=True)
     forms = models.JSONField(_("様式コード"), default=list, blank=True)
     staff_alert = models.BooleanField(_("職員への注意喚起"), default=False)
@@ -99,6 +101,8 @@ class Question(CatalogueItem):
     kind = models.CharField(_("回答の種類"), max_length=8, choices=QuestionKind.choices, default=QuestionKind.YESNO)
     scope = models.CharField(_("対象"), max_length=8, choices=QuestionScope.choices, default=QuestionScope.PERSON)
     choices = models.JSONField(_("選択肢"), default=list, blank=True)
+    # Per-person yes/no: at most one person answers "yes" (the others' answer becomes "no" then).
+    exclusive = models.BooleanField(_("1人だけが「はい」"), default=False)
 
     class Meta:
         verbose_name = _("質問")
@@ -175,3 +179,25 @@ class CatalogueVersion(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("公開版は削除できません。")
+
+
+class CounterMapping(models.Model):
+    """Which of the municipality's counters serves a counter named in the catalogue (``Procedure.counter``).
+
+    The catalogue names counters generically (総合窓口, 保険年金窓口 …); a municipality's counters have its own
+    names (総合窓口 1番 …). Provisioning creates default counters and maps them; the admin may remap. Every
+    catalogue counter must map to an active counter before a version can be published.
+    """
+
+    catalogue_counter = models.CharField(_("カタログの担当窓口"), max_length=64, unique=True)
+    counter = models.ForeignKey("accounts.Counter", verbose_name=_("窓口"), on_delete=models.CASCADE,
+                                related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("担当窓口の対応")
+        verbose_name_plural = _("担当窓口の対応")
+        ordering = ["catalogue_counter"]
+
+    def __str__(self) -> str:
+        return f"{self.catalogue_counter} → {self.counter_id}"

@@ -11,7 +11,16 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from navigation.determination import CompiledCatalogue, catalogue_compiled, content_hash
-from navigation.models import CatalogueState, CatalogueVersion, LifeEvent, Origin, Procedure, Question, Rule
+from navigation.models import (
+    CatalogueState,
+    CatalogueVersion,
+    CounterMapping,
+    LifeEvent,
+    Origin,
+    Procedure,
+    Question,
+    Rule,
+)
 
 SECTIONS = ("events", "questions", "procedures", "rules")
 
@@ -35,8 +44,12 @@ def event_dict(item: LifeEvent) -> dict[str, Any]:
 
 
 def question_dict(item: Question) -> dict[str, Any]:
-    return {"code": item.code, "scope": item.scope, "kind": item.kind, "order": item.order, "text": item.text,
+    data = {"code": item.code, "scope": item.scope, "kind": item.kind, "order": item.order, "text": item.text,
             "help": item.help, "choices": list(item.choices or [])}
+    # Only when set, like ``export``: items installed before the field existed keep their hash.
+    if item.exclusive:
+        data["exclusive"] = True
+    return data
 
 
 def procedure_dict(item: Procedure, *, event_codes: list[str] | None = None) -> dict[str, Any]:
@@ -48,6 +61,8 @@ def procedure_dict(item: Procedure, *, event_codes: list[str] | None = None) -> 
     # Only when set: items installed before the mapping existed keep their hash (upgrades still apply).
     if item.export:
         data["export"] = item.export
+    if item.source:
+        data["source"] = item.source
     return data
 
 
@@ -103,6 +118,11 @@ def catalogue_version_current(*, on: date | None = None) -> CatalogueVersion | N
 
 def catalogue_version_get(*, version_id: int) -> CatalogueVersion | None:
     return CatalogueVersion.objects.filter(pk=version_id).first()
+
+
+def catalogue_version_hash(*, version_id: int) -> str:
+    """The content hash of a published version (without loading its snapshot); empty if there is none."""
+    return CatalogueVersion.objects.filter(pk=version_id).values_list("content_hash", flat=True).first() or ""
 
 
 def catalogue_versions() -> list[CatalogueVersion]:
@@ -274,3 +294,48 @@ def catalogue_publish_diff(*, actor: Any, on: date | None = None) -> PublishDiff
         diff.removed = [(code, _item_name(item)) for code, item in old.items() if code not in new]
         sections.append(diff)
     return PublishDiff(base=base, sections=sections)
+
+
+# ------------------------------------------------------------------------------------------------
+# Catalogue counters → the municipality's counters
+# ------------------------------------------------------------------------------------------------
+def counter_map() -> dict[str, Any]:
+    """Catalogue counter name → the active ``accounts.Counter`` serving it (mapping first, then the same name)."""
+    from tenants.accounts.models import Counter
+
+    found: dict[str, Any] = {c.name: c for c in Counter.objects.filter(is_active=True).select_related("department")}
+    for mapping in CounterMapping.objects.select_related("counter", "counter__department"):
+        if mapping.counter.is_active:
+            found[mapping.catalogue_counter] = mapping.counter
+    return found
+
+
+def catalogue_counters(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Counter names used by the procedures of the municipality's areas → their procedure codes."""
+    areas = set(municipality_areas())
+    result: dict[str, list[str]] = {}
+    for item in data.get("procedures", []):
+        name = str(item.get("counter") or "").strip()
+        if name and (not areas or item.get("area") in areas):
+            result.setdefault(name, []).append(item["code"])
+    return result
+
+
+def unmapped_counters(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Catalogue counters (with their procedures) that no active counter of the municipality serves."""
+    known = counter_map()
+    return {name: codes for name, codes in catalogue_counters(data).items() if name not in known}
+
+
+def active_counters() -> list[Any]:
+    from tenants.accounts.models import Counter
+
+    return list(Counter.objects.filter(is_active=True).order_by("sort_order", "name"))
+
+
+def counter_mapping_rows() -> list[tuple[str, list[str], Any, bool]]:
+    """(catalogue counter, procedures, counter serving it or None, explicitly mapped) for the admin screen."""
+    known = counter_map()
+    mapped = set(CounterMapping.objects.values_list("catalogue_counter", flat=True))
+    return [(name, codes, known.get(name), name in mapped)
+            for name, codes in sorted(catalogue_counters(catalogue_draft_data()).items())]

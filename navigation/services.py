@@ -31,6 +31,7 @@ from navigation.determination import (
 from navigation.models import (
     CatalogueState,
     CatalogueVersion,
+    CounterMapping,
     LifeEvent,
     Origin,
     Procedure,
@@ -89,10 +90,11 @@ def _apply(section: str, obj: Any, data: dict[str, Any]) -> Any:
         obj.code, obj.text, obj.help = data["code"], data["text"], data.get("help", "")
         obj.kind, obj.scope = data["kind"], data["scope"]
         obj.choices, obj.order = list(data.get("choices") or []), int(data.get("order", 0))
+        obj.exclusive = bool(data.get("exclusive", False))
     elif section == "procedures":
         for key in ("code", "name", "area"):
             setattr(obj, key, data[key])
-        for key in ("guidance", "counter", "department", "legal_basis", "legal_url", "fee"):
+        for key in ("guidance", "counter", "department", "legal_basis", "legal_url", "fee", "source"):
             setattr(obj, key, data.get(key, "") or "")
         obj.documents, obj.forms = list(data.get("documents") or []), list(data.get("forms") or [])
         obj.staff_alert, obj.order = bool(data.get("staff_alert", False)), int(data.get("order", 0))
@@ -124,13 +126,14 @@ class UpgradeReport:
     kept_modified: list[str] = field(default_factory=list)  # changed by the municipality: kept as is
     kept_local: list[str] = field(default_factory=list)  # the municipality's own item with the same code
     skipped_removed: list[str] = field(default_factory=list)  # deleted by the municipality: not re-added
-    obsolete: list[str] = field(default_factory=list)  # no longer in the default: kept
+    obsolete: list[str] = field(default_factory=list)  # no longer in the default but changed or still used: kept
+    removed: list[str] = field(default_factory=list)  # no longer in the default and untouched: removed
     published: CatalogueVersion | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"release": self.release, "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "kept_modified": self.kept_modified, "kept_local": self.kept_local,
-                "skipped_removed": self.skipped_removed, "obsolete": self.obsolete,
+                "skipped_removed": self.skipped_removed, "obsolete": self.obsolete, "removed": self.removed,
                 "published": self.published.number if self.published else None}
 
 
@@ -193,19 +196,52 @@ def catalogue_install_default(
                 report.unchanged += 1
         report.obsolete.extend(f"{section}:{code}" for code, obj in existing.items()
                                if code not in wanted and obj.origin == Origin.DEFAULT)
+    _remove_untouched_obsolete(report)
     state.default_release = report.release
     state.save(update_fields=["default_release"])
-    if report.added or report.updated:
+    if report.added or report.updated or report.removed:
         _touch(actor)
     record(action=AuditAction.IMPORT, target_type="catalogue", target_id=report.release,
            details={k: v for k, v in report.as_dict().items() if k != "published"}, actor=actor)
     if publish:
         draft = selectors.catalogue_draft_data()
+        counters_provision_default(data=draft, actor=actor)
         latest = CatalogueVersion.objects.order_by("-number").first()
         if latest is None or latest.content_hash != selectors.publish_hash(draft):
             report.published = _publish(actor=actor, data=draft, effective_from=effective_from or date.today(),
                                         note=_("標準カタログ %(release)s") % {"release": report.release})
     return report
+
+
+def _remove_untouched_obsolete(report: UpgradeReport) -> None:
+    """Default items the new default no longer has are removed when the municipality never changed them
+    and nothing of its own still uses them (a local rule on the procedure, a rule asking the question, a
+    procedure of the event); otherwise they stay and are reported as ``obsolete``."""
+    untouched: dict[str, set[str]] = {section: set() for section in selectors.SECTIONS}
+    for label in report.obsolete:
+        section, _sep, code = label.partition(":")
+        obj = MODELS[section].objects.filter(code=code).first()
+        if obj is not None and selectors.item_hash(_serialise(section, obj)) == obj.default_hash:
+            untouched[section].add(code)
+    removed: list[str] = []
+    doomed_rules = Rule.objects.filter(code__in=untouched["rules"])
+    removed += [f"rules:{code}" for code in doomed_rules.values_list("code", flat=True)]
+    doomed_rules.delete()
+    for procedure in Procedure.objects.filter(code__in=untouched["procedures"]):
+        if not procedure.rules.exists():
+            procedure.delete()
+            removed.append(f"procedures:{procedure.code}")
+    conditions = [json.dumps(r.condition, ensure_ascii=False) + r.reason for r in Rule.objects.all()]
+    for question in Question.objects.filter(code__in=untouched["questions"]):
+        if not any(f"answer.{question.code}" in text for text in conditions):
+            question.delete()
+            removed.append(f"questions:{question.code}")
+    for event in LifeEvent.objects.filter(code__in=untouched["events"]):
+        if not event.procedures.exists():
+            event.delete()
+            removed.append(f"events:{event.code}")
+    report.removed = removed
+    report.obsolete = [label for label in report.obsolete if label not in removed]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -356,6 +392,9 @@ def catalogue_item_delete(*, actor: Any, section: str, instance: Any) -> None:
 # ------------------------------------------------------------------------------------------------
 def _publish(*, actor: Any, data: dict[str, Any], effective_from: date, note: str) -> CatalogueVersion:
     problems = catalogue_validate(data)
+    unmapped = selectors.unmapped_counters(data)
+    problems += [_("担当窓口「%(name)s」に対応する窓口がありません（手続：%(codes)s）。窓口の対応を設定してください。")
+                 % {"name": name, "codes": "、".join(codes)} for name, codes in sorted(unmapped.items())]
     if problems:
         raise CatalogueInvalid(problems)
     last = CatalogueVersion.objects.select_for_update().order_by("-number").first()
@@ -391,6 +430,71 @@ def catalogue_publish(*, actor: Any, effective_from: date, note: str = "") -> Ca
             "適用開始日は第%(n)d版の適用開始日（%(d)s）以後にしてください。") % {
                 "n": current.number, "d": current.effective_from.isoformat()}})
     return _publish(actor=actor, data=data, effective_from=effective_from, note=note)
+
+
+# ------------------------------------------------------------------------------------------------
+# Catalogue counters → the municipality's counters
+# ------------------------------------------------------------------------------------------------
+GENERAL_COUNTERS = ("総合窓口",)
+
+
+@transaction.atomic
+def counters_provision_default(*, data: dict[str, Any] | None = None, actor: Any = None,
+                               areas: list[str] | None = None) -> dict[str, list[str]]:
+    """Give every counter the catalogue names a real counter: an active counter of the same name, else one
+    whose name starts with it (総合窓口 → 総合窓口 1番), else a new counter (in the procedures' department,
+    created if missing). Existing mappings are kept. Returns ``{"created": [...], "mapped": [...]}``.
+
+    Runs before the default catalogue is published (``catalogue_install_default``); provisioning should call it
+    (with the plan's ``areas``) once it creates a municipality's counters (the counter issue).
+    """
+    from tenants.accounts.models import Counter, Department
+
+    data = data if data is not None else default_catalogue()
+    wanted: dict[str, str] = {}
+    for item in data.get("procedures", []):
+        name = str(item.get("counter") or "").strip()
+        if name and (areas is None or item.get("area") in areas):
+            wanted.setdefault(name, str(item.get("department") or "").strip())
+    if areas is None:
+        in_areas = selectors.catalogue_counters(data)
+        wanted = {name: dept for name, dept in wanted.items() if name in in_areas}
+    known = selectors.counter_map()
+    result: dict[str, list[str]] = {"created": [], "mapped": []}
+    for name, department_name in wanted.items():
+        if name in known:
+            continue
+        counter = (Counter.objects.filter(name__startswith=name, is_active=True).order_by("sort_order", "name")
+                   .first())
+        if counter is None:
+            department = Department.objects.get_or_create(name=department_name)[0] if department_name else None
+            counter = Counter.objects.create(
+                name=name, department=department,
+                kind=Counter.Kind.GENERAL if name in GENERAL_COUNTERS else Counter.Kind.BUSINESS)
+            result["created"].append(name)
+        CounterMapping.objects.update_or_create(catalogue_counter=name, defaults={"counter": counter})
+        result["mapped"].append(name)
+    if result["created"] or result["mapped"]:
+        record(action=AuditAction.UPDATE, target_type="catalogue_counters", target_id="default", actor=actor,
+               details=result)
+    return result
+
+
+@transaction.atomic
+def counter_mapping_set(*, actor: Any, catalogue_counter: str, counter: Any) -> CounterMapping:
+    """Map a catalogue counter name to one of the municipality's active counters (admins only, audited)."""
+    _require_admin(actor)
+    name = (catalogue_counter or "").strip()
+    if not name or len(name) > 64:
+        raise ValidationError({"catalogue_counter": _("カタログの担当窓口の名前を64文字以内で指定してください。")})
+    if counter is None or not counter.is_active:
+        raise ValidationError({"counter": _("使用中の窓口を選んでください。")})
+    previous = CounterMapping.objects.filter(catalogue_counter=name).values_list("counter_id", flat=True).first()
+    mapping, _created = CounterMapping.objects.update_or_create(catalogue_counter=name,
+                                                               defaults={"counter": counter})
+    record(action=AuditAction.UPDATE, target_type="catalogue_counter", target_id=name, actor=actor,
+           details={"counter": counter.pk, "before": previous})
+    return mapping
 
 
 def ensure_admin_or_raise(actor: Any) -> None:

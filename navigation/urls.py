@@ -12,6 +12,7 @@ urlpatterns: list = [
     path("admin/export/", views.export, name="admin_export"),
     path("admin/import/", views.import_view, name="admin_import"),
     path("admin/try/", views.try_it, name="admin_try"),
+    path("admin/counters/", views.counter_mapping, name="admin_counters"),
     path("admin/<str:section>/", views.item_list, name="admin_list"),
     path("admin/<str:section>/new/", views.item_edit, name="admin_new"),
     path("admin/<str:section>/<int:pk>/", views.item_edit, name="admin_edit"),

@@ -71,6 +71,7 @@ def _home(request: HttpRequest, *, import_form: nav_forms.ImportForm | None = No
         "import_form": import_form or nav_forms.ImportForm(), "try_form": _try_form(), "sections": SECTIONS,
         "current": selectors.catalogue_version_current(on=date.today()),
         "vocabulary": selectors.rule_vocabulary(),
+        "counter_rows": selectors.counter_mapping_rows(), "counters": selectors.active_counters(),
     }
     return render(request, "navigation/admin_home.html", context, status=status)
 
@@ -79,6 +80,23 @@ def _home(request: HttpRequest, *, import_form: nav_forms.ImportForm | None = No
 def catalogue_home(request: HttpRequest) -> HttpResponse:
     _admin(request)
     return _home(request)
+
+
+@login_required
+@require_POST
+def counter_mapping(request: HttpRequest) -> HttpResponse:
+    """Map one catalogue counter name to one of the municipality's counters."""
+    _admin(request)
+    counters = {str(c.pk): c for c in selectors.active_counters()}
+    name = request.POST.get("catalogue_counter", "")
+    try:
+        services.counter_mapping_set(actor=request.user, catalogue_counter=name,
+                                     counter=counters.get(request.POST.get("counter", "")))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("担当窓口「%(name)s」の対応を保存しました。") % {"name": name})
+    return redirect("navigation:admin_home")
 
 
 @login_required

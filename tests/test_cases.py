@@ -100,14 +100,18 @@ def test_determination_is_stored_per_person_with_counters(people, family, catalo
 
 
 def test_whole_family_moving_gets_child_procedures(people, family, catalogue):
-    from navigation.cases.services import case_open
+    from navigation.cases.services import case_answers_update, case_open
 
     head, wife, kid = family
     case = case_open(actor=people["staff1"], counter=people["A"],
                      atena_nos=[head.atena_no, wife.atena_no, kid.atena_no], events=["tenkyo"])
     codes = _codes(case)
     assert {"juki_tenkyo"} <= codes[wife.atena_no]
-    assert {"juki_tenkyo", "jt_jusho_henkou", "gak_tennyu"} <= codes[kid.atena_no]
+    # 学校教育法施行令第6条: a move within the city changes school only when the school district changes.
+    assert {"juki_tenkyo", "jt_jusho_henkou"} <= codes[kid.atena_no] and "gak_tennyu" not in codes[kid.atena_no]
+    case = case_answers_update(actor=people["staff1"], counter=people["A"], case=case,
+                               answers={"case:school_district_changes": "はい"})
+    assert "gak_tennyu" in _codes(case)[kid.atena_no]
 
 
 def test_interview_answers_are_validated_and_change_the_result(people, family, catalogue):
@@ -163,10 +167,19 @@ def test_not_needed_requires_a_reason(people, family, catalogue):
 
 
 def test_close_is_refused_while_a_procedure_is_open_and_allowed_when_done(people, family, catalogue):
-    from navigation.cases.services import CaseCloseRefused, case_close, case_open, case_procedure_set_status
+    from navigation.cases.services import (
+        CaseCloseRefused,
+        case_answers_update,
+        case_close,
+        case_open,
+        case_procedure_set_status,
+    )
 
     case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[family[0].atena_no],
                      events=["tenkyo"])
+    # the mirror has no card status: the interview asks whether anybody holds a My Number card
+    case = case_answers_update(actor=people["staff1"], counter=people["A"], case=case,
+                               answers={"case:card_holding_any": "いいえ"})
     with pytest.raises(CaseCloseRefused) as refused:
         case_close(actor=people["staff1"], counter=people["A"], case=case)
     assert refused.value.unresolved and "未完了" in refused.value.messages[0]
@@ -542,3 +555,131 @@ def test_one_action_completes_a_persons_or_a_counters_procedures(people, family,
         case_procedures_complete(actor=people["staff2"], counter=people["B"], case=case, person_id=head_row.pk)
     with pytest.raises(ValidationError):
         case_procedures_complete(actor=people["staff1"], counter=people["A"], case=case, person_id=10**9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts a newcomer carries (issue 16): 在留資格・入国年月日, 支援措置; card holding; legal basis shown
+# ---------------------------------------------------------------------------------------------
+def test_newcomer_form_carries_residence_status_entry_date_and_support_measure(people, tenant_a, catalogue):
+    from navigation.cases.models import Case, CasePerson
+
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    response = client.post("/navi/cases/new/newcomer/", {
+        "name": "Anna Schmidt", "birth_date": "1990-02-03", "relationship": "世帯主", "is_foreign": "on",
+        "nationality": "ドイツ", "residence_status": "技術・人文知識・国際業務", "entry_date": "R8.5.20"})
+    assert response.status_code == 302
+    person = CasePerson.objects.get()
+    assert person.residence_status == "技術・人文知識・国際業務" and person.entry_date == date(2026, 5, 20)
+    case = Case.objects.get()
+    client.post(f"/navi/cases/{case.pk}/events/", {"events": ["tennyu"], "event_date": "2026-06-01"})
+    case.refresh_from_db()
+    zairyu = case.procedures.get(procedure_code="juki_zairyu_card")
+    assert zairyu.reasons == ["Anna Schmidtさんは外国人住民です（在留資格：技術・人文知識・国際業務）。"]
+    # a support-measure newcomer: the 申出 procedure, entered at the counter (not only through the API)
+    client.post(f"/navi/cases/{case.pk}/persons/newcomer/", {
+        "name": "保護 花子", "birth_date": "1992-03-04", "relationship": "同居人", "support_measure": "on"})
+    protected = CasePerson.objects.get(name="保護 花子")
+    assert protected.support_measure
+    assert case.procedures.filter(person=protected, procedure_code="juki_shien_moushide").exists()
+    # 在留資格 on a Japanese newcomer, an entry date after the event: refused with the field named
+    page = client.post(f"/navi/cases/{case.pk}/persons/newcomer/", {
+        "name": "日本 太郎", "birth_date": "1990-01-01", "residence_status": "永住者"}, follow=True).content.decode()
+    assert "在留資格・入国年月日は外国人住民のときだけ入力します。" in page
+    assert not CasePerson.objects.filter(name="日本 太郎").exists()
+
+
+def test_newcomer_entry_date_is_checked_by_the_service(people, catalogue):
+    from navigation.cases.services import case_newcomer_add, case_open
+
+    case = case_open(actor=people["staff1"], counter=people["A"], event_date=date(2026, 6, 1),
+                     newcomers=[{"name": "転入 一子", "birth_date": date(1990, 2, 3)}])
+    with pytest.raises(ValidationError) as refused:
+        case_newcomer_add(actor=people["staff1"], counter=people["A"], case=case, name="X", birth_date=date(1990, 1, 1),
+                          is_foreign=True, residence_status="留学", entry_date=date(2026, 7, 1))
+    assert refused.value.message_dict["entry_date"] == ["入国（上陸）年月日が異動日より後になっています。"]
+    with pytest.raises(ValidationError):
+        case_open(actor=people["staff1"], counter=people["A"], event_date=date(2026, 6, 1),
+                  newcomers=[{"name": "Y", "birth_date": date(2000, 1, 1), "is_foreign": True,
+                              "entry_date": date(1999, 1, 1)}])
+
+
+def test_card_read_provider_decides_before_asking_and_the_mirror_before_the_provider(people, family, catalogue):
+    from integration.models import Eligibility
+    from navigation import cardholding
+    from navigation.cases import navi
+    from navigation.cases.services import case_open
+
+    head, wife, kid = family
+    reads: dict[str, bool] = {wife.atena_no: True}
+    cardholding.register_provider("test_reader", lambda *, case, person: reads.get(person.atena_no))
+    try:
+        case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[head.atena_no, wife.atena_no],
+                         events=["tenkyo"])
+        codes = _codes(case)
+        assert "juki_card_henkou" in codes[wife.atena_no]  # read at the counter: no question for her
+        asked = [(q.code, q.person_key) for q in navi.questions_for_case(case=case, persons=list(case.persons.all()))]
+        assert ("card_holding", wife.atena_no) not in asked and ("card_holding", head.atena_no) in asked
+        # the mirror's card status (returned card) wins over a read saying otherwise
+        Eligibility.objects.create(atena_no=head.atena_no, area="juki", kind="マイナンバーカード",
+                                   details={"status": "返納"})
+        reads[head.atena_no] = True
+        facts, _extras = navi.case_facts(case=case, persons=list(case.persons.all()))
+        by_key = {f.key: f for f in facts}
+        assert by_key[head.atena_no].card_holding is False and by_key[wife.atena_no].card_holding is True
+    finally:
+        cardholding.unregister_provider("test_reader")
+
+
+def test_guidance_shows_the_legal_basis_and_the_rule_source(people, tenant_a, catalogue):
+    from navigation.cases.models import Case
+
+    client = staff_client(tenant_a, "staff1", counter=people["A"])
+    client.post("/navi/cases/new/newcomer/", {"name": "外国 花子", "birth_date": "2017-07-07", "relationship": "子",
+                                             "is_foreign": "on", "residence_status": "家族滞在"})
+    case = Case.objects.get()
+    client.post(f"/navi/cases/{case.pk}/events/", {"events": ["tennyu"], "event_date": "2026-06-01"})
+    proc = case.procedures.get(procedure_code="gak_shugaku_annai")
+    assert proc.legal_basis.startswith("学校教育法第17条") and "文部科学省" in proc.rule_source
+    html = client.get(f"/navi/cases/{case.pk}/").content.decode()
+    assert "根拠法令" in html and "判定の出典" in html and "外国人の子供の就学の促進" in html
+
+
+def test_divorce_new_recipient_claims_for_the_children_answered_at_the_counter(people, catalogue):
+    """手当法第4条・第7条: the mother who keeps the children claims anew, for exactly the children she keeps; the
+    children are household members staff did not pick — they are asked, added to the case, and counted in the
+    認定請求 record handed back."""
+    from integration.models import Eligibility
+    from navigation.cases import navi
+    from navigation.cases.handback import handback_plan
+    from navigation.cases.services import case_answers_update, case_open
+
+    hh = "800000027"
+    mother = make_resident(name="離婚 母子", kana="リコン ボコ", birth=date(1985, 5, 5), household_no=hh,
+                           relationship="世帯主", sex="2")
+    older = make_resident(name="離婚 長男", kana="リコン チョウナン", birth=date(2014, 1, 1), household_no=hh,
+                          relationship="子")
+    younger = make_resident(name="離婚 次男", kana="リコン ジナン", birth=date(2018, 1, 1), household_no=hh,
+                            relationship="子")
+    for resident in (mother, older, younger):
+        Eligibility.objects.create(atena_no=resident.atena_no, area="kokuho", kind="被保険者")
+    staff, counter = people["staff1"], people["A"]
+    case = case_open(actor=staff, counter=counter, atena_nos=[mother.atena_no], events=["rikon"],
+                     event_date=date(2026, 6, 1))
+    case = case_answers_update(actor=staff, counter=counter, case=case, answers={
+        f"{mother.atena_no}:surname_change": "いいえ", "case:head_changes": "いいえ",
+        f"{mother.atena_no}:jt_new_recipient": "はい"})
+    asked = [(q.code, q.person_key) for q in navi.questions_for_case(case=case, persons=list(case.persons.all()))]
+    assert asked == [("jt_child_claimed", older.atena_no), ("jt_child_claimed", younger.atena_no)]
+    case = case_answers_update(actor=staff, counter=counter, case=case, answers={
+        f"{older.atena_no}:jt_child_claimed": "はい", f"{younger.atena_no}:jt_child_claimed": "はい"})
+    codes = _codes(case)
+    assert "jt_nintei" in codes[mother.atena_no]
+    assert {p.atena_no for p in case.persons.all()} == {mother.atena_no, older.atena_no, younger.atena_no}
+    proc = case.procedures.get(procedure_code="jt_nintei")
+    assert proc.reasons == ["離婚により、離婚 母子さんが子（離婚 長男、離婚 次男）を養育して児童手当を受けます。"]
+    for item in case.procedures.all():
+        item.status = "done"
+        item.save()
+    record = next(r for r in handback_plan(case=case).records if r.kind.code == "jidou_teate_nintei")
+    assert record.payload["name"] == "離婚 母子" and record.payload["child_count"] == "2"
+    assert record.payload["child_name"] == "離婚 次男"

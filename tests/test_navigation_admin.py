@@ -124,6 +124,19 @@ def test_publish_from_the_screen_creates_a_new_version(catalogue_a):  # noqa: AN
     assert "：名称・表示順・職員向けの案内・持ち物・担当窓口・担当部署" in confirm
     with in_tenant(catalogue_a):
         assert CatalogueVersion.objects.count() == 1  # nothing published before the confirmation
+    # no counter of the municipality serves 「保険年金窓口 12番」 yet: refused, naming it and its procedure
+    refused = admin.post("/navi/admin/publish/", {"effective_from": today, "note": "窓口番号の変更", "confirm": "1"},
+                         follow=True).content.decode()
+    assert "担当窓口「保険年金窓口 12番」に対応する窓口がありません（手続：kokuho_kanyu）" in refused
+    home = admin.get("/navi/admin/").content.decode()
+    assert "保険年金窓口 12番" in home and "対応する窓口がありません（公開できません）" in home
+    with in_tenant(catalogue_a):
+        from tenants.accounts.models import Counter
+
+        counter = Counter.objects.create(name="国保 12番")
+    mapped = admin.post("/navi/admin/counters/", {"catalogue_counter": "保険年金窓口 12番", "counter": counter.pk},
+                        follow=True).content.decode()
+    assert "担当窓口「保険年金窓口 12番」の対応を保存しました。" in mapped
     published = admin.post("/navi/admin/publish/", {"effective_from": today, "note": "窓口番号の変更", "confirm": "1"},
                            follow=True).content.decode()
     assert "第2版を公開しました" in published
@@ -196,9 +209,12 @@ def test_api_catalogue_and_determination_for_api_clients_with_scope(catalogue_a)
     assert first["complete"] is False
     # every question that can still change the result, in asking order (case-wide before per-person)
     assert [(q["code"], q["person_key"]) for q in first["questions"]] == [
-        ("disability_certified", "a"), ("care_certified", "a"), ("inkan_wish_any", None), ("inkan_wish", "a")]
-    body["answers"] = {"case": {"any_employee_insurance": False, "inkan_wish_any": "いいえ"},
-                       "persons": {"a": {"disability_certified": "no", "care_certified": False}}}
+        ("disability_certified", "a"), ("care_certified", "a"), ("inkan_wish_any", None), ("inkan_wish", "a"),
+        ("card_holding_any", None), ("card_holding", "a")]
+    body["answers"] = {"case": {"any_employee_insurance": False, "inkan_wish_any": "いいえ",
+                                "card_holding_any": True},
+                       "persons": {"a": {"disability_certified": "no", "care_certified": False,
+                                         "card_holding": "はい"}}}
     final = api.post("/api/v1/navigation/determination/", body, content_type="application/json", **auth).json()
     assert final["complete"] is True and final["questions"] == []
     assert {p["procedure"]["code"] for p in final["procedures"]} == {

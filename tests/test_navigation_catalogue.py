@@ -159,7 +159,7 @@ def test_catalogue_changes_are_audited_and_b_sees_none_of_a(tenant_a, tenant_b):
                                      data={**selectors.event_dict(event), "name": "転入届"})
         services.catalogue_publish(actor=admin, effective_from=date.today())
         actions = list(AuditEvent.objects.filter(seq__gt=start).values_list("action", "target_type", "target_id"))
-        assert ("import", "catalogue", "2026.11.1") in actions
+        assert ("import", "catalogue", services.default_catalogue()["release"]) in actions
         assert ("update", "catalogue_event", "tennyu") in actions
         assert ("publish", "catalogue_version", "2") in actions
         change = AuditEvent.objects.get(seq__gt=start, target_type="catalogue_event")
@@ -192,7 +192,7 @@ def test_facts_from_the_mirror(in_a):  # noqa: ANN001
     assert spouse.eligibilities == frozenset() and spouse.support_measure and spouse.address_restricted
     assert child.foreign and child.residence_status == "家族滞在"
     result = determine(version=services.default_catalogue(), events=["shibou"], persons=persons,
-                       answers={"case": {"funeral_held": True, "public_pension": False,
+                       answers={"case": {"funeral_held": True, "public_pension": False, "owned_real_estate": True,
                                          "dependent_of_deceased": False}}, on=date(2026, 6, 1),
                        areas=in_a.areas)
     by_person = result.procedure_codes_by_person()
@@ -241,3 +241,144 @@ def test_publish_diff_names_what_was_added_changed_and_removed(in_a, admin_user)
 
     with pytest.raises(PermissionDenied):
         selectors.catalogue_publish_diff(actor=User.objects.get(username="staff1"))
+
+
+def test_upgrade_from_the_previous_release_keeps_edits_and_adds_the_new_rules(in_a, admin_user):  # noqa: ANN001
+    """2026.11.1 → the current default: the municipality's edits survive, the new duties arrive, a default
+    procedure the new release dropped goes away unless the municipality changed it."""
+    import json
+    from pathlib import Path
+
+    previous = json.loads((Path(__file__).parent / "data" / "navigation_catalogue_2026.11.1.json").read_text())
+    services.catalogue_install_default(actor=admin_user, data=previous, effective_from=date(2026, 1, 1))
+    rule = Rule.objects.get(code="zei_souzokunin.adult")  # the municipality narrows it to adults aged 20+
+    services.catalogue_item_save(actor=admin_user, section="rules", instance=rule, data={
+        **selectors.rule_dict(rule), "condition": {"and": [{"var": "person.subject"},
+                                                           {">=": [{"var": "person.age"}, 20]}]}})
+    card = Procedure.objects.get(code="juki_card_henkou")
+    services.catalogue_item_save(actor=admin_user, section="procedures", instance=card,
+                                 data={**selectors.procedure_dict(card), "counter": "マイナンバーカード窓口"})
+    report = services.catalogue_install_default(actor=admin_user, effective_from=date(2026, 12, 1))
+    # edits kept
+    assert {"rules:zei_souzokunin.adult", "procedures:juki_card_henkou"} <= set(report.kept_modified)
+    assert Rule.objects.get(code="zei_souzokunin.adult").condition["and"][1] == {">=": [{"var": "person.age"}, 20]}
+    assert Procedure.objects.get(code="juki_card_henkou").counter == "マイナンバーカード窓口"
+    # new duties added, untouched changed ones updated
+    for label in ("procedures:kokuho_shussan_ikuji", "procedures:juki_shien_moushide", "procedures:kaigo_jukyu_shikaku",
+                  "procedures:gak_shugaku_annai", "questions:new_head", "rules:juki_setainushi_henkou.new_head"):
+        assert label in report.added, label
+    assert "rules:gak_shugaku_yotei.next_april" in report.updated
+    assert Question.objects.get(code="new_head").exclusive is True
+    assert "配偶者からの暴力" in Procedure.objects.get(code="kokuho_kanyu").source
+    # dropped by the new release and untouched: removed (its rule too); nothing reported obsolete
+    assert {"procedures:jt_jukyusha_kakunin", "rules:jt_jukyusha_kakunin.children"} <= set(report.removed)
+    assert {"rules:juki_setainushi_henkou.head_died", "rules:kokuho_setainushi_henkou.head_died"} <= set(report.removed)
+    assert not Procedure.objects.filter(code="jt_jukyusha_kakunin").exists() and report.obsolete == []
+    assert selectors.catalogue_draft_status().problems == []
+    version = report.published
+    assert version is not None and version.number == 2
+    # the published version determines with the new rules and the municipality's narrower rule
+    persons = [person_facts_new(key="x", birth_date=date(2007, 1, 1))]
+    result = determine(version=version, events=["shibou"], persons=persons,
+                       answers={"case": {"public_pension": False, "owned_real_estate": True}}, on=date(2026, 12, 6),
+                       areas=in_a.areas)
+    assert "zei_souzokunin" not in result.procedure_codes_by_person().get("x", set())
+
+
+# ------------------------------------------------------------------------------------------------
+# Catalogue counters → the municipality's counters
+# ------------------------------------------------------------------------------------------------
+def test_every_catalogue_counter_maps_to_a_real_counter_after_the_default_install(in_a, admin_user):  # noqa: ANN001
+    from navigation.models import CounterMapping
+
+    services.catalogue_install_default(actor=admin_user)
+    data = selectors.catalogue_draft_data()
+    assert selectors.unmapped_counters(data) == {}
+    known = selectors.counter_map()
+    for name in selectors.catalogue_counters(data):
+        assert known[name].is_active
+    # an explicit mapping wins over the counter of the same name
+    assert CounterMapping.objects.exists()
+
+
+def test_publication_is_refused_with_the_list_of_unmapped_counters(in_a, admin_user):  # noqa: ANN001
+    from tenants.accounts.models import Counter
+
+    services.catalogue_install_default(actor=admin_user)
+    for code in ("zei_souzokunin", "zei_nouzei_kanrinin"):
+        item = Procedure.objects.get(code=code)
+        services.catalogue_item_save(actor=admin_user, section="procedures", instance=item,
+                                     data={**selectors.procedure_dict(item), "counter": "資産税窓口"})
+    before = CatalogueVersion.objects.count()
+    with pytest.raises(CatalogueInvalid) as refused:
+        services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 1))
+    assert refused.value.problems == [
+        "担当窓口「資産税窓口」に対応する窓口がありません（手続：zei_nouzei_kanrinin、zei_souzokunin）。窓口の対応を設定してください。"]
+    assert CatalogueVersion.objects.count() == before
+    counter = Counter.objects.create(name="税務課 3番")
+    services.counter_mapping_set(actor=admin_user, catalogue_counter="資産税窓口", counter=counter)
+    version = services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 1))
+    assert version.number == before + 1
+    # a deactivated counter no longer serves: refused again
+    counter.is_active = False
+    counter.save()
+    with pytest.raises(CatalogueInvalid):
+        services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 2))
+    with pytest.raises(PermissionDenied):
+        services.counter_mapping_set(actor=User.objects.get(username="staff1"), catalogue_counter="資産税窓口",
+                                     counter=Counter.objects.filter(is_active=True).first())
+
+
+def test_counter_mappings_are_per_municipality(tenant_a, tenant_b):  # noqa: ANN001
+    from navigation.models import CounterMapping
+    from tenants.accounts.models import Counter
+
+    with in_tenant(tenant_a):
+        admin = User.objects.get(username="admin")
+        mine = Counter.objects.create(name="A市 税の窓口")
+        services.counter_mapping_set(actor=admin, catalogue_counter="税務窓口", counter=mine)
+        assert selectors.counter_map()["税務窓口"] == mine
+    with in_tenant(tenant_b):
+        assert CounterMapping.objects.filter(counter__name="A市 税の窓口").count() == 0
+        assert selectors.counter_map().get("税務窓口") is None or selectors.counter_map()["税務窓口"].name != mine.name
+        admin_b = User.objects.get(username="admin")
+        theirs = Counter.objects.create(name="B市 税の窓口")
+        services.counter_mapping_set(actor=admin_b, catalogue_counter="税務窓口", counter=theirs)
+        assert selectors.counter_map()["税務窓口"] == theirs
+    with in_tenant(tenant_a):
+        assert selectors.counter_map()["税務窓口"] == mine
+
+
+def test_case_procedures_go_to_the_mapped_counter(in_a, admin_user):  # noqa: ANN001
+    from navigation.cases.services import case_answers_update, case_open
+    from tenants.accounts.models import Counter
+
+    services.catalogue_install_default(actor=admin_user)
+    kokuho = Counter.objects.create(name="国保・年金 12番")
+    services.counter_mapping_set(actor=admin_user, catalogue_counter="保険年金窓口", counter=kokuho)
+    staff, counter = User.objects.get(username="staff1"), Counter.objects.get(name="総合窓口 1番")
+    case = case_open(actor=staff, counter=counter, event_date=date(2026, 6, 1),
+                     newcomers=[{"name": "転入 一子", "birth_date": date(1990, 2, 3), "relationship": "世帯主"}],
+                     events=["tennyu"])
+    case = case_answers_update(actor=staff, counter=counter, case=case,
+                               answers={"case:any_employee_insurance": "いいえ"})
+    assert {p.counter for p in case.procedures.filter(area="kokuho")} == {kokuho}
+
+
+@pytest.mark.schema
+def test_a_new_municipality_gets_the_default_counters_mapped(fresh_municipality, django_db_blocker):  # noqa: ANN001
+    from navigation.models import CounterMapping
+    from tenants.accounts.models import Counter
+
+    municipality = fresh_municipality(areas="juki,kokuho,zei")
+    with django_db_blocker.unblock(), in_tenant(municipality):
+        assert not Counter.objects.exists()
+        services.counters_provision_default(areas=list(municipality.areas))
+        names = set(Counter.objects.values_list("name", flat=True))
+        # the counters the default catalogue names for the plan's areas (住基 → 総合窓口, 国保 → 保険年金窓口, 税)
+        assert names == {"総合窓口", "保険年金窓口", "税務窓口"}
+        assert set(CounterMapping.objects.values_list("catalogue_counter", flat=True)) == names
+        assert Counter.objects.get(name="保険年金窓口").department.name == "保険年金課"
+        # the default catalogue then installs and publishes without a single unmapped counter
+        report = services.catalogue_install_default()
+        assert report.published is not None

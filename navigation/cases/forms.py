@@ -54,6 +54,28 @@ class NewcomerForm(forms.Form):
     relationship = forms.CharField(label=_("続柄"), max_length=40, required=False, help_text=_("例：子"))
     is_foreign = forms.BooleanField(label=_("外国人住民"), required=False)
     nationality = forms.CharField(label=_("国籍・地域"), max_length=60, required=False)
+    residence_status = forms.CharField(label=_("在留資格"), max_length=60, required=False,
+                                       help_text=_("外国人住民のとき。在留カードのとおり（例：技術・人文知識・国際業務）"))
+    entry_date = forms.CharField(label=_("入国（上陸）年月日"), max_length=20, required=False,
+                                 help_text=_("外国人住民のとき。例：2026-05-20、R8.5.20"))
+    support_measure = forms.BooleanField(
+        label=_("支援措置（DV等）の対象"), required=False,
+        help_text=_("転入前の市区町村で支援措置を受けていた、または申出をする方。住所を第三者に伝えないでください"))
+
+    def clean_entry_date(self) -> object:
+        text = self.cleaned_data.get("entry_date") or ""
+        if not text.strip():
+            return None
+        try:
+            return parse_birth_date(text)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("is_foreign") and (data.get("residence_status") or data.get("entry_date")):
+            self.add_error("is_foreign", _("在留資格・入国年月日は外国人住民のときだけ入力します。"))
+        return data
 
     def clean_birth_date(self) -> object:
         try:

@@ -259,12 +259,19 @@ def handback_plan(*, case: Case) -> Plan:
                 targets.append((person, [procedure]))
         built: list[Planned] = []
         if kind.code in CLAIMANT_KINDS:
-            children = list({person.pk: person for person, _procs in targets}.values())
-            child_ids = {p.pk for p in children}
-            claimant = ctx.visitor if ctx.visitor is not None and ctx.visitor.pk not in child_ids else None
-            head = ctx.head()
-            if claimant is None and head is not None and head.pk not in child_ids:
-                claimant = head
+            person_answers = ctx.answers.get("persons") or {}
+            recipients = [p for p, _procs in targets if (person_answers.get(p.key) or {}).get("jt_new_recipient")]
+            if recipients:
+                # the parent who keeps the children after a death or divorce claims for the children asked
+                claimant = recipients[0]
+                children = [p for p in ctx.persons if (person_answers.get(p.key) or {}).get("jt_child_claimed")]
+            else:
+                children = list({person.pk: person for person, _procs in targets}.values())
+                child_ids = {p.pk for p in children}
+                claimant = ctx.visitor if ctx.visitor is not None and ctx.visitor.pk not in child_ids else None
+                head = ctx.head()
+                if claimant is None and head is not None and head.pk not in child_ids:
+                    claimant = head
             planned = Planned(kind=kind, payload=_payload(ctx, kind, _claimant_items(ctx, claimant, children),
                                                           values, claimant),
                               procedures=procedures, person_key=claimant.key if claimant else None,

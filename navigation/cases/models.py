@@ -122,6 +122,11 @@ class CasePerson(models.Model):
     is_subject = models.BooleanField(_("届出・事由の対象者"), default=True)
     is_foreign = models.BooleanField(_("外国人住民"), default=False)
     nationality = models.CharField(_("国籍・地域"), max_length=60, blank=True)
+    # Newcomers only (a resident's come from the mirror): 在留資格 and 入国（上陸）年月日 of a foreign newcomer, and
+    # whether the newcomer is under a DV等支援措置 (the case must protect the address from the first screen).
+    residence_status = models.CharField(_("在留資格"), max_length=60, blank=True)
+    entry_date = models.DateField(_("入国（上陸）年月日"), null=True, blank=True)
+    support_measure = models.BooleanField(_("支援措置（DV等）の対象"), default=False)
     household_no = models.CharField(_("世帯番号"), max_length=15, blank=True, db_collation=KEY_COLLATION)
 
     class Meta:
@@ -186,6 +191,7 @@ class CaseProcedure(models.Model):
     needs_check = models.BooleanField(_("データ不足のため要確認"), default=False)
     legal_basis = models.CharField(_("根拠法令"), max_length=400, blank=True)
     legal_url = models.URLField(_("根拠法令のURL"), max_length=400, blank=True)
+    rule_source = models.CharField(_("判定の出典"), max_length=300, blank=True)
     fee = models.CharField(_("手数料"), max_length=100, blank=True)
     status = models.CharField(_("状態"), max_length=12, choices=ProcedureStatus.choices, default=ProcedureStatus.TODO)
     status_reason = models.CharField(_("状態の理由・メモ"), max_length=400, blank=True)

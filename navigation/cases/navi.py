@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from integration import selectors as mirror
 from integration.models import Resident
+from navigation import cardholding
 from navigation import determination as engine
 from navigation import facts as facts_mod
 
@@ -44,6 +45,7 @@ class ProcedureItem:
     department_name: str = ""
     legal_basis: str = ""
     legal_url: str = ""
+    source: str = ""
     fee: str = ""
     needs_check: bool = False
     person_name: str = ""
@@ -85,7 +87,15 @@ def _version_for(case: Any) -> Any:
     """The catalogue version fixed on the case when it was opened (a later publication does not change it)."""
     if case.catalogue_version_id is None:
         return _current_version()
-    from navigation.selectors import catalogue_version_get
+    from navigation.selectors import catalogue_version_get, catalogue_version_hash
+
+    # A version compiled before is reused without reading its (large) snapshot again: only its hash is read.
+    content_hash = catalogue_version_hash(version_id=case.catalogue_version_id)
+    if content_hash:
+        compiled = engine.catalogue_cached(schema=getattr(connection, "schema_name", ""),
+                                           version_id=case.catalogue_version_id, content_hash=content_hash)
+        if compiled is not None:
+            return compiled
 
     version = catalogue_version_get(version_id=case.catalogue_version_id)
     if version is None:
@@ -133,9 +143,11 @@ def case_facts(*, case: Any, persons: list[Any]) -> tuple[list[facts_mod.PersonF
     """
     on = case.event_date
     in_case = {p.atena_no: p for p in persons if p.atena_no}
-    views = {
-        v.atena_no: v for v in mirror.person_views(list(Resident.objects.filter(atena_no__in=list(in_case))), on=on)
-    }
+    views = (
+        {v.atena_no: v for v in mirror.person_views(list(Resident.objects.filter(atena_no__in=list(in_case))), on=on)}
+        if in_case
+        else {}
+    )
     households = list(dict.fromkeys(v.household_no for v in views.values() if v.household_no))
     extra_views = []
     for household_no in households:
@@ -144,7 +156,8 @@ def case_facts(*, case: Any, persons: list[Any]) -> tuple[list[facts_mod.PersonF
             for m in mirror.household_members(household_no=household_no, on=on)
             if m.atena_no not in in_case and m.atena_no not in {e.atena_no for e in extra_views}
         ]
-    records = mirror.eligibilities_for(atena_nos=list(views) + [v.atena_no for v in extra_views], on=on)
+    mirror_keys = list(views) + [v.atena_no for v in extra_views]
+    records = mirror.eligibilities_for(atena_nos=mirror_keys, on=on) if mirror_keys else {}
     result: list[facts_mod.PersonFacts] = []
     for person in persons:
         view = views.get(person.atena_no) if person.atena_no else None
@@ -166,8 +179,17 @@ def case_facts(*, case: Any, persons: list[Any]) -> tuple[list[facts_mod.PersonF
                     in_mirror=False,
                     foreign=person.is_foreign,
                     nationality=person.nationality,
+                    residence_status=person.residence_status,
+                    entry_date=person.entry_date,
+                    support_measure=person.support_measure,
+                    address_restricted=person.support_measure,
                 )
             )
+    for index, person in enumerate(persons):
+        facts = result[index]
+        holding, _source = cardholding.card_holding(mirror_status=facts.card_holding, case=case, person=person)
+        if holding != facts.card_holding:
+            result[index] = replace(facts, card_holding=holding)
     extras: dict[str, str] = {}
     for view in extra_views:
         result.append(
@@ -197,6 +219,7 @@ def _item(result: engine.ProcedureResult) -> ProcedureItem:
         department_name=info.department,
         legal_basis=info.legal_basis,
         legal_url=info.legal_url,
+        source=info.source,
         fee=info.fee,
         needs_check=result.status == "check",
         person_name=result.person_name,
@@ -330,6 +353,11 @@ def validate_answers(*, case: Any, persons: list[Any], answers: dict[str, Any]) 
     """
     nested: dict[str, Any] = {"case": {}, "persons": {}}
     keys = {p.key for p in persons}
+    if any(name.partition(":")[0] not in keys | {CASE_KEY} for name in answers):
+        # household members not (yet) in the case are asked too (the new head, a child the new 児童手当
+        # recipient claims): their answers are accepted under their 宛名番号
+        _facts, extras = case_facts(case=case, persons=persons)
+        keys |= set(extras)
     problems = []
     for name, raw in answers.items():
         key, sep, code = name.partition(":")

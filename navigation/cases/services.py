@@ -133,6 +133,7 @@ def _clean_newcomer(data: dict, *, on: date, index: int) -> dict:
         errors.append(_("%(where)s：生年月日を入力してください。") % {"where": where})
     elif birth > on:
         errors.append(_("%(where)s：生年月日が異動日より後になっています。") % {"where": where})
+    errors += [f"{where}：{message}" for message in _foreign_problems(data, birth=birth, on=on).values()]
     if errors:
         raise ValidationError(errors)
     return {
@@ -143,7 +144,26 @@ def _clean_newcomer(data: dict, *, on: date, index: int) -> dict:
         "relationship": str(data.get("relationship") or "").strip(),
         "is_foreign": bool(data.get("is_foreign")),
         "nationality": str(data.get("nationality") or "").strip(),
+        "residence_status": str(data.get("residence_status") or "").strip()[:60],
+        "entry_date": data.get("entry_date") or None,
+        "support_measure": bool(data.get("support_measure")),
     }
+
+
+def _foreign_problems(data: dict, *, birth: object, on: date) -> dict[str, str]:
+    """Field → message for the foreign-newcomer facts (在留資格, 入国年月日)."""
+    problems: dict[str, str] = {}
+    entry = data.get("entry_date")
+    foreign = bool(data.get("is_foreign"))
+    if not foreign and (entry or str(data.get("residence_status") or "").strip()):
+        problems["is_foreign"] = _("在留資格・入国年月日は外国人住民のときだけ入力します。")
+    if entry not in (None, "") and not isinstance(entry, date):
+        problems["entry_date"] = _("入国（上陸）年月日は日付で入力してください。")
+    elif isinstance(entry, date) and entry > on:
+        problems["entry_date"] = _("入国（上陸）年月日が異動日より後になっています。")
+    elif isinstance(entry, date) and isinstance(birth, date) and entry < birth:
+        problems["entry_date"] = _("入国（上陸）年月日が生年月日より前になっています。")
+    return problems
 
 
 @transaction.atomic
@@ -246,8 +266,12 @@ def case_newcomer_add(
     relationship: str = "",
     is_foreign: bool = False,
     nationality: str = "",
+    residence_status: str = "",
+    entry_date: date | None = None,
+    support_measure: bool = False,
 ) -> CasePerson:
-    """A person without a resident record yet (転入者, 出生児), entered by staff."""
+    """A person without a resident record yet (転入者, 出生児), entered by staff; a foreign newcomer with the
+    在留資格 and date of entry, a newcomer under a DV等支援措置 marked as such."""
     case = _locked(case)
     _require_serving_here(actor=actor, case=case, counter=counter)
     errors = {}
@@ -257,6 +281,8 @@ def case_newcomer_add(
         errors["birth_date"] = _("生年月日を入力してください。")
     elif birth_date > case.event_date:
         errors["birth_date"] = _("生年月日が異動日より後になっています。")
+    errors.update(_foreign_problems({"is_foreign": is_foreign, "residence_status": residence_status,
+                                     "entry_date": entry_date}, birth=birth_date, on=case.event_date))
     if errors:
         raise ValidationError(errors)
     person = CasePerson.objects.create(
@@ -271,6 +297,9 @@ def case_newcomer_add(
         is_visitor=not case.persons.exists(),
         is_foreign=bool(is_foreign),
         nationality=(nationality or "").strip(),
+        residence_status=(residence_status or "").strip()[:60],
+        entry_date=entry_date,
+        support_measure=bool(support_measure),
     )
     record(
         actor=actor,
@@ -386,9 +415,9 @@ def case_answers_update(*, actor: User, counter: Counter | None, case: Case, ans
     return case
 
 
-def _counter_for(item: navi.ProcedureItem) -> tuple[int | None, int | None]:
+def _counter_for(item: navi.ProcedureItem, *, mapped: dict[str, Counter]) -> tuple[int | None, int | None]:
     department = Department.objects.filter(name=item.department_name).first() if item.department_name else None
-    counter = Counter.objects.filter(name=item.counter_name, is_active=True).first() if item.counter_name else None
+    counter = mapped.get(item.counter_name) if item.counter_name else None
     if counter is None and item.counter_name:
         counter = (
             Counter.objects.filter(name__startswith=item.counter_name, is_active=True)
@@ -403,18 +432,23 @@ def _counter_for(item: navi.ProcedureItem) -> tuple[int | None, int | None]:
 
 
 @transaction.atomic
-def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
+def case_determine(*, actor: User, case: Case) -> None:
     """Run the determination and reconcile the procedure list (per person and for the household).
 
     New procedures are added as 未対応; a procedure no longer determined is removed if nobody has
     touched it, otherwise kept (marked not determined) so staff's work is never lost. A household
     member who is not in the case but needs a procedure (e.g. the spouse after a death) is added to
     the case as a non-subject person so that the procedure can be tracked.
+
+    Writes only what changed: an unchanged procedure row and an unchanged determination cost no write,
+    new rows are inserted in one statement, counters are resolved once per call and only when a row is written.
     """
     persons = list(case.persons.all())
     result = navi.determine_case(case=case, persons=persons)
     by_key = {p.key: p for p in persons}
     missing = [item.person_key for item in result.items if item.person_key and item.person_key not in by_key]
+    # household members who answered a question of their own (a child the new 児童手当 recipient claims)
+    missing += [key for key in ((case.answers or {}).get("persons") or {}) if key not in by_key]
     if missing:
         position = len(persons)
         for resident in Resident.objects.filter(atena_no__in=missing).order_by("birth_date"):
@@ -426,39 +460,52 @@ def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
     existing = {(cp.person_id, cp.procedure_code): cp for cp in case.procedures.all()}
     wanted: set[tuple[int | None, str]] = set()
     counters: dict[tuple[str, str], tuple[int | None, int | None]] = {}
+    mapped: dict[str, Counter] | None = None
+    created: list[CaseProcedure] = []
     for order, item in enumerate(result.items, start=1):
         person = by_key.get(item.person_key) if item.person_key else None
         if item.person_key and person is None:
             continue
         key = (getattr(person, "pk", None), item.code)
         wanted.add(key)
-        where = (item.counter_name, item.department_name)
-        if where not in counters:
-            counters[where] = _counter_for(item)
-        counter_id, department_id = counters[where]
+        current = existing.get(key)
         fields = {
             "name": item.name,
             "area": item.area,
             "reasons": list(item.reasons),
             "documents": list(item.documents),
             "guidance": item.guidance,
-            "department_id": department_id,
             "legal_basis": item.legal_basis[:400],
             "legal_url": item.legal_url[:400],
+            "rule_source": item.source[:300],
             "fee": item.fee[:100],
             "needs_check": item.needs_check,
             "determined": True,
             "sort_order": order,
         }
-        current = existing.get(key)
+        if current is not None and all(getattr(current, name) == value for name, value in fields.items()):
+            continue  # write only what changed: an unchanged procedure costs no query
+        where = (item.counter_name, item.department_name)
+        if where not in counters:
+            if mapped is None:
+                from navigation.selectors import counter_map
+
+                mapped = counter_map()
+            counters[where] = _counter_for(item, mapped=mapped)
+        counter_id, department_id = counters[where]
         if current is None:
-            CaseProcedure.objects.create(
-                case=case, person=person, procedure_code=item.code, counter_id=counter_id, **fields
-            )
+            created.append(CaseProcedure(case=case, person=person, procedure_code=item.code, counter_id=counter_id,
+                                         department_id=department_id, **fields))
         else:
-            for name, value in fields.items():
-                setattr(current, name, value)
-            current.save()
+            changed = [name for name, value in fields.items() if getattr(current, name) != value]
+            for name in changed:
+                setattr(current, name, fields[name])
+            if current.department_id != department_id:
+                current.department_id = department_id
+                changed.append("department")
+            current.save(update_fields=[*changed, "updated_at"])
+    if created:
+        CaseProcedure.objects.bulk_create(created)
     for key, current in existing.items():
         if key in wanted:
             continue
@@ -467,12 +514,12 @@ def case_determine(*, actor: User, case: Case) -> list[CaseProcedure]:
         elif current.determined:
             current.determined = False
             current.save(update_fields=["determined", "updated_at"])
-    case.determination = result.snapshot
-    case.determined_at = timezone.now()
-    if result.version_id is not None:
-        case.catalogue_version_id = result.version_id
-    case.save(update_fields=["determination", "determined_at", "catalogue_version_id", "updated_at"])
-    return list(case.procedures.select_related("person", "counter"))
+    version_id = result.version_id if result.version_id is not None else case.catalogue_version_id
+    if case.determination != result.snapshot or case.catalogue_version_id != version_id or not case.determined_at:
+        case.determination = result.snapshot
+        case.determined_at = timezone.now()
+        case.catalogue_version_id = version_id
+        case.save(update_fields=["determination", "determined_at", "catalogue_version_id", "updated_at"])
 
 
 @transaction.atomic

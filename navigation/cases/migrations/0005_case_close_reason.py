@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("navigation_cases", "0003_key_columns_collate_c")]
+    dependencies = [("navigation_cases", "0004_caseperson_newcomer_facts_procedure_rule_source")]
 
     operations = [
         migrations.AddField(
