@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.labels import action_choices
 from audit.selectors import AuditQuery
+from madoguchi.inputs import InputDateField
 
 
 class DateInput(forms.DateInput):
@@ -18,13 +19,17 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d")
 
 
+# Dates people type are bounded like every other date field (madoguchi.inputs): 9999-12-31 is refused
+# with a message naming the field instead of overflowing.
+
+
 class AuditSearchForm(forms.Form):
     actor = forms.ChoiceField(label=_("職員（ユーザーID）"), required=False)
     atena_no = forms.CharField(label=_("住民（宛名番号）"), required=False, max_length=32,
                                help_text=_("その住民の情報を表示・出力した操作を探します。全角数字でも構いません。"))
     action = forms.ChoiceField(label=_("操作"), required=False)
-    date_from = forms.DateField(label=_("期間（から）"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=_("期間（まで）"), required=False, widget=DateInput())
+    date_from = InputDateField(label=_("期間（から）"), required=False, widget=DateInput())
+    date_to = InputDateField(label=_("期間（まで）"), required=False, widget=DateInput())
 
     def __init__(self, *args: object, actors: list[str], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -75,6 +75,7 @@ def test_clerk_gets_the_masked_file_and_the_linkage_operator_the_real_one(live_s
     server = live_server_mt
 
     _login_at(page, server, city, "madoguchi1", "総合窓口 1番")
+    page.get_by_role("link", name="ホーム").click()
     page.get_by_role("link", name="受付データの出力").click()
     page.get_by_role("link", name="住民異動届", exact=True).click()
     assert page.get_by_role("heading", name="住民異動届の出力").is_visible()
