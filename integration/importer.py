@@ -1242,13 +1242,16 @@ class Importer:
         # serves other municipalities next.
         clear_normalisation_caches()
         try:
-            with connection.cursor() as cursor:
+            with connection.cursor() as cursor:  # temporary tables (the application role's own)
                 for table in (self.stage_table, self.changes_table, self.touched_table):
-                    if table:
+                    if table and table not in self.load_tables:
                         cursor.execute(f'DROP TABLE IF EXISTS "{table}"')
-            if self.load_tables:  # renamed away if swapped in
-                bulkswap.drop_tables(self.load_tables)
         except Exception:  # noqa: BLE001,S110 - the connection may be gone; temp tables die with it
+            pass
+        try:
+            if self.load_tables:  # owned by the owner role: dropped through its function; renamed away if swapped in
+                bulkswap.drop_tables(self.load_tables)
+        except Exception:  # noqa: BLE001,S110 - the connection may be gone; the next run drops them (drop_abandoned)
             pass
 
 
