@@ -170,29 +170,73 @@ def roles_sql(*, owner: str, owner_password: str, app: str, app_password: str) -
     return statements
 
 
-def ensure_roles(superuser_dsn: str, *, database: str | None = None) -> None:
-    """Create (or fix the attributes of) the owner and application roles from the settings, as a superuser,
-    and, when ``database`` is given, create it owned by the owner (or hand an existing one to the owner)."""
+def create_roles(superuser_dsn: str, *, owner: str, owner_password: str, app: str, app_password: str,
+                 database: str | None = None) -> None:
+    """As a superuser: create (or fix the attributes of) both roles and, with ``database``, create it owned by
+    the owner or hand an existing one over (schemas, tables, sequences, views and functions; not extensions)."""
     import psycopg
     from psycopg import sql as pgsql
 
-    owner, app = _owner_settings(), settings.DATABASES["default"]
-    if not roles_separated():
-        return
     with psycopg.connect(superuser_dsn, autocommit=True, connect_timeout=5) as conn:
-        for statement, params in roles_sql(owner=owner["USER"], owner_password=owner.get("PASSWORD", ""),
-                                           app=app["USER"], app_password=app.get("PASSWORD", "")):
+        for statement, params in roles_sql(owner=owner, owner_password=owner_password, app=app,
+                                           app_password=app_password):
             try:
                 if params:  # ALTER ROLE … PASSWORD takes no bind parameter: quote the literal client-side
                     statement = pgsql.SQL(statement.replace("%s", "{}")).format(pgsql.Literal(params[0]))
                 conn.execute(statement)
             except psycopg.errors.UniqueViolation:  # two processes creating the role at once
                 pass
-        if database:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
-            if not exists:
-                conn.execute(pgsql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    pgsql.Identifier(database), pgsql.Identifier(owner["USER"])))
-            else:
-                conn.execute(pgsql.SQL("ALTER DATABASE {} OWNER TO {}").format(
-                    pgsql.Identifier(database), pgsql.Identifier(owner["USER"])))
+        if not database:
+            return
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone():
+            conn.execute(pgsql.SQL("CREATE DATABASE {} OWNER {}").format(pgsql.Identifier(database),
+                                                                         pgsql.Identifier(owner)))
+            return
+        conn.execute(pgsql.SQL("ALTER DATABASE {} OWNER TO {}").format(pgsql.Identifier(database),
+                                                                       pgsql.Identifier(owner)))
+    from urllib.parse import urlparse
+
+    with psycopg.connect(urlparse(superuser_dsn)._replace(path=f"/{database}").geturl(), autocommit=True) as conn:
+        adopt_objects(conn, owner=owner)
+
+
+def adopt_objects(conn: object, *, owner: str) -> int:
+    """Give the owner role every object of the application's schemas that another role (e.g. the superuser
+    of an older single-role setup) owns. Objects of extensions stay as they are. Returns how many moved."""
+    from psycopg import sql as pgsql
+
+    system = "n.nspname NOT LIKE 'pg\\_%%' AND n.nspname <> 'information_schema'"
+    not_extension = "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
+    statements: list[object] = []
+    for (schema,) in conn.execute(
+            f"SELECT n.nspname FROM pg_namespace n WHERE {system} AND n.nspowner <> "
+            "(SELECT oid FROM pg_roles WHERE rolname = %s) AND n.nspname <> 'public'", [owner]).fetchall():
+        statements.append(pgsql.SQL("ALTER SCHEMA {} OWNER TO {}").format(pgsql.Identifier(schema),
+                                                                          pgsql.Identifier(owner)))
+    kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
+    for schema, name, kind in conn.execute(
+            "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            f"WHERE {system} AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {not_extension.format(oid='c.oid')} "
+            "AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = %s) "
+            "AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid "
+            "AND d.deptype IN ('a', 'i')))", [owner]).fetchall():
+        statements.append(pgsql.SQL("ALTER {} {}.{} OWNER TO {}").format(
+            pgsql.SQL(kinds[kind]), pgsql.Identifier(schema), pgsql.Identifier(name), pgsql.Identifier(owner)))
+    for (signature,) in conn.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            f"WHERE {system} AND {not_extension.format(oid='p.oid')} "
+            "AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = %s)", [owner]).fetchall():
+        statements.append(pgsql.SQL("ALTER FUNCTION {} OWNER TO {}").format(pgsql.SQL(signature),
+                                                                            pgsql.Identifier(owner)))
+    for statement in statements:
+        conn.execute(statement)
+    return len(statements)
+
+
+def ensure_roles(superuser_dsn: str, *, database: str | None = None) -> None:
+    """``create_roles`` for the roles of the settings (DATABASE_URL, DATABASE_OWNER_URL)."""
+    if not roles_separated():
+        return
+    owner, app = _owner_settings(), settings.DATABASES["default"]
+    create_roles(superuser_dsn, owner=owner["USER"], owner_password=owner.get("PASSWORD", ""), app=app["USER"],
+                 app_password=app.get("PASSWORD", ""), database=database)

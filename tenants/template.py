@@ -85,7 +85,7 @@ def _dump_template_ddl() -> str:
     import subprocess
 
     db = connection.settings_dict  # the owner's connection while provisioning / migrating
-    pg_dump = shutil.which("pg_dump")
+    pg_dump = os.environ.get("MADOGUCHI_PG_DUMP") or shutil.which("pg_dump")  # the server's own (make run embedded)
     if pg_dump is None:
         raise RuntimeError("pg_dump not found")
     env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
