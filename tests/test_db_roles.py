@@ -158,3 +158,17 @@ def test_a_new_schema_gets_the_grants(tenant_b):
                        "has_table_privilege(%s, 'audit_auditevent', 'UPDATE'), "
                        "has_table_privilege(%s, 'integration_resident', 'UPDATE')", [app_role()] * 3)
         assert cursor.fetchone() == (True, False, True)
+
+
+def test_the_database_check_passes_for_the_application_role_and_the_deploy_checks_for_the_settings(db, settings):
+    from madoguchi.checks import anchor_store_check, application_role_check, roles_check
+
+    assert application_role_check(databases=["default"]) == []
+    assert roles_check() == []
+    settings.AUDIT_ANCHOR_URL = "s3://bucket/prefix"
+    assert anchor_store_check() == []
+    settings.AUDIT_ANCHOR_URL = "file:///tmp/anchors"
+    assert [w.id for w in anchor_store_check()] == ["madoguchi.W002"]
+    settings.DATABASE_OWNER = {**settings.DATABASES["default"]}
+    settings.DATABASE_OWNER_URL_SET = True
+    assert [w.id for w in roles_check()] == ["madoguchi.W001"]

@@ -151,6 +151,7 @@ DATABASES = {
 DATABASE_OWNER = database_from_url(
     env("DATABASE_OWNER_URL", "" if env("DATABASE_URL") else f"postgresql://madoguchi_owner@{_DEFAULT_DB}")
     or env("DATABASE_URL"))
+DATABASE_OWNER_URL_SET = bool(env("DATABASE_OWNER_URL"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
