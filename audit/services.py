@@ -16,8 +16,14 @@ from django.utils import timezone
 from audit.keys import ChainKey, chain_key, chain_key_for_append
 from audit.models import AuditEvent
 from madoguchi.context import current_request_context
+from tenants.crypto import unwrap_audit_key
 
 GENESIS_HASH = "0" * 64
+_HEAD_AND_KEY_SQL = (
+    "SELECT h.seq, h.hash, k.since_seq, k.wrapped_key FROM (SELECT 1) AS one "
+    "LEFT JOIN LATERAL (SELECT seq, hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1) h ON true "
+    "LEFT JOIN public.tenants_auditchainkey k ON k.schema_name = %s"
+)
 _TWELVE_DIGITS = re.compile(r"(?<!\d)(\d{4})[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 # Lock space for pg_advisory_xact_lock(classid, objid): one chain per schema.
 _LOCK_CLASS = 0x4D41  # "MA"
@@ -148,9 +154,12 @@ def record(
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_LOCK_CLASS, connection.schema_name]
             )
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        key = chain_key_for_append(schema_name=connection.schema_name, seq=seq)
+            # The head and the chain key in one round trip (the key row is in public).
+            cursor.execute(_HEAD_AND_KEY_SQL, [connection.schema_name])
+            last_seq, last_hash, since_seq, wrapped = cursor.fetchone()
+        seq, prev_hash = (last_seq + 1, last_hash) if last_seq else (1, GENESIS_HASH)
+        key = (ChainKey(since_seq=since_seq, key=unwrap_audit_key(bytes(wrapped), connection.schema_name, since_seq))
+               if wrapped is not None else chain_key_for_append(schema_name=connection.schema_name, seq=seq))
         event = AuditEvent(
             seq=seq,
             occurred_at=timezone.now(),
