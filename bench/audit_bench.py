@@ -91,7 +91,17 @@ def fill(target: int) -> float:
                        action=actions[seq % len(actions)], target_type="person", target_id=str(100000 + seq % 90000),
                        area="juki", request_id=f"req-{seq:012d}", client_ip="10.0.0.15", counter_id=seq % 6 + 1,
                        details=details, prev_hash=prev)
-            digest = link_hash(canonical_bytes(**row), seq=seq, key=key)
+            # The canonical bytes by template (5× faster than json.dumps), checked against canonical_bytes().
+            payload = (
+                f'{{"action":"{row["action"]}","actor":"{row["actor"]}","actor_id":{row["actor_id"]},"area":"juki",'
+                f'"client_ip":"10.0.0.15","counter_id":{row["counter_id"]},"details":{{"count":{details["count"]},'
+                f'"fields":["address","name"],"note":"住民票の写し"}},'
+                f'"occurred_at":"{occurred.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}","prev_hash":"{prev}",'
+                f'"request_id":"{row["request_id"]}","seq":{seq},"target_id":"{row["target_id"]}",'
+                f'"target_type":"person"}}').encode()
+            if seq % 10_000 == 1:
+                assert payload == canonical_bytes(**row), (payload, canonical_bytes(**row))
+            digest = link_hash(payload, seq=seq, key=key)
             buffer.write("\t".join([
                 str(seq), occurred.isoformat(), str(row["actor_id"]), row["actor"], row["action"], "person",
                 row["target_id"], "juki", row["request_id"], "10.0.0.15", str(row["counter_id"]),

@@ -237,3 +237,20 @@ def test_termination_keeps_the_chain_key_and_the_trail_verifiable(fresh_municipa
             record(action="view", target_type="audit_chain", target_id="")
             assert chain_verify().ok  # the data key is gone; the chain key is not
         assert AuditEvent.objects.filter(target_type="municipality_data_key").exists()
+
+
+def test_the_dispatcher_sends_the_checkpoint_job_to_each_municipality_whose_chain_grew(db, monkeypatch):
+    from django.db import connection
+
+    from tenants import jobs, tasks
+
+    sent: list[tuple[str, str]] = []
+
+    class FakeApp:  # the broker is the edge here; what matters is which schema each job is sent from
+        def send_task(self, name):
+            sent.append((name, connection.schema_name))
+
+    monkeypatch.setattr("madoguchi.celery.app", FakeApp())
+    monkeypatch.setattr(jobs, "_jobs", {"audit.checkpoint": jobs._jobs["audit.checkpoint"]})
+    assert tasks.dispatch_due_jobs() == 2  # testa and testb have events and no checkpoint yet
+    assert sorted(sent) == [("audit.checkpoint", "m_testa"), ("audit.checkpoint", "m_testb")]
