@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -208,7 +209,10 @@ def chain_verify(*, batch_size: int = 5000, after_seq: int = 0, after_hash: str 
     ``after_seq``/``after_hash`` start from a trusted point (a signed checkpoint) instead of the genesis.
     """
     schema = connection.schema_name
-    key = chain_key(schema_name=schema)
+    try:
+        key = chain_key(schema_name=schema)
+    except (InvalidTag, ValueError):
+        return VerifyResult(False, 0, after_seq + 1, "監査ログの連鎖鍵が開けません：鍵または開始番号の改ざんの疑い")
     expected_seq, expected_prev, checked = after_seq + 1, after_hash, 0
     last_seq = after_seq
     if key is None:

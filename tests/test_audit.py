@@ -9,7 +9,7 @@ from django.test import Client
 from audit.checkpoints import checkpoint_check
 from audit.keys import chain_key
 from audit.models import AuditEvent
-from audit.services import chain_verify, event_hash, is_personal_number, record, scrub
+from audit.services import GENESIS_HASH, chain_verify, event_hash, is_personal_number, record, scrub
 from tests.conftest import CITY_A, PASSWORD, in_tenant, superuser_database_url
 
 
@@ -112,7 +112,7 @@ def _recompute_from(municipality, seq: int, key: bytes | None) -> None:
     attacker_key = ChainKey(since_seq=1, key=key) if key else None
     with in_tenant(municipality):
         events = list(AuditEvent.objects.order_by("seq"))
-    previous = next(e.hash for e in events if e.seq == seq - 1)
+    previous = next((e.hash for e in events if e.seq == seq - 1), GENESIS_HASH)
     for event in (e for e in events if e.seq >= seq):
         event.prev_hash = previous
         event.hash = event_hash(event, attacker_key)
@@ -254,3 +254,44 @@ def test_the_dispatcher_sends_the_checkpoint_job_to_each_municipality_whose_chai
     monkeypatch.setattr(jobs, "_jobs", {"audit.checkpoint": jobs._jobs["audit.checkpoint"]})
     assert tasks.dispatch_due_jobs() == 2  # testa and testb have events and no checkpoint yet
     assert sorted(sent) == [("audit.checkpoint", "m_testa"), ("audit.checkpoint", "m_testb")]
+
+
+@pytest.mark.schema
+def test_a_chain_older_than_keys_keeps_its_sha256_rows_verifiable_and_is_keyed_from_the_migration(
+        fresh_municipality, django_db_blocker):
+    """An existing deployment: rows written before keys are plain SHA-256 links; migration tenants 0005 keys the
+    chain from the next row on; the old rows still verify, an edit among them is still found, and the start of
+    the keyed part cannot be moved."""
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django.db import connection
+
+    municipality = fresh_municipality()
+    schema = municipality.schema_name
+    with django_db_blocker.unblock():
+        # Make it look like before keys: no key row, every hash a plain SHA-256 link.
+        _tamper(schema, "DELETE FROM tenants_auditchainkey WHERE schema_name = %s", (schema,))
+        _recompute_from(municipality, 1, None)
+        with in_tenant(municipality):
+            head = AuditEvent.objects.order_by("-seq").first().seq
+            assert not chain_verify().ok  # events and no key: refused until the migration keys the chain
+        migration = importlib.import_module("tenants.migrations.0005_audit_chain_key")
+        from madoguchi.dbroles import owner_connection
+
+        with owner_connection():
+            connection.set_schema_to_public()
+            migration.keys_for_existing_chains(django_apps, connection.schema_editor())
+        key = chain_key(schema_name=schema)
+        assert key.since_seq == head + 1
+        with in_tenant(municipality):
+            new = record(action="view", target_type="person", target_id="1")
+            assert new.hash == event_hash(new, key) != event_hash(new)
+            assert chain_verify().ok and chain_verify().checked == head + 1
+        _tamper(schema, "UPDATE audit_auditevent SET target_id = 'x' WHERE seq = 2")
+        with in_tenant(municipality):
+            assert chain_verify().broken_seq == 2
+        _tamper(schema, "UPDATE tenants_auditchainkey SET since_seq = %s WHERE schema_name = %s", (head + 2, schema))
+        with in_tenant(municipality):
+            result = chain_verify()
+        assert not result.ok and "鍵" in result.reason
