@@ -46,8 +46,17 @@ def _message(schema_name: str, seq: int, chain_hash: str, signed_at: str) -> byt
     return f"madoguchi-audit-checkpoint|{schema_name}|{seq}|{chain_hash}|{signed_at}".encode()
 
 
-def anchor_name(schema_name: str, seq: int) -> str:
-    return f"{schema_name}/{seq:015d}.json"
+def anchor_name(schema_name: str, seq: int, chain_hash: str) -> str:
+    """``<schema>/<seq>-<hash>.json``: a listing alone tells which rows were signed with which hash."""
+    return f"{schema_name}/{seq:015d}-{chain_hash}.json"
+
+
+def _parse_anchor(name: str) -> tuple[int, str] | None:
+    stem = name.rsplit("/", 1)[-1].removesuffix(".json")
+    seq, _, chain_hash = stem.partition("-")
+    if not seq.isdigit() or len(chain_hash) != 64:
+        return None
+    return int(seq), chain_hash
 
 
 def _signature_ok(schema_name: str, seq: int, chain_hash: str, signed_at: str, signature: str) -> bool:
@@ -75,9 +84,9 @@ def checkpoint_write() -> object | None:
         checkpoint = AuditCheckpoint.objects.create(schema_name=schema, seq=head[0], hash=head[1],
                                                     signed_at=signed_at, key_id=key_id(), signature=signature)
         try:
-            anchor_store().put(anchor_name(schema, head[0]), body)
+            anchor_store().put(anchor_name(schema, head[0], head[1]), body)
         except AnchorExists:  # signed meanwhile by another run (the stored one stays authoritative)
-            logger.info("anchor %s exists", anchor_name(schema, head[0]))
+            logger.info("anchor %s exists", anchor_name(schema, head[0], head[1]))
     return checkpoint
 
 
@@ -112,30 +121,38 @@ def checkpoint_check() -> CheckpointResult:
     schema = connection.schema_name
     store = anchor_store()
     problems: list[tuple[int, str]] = []
-    stored: dict[int, dict] = {}
+    stored: dict[int, str] = {}  # seq → hash, from the names (one listing; no object read per checkpoint)
+    names: dict[int, str] = {}
     for name in store.names(f"{schema}/"):
+        parsed = _parse_anchor(name)
+        if parsed is None:
+            problems.append((0, f"保管先のチェックポイント {name} の名前が不正です"))
+            continue
+        stored[parsed[0]], names[parsed[0]] = parsed[1], name
+    if stored:  # the newest anchor's content and signature are read and checked (it must match its name)
+        newest = max(stored)
         try:
-            item = json.loads(store.get(name))
-            seq = int(item["seq"])
+            item = json.loads(store.get(names[newest]))
+            valid = (item.get("schema_name") == schema and int(item["seq"]) == newest
+                     and item["hash"] == stored[newest]
+                     and _signature_ok(schema, newest, item["hash"], item["signed_at"], item["signature"]))
         except (ValueError, KeyError, TypeError):
-            problems.append((0, f"保管先のチェックポイント {name} が読めません"))
-            continue
-        if item.get("schema_name") != schema or not _signature_ok(schema, seq, item["hash"], item["signed_at"],
-                                                                  item["signature"]):
-            problems.append((seq, f"保管先のチェックポイント（連番 {seq}）の署名が検証できません"))
-            continue
-        stored[seq] = item
+            valid = False
+        if not valid:
+            problems.append((newest, f"保管先のチェックポイント（連番 {newest}）の署名が検証できません"))
     in_db = {cp.seq: cp for cp in AuditCheckpoint.objects.filter(schema_name=schema)}
     for seq, cp in in_db.items():
         if not _signature_ok(schema, seq, cp.hash, cp.signed_at.isoformat(), cp.signature):
             problems.append((seq, f"チェックポイント（連番 {seq}）の署名が検証できません：偽造・改ざんの疑い"))
         elif seq not in stored:
             logger.warning("audit checkpoint %s#%s is not in the anchor store", schema, seq)
-    for seq, item in stored.items():
+    for seq, chain_hash in stored.items():
         cp = in_db.get(seq)
-        if cp is None or cp.hash != item["hash"]:
+        if cp is None:
             problems.append((seq, f"署名済みチェックポイント（連番 {seq}）がデータベースから削除されています"))
-    signed = {seq: item["hash"] for seq, item in stored.items()}
+        elif cp.hash != chain_hash:
+            problems.append((seq, f"チェックポイント（連番 {seq}）が保管先と異なります：改ざんの疑い"))
+    signed = dict(stored)
     signed.update({seq: cp.hash for seq, cp in in_db.items() if seq not in signed and _signature_ok(
         schema, seq, cp.hash, cp.signed_at.isoformat(), cp.signature)})
     rows = dict(AuditEvent.objects.filter(seq__in=list(signed)).values_list("seq", "hash"))

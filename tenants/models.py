@@ -92,9 +92,9 @@ class JobDispatch(models.Model):
 class AuditCheckpoint(models.Model):
     """A signed head of a schema's audit chain, kept in public (outside the tenant's schema).
 
-    Written by the nightly verification; ``audit_verify`` checks that the chain still contains the
-    checkpointed row with the same hash, so truncating the newest rows or rewriting the whole chain
-    (even with triggers disabled and hashes recomputed) is detected.
+    Written every few minutes by ``audit.checkpoint`` (and also to the write-once anchor store, audit.anchors);
+    ``audit_verify`` checks that the chain still contains every checkpointed row with the same hash and that
+    no stored anchor is missing here. Append-only for the application role.
     """
 
     schema_name = models.CharField(max_length=63, db_index=True)

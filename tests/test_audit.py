@@ -182,7 +182,7 @@ def test_a_checkpoint_is_also_in_the_write_once_store_and_an_altered_one_is_refu
     with django_db_blocker.unblock():
         head = _chain_with_checkpoint(municipality, events=3)[-1]
         store = anchor_store()
-        name = anchor_name(municipality.schema_name, head.seq)
+        name = anchor_name(municipality.schema_name, head.seq, head.hash)
         assert store.names(f"{municipality.schema_name}/") == [name]
         with pytest.raises(AnchorExists):
             store.put(name, b"{}")  # write-once: never replaced
