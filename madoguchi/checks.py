@@ -45,9 +45,11 @@ def application_role_check(app_configs: object = None, databases: object = None,
     from madoguchi.dbroles import roles_separated
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT rolsuper, (SELECT count(*) FROM pg_class WHERE relowner = r.oid) "
+        cursor.execute("SELECT current_user, rolsuper, (SELECT count(*) FROM pg_class WHERE relowner = r.oid) "
                        "FROM pg_roles r WHERE rolname = current_user")
-        superuser, owned = cursor.fetchone()
+        user, superuser, owned = cursor.fetchone()
+    if user != settings.DATABASES["default"]["USER"]:
+        return []  # the owner's connection (migrate_schemas runs its checks as the owner): nothing to say
     errors = []
     if superuser:
         errors.append(Error("DATABASE_URL connects as a superuser: it could disable the audit triggers.",
