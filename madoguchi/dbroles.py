@@ -178,6 +178,9 @@ def create_roles(superuser_dsn: str, *, owner: str, owner_password: str, app: st
     from psycopg import sql as pgsql
 
     with psycopg.connect(superuser_dsn, autocommit=True, connect_timeout=5) as conn:
+        # Several processes (test workers, containers) may start at once: one at a time changes the roles
+        # ("tuple concurrently updated" otherwise); the lock ends with the connection.
+        conn.execute("SELECT pg_advisory_lock(hashtext('madoguchi.dbroles.create_roles'))")
         for statement, params in roles_sql(owner=owner, owner_password=owner_password, app=app,
                                            app_password=app_password):
             try:
