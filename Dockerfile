@@ -13,7 +13,7 @@ WORKDIR /app
 COPY pyproject.toml .ci/constraints.txt ./
 RUN mkdir -p .ci && mv constraints.txt .ci/ && pip install --no-cache-dir -c .ci/constraints.txt \
         "Django>=5.2,<5.3" "django-tenants==4.0.1" "psycopg[binary]" djangorestframework drf-spectacular \
-        drf-spectacular-sidecar "celery[redis]" tenant-schemas-celery redis weasyprint cryptography whitenoise gunicorn
+        drf-spectacular-sidecar "celery[redis]" tenant-schemas-celery redis weasyprint cryptography whitenoise gunicorn boto3
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .

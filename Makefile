@@ -40,6 +40,9 @@ lint: setup
 check-deploy: setup
 	DJANGO_SECRET_KEY=$$(openssl rand -base64 60 | tr -d '\n') MADOGUCHI_KEK=$$(openssl rand -base64 32) \
 	  MADOGUCHI_AUDIT_SIGNING_KEY=$$(openssl rand -base64 32) \
+	  DATABASE_URL=postgresql://madoguchi_app@db.invalid/madoguchi \
+	  DATABASE_OWNER_URL=postgresql://madoguchi_owner@db.invalid/madoguchi \
+	  MADOGUCHI_AUDIT_ANCHOR_URL=s3://madoguchi-audit-anchors/checkpoints \
 	  $(PY) manage.py check --deploy --fail-level WARNING --settings=madoguchi.settings.production
 
 bench: setup

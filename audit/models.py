@@ -29,8 +29,9 @@ class AuditAction(models.TextChoices):
 class AuditEvent(models.Model):
     """One row of the append-only, hash-chained audit trail of this schema.
 
-    ``hash = SHA-256(canonical JSON of every other column + prev_hash)``; ``seq`` is gap-free.
-    A database trigger rejects UPDATE, DELETE and TRUNCATE (see migration 0001).
+    ``hash = HMAC-SHA256(chain key, canonical JSON of every other column + prev_hash)`` (audit.keys; rows older
+    than the key: plain SHA-256); ``seq`` is gap-free. The application role may only SELECT and INSERT
+    (madoguchi.dbroles); a trigger rejects UPDATE, DELETE and TRUNCATE on top (migration 0001).
     """
 
     seq = models.BigIntegerField("連番", unique=True)

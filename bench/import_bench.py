@@ -24,30 +24,32 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB_NAME = "bench_madoguchi_linkage"
+DB_NAME = os.environ.get("MADOGUCHI_BENCH_DB", "bench_madoguchi_linkage")
 SLUG = "benchlink"
 CODE = "012084"  # 北見市's code: valid check digit, only used inside the bench database
 CACHE = Path("/tmp/madoguchi-import-bench")
 
 
 def setup_django() -> None:
+    """As in production: the application role imports (the bulk swap's DDL through the owner's functions), the
+    owner role migrates and provisions; the superuser only creates the roles and the database."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings.base")
     os.environ.setdefault("MADOGUCHI_LINKAGE_ROOT", str(CACHE / "linkage"))
-    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/madoguchi")
-    parsed = urlparse(base)
-    import psycopg
-
-    with psycopg.connect(urlunparse(parsed._replace(path="/postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{DB_NAME}"))
+    superuser = os.environ.get("MADOGUCHI_DB_SUPERUSER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    server = urlparse(superuser).netloc.rpartition("@")[2]
+    os.environ["DATABASE_URL"] = f"postgresql://madoguchi_app@{server}/{DB_NAME}"
+    os.environ["DATABASE_OWNER_URL"] = f"postgresql://madoguchi_owner@{server}/{DB_NAME}"
     import django
 
     django.setup()
+    if not os.environ.get("BENCH_CHILD"):
+        from madoguchi.dbroles import ensure_roles
+
+        ensure_roles(superuser, database=DB_NAME)
 
 
 def municipality():  # noqa: ANN201
@@ -85,7 +87,9 @@ def reset() -> None:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    with schema_context(municipality().schema_name), connection.cursor() as cursor:
+    from madoguchi.dbroles import owner_connection
+
+    with owner_connection(), schema_context(municipality().schema_name), connection.cursor() as cursor:
         cursor.execute("TRUNCATE integration_resident, integration_household, integration_supportmeasure")
         cursor.execute("DELETE FROM integration_importrun")
 
@@ -268,7 +272,7 @@ def peak_rss_mb() -> float:
 
 def run_child(*args: str) -> dict:
     result = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, cwd=ROOT,
-                            env=os.environ.copy())
+                            env={**os.environ, "BENCH_CHILD": "1"})
     if result.returncode != 0:
         raise SystemExit(f"child {args} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     if os.environ.get("BENCH_DEBUG"):
@@ -299,6 +303,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per pipeline measurement (median reported)")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--child", nargs="+")
+    parser.add_argument("--kinds", default="fixed,csv,csv_again,delta,orm",
+                        help="what to measure (e.g. csv to time only the 1,000,000-row CSV snapshot)")
     args = parser.parse_args()
     setup_django()
     if args.child:
@@ -319,7 +325,8 @@ def main() -> None:
         return
     files = prepare(args.residents, args.seed)
     results: dict[str, dict] = {}
-    for kind in ("fixed", "csv", "csv_again"):
+    kinds = args.kinds.split(",")
+    for kind in [k for k in ("fixed", "csv", "csv_again") if k in kinds]:
         attempts = []
         for _ in range(args.repeat):
             if kind != "csv_again":
@@ -336,6 +343,9 @@ def main() -> None:
               f"peak RSS {r['peak_rss_mb']:.0f} MB (workers {r.get('worker_rss_mb', 0):.0f} MB, "
               f"all together PSS {r.get('peak_pss_mb', 0):.0f} MB), "
               f"runs {r['all_seconds']}, phases {r['timings']}")
+    if "delta" not in kinds or "orm" not in kinds:
+        reset()
+        return
     results["delta"] = run_child("delta", str(args.delta_rows))
     d = results["delta"]
     print(f"delta: {d['rows']:,} urgent rows picked up and applied in {d['seconds']:.2f} s (apply {d['apply']} s)")

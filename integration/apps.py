@@ -9,7 +9,11 @@ class IntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from integration.privileged import owner_sql
+        from madoguchi.dbroles import register_owner_sql
         from madoguchi.menu import MenuEntry, register
+
+        register_owner_sql(owner_sql)  # SECURITY DEFINER functions of the bulk swap (integration.privileged)
         from tenants.jobs import PeriodicJob, daily_slot
         from tenants.jobs import register as register_job
 

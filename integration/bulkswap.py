@@ -20,6 +20,7 @@ Row identities (``id``) are renumbered; nothing refers to mirror rows by ``id`` 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -29,6 +30,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 from django.db import OperationalError, connection, transaction
+
+from integration import privileged
 
 logger = logging.getLogger(__name__)
 LOAD_PREFIX = "linkage_load_"
@@ -51,7 +54,7 @@ class IndexCopy:
 
     name: str  # the live index's name (also the constraint's name for primary key / unique constraints)
     temp_name: str
-    sql: str  # CREATE INDEX on the load table
+    sql: tuple[str, list]  # builds it on the load table (madoguchi_private.load_index, as the owner)
     constraint: str = ""  # "p" (primary key) or "u" (unique) when the index backs a constraint
     cost: float = _BTREE_COST
 
@@ -82,17 +85,10 @@ def can_swap(table: str) -> bool:
         return cursor.fetchone()[0] == 0
 
 
-def create_load_table(*, live: str, load: str, extra_columns: str = "") -> None:
-    """A committed, empty copy of ``live`` (no indexes yet). ``updated_at`` gets a default for COPY."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {quote(load)}")
-        cursor.execute(
-            f"CREATE TABLE {quote(load)} (LIKE {quote(live)} INCLUDING DEFAULTS INCLUDING IDENTITY "
-            "INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)")
-        alterations = ["ALTER COLUMN updated_at SET DEFAULT now()"]
-        if extra_columns:
-            alterations.insert(0, extra_columns)
-        cursor.execute(f"ALTER TABLE {quote(load)} {', '.join(alterations)}")
+def create_load_table(*, live: str, load: str, staging: bool = False) -> None:
+    """A committed, empty copy of ``live`` (no indexes yet), owned by the owner role; the application role may
+    write it. ``updated_at`` gets a default for COPY; ``staging`` adds the line_no/op columns of staging."""
+    privileged.call("load_create", connection.schema_name, live, load, staging)
 
 
 def index_copies(*, live: str, load: str) -> TableCopy:
@@ -113,12 +109,12 @@ def index_copies(*, live: str, load: str) -> TableCopy:
             cursor.execute(f"SELECT {', '.join(f'coalesce(avg(length({c})), 0)' for c in sorted(gin_columns))} "
                            f"FROM {quote(load)} TABLESAMPLE SYSTEM (1)")
             lengths = dict(zip(sorted(gin_columns), map(float, cursor.fetchone()), strict=True))
-    for number, (name, definition, unique, method, contype) in enumerate(rows):
-        head, sep, tail = definition.partition(" USING ")
+    for number, (name, definition, _unique, method, contype) in enumerate(rows):
+        head, sep, _tail = definition.partition(" USING ")
         if not sep or not re.match(r"CREATE (UNIQUE )?INDEX ", head):
             raise ValueError(f"unexpected index definition: {definition}")
         temp = f"{load[:50]}_i{number}"
-        sql = f"CREATE {'UNIQUE ' if unique else ''}INDEX {quote(temp)} ON {quote(load)} USING {tail}"
+        sql = (f"SELECT {privileged.P}.load_index(%s, %s, %s, %s)", [connection.schema_name, name, load, temp])
         column = re.search(r"\((\w+) gin_trgm_ops\)", definition)
         cost = _gin_cost(lengths.get(column.group(1), 10.0) if column else 10.0) if method == "gin" else _BTREE_COST
         copy.indexes.append(IndexCopy(name=name, temp_name=temp, sql=sql, constraint=contype, cost=cost))
@@ -135,7 +131,14 @@ def _session_settings() -> list[str]:
             "SET max_parallel_maintenance_workers = 0"]
 
 
-def run_parallel(jobs: list[tuple[float, list[str]]], *, connections: int | None = None) -> None:
+def analyze_statement(load: str, columns: list[str]) -> tuple[str, list]:
+    return (f"SELECT {privileged.P}.load_analyze(%s, %s, %s)", [connection.schema_name, load, columns])
+
+
+Statement = str | tuple[str, list]
+
+
+def run_parallel(jobs: list[tuple[float, list[Statement]]], *, connections: int | None = None) -> None:
     """Run jobs (cost, statements run in order) on ``connections`` new autocommit connections at once,
     longest first onto the least loaded connection. The first error is raised after all have stopped."""
     if not jobs:
@@ -150,14 +153,15 @@ def run_parallel(jobs: list[tuple[float, list[str]]], *, connections: int | None
     params = connection.get_connection_params()
     settings = _session_settings()
 
-    def work(statements: list[str]) -> None:
+    def work(statements: list[Statement]) -> None:
         with psycopg.connect(**params, autocommit=True) as conn:
             for statement in settings:
                 conn.execute(statement)
             for statement in statements:
                 started = time.perf_counter()
-                conn.execute(statement)
-                logger.debug("%.2f s: %s", time.perf_counter() - started, statement[:80])
+                sql, args = (statement, None) if isinstance(statement, str) else statement
+                conn.execute(sql, args)
+                logger.debug("%.2f s: %s %s", time.perf_counter() - started, sql[:80], args or "")
 
     with ThreadPoolExecutor(len(lanes)) as pool:
         futures = [pool.submit(work, lane) for lane in lanes]
@@ -171,23 +175,9 @@ def swap_in(copies: list[TableCopy]) -> None:
     """Inside the caller's transaction: replace each live table by its load table (names of the table,
     indexes, constraints and identity sequence become the live ones)."""
     _lock_exclusive([c.live for c in copies])
-    with connection.cursor() as cursor:
-        for copy in copies:
-            live_sequence = _identity_sequence(cursor, copy.live)
-            cursor.execute(f"DROP TABLE {quote(copy.live)}")
-            cursor.execute(f"ALTER TABLE {quote(copy.load)} RENAME TO {quote(copy.live)}")
-            sequence = _identity_sequence(cursor, copy.live)
-            if live_sequence and sequence and sequence != live_sequence:
-                cursor.execute(f"ALTER SEQUENCE {quote(sequence)} RENAME TO {quote(live_sequence)}")
-            for index in copy.indexes:
-                if index.constraint == "p":
-                    cursor.execute(f"ALTER TABLE {quote(copy.live)} ADD CONSTRAINT {quote(index.name)} "
-                                   f"PRIMARY KEY USING INDEX {quote(index.temp_name)}")
-                elif index.constraint == "u":
-                    cursor.execute(f"ALTER TABLE {quote(copy.live)} ADD CONSTRAINT {quote(index.name)} "
-                                   f"UNIQUE USING INDEX {quote(index.temp_name)}")
-                else:
-                    cursor.execute(f"ALTER INDEX {quote(index.temp_name)} RENAME TO {quote(index.name)}")
+    for copy in copies:  # as the owner, in this transaction (madoguchi_private.load_swap checks every name)
+        indexes = [{"name": i.name, "temp": i.temp_name, "constraint": i.constraint} for i in copy.indexes]
+        privileged.call("load_swap", connection.schema_name, copy.live, copy.load, json.dumps(indexes))
 
 
 def _lock_exclusive(tables: list[str]) -> None:
@@ -211,17 +201,9 @@ def _lock_exclusive(tables: list[str]) -> None:
         cursor.execute(statement)
 
 
-def _identity_sequence(cursor: object, table: str) -> str | None:
-    cursor.execute("SELECT c.relname FROM pg_class c WHERE c.oid = pg_get_serial_sequence(%s, 'id')::regclass",
-                   [table])
-    row = cursor.fetchone()
-    return row[0] if row else None
-
-
 def drop_tables(names: list[str]) -> None:
-    with connection.cursor() as cursor:
-        for name in names:
-            cursor.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+    for name in names:
+        privileged.call("load_drop", connection.schema_name, name)
 
 
 def drop_abandoned(*, keep: set[str] | None = None, is_abandoned: object = None) -> list[str]:

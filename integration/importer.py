@@ -24,7 +24,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from integration import bulkswap, normalize
+from integration import bulkswap, normalize, privileged
 from integration.checkdigits import all_valid_atena_digits, is_valid_atena_no
 from integration.dates import make_date_parser
 from integration.gaiji import PUA_RE, GaijiConverter, describe_code
@@ -800,8 +800,7 @@ class Importer:
             self.loaded = True
             self.stage_table = bulkswap.load_name(self.load_key, self.target.table)
             self.load_tables.append(self.stage_table)
-            bulkswap.create_load_table(live=self.target.table, load=self.stage_table,
-                                       extra_columns="ADD COLUMN line_no integer, ADD COLUMN op text")
+            bulkswap.create_load_table(live=self.target.table, load=self.stage_table, staging=True)
         else:
             with connection.cursor() as cursor:  # sets the tenant's search_path on the session
                 cursor.execute(
@@ -1045,7 +1044,7 @@ class Importer:
         # Statistics for the columns the screens filter on; the rest follow with autovacuum's own ANALYZE.
         analyzed = [c for c in ("atena_no", "household_no", "birth_date", "status", "search_name", "search_kana",
                                 "search_address", "personal_no_hash") if c in target.columns]
-        jobs.append((0.2, [f'ANALYZE "{load}" ({", ".join(analyzed)})' if analyzed else f'ANALYZE "{load}"']))
+        jobs.append((0.2, [bulkswap.analyze_statement(load, analyzed)]))
         if target.key == "residents" and (self.layout.options or {}).get("derive_households", True):
             households = bulkswap.load_name(self.load_key, "integration_household")
             self.load_tables.append(households)
@@ -1053,7 +1052,7 @@ class Importer:
             copies.append(bulkswap.index_copies(live="integration_household", load=households))
             jobs.append((bulkswap.HOUSEHOLDS_COST, [
                 _household_insert(into=households, source=f'"{load}" r WHERE r.status = \'resident\' ', first=True),
-                *(index.sql for index in copies[1].indexes), f'ANALYZE "{households}"']))
+                *(index.sql for index in copies[1].indexes), bulkswap.analyze_statement(households, [])]))
         self.timings["apply_plan"] = round(time.perf_counter() - started, 3)
         mark = time.perf_counter()
         try:
@@ -1161,8 +1160,7 @@ class Importer:
             mark = lap("apply_upsert", mark)
             if rebuild:
                 cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-                for definition in rebuild:
-                    cursor.execute(definition)
+                cursor.execute(f"SELECT {privileged.P}.indexes_restore(%s, %s)", [connection.schema_name, target.table])
                 mark = lap("apply_reindex", mark)
             touched = counts["added"] or counts["changed"] or counts["deleted"]
             if target.key == "residents" and touched and (self.layout.options or {}).get("derive_households", True):
@@ -1179,12 +1177,7 @@ class Importer:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                            [f"linkage:{connection.schema_name}:{self.target.table}"])
-        with connection.cursor() as cursor:  # staging columns go (metadata only), as does COPY's default
-            cursor.execute(f'ALTER TABLE "{self.stage_table}" DROP COLUMN line_no, DROP COLUMN op, '
-                           "ALTER COLUMN updated_at DROP DEFAULT")
-            for table in self.load_tables[1:]:
-                cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN updated_at DROP DEFAULT')
-        bulkswap.swap_in(self.swap)
+        bulkswap.swap_in(self.swap)  # staging columns go (metadata only), as does COPY's default
         self.timings["apply_swap"] = round(time.perf_counter() - started, 3)
         self.timings["apply"] = round(time.perf_counter() - started + self.timings.get("apply_index", 0)
                                       + self.timings.get("apply_plan", 0), 3)
@@ -1216,8 +1209,8 @@ class Importer:
             existing = cursor.fetchone()[0]
         if writes < BULK_ROWS or writes < existing // 5:
             return []
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
+        # As the owner (the application role owns no table); rebuilt by indexes_restore in this transaction.
+        cursor.execute(f"SELECT {privileged.P}.indexes_drop(%s, %s)", [connection.schema_name, target.table])
         return [definition for _name, definition in indexes]
 
     def _derive_households(self, cursor: object) -> None:
@@ -1249,13 +1242,16 @@ class Importer:
         # serves other municipalities next.
         clear_normalisation_caches()
         try:
-            with connection.cursor() as cursor:
+            with connection.cursor() as cursor:  # temporary tables (the application role's own)
                 for table in (self.stage_table, self.changes_table, self.touched_table):
-                    if table:
+                    if table and table not in self.load_tables:
                         cursor.execute(f'DROP TABLE IF EXISTS "{table}"')
-            if self.load_tables:  # renamed away if swapped in
-                bulkswap.drop_tables(self.load_tables)
         except Exception:  # noqa: BLE001,S110 - the connection may be gone; temp tables die with it
+            pass
+        try:
+            if self.load_tables:  # owned by the owner role: dropped through its function; renamed away if swapped in
+                bulkswap.drop_tables(self.load_tables)
+        except Exception:  # noqa: BLE001,S110 - the connection may be gone; the next run drops them (drop_abandoned)
             pass
 
 

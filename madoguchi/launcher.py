@@ -3,6 +3,11 @@
 Uses the local PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) when reachable, or whatever
 DATABASE_URL / REDIS_URL say. Without them it falls back to an embedded PostgreSQL (pgserver, data in
 var/pgdata) and a file-system Celery broker with a file cache, so a laptop without services runs it too.
+
+Either way the two database roles of production are used (madoguchi/dbroles.py): the local or embedded
+server's superuser creates ``madoguchi_owner`` (owns the database; migrations, provisioning) and
+``madoguchi_app`` (web, worker, beat) with ``manage.py db_roles``, and hands an older database over to
+the owner. With DATABASE_URL from the environment, set DATABASE_OWNER_URL too (and create the roles yourself).
 """
 
 from __future__ import annotations
@@ -35,6 +40,20 @@ def _tcp_open(host: str, port: int) -> bool:
 
 
 EMBEDDED = os.environ.get("MADOGUCHI_EMBEDDED", "") in {"1", "true", "yes"}
+OWNER, APP = "madoguchi_owner", "madoguchi_app"
+
+
+def _two_roles(env: dict[str, str], superuser_url: str) -> None:
+    """DATABASE_URL = application role, DATABASE_OWNER_URL = owner role, on the same server and database as
+    ``superuser_url`` (path = the database); the roles are created by ``manage.py db_roles``."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(superuser_url)
+    netloc = parsed.netloc.rpartition("@")[2]
+    env["DATABASE_URL"] = parsed._replace(netloc=f"{APP}@{netloc}").geturl()
+    env["DATABASE_OWNER_URL"] = parsed._replace(netloc=f"{OWNER}@{netloc}").geturl()
+    env["MADOGUCHI_DB_SUPERUSER_URL"] = parsed._replace(path="/postgres").geturl()
+    _manage(env, "db_roles")
 
 
 def _configure_database(env: dict[str, str]) -> None:
@@ -50,10 +69,9 @@ def _configure_database(env: dict[str, str]) -> None:
         try:
             with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True,
                                  connect_timeout=3) as conn:
-                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'madoguchi'").fetchone():
-                    conn.execute("CREATE DATABASE madoguchi")
-            env["DATABASE_URL"] = "postgresql://postgres@127.0.0.1:5432/madoguchi"
-            _say("PostgreSQL: local server 127.0.0.1:5432, database madoguchi")
+                conn.execute("SELECT 1")
+            _two_roles(env, "postgresql://postgres@127.0.0.1:5432/madoguchi")
+            _say(f"PostgreSQL: local server 127.0.0.1:5432, database madoguchi (roles {OWNER}, {APP})")
             return
         except psycopg.Error as exc:
             _say(f"PostgreSQL at 127.0.0.1:5432 not usable ({exc.__class__.__name__}); using embedded server")
@@ -66,12 +84,14 @@ def _start_embedded_postgres(env: dict[str, str]) -> None:
     datadir = VAR / "pgdata"
     datadir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(datadir), cleanup_mode=None)
-    if "madoguchi" not in server.psql("SELECT datname FROM pg_database;"):
-        server.psql("CREATE DATABASE madoguchi;")
     from urllib.parse import urlparse
 
-    env["DATABASE_URL"] = urlparse(server.get_uri())._replace(path="/madoguchi").geturl()
-    _say(f"PostgreSQL: embedded server in {datadir}")
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    # Its own pg_dump (the server is newer than Debian's client): new municipalities are cloned from its dump.
+    env["MADOGUCHI_PG_DUMP"] = str(POSTGRES_BIN_PATH / "pg_dump")
+    _two_roles(env, urlparse(server.get_uri())._replace(path="/madoguchi").geturl())
+    _say(f"PostgreSQL: embedded server in {datadir} (roles {OWNER}, {APP})")
 
 
 def _configure_redis(env: dict[str, str]) -> None:

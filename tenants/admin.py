@@ -8,15 +8,18 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import ValidationError
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 
 from madoguchi.inputs import InputDateField
 from tenants import services
 from tenants.accounts.models import User
 from tenants.areas import BusinessArea
 from tenants.models import Domain, Municipality
+from tenants.tasks import provision_municipality
 
 
 class AreaFilter(admin.SimpleListFilter):
@@ -102,20 +105,31 @@ class MunicipalityAdmin(admin.ModelAdmin):
             services.municipality_update(municipality=obj, actor=request.user,
                                          **{field: form.cleaned_data[field] for field in editable})
             return
+        # Provisioning needs DDL: it runs as the owner role in a Celery task after this request's transaction
+        # has committed (the request neither holds the owner's credentials nor waits for the schema).
         data = form.cleaned_data
-        try:
-            result = services.municipality_provision(
-                code=data["code"], slug=data["slug"], name=data["name"], name_kana=data.get("name_kana", ""),
-                areas=data.get("areas") or [], contract_start=data.get("contract_start"),
-                contract_end=data.get("contract_end"), admin_username=data["admin_username"],
-                admin_password=data["admin_password"], actor=request.user,
-            )
-        except ValidationError as exc:
-            raise ValidationError(exc.messages) from exc
-        obj.pk = result.municipality.pk
-        obj.__dict__.update({k: v for k, v in result.municipality.__dict__.items() if not k.startswith("_")})
-        messages.success(request, f"{result.municipality} を開設しました（https://{result.domain}/、"
-                                  f"{result.seconds:.2f} 秒）。")
+        payload = {
+            "code": data["code"], "slug": data["slug"], "name": data["name"], "name_kana": data.get("name_kana", ""),
+            "areas": list(data.get("areas") or []),
+            "contract_start": data["contract_start"].isoformat() if data.get("contract_start") else None,
+            "contract_end": data["contract_end"].isoformat() if data.get("contract_end") else None,
+            "admin_username": data["admin_username"], "admin_password_hash": make_password(data["admin_password"]),
+            "actor_id": request.user.pk,
+        }
+        transaction.on_commit(lambda: provision_municipality.apply_async(kwargs=payload))
+        obj._provisioning_requested = True
+        messages.success(request, f"{data['name']}（{data['code']}）の開設を受け付けました。"
+                                  "数十秒後に一覧に表示されます（結果は監査ログにも記録されます）。")
+
+    def log_addition(self, request: HttpRequest, obj: Municipality, message: object) -> None:
+        if getattr(obj, "_provisioning_requested", False):
+            return  # the row is created by the task; the task's audit event records who asked
+        super().log_addition(request, obj, message)
+
+    def response_add(self, request: HttpRequest, obj: Municipality, post_url_continue: str | None = None) -> object:
+        if getattr(obj, "_provisioning_requested", False):
+            return HttpResponseRedirect(reverse("admin:tenants_municipality_changelist"))
+        return super().response_add(request, obj, post_url_continue)
 
     @admin.action(description="選択した自治体を利用停止にする")
     def suspend_selected(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -70,3 +70,31 @@ def lookup_hash(tenant: object, value: str, *, purpose: str) -> str:
     """Keyed hash for equality look-ups of encrypted values (HMAC-SHA256 under a derived key)."""
     subkey = hmac.new(data_key_for(tenant), b"lookup:" + purpose.encode(), hashlib.sha256).digest()
     return hmac.new(subkey, value.encode(), hashlib.sha256).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit chain keys: a random 256-bit HMAC key per audit chain (per municipality schema, and public), wrapped
+# by the KEK alone. Never derived from the data key: crypto-shredding the data key at termination (R8.6)
+# leaves the audit trail verifiable for its retention period (docs/operations.md).
+# ---------------------------------------------------------------------------------------------
+_AUDIT_VERSION = b"\x02"
+
+
+def _audit_aad(schema_name: str, since_seq: int) -> bytes:
+    return f"madoguchi-audit-chain|{schema_name}|{since_seq}".encode()
+
+
+def new_wrapped_audit_key(*, schema_name: str, since_seq: int) -> bytes:
+    """A fresh HMAC key for the audit chain of ``schema_name``, wrapped by the KEK. The schema and the first
+    sequence number it keys are bound as associated data: neither can be changed without the KEK."""
+    nonce = os.urandom(12)
+    key = os.urandom(32)
+    return _AUDIT_VERSION + nonce + AESGCM(_kek()).encrypt(nonce, key, _audit_aad(schema_name, since_seq))
+
+
+@lru_cache(maxsize=4096)
+def unwrap_audit_key(wrapped: bytes, schema_name: str, since_seq: int) -> bytes:
+    """The HMAC key; raises (cryptography.exceptions.InvalidTag / ValueError) if anything was altered."""
+    if not wrapped or wrapped[:1] != _AUDIT_VERSION:
+        raise ValueError("not a wrapped audit key")
+    return AESGCM(_kek()).decrypt(wrapped[1:13], wrapped[13:], _audit_aad(schema_name, since_seq))

@@ -92,9 +92,9 @@ class JobDispatch(models.Model):
 class AuditCheckpoint(models.Model):
     """A signed head of a schema's audit chain, kept in public (outside the tenant's schema).
 
-    Written by the nightly verification; ``audit_verify`` checks that the chain still contains the
-    checkpointed row with the same hash, so truncating the newest rows or rewriting the whole chain
-    (even with triggers disabled and hashes recomputed) is detected.
+    Written every few minutes by ``audit.checkpoint`` (and also to the write-once anchor store, audit.anchors);
+    ``audit_verify`` checks that the chain still contains every checkpointed row with the same hash and that
+    no stored anchor is missing here. Append-only for the application role.
     """
 
     schema_name = models.CharField(max_length=63, db_index=True)
@@ -111,3 +111,24 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schema_name}#{self.seq}"
+
+
+class AuditChainKey(models.Model):
+    """The HMAC key of one schema's audit chain (a municipality's, or public), wrapped by the KEK.
+
+    Rows from ``since_seq`` on are keyed (HMAC-SHA256); rows before it were written before keys existed and
+    are plain SHA-256 links. ``since_seq`` is bound into the wrapping, so it cannot be moved. Append-only for
+    the application role (SELECT, INSERT). Termination does not destroy it (docs/operations.md).
+    """
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    since_seq = models.BigIntegerField()
+    wrapped_key = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "監査ログ連鎖鍵（ラップ済み）"
+        verbose_name_plural = "監査ログ連鎖鍵（ラップ済み）"
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} (from #{self.since_seq})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,7 @@ from django_tenants.utils import schema_context, schema_exists
 from audit.db import protect_current_schema
 from audit.models import AuditAction
 from audit.services import record
+from madoguchi.dbroles import owner_connection
 from tenants.areas import parse_areas
 from tenants.crypto import new_wrapped_data_key
 from tenants.models import Domain, Municipality
@@ -62,13 +64,17 @@ def municipality_provision(
     contract_start: date | None = None,
     contract_end: date | None = None,
     admin_username: str = "admin",
-    admin_password: str,
+    admin_password: str = "",
+    admin_password_hash: str = "",
     actor: object = None,
 ) -> Provisioned:
     """Create a municipality ready to use: row, host, schema (cloned), data key and first admin.
 
     Validation happens before anything is written; if any step fails the schema is dropped and
-    no row remains.
+    no row remains. Everything that writes runs on a connection of the owner role (DDL: the schema, its
+    grants); the caller's application connection is left as it was. Call it from the Celery task
+    ``tenants.provision_municipality`` or the ``create_municipality`` command, never inside a web request.
+    ``admin_password_hash`` (from ``make_password``, already validated) keeps a clear password out of the broker.
     """
     started = time.perf_counter()
     code, slug = (code or "").strip(), (slug or "").strip().lower()
@@ -87,8 +93,25 @@ def municipality_provision(
     if errors:
         raise ValidationError(errors)
 
+    if not admin_password and not admin_password_hash:
+        raise ValidationError({"admin_password": ["初期管理者のパスワードを入力してください。"]})
     schema_name = _schema_for_slug(slug)
     host = f"{slug}.{settings.BASE_DOMAIN}"
+    with owner_connection():
+        municipality, admin = _provision_as_owner(
+            schema_name=schema_name, host=host, code=code, slug=slug, name=name, name_kana=name_kana,
+            area_codes=area_codes, contract_start=contract_start, contract_end=contract_end,
+            admin_username=admin_username, admin_password=admin_password, admin_password_hash=admin_password_hash,
+            actor=actor)
+    connection.set_schema_to_public()
+    return Provisioned(municipality=municipality, domain=host, admin_username=admin.username,
+                       seconds=time.perf_counter() - started)
+
+
+def _provision_as_owner(*, schema_name: str, host: str, code: str, slug: str, name: str, name_kana: str,
+                        area_codes: list[str], contract_start: date | None, contract_end: date | None,
+                        admin_username: str, admin_password: str, admin_password_hash: str,
+                        actor: object) -> tuple[Municipality, object]:
     template_ensure()
     connection.set_schema_to_public()
     try:
@@ -108,8 +131,12 @@ def municipality_provision(
                 from tenants.accounts.models import Role
                 from tenants.accounts.services import staff_create
 
-                admin = staff_create(actor=None, username=admin_username, password=admin_password,
+                admin = staff_create(actor=None, username=admin_username,
+                                     password=admin_password or secrets.token_urlsafe(24) + "aA1!",
                                      display_name="業務管理者", role=Role.ADMIN, areas=area_codes)
+                if admin_password_hash:
+                    admin.password = admin_password_hash
+                    admin.save(update_fields=["password"])
                 record(action=AuditAction.PROVISION, target_type="municipality", target_id=code,
                        details={"slug": slug, "areas": area_codes}, actor=actor)
                 municipality_provisioned.send(sender=Municipality, municipality=municipality)
@@ -122,8 +149,8 @@ def municipality_provision(
                 cursor.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
         raise
     connection.set_schema_to_public()
-    return Provisioned(municipality=municipality, domain=host, admin_username=admin.username,
-                       seconds=time.perf_counter() - started)
+    return municipality, admin
+
 
 
 @transaction.atomic

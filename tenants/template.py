@@ -16,6 +16,7 @@ from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_context, schema_exists
 
 from audit.db import protect_current_schema
+from madoguchi.dbroles import grant_schema
 
 _checked = threading.Event()
 
@@ -48,6 +49,7 @@ def template_ensure(*, force: bool = False, verbosity: int = 0) -> bool:
         changed = True
     with schema_context(name), connection.cursor() as cursor:
         protect_current_schema(cursor)
+        grant_schema(cursor, name)
     connection.set_schema_to_public()
     _checked.set()
     return changed
@@ -82,8 +84,8 @@ def _dump_template_ddl() -> str:
     import shutil
     import subprocess
 
-    db = settings.DATABASES["default"]
-    pg_dump = shutil.which("pg_dump")
+    db = connection.settings_dict  # the owner's connection while provisioning / migrating
+    pg_dump = os.environ.get("MADOGUCHI_PG_DUMP") or shutil.which("pg_dump")  # the server's own (make run embedded)
     if pg_dump is None:
         raise RuntimeError("pg_dump not found")
     env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
@@ -132,6 +134,7 @@ def template_clone(*, schema_name: str) -> str:
                 _ddl_cache[fingerprint] = ddl
         if not ddl:
             CloneSchema().clone_schema(template, schema_name, "DATA")
+            grant_schema(cursor, schema_name)
             return "clone_schema"
         cursor.execute(ddl.replace(_PLACEHOLDER, schema_name))
         cursor.execute(
@@ -149,4 +152,7 @@ def template_clone(*, schema_name: str) -> str:
                     f'FROM "{schema_name}"."{table}"))',
                     [f'"{schema_name}"."{table}"', identity],
                 )
+        # The dump carries no privileges: the application role's grants (and the append-only restriction
+        # of the audit table) are applied to the new schema here, in the provisioning transaction.
+        grant_schema(cursor, schema_name)
     return "ddl"

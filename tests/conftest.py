@@ -7,6 +7,10 @@
   through a live server, tampering through a privileged connection) are marked ``worker`` / ``browser``
   / ``schema``; they commit to the shared tenants only what they clean up, or use ``fresh_municipality``.
 - Never use ``transactional_db``: its flush truncates the public schema (municipalities, domains).
+- Two database roles, as in production (madoguchi/dbroles.py): the test database is created and migrated by
+  the *owner* role; every test, live server and worker connects as the *application* role (DML only,
+  append-only audit tables). A test that needs DDL or must tamper uses ``owner_connection()`` (as the owner)
+  or ``superuser_database_url()`` (behind everyone's back), explicitly.
 """
 
 from __future__ import annotations
@@ -62,26 +66,44 @@ def django_db_setup(request, django_test_environment, django_db_blocker):  # noq
     """
     from django.test.utils import setup_databases, teardown_databases
 
+    from madoguchi.dbroles import ensure_roles, owner_connection
     from tenants.demo import DemoCity, seed_city
     from tenants.template import template_ensure
 
     with django_db_blocker.unblock():
-        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False, aliases={"default"})
-        assert connection.settings_dict["NAME"].startswith("test_"), "refusing to seed a non-test database"
-        template_ensure(force=True)
+        ensure_roles(os.environ["MADOGUCHI_TEST_SUPERUSER_URL"])
+        connection.close()
+        with owner_connection():  # the owner creates and migrates the test database (CREATEDB, owns every table)
+            db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False,
+                                     aliases={"default"})
+            assert connection.settings_dict["NAME"].startswith("test_"), "refusing to seed a non-test database"
+            template_ensure(force=True)
+        assert settings.DATABASES["default"]["NAME"].startswith("test_")
+        connection.close()
+        with connection.cursor() as cursor:  # from here on: the application role
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone()[0] == settings.DATABASES["default"]["USER"]
         for city in (CITY_A, CITY_B):
             seed_city(DemoCity(city.code, city.slug, city.name, "", city.areas), catalogue=False)
         connection.set_schema_to_public()
     yield
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
+        connection.close()
         # Live-server threads and worker processes may still hold connections to the test database.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+        import psycopg
+
+        with psycopg.connect(os.environ["MADOGUCHI_TEST_SUPERUSER_URL"], autocommit=True) as su:
+            su.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                       [settings.DATABASES["default"]["NAME"]])
         teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+    anchors = Path(settings.AUDIT_ANCHOR_URL.removeprefix("file://"))
+    if anchors.name.startswith("madoguchi-test-anchors-") and anchors.is_dir():
+        import shutil
+
+        for path in anchors.rglob("*"):  # the anchors are read-only files
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        shutil.rmtree(anchors, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -214,20 +236,47 @@ def fresh_municipality(django_db_blocker):  # noqa: ANN001
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         for municipality in created:
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP SCHEMA IF EXISTS "{municipality.schema_name}" CASCADE')
-            Municipality.objects.filter(pk=municipality.pk).delete()
+            drop_municipality(municipality)
 
 
 # ---------------------------------------------------------------------------------------------
 # A real Celery worker process on this test database (marked `worker`)
 # ---------------------------------------------------------------------------------------------
 def _test_database_url() -> str:
+    """The test database as the application role (what web, worker and beat use)."""
     db = settings.DATABASES["default"]
     host = db["HOST"] or "127.0.0.1"
     port = db["PORT"] or "5432"
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
     return f"postgresql://{auth}@{host}:{port}/{db['NAME']}"
+
+
+def owner_database_url() -> str:
+    """The test database as the owner role (DDL, migrations)."""
+    from urllib.parse import urlparse
+
+    url = os.environ["DATABASE_OWNER_URL"]
+    return urlparse(url)._replace(path="/" + settings.DATABASES["default"]["NAME"]).geturl()
+
+
+def superuser_database_url() -> str:
+    """The test database as a superuser: only for tests that tamper behind the application's back."""
+    from urllib.parse import urlparse
+
+    url = os.environ["MADOGUCHI_TEST_SUPERUSER_URL"]
+    return urlparse(url)._replace(path="/" + settings.DATABASES["default"]["NAME"]).geturl()
+
+
+def drop_municipality(municipality: object) -> None:
+    """Remove a committed throw-away municipality: its schema (DDL, as the owner) and its public rows."""
+    from madoguchi.dbroles import owner_connection
+
+    with owner_connection():
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{municipality.schema_name}" CASCADE')
+            cursor.execute("DELETE FROM tenants_domain WHERE tenant_id = %s", [municipality.pk])
+            cursor.execute("DELETE FROM tenants_municipality WHERE id = %s", [municipality.pk])
 
 
 @pytest.fixture(scope="session")

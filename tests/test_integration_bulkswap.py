@@ -145,8 +145,10 @@ def test_values_the_layout_does_not_carry_are_never_reset_by_a_swap(committed_ci
 
 def test_load_table_left_by_a_dead_run_is_dropped_by_the_next(committed_city, django_db_blocker):
     with django_db_blocker.unblock(), in_tenant(committed_city):
-        with connection.cursor() as cursor:
-            cursor.execute("CREATE TABLE linkage_load_999999_integration_resident (LIKE integration_resident)")
+        from integration import privileged
+
+        privileged.call("load_create", committed_city.schema_name, "integration_resident",
+                        "linkage_load_999999_integration_resident", False)  # as a dead run left it
         assert len(_load_tables()) == 1
         run = _submit(committed_city, [person(1, municipality_code=committed_city.code)], "one.csv")
         assert run.status == ImportRun.Status.SUCCEEDED

@@ -19,12 +19,26 @@ def _check(env_overrides):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
+def _production_env(**overrides):
+    return {"DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+            "MADOGUCHI_KEK": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "MADOGUCHI_AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "DATABASE_URL": "postgresql://madoguchi_app@db.invalid/madoguchi",
+            "DATABASE_OWNER_URL": "postgresql://madoguchi_owner@db.invalid/madoguchi",
+            "MADOGUCHI_AUDIT_ANCHOR_URL": "s3://madoguchi-audit-anchors/checkpoints", **overrides}
+
+
 def test_production_settings_pass_check_deploy():
-    result = _check({"DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-                     "MADOGUCHI_KEK": base64.b64encode(secrets.token_bytes(32)).decode(),
-                     "MADOGUCHI_AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode()})
+    result = _check(_production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_refuses_a_local_anchor_folder_and_an_application_that_is_its_own_owner():
+    result = _check(_production_env(MADOGUCHI_AUDIT_ANCHOR_URL="file:///var/anchors",
+                                    DATABASE_OWNER_URL="postgresql://madoguchi_app@db.invalid/madoguchi"))
+    assert result.returncode != 0
+    assert "madoguchi.W001" in result.stdout + result.stderr and "madoguchi.W002" in result.stdout + result.stderr
 
 
 def test_production_settings_refuse_missing_secrets():

@@ -143,9 +143,18 @@ TEMPLATES = [
     },
 ]
 
+# Two roles (see madoguchi/dbroles.py, docs/operations.md): DATABASE_URL is the application role that web,
+# worker and beat use (DML only; append-only on the audit tables); DATABASE_OWNER_URL the owner role that runs
+# migrations, provisioning and the few SECURITY DEFINER functions. The owner's database name is never used:
+# it always acts on the application connection's database (so a test database follows automatically).
+_DEFAULT_DB = "127.0.0.1:5432/madoguchi"
 DATABASES = {
-    "default": database_from_url(env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/madoguchi")),
+    "default": database_from_url(env("DATABASE_URL", f"postgresql://madoguchi_app@{_DEFAULT_DB}")),
 }
+DATABASE_OWNER = database_from_url(
+    env("DATABASE_OWNER_URL", "" if env("DATABASE_URL") else f"postgresql://madoguchi_owner@{_DEFAULT_DB}")
+    or env("DATABASE_URL"))
+DATABASE_OWNER_URL_SET = bool(env("DATABASE_OWNER_URL"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -250,8 +259,16 @@ LINKAGE_RECEIVED_RETENTION_DAYS = int(env("MADOGUCHI_LINKAGE_RETENTION_DAYS", "7
 # In production it comes from the environment (injected from KMS); never from the repository.
 # ---------------------------------------------------------------------------------------------
 MADOGUCHI_KEK = env("MADOGUCHI_KEK", "ZGV2LW9ubHkta2VrLWRvLW5vdC11c2UtaW4tcHJvZCE=")
-# Ed25519 seed (base64, 32 bytes) that signs the daily audit chain checkpoints.
+# Ed25519 seed (base64, 32 bytes) that signs the audit chain checkpoints.
 MADOGUCHI_AUDIT_SIGNING_KEY = env("MADOGUCHI_AUDIT_SIGNING_KEY", "ZGV2LW9ubHktYXVkaXQtc2lnbmluZy1zZWVkLTMyYiE=")
+# Every chain's head is signed at most this often (if it grew) by the beat dispatcher (audit.checkpoint):
+# at most these seconds (plus a minute of dispatch) of events are ever without a signed anchor.
+AUDIT_CHECKPOINT_SECONDS = int(env("MADOGUCHI_AUDIT_CHECKPOINT_SECONDS", "300"))
+# The write-once store every checkpoint is also written to (audit.anchors): s3://bucket/prefix (Object Lock)
+# in production, file:///folder in development and tests.
+AUDIT_ANCHOR_URL = env("MADOGUCHI_AUDIT_ANCHOR_URL", (BASE_DIR / "var" / "audit-anchors").as_uri())
+AUDIT_ANCHOR_RETENTION_DAYS = int(env("MADOGUCHI_AUDIT_ANCHOR_RETENTION_DAYS", "2557"))  # 7 years
+AUDIT_ANCHOR_S3_ENDPOINT = env("MADOGUCHI_AUDIT_ANCHOR_S3_ENDPOINT")
 
 # ---------------------------------------------------------------------------------------------
 # REST API
@@ -302,7 +319,12 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # One dispatcher: each minute it enqueues the per-municipality jobs that are due.
     "dispatch-due-jobs": {"task": "tenants.dispatch_due_jobs", "schedule": 60.0},
+    # The public schema's chain (vendor operations) has no municipality: signed on its own timetable.
+    "audit-checkpoint-public": {"task": "audit.checkpoint_public", "schedule": float(AUDIT_CHECKPOINT_SECONDS)},
 }
+# Provisioning (DDL as the owner role) can be routed to a worker of its own that alone holds DATABASE_OWNER_URL.
+CELERY_TASK_ROUTES = {"tenants.provision_municipality": {"queue": env("MADOGUCHI_OWNER_QUEUE")}} if env(
+    "MADOGUCHI_OWNER_QUEUE") else {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _folder = BASE_DIR / "var" / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -3,6 +3,14 @@
 import os
 
 os.environ.setdefault("DJANGO_DEBUG", "0")
+# The suite runs as the application role; the owner creates and migrates the test database (tests/conftest.py).
+# Set in the environment so that worker processes started by tests inherit the owner too.
+os.environ.setdefault("DATABASE_URL", "postgresql://madoguchi_app@127.0.0.1:5432/madoguchi")
+os.environ.setdefault("DATABASE_OWNER_URL", "postgresql://madoguchi_owner@127.0.0.1:5432/madoguchi")
+# A superuser, only for creating the two roles and for tests that tamper behind the application's back.
+os.environ.setdefault("MADOGUCHI_TEST_SUPERUSER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Each pytest process writes its audit checkpoints to a folder of its own (inherited by its worker processes).
+os.environ.setdefault("MADOGUCHI_AUDIT_ANCHOR_URL", f"file:///tmp/madoguchi-test-anchors-{os.getpid()}")
 
 from .base import *  # noqa: E402,F403
 from .base import CACHES, env  # noqa: E402

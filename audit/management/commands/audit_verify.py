@@ -9,7 +9,8 @@ from tenants import selectors
 
 
 class Command(BaseCommand):
-    help = "監査ログのハッシュ連鎖を検証する（改ざん・削除・挿入を検出）"
+    help = ("監査ログの鍵付きハッシュ連鎖を、データベースと書き換え不能な保管先（MADOGUCHI_AUDIT_ANCHOR_URL）の"
+            "署名済みチェックポイントと照合する（改ざん・削除・挿入・入れ替え・末尾の切り捨てを検出）")
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("--tenant", help="自治体の識別名（slug）。省略時は全自治体と public")
@@ -31,8 +32,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{label}: {result.message()}")
             if not checkpoint.ok:
                 self.stdout.write(f"{label}: NG: 署名済みチェックポイントと一致しません（{checkpoint.reason}）。")
+                for problem in checkpoint.problems[1:]:
+                    self.stdout.write(f"{label}:   ・{problem}")
             elif checkpoint.seq:
-                self.stdout.write(f"{label}: 署名済みチェックポイント（連番 {checkpoint.seq}）と一致しています。")
+                self.stdout.write(f"{label}: 署名済みチェックポイント（連番 {checkpoint.seq}、"
+                                  f"保管先 {checkpoint.anchors} 件）と一致しています。")
             failed = failed or not result.ok or not checkpoint.ok
         if failed:
             raise CommandError("監査ログの連鎖に異常があります")

@@ -14,6 +14,7 @@ from django_tenants.management.commands.migrate_schemas import MigrateSchemasCom
 from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_tenant_model, schema_exists
 
+from madoguchi.dbroles import apply_grants, owner_connection
 from tenants.template import template_ensure, template_schema_name
 
 _CHUNK = 200
@@ -43,6 +44,14 @@ def schemas_with_pending_migrations(schemas: list[str]) -> list[str]:
 
 class Command(MigrateSchemasCommand):
     def handle(self, *args: object, **options: object) -> None:
+        """Always as the owner role (DATABASE_OWNER_URL); the application role gets its grants afterwards."""
+        with owner_connection():
+            apply_grants(schemas=[], install=False)  # default privileges first: new tables are granted at once
+            self._migrate(*args, **options)
+            connection.set_schema_to_public()
+            apply_grants()
+
+    def _migrate(self, *args: object, **options: object) -> None:
         schema = options.get("schema_name")
         targeted = bool(schema or options.get("app_label") or options.get("migration_name") or options.get("fake"))
         if targeted or options.get("shared"):
