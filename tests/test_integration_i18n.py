@@ -43,10 +43,10 @@ ALLOWED_FILES = {
 # (``NAME``), a class attribute (``Class.attr``), a function or method (``func``, ``Class.method``), or an
 # argument of a call in that file: ``Callee(#1)`` (second positional argument) or ``Callee(codes=)``.
 ALLOWED = {
-    ("integration/importer.py", "STRIP"): "characters stripped from values (the ideographic space U+3000)",
-    ("integration/importer.py", "TRUE_VALUES"): "values a file may hold for yes (有・あり・する)",
-    ("integration/importer.py", "FALSE_VALUES"): "values a file may hold for no (無・なし・しない)",
-    ("integration/importer.py", "_household_insert"): "SQL comparing the stored 続柄 value 世帯主",
+    ("integration/importer/rows.py", "STRIP"): "characters stripped from values (the ideographic space U+3000)",
+    ("integration/importer/rows.py", "TRUE_VALUES"): "values a file may hold for yes (有・あり・する)",
+    ("integration/importer/rows.py", "FALSE_VALUES"): "values a file may hold for no (無・なし・しない)",
+    ("integration/importer/apply.py", "_household_insert"): "SQL comparing the stored 続柄 value 世帯主",
     ("integration/selectors.py", "household_members"): "the stored 続柄 value 世帯主 orders the members",
     ("integration/targets.py", "RELATIONSHIP_TERMS"): "続柄 values of the 住民記録 standard, to validate files",
     ("integration/targets.py", "is_valid_relationship"): "続柄 values and the 「の」 that chains them",
