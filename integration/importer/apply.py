@@ -22,7 +22,7 @@ class ApplyMixin:
         """If the rows were staged in a load table and they rewrite most of the mirror, finish the load
         table (its indexes, the derived 世帯 table) on several connections; ``apply`` then swaps it in.
         Otherwise the load table is just the staging table of the usual apply."""
-        if not self.loaded:
+        if not self.loaded or self.empty_no_change:
             return
         started = time.perf_counter()
         target, load = self.target, self.stage_table
@@ -94,6 +94,8 @@ class ApplyMixin:
 
     # -- phase 3: apply (caller holds the transaction) --------------------------------------------
     def apply(self) -> dict[str, int]:
+        if self.empty_no_change:
+            return {"added": 0, "changed": 0, "deleted": 0, "unchanged": 0}
         if self.swap:
             return self._apply_swap()
         started = time.perf_counter()
@@ -123,7 +125,10 @@ class ApplyMixin:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                            [f"linkage:{connection.schema_name}:{target.table}"])
             scope_sql, scope_params = "", []
-            if target.scope_column:
+            if target.routed:  # a multi-area file is the whole set of the areas it routes to (and the plan has)
+                scope_sql = f" AND t.{target.scope_column} = ANY(%s)"
+                scope_params = [self.routed_scope()]
+            elif target.scope_column:
                 scope_sql = f" AND t.{target.scope_column} = %s"
                 scope_params = [target.defaults[target.scope_column]]
             match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
@@ -185,6 +190,11 @@ class ApplyMixin:
             counts["deleted"] if self.layout.mode == "delta" else 0))
         self.timings["apply"] = round(time.perf_counter() - started, 3)
         return counts
+
+    def routed_scope(self) -> list[str]:
+        """The business areas a multi-area file covers: its code table's areas that the plan includes."""
+        table = (self.layout.code_tables or {}).get(self.target.field(self.target.scope_column).code_table) or {}
+        return sorted(set(table.values()) & self.builder.plan)
 
     def _apply_swap(self) -> dict[str, int]:
         started = time.perf_counter()

@@ -18,7 +18,11 @@ class ChecksMixin:
 
     def check_staged(self) -> None:
         started = time.perf_counter()
-        if self.rows == 0 or (self.staged == 0 and self.error_count == 0):
+        if self.empty_no_change:
+            return
+        framed_empty = (self.rows == 0 and self.layout.mode == "delta" and self.frame is not None
+                        and self.frame.record_count == 0)  # a delta with header and trailer "0 件": no change
+        if (self.rows == 0 and not framed_empty) or (self.staged == 0 and self.error_count == 0 and self.rows):
             self.add_error(error(0, "", _("データ行がありません（空のファイルです）")))
             return
         keys = self.target.key_columns
@@ -38,7 +42,23 @@ class ChecksMixin:
                 for line, *key in cursor.fetchall():
                     self.add_error(error(line, labels[0], _("削除対象の%(key)sが登録されていません")
                                          % {"key": _key_text(labels, key)}))
+            self._check_references(cursor)
         self.timings["check"] = round(time.perf_counter() - started, 3)
+
+    def _check_references(self, cursor: object) -> None:
+        """Columns declared ``"exists_in": "residents"``: each value must be a 宛名番号 of the 住基 mirror."""
+        for column in self.layout.columns:
+            if column.get("exists_in") != "residents":
+                continue
+            spec = self.target.field(column["field"])
+            label = column.get("label") or spec.label
+            cursor.execute(
+                f'SELECT s.line_no, s.{spec.column} FROM "{self.stage_table}" s WHERE s.op <> \'D\' AND NOT EXISTS '
+                f"(SELECT 1 FROM integration_resident r WHERE r.atena_no = s.{spec.column}) "
+                "ORDER BY s.line_no LIMIT %s", [MAX_ERRORS])
+            for line, value in cursor.fetchall():
+                self.add_error(error(line, label, _("%(label)s「%(value)s」は住民記録にありません")
+                                     % {"label": label, "value": value}))
 
     def _check_duplicates(self, cursor: object) -> None:
         keys = self.target.key_columns

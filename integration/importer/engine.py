@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from integration import bulkswap
+from integration.importer import kinds
 from integration.importer.apply import ApplyMixin
 from integration.importer.checks import MAX_ERRORS, ChecksMixin
 from integration.importer.layout import LayoutInvalid, layout_problems
@@ -17,7 +19,8 @@ class Importer(StagingMixin, ChecksMixin, ApplyMixin):
     """One file through validate → stage → check → apply. Errors are collected, capped at MAX_ERRORS."""
 
     def __init__(self, *, layout: object, tenant: object, gaiji: dict[str, str],
-                 progress: Callable[[str, int], None] | None = None, load_key: str | None = None) -> None:
+                 progress: Callable[[str, int], None] | None = None, load_key: str | None = None,
+                 last_reference_date: date | None = None) -> None:
         problems = layout_problems(layout)
         if problems:
             raise LayoutInvalid(problems)
@@ -40,6 +43,14 @@ class Importer(StagingMixin, ChecksMixin, ApplyMixin):
         self.planned: tuple[int, int] | None = None  # (rows to write, rows there) if prepare_apply counted them
         self.changes_table: str | None = None  # line numbers of the staged rows that differ (prepare_apply)
         self.touched_table: str | None = None  # 世帯番号 whose residents were written (with changes_table)
+        # Record kinds: the header and trailer (read first), the line the data records start after.
+        self.frame_reader = (kinds.FrameReader(layout=layout, tenant=tenant, last_reference_date=last_reference_date)
+                             if getattr(layout, "records", None) else None)
+        self.frame: kinds.Frame | None = None
+        self.start_line = 0
+        self.empty_no_change = False  # a 0-byte file that the layout says means "no change"
+        self.skipped = 0  # rows of business areas outside the municipality's plan (never stored)
+        self.validate_pids: set[int] = set()  # worker processes that validated parts of this file
 
     def add_error(self, item: dict) -> None:
         self.error_count += 1

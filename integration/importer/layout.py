@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from integration.dates import make_date_parser
+from integration.importer.kinds import records_problems
 from integration.targets import target_for
 
 OPS = {"add": "A", "change": "C", "delete": "D"}
@@ -73,6 +74,42 @@ def layout_problems(layout: object) -> list[str]:
         make_date_parser(layout.date_formats or ["yyyymmdd"])
     except ValueError as exc:
         problems.append(str(exc))
+    problems += _column_rule_problems(layout, target)
+    problems += records_problems(layout)
+    return problems
+
+
+REFERENCES = {"residents"}  # "exists_in": the mirror a key value must already be in
+
+
+def _column_rule_problems(layout: object, target: object) -> list[str]:
+    """Per-column rules (character class, "not set" values, formula, reference) and the file options."""
+    from integration.importer.rows import CHAR_CLASSES
+
+    problems: list[str] = []
+    for index, column in enumerate(layout.columns or [], start=1):
+        chars = column.get("chars")
+        if chars and chars not in CHAR_CLASSES:
+            problems.append(_("%(index)s列目: 文字種「%(chars)s」は使用できません（%(allowed)s）")
+                            % {"index": index, "chars": chars, "allowed": ", ".join(CHAR_CLASSES)})
+        nones = column.get("none_values")
+        if nones is not None and not (isinstance(nones, list) and all(isinstance(v, str) for v in nones)):
+            problems.append(_("%(index)s列目: 未設定を表す値は文字列の一覧で指定してください") % {"index": index})
+        reference = column.get("exists_in")
+        if reference:
+            spec = target.field(column.get("field", ""))
+            if reference not in REFERENCES or spec is None or spec.kind != "atena":
+                problems.append(_("%(index)s列目: 存在確認「%(reference)s」は宛名番号の項目に residents（住民記録）"
+                                  "だけを指定できます") % {"index": index, "reference": reference})
+    options = getattr(layout, "options", None) or {}
+    limit = options.get("max_line_bytes")
+    if limit is not None and not (isinstance(limit, int) and limit > 0):
+        problems.append(_("1行の最大バイト数は正の整数で指定してください"))
+    elif limit and layout.format == "fixed" and layout.record_length and layout.record_length > limit:
+        problems.append(_("レコード長 %(length)s バイトが1行の最大バイト数 %(limit)s を超えています")
+                        % {"length": layout.record_length, "limit": limit})
+    if options.get("empty_file_no_change") and layout.mode != "delta":
+        problems.append(_("空ファイルを「変更なし」とするのは差分ファイルだけです（全件ファイルでは全件削除になります）"))
     return problems
 
 

@@ -32,7 +32,7 @@ class _PartState:
 
     def __init__(self, builder: RowBuilder) -> None:
         self.builder = builder
-        self.rows = self.staged = self.good = 0
+        self.rows = self.staged = self.good = self.skipped = 0
 
     def add_error(self, item: dict) -> None:
         raise _PartHasErrors
@@ -68,7 +68,8 @@ def _stage_part_now(part: bytes, start_line: int, header_pending: bool) -> tuple
             pass
     except (FileRejected, _PartHasErrors):
         return None
-    return state.rows, state.staged, state.good, "".join(chunks).encode(), parser.header_pending
+    return (state.rows, state.staged, state.good, "".join(chunks).encode(), parser.header_pending, state.skipped,
+            os.getpid())
 
 
 def _stage_batches(builder: RowBuilder, batches: Iterator) -> tuple | None:
@@ -89,7 +90,7 @@ def _stage_batches(builder: RowBuilder, batches: Iterator) -> tuple | None:
                 state.staged += len(lines)
     except (_PartHasErrors, NotPlain):
         return None
-    return state.rows, state.staged, state.good, "".join(chunks).encode(), False
+    return state.rows, state.staged, state.good, "".join(chunks).encode(), False, state.skipped, os.getpid()
 
 
 def parallel_worth(stream: BinaryIO) -> bool:
@@ -127,7 +128,7 @@ def stage_parallel(importer: object, stream: BinaryIO, raw: object, copy_sql: st
     is_csv = importer.layout.format == "csv"
     header = bool(importer.layout.has_header)
     pending: deque = deque()  # (offset, first line, header pending, async result)
-    offset = line = 0
+    offset, line = 0, importer.start_line
     rest = b""
     eof = False
     since_progress = 0
@@ -168,10 +169,12 @@ def stage_parallel(importer: object, stream: BinaryIO, raw: object, copy_sql: st
             outcome = result.get()
             if outcome is None:  # errors: the one-process path reports them, in its order, from here
                 return part_offset, part_line, part_header
-            rows, staged, good, text, header_left = outcome
+            rows, staged, good, text, header_left, skipped, pid = outcome
             importer.rows += rows
             importer.staged += staged
             importer.good += good
+            importer.skipped += skipped
+            importer.validate_pids.add(pid)
             if text:
                 with raw.copy(copy_sql) as copy:
                     copy.write(text)

@@ -50,6 +50,9 @@ def flush(state: object, builder: RowBuilder, write: Callable[[str], object], li
             for item in errors:
                 state.add_error(item)
             continue
+        if row is None:  # a row of a business area outside the plan (multi-area file)
+            state.skipped += 1
+            continue
         parts.append(builder.row_text(row))
         state.staged += 1
     if parts:

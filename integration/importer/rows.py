@@ -4,10 +4,12 @@ COPY text, with every per-field check, the 外字 conversion and the derived sea
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from itertools import repeat
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from integration import normalize
 from integration.checkdigits import all_valid_atena_digits, is_valid_atena_no
@@ -22,6 +24,22 @@ STRIP = " \u3000\t"
 # (substring tests: several times faster than one regular expression over the column).
 STRIP_SET = frozenset(STRIP)
 _EDGES = tuple(edge for char in STRIP for edge in ("\x1f" + char, char + "\x1f"))
+# A text value starting with one of these is a spreadsheet formula when the file is opened in Excel: refused
+# in every text column unless the layout allows it for that column ("allow_formula": true).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_EDGES = tuple("\x1f" + char for char in FORMULA_START)
+# Character classes a layout column may require ("chars"): allowed characters as a regular-expression class.
+HALFWIDTH = "\x20-\x7e\uff61-\uff9f"
+CHAR_CLASSES = {
+    "fullwidth": (re.compile("[^\x00-\x7f\uff61-\uff9f]*"), re.compile("(?:[^\x00-\x7f\uff61-\uff9f]|\x1f)*"),
+                  _lazy("全角文字のみの項目に全角でない文字「%(char)s」があります")),
+    "halfwidth": (re.compile(f"[{HALFWIDTH}]*"), re.compile(f"[{HALFWIDTH}\x1f]*"),
+                  _lazy("半角文字のみの項目に半角でない文字「%(char)s」があります")),
+    "digits": (re.compile("[0-9]*"), re.compile("[0-9\x1f]*"),
+               _lazy("数字のみの項目に数字でない文字「%(char)s」があります")),
+    "kana": (re.compile("[\u30a1-\u30f6\u30fc\u30fb\u3000]*"), re.compile("[\u30a1-\u30f6\u30fc\u30fb\u3000\x1f]*"),
+             _lazy("カタカナのみの項目にカタカナでない文字「%(char)s」があります")),
+}
 TRUE_VALUES = {"1", "true", "t", "yes", "y", "有", "あり", "する", "○"}
 FALSE_VALUES = {"0", "false", "f", "no", "n", "無", "なし", "しない"}
 
@@ -47,12 +65,27 @@ class RowBuilder:
         self.labels = [c.get("label") or c.get("field") for c in layout.columns]
         self.secret = {i for i, c in enumerate(layout.columns) if c.get("field") == "personal_no"}
         self.provided: set[str] = set()
+        self.type_index: int | None = None  # record kinds: the data record's record-type column and code
+        self.type_code = str(((getattr(layout, "records", None) or {}).get("data") or {}).get("code") or "")
+        self.file_kind: str | None = None  # full / delta as the file's header says (None: the layout's mode)
+        self.rules: list[tuple[int, Callable[[str], str | None], Callable[[str], bool]]] = []
+        self.none_values: dict[int, frozenset[str]] = {}
         key_fields = set(target.key_columns)
         for i, column in enumerate(layout.columns):
             spec = target.field(column["field"])
             label = self.labels[i]
             if spec.kind == "ignore":
                 continue
+            if spec.kind == "record_type":
+                self.type_index = i
+                continue
+            if column.get("none_values"):
+                self.none_values[i] = frozenset(str(v) for v in column["none_values"])
+            text = spec.kind == "str"
+            if column.get("chars") in CHAR_CLASSES:
+                self.rules.append((i, *_char_rule(column["chars"])))
+            if text and not column.get("allow_formula"):
+                self.rules.append((i, _formula_one, _formula_batch))
             if spec.kind == "op":
                 self.op_index = i
                 continue
@@ -76,6 +109,9 @@ class RowBuilder:
             self.provided |= {c for c in target.extra_columns if self._derived_from(c)}
         self.details_col = index.get("details")
         self.idx = index
+        # A multi-area file: the row's business area (業務区分) must be in the municipality's plan, else skipped.
+        self.route_col = index.get(target.scope_column) if target.routed else None
+        self.plan = frozenset(getattr(tenant, "areas", None) or ())
 
     def _derived_from(self, column: str) -> bool:
         sources = {"search_name": "name", "search_kana": "name_kana", "search_address": "address",
@@ -215,6 +251,11 @@ class RowBuilder:
                         message = (_("外字 %(code)s は外字変換表にありません（「%(value)s」）")
                                    % {"code": describe_code(ch), "value": value.strip(STRIP)})
                     errors.append(error(line, self.labels[i], message))
+        if self.type_index is not None:
+            code = values[self.type_index].strip(STRIP)
+            if code != self.type_code:
+                errors.append(error(line, self.labels[self.type_index], self._kind_message(code)))
+                return None, errors
         op = "A"
         if self.code_index is not None:
             code = values[self.code_index].strip(STRIP)
@@ -226,15 +267,34 @@ class RowBuilder:
                     line=line, column=self.labels[self.code_index])
         if self.op_index is not None:
             raw_op = values[self.op_index].strip(STRIP)
-            op = self.op_codes.get(raw_op, "")
-            if not op:
-                errors.append(error(line, self.labels[self.op_index],
-                                    _("処理区分「%(value)s」は使用できません（%(codes)s）")
-                                    % {"value": raw_op, "codes": ", ".join(self.op_codes)}))
+            if self.file_kind == "full":
+                if raw_op:
+                    errors.append(error(line, self.labels[self.op_index],
+                                        _("ヘッダのファイル区分は全件ですが、処理区分「%(value)s」があります。"
+                                          "全件ファイルのレコードに処理区分は書けません") % {"value": raw_op}))
                 op = "A"
+            else:
+                op = self.op_codes.get(raw_op, "")
+                if not op and not raw_op and self.file_kind == "delta":
+                    errors.append(error(line, self.labels[self.op_index],
+                                        _("ヘッダのファイル区分は差分ですが、処理区分が空です")))
+                    op = "A"
+                elif not op:
+                    errors.append(error(line, self.labels[self.op_index],
+                                        _("処理区分「%(value)s」は使用できません（%(codes)s）")
+                                        % {"value": raw_op, "codes": ", ".join(self.op_codes)}))
+                    op = "A"
         deleting = op == "D"
         personal = None
         vals = [v.strip(STRIP) for v in values]
+        for i, nones in self.none_values.items():
+            if vals[i] in nones:
+                vals[i] = ""
+        for i, check, _batch in self.rules:
+            if vals[i]:
+                problem = check(vals[i])
+                if problem:
+                    errors.append(error(line, self.labels[i], problem))
         for i, col, label, _conv, required, max_length, is_key in self.plain:
             raw = vals[i]
             if not raw:
@@ -269,6 +329,8 @@ class RowBuilder:
             self.derive(self, out, personal, line, errors)
         if errors:
             return None, errors
+        if self.route_col is not None and out[self.route_col] not in self.plan:
+            return None, errors  # an area outside the plan: skipped and counted, never stored
         return (line, op, *out), errors
 
 
@@ -297,7 +359,19 @@ class RowBuilder:
         ops = None
         if self.code_index is not None and set(columns[self.code_index]) != {self.tenant.code}:
             return None
-        if self.op_index is not None:
+        if self.type_index is not None and set(map(str.strip, columns[self.type_index])) != {self.type_code}:
+            return None
+        if self.none_values:
+            columns = list(columns)
+            for i, nones in self.none_values.items():
+                columns[i] = ["" if v.strip(STRIP) in nones else v for v in columns[i]]
+        for i, _check, batch_ok in self.rules:
+            if not batch_ok(_stripped(columns[i])[1]):
+                return None
+        if self.op_index is not None and self.file_kind == "full":
+            if any(map(str.strip, columns[self.op_index])):
+                return None
+        elif self.op_index is not None:
             try:
                 ops = list(map(self.op_codes.__getitem__, map(str.strip, columns[self.op_index], repeat(STRIP))))
             except KeyError:
@@ -392,6 +466,8 @@ class RowBuilder:
             if starts is not None and ends is not None and any(
                     e != "\\N" and s != "\\N" and e < s for s, e in zip(starts, ends, strict=True)):
                 return None
+        if self.route_col is not None and not self.plan.issuperset(out[self.route_col] or ("",)):
+            return None  # some rows of areas outside the plan: the row path skips and counts them
         text_columns = [list(map(str, lines)), ops or ["A"] * count]
         for position, values in enumerate(out):
             if values is None:
@@ -413,9 +489,46 @@ class RowBuilder:
                 text_columns.append(list(map(_copy_value, values)))
         return "\n".join(map("\t".join, zip(*text_columns, strict=True))) + "\n"
 
+    def _kind_message(self, code: str) -> str:
+        """A record whose record type is not the data record's, among the data records."""
+        spec = getattr(self.layout, "records", None) or {}
+        for kind, where in (("header", _("先頭")), ("trailer", _("最後"))):
+            if str((spec.get(kind) or {}).get("code") or "\0") == code:
+                from integration.importer.kinds import KIND_LABELS
+                return (_("レコード区分「%(code)s」は%(kind)sです。%(kind)sはファイルの%(where)sの1件だけです")
+                        % {"code": code, "kind": KIND_LABELS[kind], "where": where})
+        known = ", ".join(f"{(spec.get(k) or {}).get('code')}" for k in ("header", "data", "trailer")
+                          if (spec.get(k) or {}).get("code"))
+        return _("レコード区分「%(code)s」はこのレイアウトにありません（%(known)s）") % {"code": code, "known": known}
+
     def row_text(self, row: tuple) -> str:
         """COPY text of one staged tuple from the row path."""
         return "\t".join(_copy_value(v) for v in row) + "\n"
+
+
+def _formula_one(value: str) -> str | None:
+    if value.startswith(FORMULA_START):
+        shown = {"\t": "TAB", "\r": "CR"}.get(value[0], value[0])
+        return (_("先頭が「%(char)s」の値は取り込めません（表計算ソフトで数式として扱われるおそれがあります）")
+                % {"char": shown})
+    return None
+
+
+def _formula_batch(joined: str) -> bool:
+    """True if no value of a batch column (joined by \x1f) starts like a formula."""
+    return not (joined.startswith(FORMULA_START) or any(edge in joined for edge in _FORMULA_EDGES))
+
+
+def _char_rule(name: str) -> tuple[Callable[[str], str | None], Callable[[str], bool]]:
+    one, batch, message = CHAR_CLASSES[name]
+
+    def check(value: str) -> str | None:
+        if one.fullmatch(value):
+            return None
+        bad = next(ch for ch in value if not one.fullmatch(ch))
+        return str(message) % {"char": bad}
+
+    return check, lambda joined: batch.fullmatch(joined) is not None
 
 
 def _stripped(values: tuple[str, ...] | list[str]) -> tuple[list[str] | tuple[str, ...], str]:

@@ -3,16 +3,18 @@ COPY, in this process or by the parallel workers."""
 
 from __future__ import annotations
 
+import copy
 import io
 import time
 from typing import BinaryIO
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from integration import bulkswap
-from integration.importer import parallel
+from integration.importer import kinds, parallel
 from integration.importer.records import BATCH, PROGRESS_EVERY, feed
-from integration.parsers import SNIFF_BYTES, FileRejected, parser_for, utf8_instead
+from integration.parsers import SNIFF_BYTES, FileRejected, error, parser_for, utf8_instead
 
 # Full snapshots of these targets, from files of SWAP_MIN_BYTES, are staged in a load table that replaces the
 # live table when most rows change (integration.bulkswap); the 世帯 table is derived alongside.
@@ -25,7 +27,17 @@ class StagingMixin:
 
     def validate_and_stage(self, stream: BinaryIO) -> None:
         started = time.perf_counter()
+        if self._empty_means_no_change(stream):
+            self.empty_no_change = True
+            self.timings["validate_stage"] = round(time.perf_counter() - started, 3)
+            return
         self._check_encoding(stream)
+        whole = stream
+        if self.frame_reader is not None:
+            self.frame = self.frame_reader.read(stream)
+            self._apply_frame(self.frame)
+            stream = kinds.Region(stream, self.frame.start, self.frame.end)
+            self.start_line = self.frame.start_line
         columns = ["line_no", "op", *self.target.columns]
         if self._swap_candidate(stream):
             self.loaded = True
@@ -44,12 +56,57 @@ class StagingMixin:
         copy_sql = f'COPY "{self.stage_table}" ({", ".join(columns)}) FROM STDIN'
         self.builder.prepare_fast_path()
         try:
-            resume = self._stage_parallel(stream, raw, copy_sql) if parallel.parallel_worth(stream) else (None, 0, None)
+            resume = (self._stage_parallel(stream, raw, copy_sql) if parallel.parallel_worth(stream)
+                      else (None, self.start_line, None))
             if resume is not None:
                 self._stage_sequential(stream, raw, copy_sql, *resume)
         finally:
             raw.close()
+        if self.frame is not None and self.frame.has_trailer:
+            self._check_trailer(whole)
         self.timings["validate_stage"] = round(time.perf_counter() - started, 3)
+
+    def _empty_means_no_change(self, stream: BinaryIO) -> bool:
+        """A 0-byte file where the layout says an empty file means "no change" (an urgent delta inbox)."""
+        if not (self.layout.options or {}).get("empty_file_no_change"):
+            return False
+        try:
+            size = stream.seek(0, io.SEEK_END)
+            stream.seek(0)
+        except (OSError, AttributeError, ValueError):
+            return False
+        return size == 0
+
+    def _apply_frame(self, frame: kinds.Frame) -> None:
+        """The header's file kind decides full or delta for this file (one layout, one inbox for both)."""
+        if frame.file_kind is None:
+            return
+        self.layout = copy.copy(self.layout)
+        self.layout.mode = frame.file_kind
+        self.builder.layout = self.layout
+        self.builder.delta = frame.file_kind == "delta"
+        self.builder.file_kind = frame.file_kind
+
+    def _check_trailer(self, stream: BinaryIO) -> None:
+        """The trailer's record count must equal the data records read."""
+        frame, reader = self.frame, self.frame_reader
+        if "record_count" not in frame.trailer or "record_count" not in reader.checks:
+            return
+        label = reader.field_label("trailer", "record_count")
+        written = frame.trailer["record_count"]
+        count = int(written) if written.isascii() and written.isdigit() else None
+        if count == self.rows:
+            frame.record_count = count
+            return
+        line = reader.count_lines(stream, 0, frame.end) + 1
+        where = _("トレーラ（%(line)s行目）") % {"line": f"{line:,}"}
+        if count is None:
+            message = _("%(where)s%(field)s: 「%(value)s」は数字ではありません") % {
+                "where": where, "field": label, "value": written}
+        else:
+            message = _("%(where)s%(field)s: %(written)s 件と書かれていますが、データは %(actual)s 件です") % {
+                "where": where, "field": label, "written": f"{count:,}", "actual": f"{self.rows:,}"}
+        self.add_error(error(line, label, message))
 
     def _check_encoding(self, stream: BinaryIO) -> None:
         """A UTF-8 file sent to a layout of another encoding is rejected before any record is read."""
