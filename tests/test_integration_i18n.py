@@ -35,7 +35,7 @@ GETTEXT = frozenset({"_", "gettext", "gettext_lazy", "_lazy", "pgettext", "pgett
 # Whole files (or folders, ending in "/") that hold nothing but data.
 ALLOWED_FILES = {
     "integration/generator.py": "synthetic core-system data: surnames, given names, kana, towns, 続柄, codes",
-    "integration/vendorfiles.py": "example vendor files for tests and bench: the 続柄 value 世帯主 of the synthetic data",
+    "integration/vendorfiles.py": "example vendor files (tests, bench): the 続柄 value 世帯主 of synthetic data",
     "integration/migrations/": "historical migration state (never edited; verbose names compare as strings)",
     "integration/exports/migrations/": "historical migration state (never edited; verbose names compare as strings)",
 }

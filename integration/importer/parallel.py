@@ -9,6 +9,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 from integration.importer.records import BATCH, PROGRESS_EVERY, feed, flush
@@ -17,8 +18,8 @@ from integration.parsers import FileRejected, NotPlain, parser_for
 
 # Big files are validated in worker processes, parts of about CHUNK_BYTES at a time (IN_FLIGHT queued).
 WORKERS = int(os.environ.get("MADOGUCHI_IMPORT_WORKERS", min(2, os.cpu_count() or 1)))
-PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-CHUNK_BYTES = 4 * 1024 * 1024
+PARALLEL_MIN_BYTES = int(os.environ.get("MADOGUCHI_IMPORT_PARALLEL_MIN_BYTES", 16 * 1024 * 1024))
+CHUNK_BYTES = int(os.environ.get("MADOGUCHI_IMPORT_CHUNK_BYTES", 4 * 1024 * 1024))
 IN_FLIGHT = WORKERS + 1
 
 
@@ -39,6 +40,28 @@ class _PartState:
 
 
 _WORKER_BUILDER: RowBuilder | None = None  # set while the pool forks; the workers inherit it
+
+
+@contextmanager
+def _children_allowed() -> Iterator[None]:
+    """Let a daemonic process start the validation pool.
+
+    The deployed worker (``celery -A madoguchi worker``, prefork) runs tasks in daemonic child processes, and
+    ``multiprocessing`` refuses to start children from a daemonic process ("daemonic processes are not allowed
+    to have children"), so the pool used to fail there and every file was validated in one process. The rule
+    guards against orphans of a process that is killed; our pool's workers are daemonic themselves, are
+    closed or terminated in ``stage_parallel``'s ``finally``, and exit on their own when the task pipe of a
+    killed parent reaches end of file. The flag is restored at once: nothing else in the task may fork.
+    """
+    process = multiprocessing.current_process()
+    daemonic = process._config.get("daemon", False)  # noqa: SLF001 - the flag Process.start() checks
+    if daemonic:
+        process._config["daemon"] = False  # noqa: SLF001
+    try:
+        yield
+    finally:
+        if daemonic:
+            process._config["daemon"] = True  # noqa: SLF001
 
 
 def _stage_part(part: bytes, start_line: int, header_pending: bool) -> tuple:
@@ -120,9 +143,10 @@ def stage_parallel(importer: object, stream: BinaryIO, raw: object, copy_sql: st
     global _WORKER_BUILDER
     _WORKER_BUILDER = importer.builder
     try:
-        pool = multiprocessing.get_context("fork").Pool(WORKERS)
+        with _children_allowed():
+            pool = multiprocessing.get_context("fork").Pool(WORKERS)
     except (OSError, ValueError, AssertionError):  # e.g. not allowed to fork here: one process
-        return None, 0, None
+        return None, importer.start_line, None
     finally:
         _WORKER_BUILDER = None
     is_csv = importer.layout.format == "csv"

@@ -62,6 +62,8 @@ class StagingMixin:
                 self._stage_sequential(stream, raw, copy_sql, *resume)
         finally:
             raw.close()
+        if self.validate_pids:
+            self.timings["validate_processes"] = len(self.validate_pids)
         if self.frame is not None and self.frame.has_trailer:
             self._check_trailer(whole)
         self.timings["validate_stage"] = round(time.perf_counter() - started, 3)
