@@ -469,7 +469,7 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
                                                    rows_validated=importer.rows, heartbeat_at=timezone.now())
         run.status, run.rows_total, run.rows_validated = ImportRun.Status.APPLYING, importer.rows, importer.rows
         frame = importer.frame
-        header = {"file_kind": frame.file_kind or "" if frame else "",
+        header = {"file_kind": (frame.file_kind or "") if frame else "",
                   "reference_date": frame.reference_date if frame else None, "skipped": importer.skipped}
         with transaction.atomic():
             counts = importer.apply()
@@ -482,6 +482,11 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
                               "changed": f"{counts['changed']:,}", "deleted": f"{counts['deleted']:,}"})
             if importer.skipped:
                 message += _("。契約外の業務の %(count)s 行は取り込んでいません") % {"count": f"{importer.skipped:,}"}
+            if importer.measures_added:
+                message += _("。支援措置を %(count)s 件追加しました") % {"count": f"{importer.measures_added:,}"}
+            if importer.warnings:
+                message += _("。確認事項が %(count)s 件あります") % {"count": f"{len(importer.warnings):,}"}
+                header["warnings"] = importer.warnings
             return _finish(run, ImportRun.Status.SUCCEEDED, message, errors=[], timings=timings,
                            counts={**counts, **header, "rows_applied": importer.rows}, actor=actor)
     except Exception as exc:

@@ -179,6 +179,10 @@ RESIDENT_FIELDS = (
     _f("residence_status", _lazy("在留資格"), max_length=60, meaning=_lazy("外国人住民の在留資格")),
     _f("residence_period_end", _lazy("在留期間の満了日"), "date", meaning=_lazy("在留期間の満了日")),
     _f("residence_card_no", _lazy("在留カード等番号"), max_length=12, meaning=_lazy("在留カード等の番号")),
+    _f("support_indicator", _lazy("支援措置区分"), "support_indicator", store=False, code_table="support_indicator",
+       choices=("", *SupportMeasure.Kind.values),
+       meaning=_lazy("住民記録の支援措置（DV等）の区分。全件取込で措置を追加しますが、終了はしません"
+                     "（終了は支援措置ファイルか業務管理者の操作で行います）")),
 )
 
 HOUSEHOLD_FIELDS = (

@@ -36,6 +36,7 @@ def vendor_people(*, residents: int, seed: int, today: date | None = None) -> li
             row["removed_on"] = max(row["became_resident_on"], row["birth_date"]) + timedelta(days=30)
         else:
             row["removed_on"] = None
+        row["support_indicator"] = "dv" if n % 17 == 5 and row["status"] == "resident" else ""
         rows.append(row)
     return rows
 

@@ -70,6 +70,8 @@ class LayoutWriter:
             return self.op_codes.get(row.get("op", "add"), "")
         if field == "record_type":
             return str((self.records.get("data") or {}).get("code") or "")
+        if field == "support_indicator":
+            return self.reverse.get("support_indicator", {}).get(value or "", str(value or ""))
         if value is None or value == "":
             return ""
         if isinstance(value, bool):

@@ -337,3 +337,54 @@ def test_reference_dates_and_header_codes_are_per_municipality(tenant_a, tenant_
         foreign = run(layouts[tenant_b.pk], juki(tenant_a, people, file_kind="full", reference_date=BASE))
         assert foreign.status == ImportRun.Status.FAILED and foreign.errors[0]["column"] == "市町村コード"
         assert mirror_bytes() == before
+
+
+# -- the 支援措置 indicator of the resident record ------------------------------------------------------------------
+def test_full_load_sets_measures_from_the_indicator(loaded, people):
+    from integration.models import SupportMeasure
+
+    flagged = sorted(p["atena_no"] for p in people if p["support_indicator"])
+    assert flagged, "the generator flags some residents"
+    assert sorted(SupportMeasure.objects.values_list("atena_no", flat=True)) == flagged
+    measure = SupportMeasure.objects.get(atena_no=flagged[0])
+    assert (measure.kind, measure.start_date, measure.end_date, measure.restrict_address) == ("dv", BASE, None, True)
+    assert f"支援措置を {len(flagged)} 件追加しました" in loaded.message
+
+
+def test_a_full_load_without_the_flag_never_ends_a_measure(vendor, loaded, people, in_a):
+    """The nightly file omits the flag of a protected resident: the measure stays, the run reports it."""
+    from integration.models import SupportMeasure
+
+    protected = next(p for p in people if p["support_indicator"])
+    before = sorted(SupportMeasure.objects.values_list("atena_no", "kind", "start_date", "end_date"))
+    nightly = [{**p, "support_indicator": ""} if p is protected else p for p in people]
+    result = run(vendor["minato_juki_fixed"], juki(in_a, nightly, file_kind="full",
+                                                    reference_date=BASE + timedelta(days=1)))
+    assert result.status == ImportRun.Status.SUCCEEDED, result.errors
+    assert sorted(SupportMeasure.objects.values_list("atena_no", "kind", "start_date", "end_date")) == before
+    (warning,) = result.warnings
+    assert warning["column"] == "支援措置区分" and protected["atena_no"] in warning["message"]
+    assert "支援措置は終了していません" in warning["message"]
+    assert "確認事項が 1 件あります" in result.message
+
+
+def test_a_resident_removed_from_a_full_file_keeps_the_measure(vendor, loaded, people, in_a):
+    from integration.models import SupportMeasure
+
+    protected = next(p for p in people if p["support_indicator"])
+    others = [p for p in people if p is not protected]
+    result = run(vendor["minato_juki_fixed"], juki(in_a, others, file_kind="full",
+                                                    reference_date=BASE + timedelta(days=1)))
+    assert result.status == ImportRun.Status.SUCCEEDED, result.errors
+    assert not Resident.objects.filter(atena_no=protected["atena_no"]).exists()
+    assert SupportMeasure.objects.get(atena_no=protected["atena_no"]).end_date is None
+
+
+def test_an_unknown_indicator_code_is_refused(vendor, loaded, people, in_a):
+    data = juki(in_a, [{**people[0], "op": "change"}], file_kind="delta", reference_date=BASE + timedelta(days=1))
+    lines = lines_of(data)
+    lines[1] = lines[1][:307] + b"7" + lines[1][308:]
+    result = refused(vendor["minato_juki_fixed"], joined(lines))
+    (problem,) = result.errors
+    assert problem["line"] == 2 and problem["column"] == "支援措置区分"
+    assert problem["message"].startswith("支援措置区分「7」はコード表")

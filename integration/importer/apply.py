@@ -7,9 +7,11 @@ import time
 
 import psycopg
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from integration import bulkswap
 from integration.importer.rows import clear_normalisation_caches
+from integration.models import SupportMeasure
 
 BULK_ROWS = 50_000  # from here on, a large change rebuilds the secondary indexes instead of updating them
 
@@ -185,11 +187,44 @@ class ApplyMixin:
             if target.key == "residents" and touched and (self.layout.options or {}).get("derive_households", True):
                 self._derive_households(cursor)
                 mark = lap("apply_households", mark)
+            if self.builder.indicator is not None:
+                self._apply_indicators(cursor, scope=f'"{stage}" s WHERE s.op <> \'D\' AND')
+                mark = lap("apply_support", mark)
         self.timings.update(timings)
         counts["unchanged"] = max(0, self.staged - counts["added"] - counts["changed"] - (
             counts["deleted"] if self.layout.mode == "delta" else 0))
         self.timings["apply"] = round(time.perf_counter() - started, 3)
         return counts
+
+    def _apply_indicators(self, cursor: object, *, scope: str) -> None:
+        """The 支援措置 indicators of the resident records: a measure is added for an indicated resident who has
+        no live one of that kind; a measure is NEVER ended here. A resident of this file without an indicator
+        who has a live measure is reported (``warnings``) and the measure stays: only the support-measure file
+        or an admin ends a measure, so a DV victim's protection cannot vanish because a file omitted a flag."""
+        pairs = sorted(set(self.builder.indicated))
+        start = (self.frame.reference_date if self.frame and self.frame.reference_date else None)
+        if pairs:
+            cursor.execute(
+                "INSERT INTO integration_supportmeasure (atena_no, kind, start_date, end_date, restrict_address, note, "
+                "updated_at) SELECT x.atena_no, x.kind, COALESCE(%s, current_date), NULL, true, %s, now() "
+                "FROM unnest(%s::text[], %s::text[]) AS x(atena_no, kind) WHERE NOT EXISTS (SELECT 1 FROM "
+                "integration_supportmeasure m WHERE m.atena_no = x.atena_no AND m.kind = x.kind AND "
+                "(m.end_date IS NULL OR m.end_date >= current_date)) "
+                "ON CONFLICT (atena_no, kind, start_date) DO NOTHING",
+                [start, _("住民記録ファイルの支援措置区分により設定"), [a for a, _k in pairs], [k for _a, k in pairs]])
+            self.measures_added = cursor.rowcount
+        indicated = sorted({atena for atena, _kind in pairs})
+        cursor.execute(
+            f"SELECT m.atena_no, m.kind FROM integration_supportmeasure m WHERE (m.end_date IS NULL OR "
+            f"m.end_date >= current_date) AND NOT (m.atena_no = ANY(%s)) AND EXISTS (SELECT 1 FROM {scope} "
+            f"s.atena_no = m.atena_no) ORDER BY m.atena_no, m.kind LIMIT %s", [indicated, 1000])
+        label = self.builder.labels[self.builder.indicator[0]]
+        kinds = dict(SupportMeasure.Kind.choices)
+        for atena, kind in cursor.fetchall():
+            self.warnings.append({"line": 0, "column": label, "message": _(
+                "宛名番号「%(atena)s」: 住民記録に支援措置区分がありませんが、支援措置（%(kind)s）が継続中です。"
+                "支援措置は終了していません（終了は支援措置ファイルか業務管理者の操作で行います）")
+                % {"atena": atena, "kind": kinds.get(kind, kind)}})
 
     def routed_scope(self) -> list[str]:
         """The business areas a multi-area file covers: its code table's areas that the plan includes."""
@@ -207,6 +242,9 @@ class ApplyMixin:
             for table in self.load_tables[1:]:
                 cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN updated_at DROP DEFAULT')
         bulkswap.swap_in(self.swap)
+        if self.builder.indicator is not None:  # the file is the live table now
+            with connection.cursor() as cursor:
+                self._apply_indicators(cursor, scope="integration_resident s WHERE")
         self.timings["apply_swap"] = round(time.perf_counter() - started, 3)
         self.timings["apply"] = round(time.perf_counter() - started + self.timings.get("apply_index", 0)
                                       + self.timings.get("apply_plan", 0), 3)

@@ -51,6 +51,8 @@ class Importer(StagingMixin, ChecksMixin, ApplyMixin):
         self.empty_no_change = False  # a 0-byte file that the layout says means "no change"
         self.skipped = 0  # rows of business areas outside the municipality's plan (never stored)
         self.validate_pids: set[int] = set()  # worker processes that validated parts of this file
+        self.warnings: list[dict] = []  # to check, not errors (a live 支援措置 the resident record does not flag)
+        self.measures_added = 0  # 支援措置 set by the resident records' indicators
 
     def add_error(self, item: dict) -> None:
         self.error_count += 1

@@ -42,7 +42,11 @@ def layout_problems(layout: object) -> list[str]:
         start, length = int(column.get("start") or 0), int(column.get("length") or 0)
         if layout.format == "fixed" and not (start >= 1 and length >= 1):
             problems.append(_("%(index)s列目: 固定長の開始位置と長さを指定してください") % {"index": index})
-        if spec.kind == "code" and spec.choices and spec.code_table in (layout.code_tables or {}):
+        if spec.kind == "support_indicator" and spec.code_table not in (layout.code_tables or {}):
+            problems.append(_("%(index)s列目: 支援措置区分にはコード表「%(table)s」が必要です（例: 0=なし 1=DV）")
+                            % {"index": index, "table": spec.code_table})
+        if spec.kind in ("code", "support_indicator") and spec.choices and spec.code_table in (
+                layout.code_tables or {}):
             bad = [v for v in layout.code_tables[spec.code_table].values() if v not in spec.choices]
             if bad:
                 allowed = ", ".join(spec.choices)

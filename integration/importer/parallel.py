@@ -76,6 +76,7 @@ def _stage_part(part: bytes, start_line: int, header_pending: bool) -> tuple:
 
 def _stage_part_now(part: bytes, start_line: int, header_pending: bool) -> tuple | None:
     builder = _WORKER_BUILDER
+    builder.indicated = []  # this part's 支援措置 indicators (the forked builder serves many parts)
     state = _PartState(builder)
     parser = parser_for(builder.layout)
     if not header_pending:
@@ -92,7 +93,7 @@ def _stage_part_now(part: bytes, start_line: int, header_pending: bool) -> tuple
     except (FileRejected, _PartHasErrors):
         return None
     return (state.rows, state.staged, state.good, "".join(chunks).encode(), parser.header_pending, state.skipped,
-            os.getpid())
+            os.getpid(), builder.indicated)
 
 
 def _stage_batches(builder: RowBuilder, batches: Iterator) -> tuple | None:
@@ -113,7 +114,8 @@ def _stage_batches(builder: RowBuilder, batches: Iterator) -> tuple | None:
                 state.staged += len(lines)
     except (_PartHasErrors, NotPlain):
         return None
-    return state.rows, state.staged, state.good, "".join(chunks).encode(), False, state.skipped, os.getpid()
+    return (state.rows, state.staged, state.good, "".join(chunks).encode(), False, state.skipped, os.getpid(),
+            builder.indicated)
 
 
 def parallel_worth(stream: BinaryIO) -> bool:
@@ -193,7 +195,8 @@ def stage_parallel(importer: object, stream: BinaryIO, raw: object, copy_sql: st
             outcome = result.get()
             if outcome is None:  # errors: the one-process path reports them, in its order, from here
                 return part_offset, part_line, part_header
-            rows, staged, good, text, header_left, skipped, pid = outcome
+            rows, staged, good, text, header_left, skipped, pid, indicated = outcome
+            importer.builder.indicated += indicated
             importer.rows += rows
             importer.staged += staged
             importer.good += good

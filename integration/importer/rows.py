@@ -69,6 +69,9 @@ class RowBuilder:
         self.type_code = str(((getattr(layout, "records", None) or {}).get("data") or {}).get("code") or "")
         self.file_kind: str | None = None  # full / delta as the file's header says (None: the layout's mode)
         self.rules: list[tuple[int, Callable[[str], str | None], Callable[[str], bool]]] = []
+        # 支援措置 indicator of a resident record: (column, code table); the (宛名番号, kind) pairs it set.
+        self.indicator: tuple[int, dict[str, str]] | None = None
+        self.indicated: list[tuple[str, str]] = []
         self.none_values: dict[int, frozenset[str]] = {}
         key_fields = set(target.key_columns)
         for i, column in enumerate(layout.columns):
@@ -78,6 +81,10 @@ class RowBuilder:
                 continue
             if spec.kind == "record_type":
                 self.type_index = i
+                continue
+            if spec.kind == "support_indicator":
+                table = (layout.code_tables or {}).get(spec.code_table) or {}
+                self.indicator = (i, {str(k): v for k, v in table.items()})
                 continue
             if column.get("none_values"):
                 self.none_values[i] = frozenset(str(v) for v in column["none_values"])
@@ -331,6 +338,16 @@ class RowBuilder:
             return None, errors
         if self.route_col is not None and out[self.route_col] not in self.plan:
             return None, errors  # an area outside the plan: skipped and counted, never stored
+        if self.indicator is not None and not deleting:
+            column, table = self.indicator
+            code = vals[column]
+            if code not in table:
+                meanings = ", ".join(f"{k}={v or '-'}" for k, v in table.items())
+                errors.append(error(line, self.labels[column], _("支援措置区分「%(value)s」はコード表（%(codes)s）に"
+                                                                 "ありません") % {"value": code, "codes": meanings}))
+                return None, errors
+            if table[code]:
+                self.indicated.append((out[self.idx["atena_no"]], table[code]))
         return (line, op, *out), errors
 
 
@@ -487,6 +504,14 @@ class RowBuilder:
                 text_columns.append(["\\N" if d is None else d.isoformat() for d in values])
             else:
                 text_columns.append(list(map(_copy_value, values)))
+        if self.indicator is not None:
+            column, table = self.indicator
+            codes, _joined = _stripped(columns[column])
+            if not set(codes) <= table.keys() or (ops is not None and "D" in ops):
+                return None
+            if any(map(table.get, codes)):
+                self.indicated += [(atena, table[code]) for atena, code in zip(out[self.idx["atena_no"]], codes,
+                                                                                 strict=True) if table[code]]
         return "\n".join(map("\t".join, zip(*text_columns, strict=True))) + "\n"
 
     def _kind_message(self, code: str) -> str:
