@@ -217,7 +217,9 @@ class LinkageLayout(models.Model):
     columns = models.JSONField(_lazy("項目定義"), default=list)
     options = models.JSONField(_lazy("その他の設定"), default=dict, blank=True)
     # Record kinds (header / data / trailer) and file-level checks: integration.importer.kinds.
-    records = models.JSONField(_lazy("レコード種別"), default=dict, blank=True)
+    # db_default: code of the previous release (workers still running during a deploy) inserts without it.
+    records = models.JSONField(_lazy("レコード種別"), default=dict, blank=True,
+                               db_default=models.Value({}, output_field=models.JSONField()))
     method = models.CharField(_lazy("連携方法"), max_length=100, default=DEFAULT_METHOD)
     is_active = models.BooleanField(_lazy("有効"), default=True)
     shipped = models.BooleanField(_lazy("標準提供"), default=False)
@@ -304,10 +306,12 @@ class ImportRun(models.Model):
     changed = models.BigIntegerField(_lazy("変更"), default=0)
     deleted = models.BigIntegerField(_lazy("削除"), default=0)
     unchanged = models.BigIntegerField(_lazy("変更なし"), default=0)
-    skipped = models.BigIntegerField(_lazy("対象外（契約外の業務）"), default=0)
-    file_kind = models.CharField(_lazy("ファイル区分"), max_length=8, blank=True)
+    # db_default: code of the previous release (workers still running during a deploy) inserts without them.
+    skipped = models.BigIntegerField(_lazy("対象外（契約外の業務）"), default=0, db_default=0)
+    file_kind = models.CharField(_lazy("ファイル区分"), max_length=8, blank=True, default="", db_default="")
     reference_date = models.DateField(_lazy("基準日"), null=True, blank=True)
-    warnings = models.JSONField(_lazy("確認事項"), default=list, blank=True)
+    warnings = models.JSONField(_lazy("確認事項"), default=list, blank=True,
+                                db_default=models.Value([], output_field=models.JSONField()))
     error_count = models.IntegerField(_lazy("エラー件数"), default=0)
     errors = models.JSONField(_lazy("エラー"), default=list, blank=True)
     timings = models.JSONField(_lazy("処理時間（秒）"), default=dict, blank=True)

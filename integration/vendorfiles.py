@@ -18,19 +18,22 @@ from integration.generator import CoreDataGenerator
 from integration.writer import LayoutWriter
 
 VENDOR_DIR = Path(__file__).resolve().parent.parent / "docs" / "vendor"
+# The vendor writes 氏名 and カナ氏名 in full width (a foreign resident's ＳＭＩＴＨ　ＪＯＨＮ as well).
+FULL_WIDTH = {code: code + 0xFEE0 for code in range(0x21, 0x7F)} | {0x20: 0x3000}
 
 
 def vendor_layout(key: str) -> dict:
     return json.loads((VENDOR_DIR / f"{key}.json").read_text(encoding="utf-8"))
 
 
-def vendor_people(*, residents: int, seed: int, today: date | None = None) -> list[dict]:
+def vendor_people(*, residents: int, seed: int, today: date | None = None, gaiji_rate: float = 0.003) -> list[dict]:
     """Residents as rows for the 住基 file: the generator's households, and every 13th person removed from the
     register (転出 or 死亡, with a 消除日) so that the file carries both kinds of record."""
-    generator = CoreDataGenerator(residents=residents, seed=seed, today=today)
+    generator = CoreDataGenerator(residents=residents, seed=seed, today=today, gaiji_rate=gaiji_rate)
     rows = []
     for n, person in enumerate(generator.generate()):
         row = person.row()
+        row["name"], row["name_kana"] = row["name"].translate(FULL_WIDTH), row["name_kana"].translate(FULL_WIDTH)
         if n % 13 == 12 and row["relationship"] != "世帯主":
             row["status"] = "moved_out" if n % 2 else "deceased"
             row["removed_on"] = max(row["became_resident_on"], row["birth_date"]) + timedelta(days=30)
