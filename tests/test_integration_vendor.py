@@ -388,3 +388,20 @@ def test_an_unknown_indicator_code_is_refused(vendor, loaded, people, in_a):
     (problem,) = result.errors
     assert problem["line"] == 2 and problem["column"] == "支援措置区分"
     assert problem["message"].startswith("支援措置区分「7」はコード表")
+
+
+# -- what the admin reads ---------------------------------------------------------------------------------------
+def test_run_and_layout_pages_say_what_keys_mean_and_show_no_server_path(vendor, loaded, people, admin_a, in_a):
+    from django.conf import settings
+
+    nightly = [{**p, "support_indicator": ""} for p in people]
+    result = run(vendor["minato_juki_fixed"], juki(in_a, nightly, file_kind="full",
+                                                    reference_date=BASE + timedelta(days=1)))
+    page = admin_a.get(f"/linkage/runs/{result.pk}/").content.decode()
+    assert "読み込み・検査・一時保存" in page and "validate_stage" not in page
+    assert "ファイル区分・基準日" in page and "全件・2026/4/2" in page
+    assert "確認事項（" in page and "支援措置は終了していません" in page
+    layout_page = admin_a.get("/linkage/layouts/minato_juki_fixed/").content.decode()
+    assert "1: 追加" in layout_page and "1=add" not in layout_page
+    assert "和暦（元号数字＋YYMMDD：5060401）" in layout_page and "wareki_digit" not in layout_page
+    assert "inbox/minato_juki_fixed/" in layout_page and str(settings.LINKAGE_ROOT) not in layout_page
