@@ -305,7 +305,7 @@ def main() -> None:
     args = parser.parse_args()
     import_bench.setup_django()
     files = import_bench.prepare(args.residents, args.seed)
-    fixed = vendor_file(args.residents, args.seed)
+    fixed = vendor_file(args.residents, args.seed) if "worker" not in args.skip else None
     vendor_layout()
     report: dict = {"residents": args.residents, "load": os.getloadavg()}
     if "floor" not in args.skip:
