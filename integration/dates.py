@@ -15,14 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
-# (letter, digit, name, first day)
-ERAS = (
-    ("M", "1", "明治", date(1868, 1, 25)),
-    ("T", "2", "大正", date(1912, 7, 30)),
-    ("S", "3", "昭和", date(1926, 12, 25)),
-    ("H", "4", "平成", date(1989, 1, 8)),
-    ("R", "5", "令和", date(2019, 5, 1)),
-)
+from integration.eras import ERAS as ERA_TABLE
+
+# (letter, digit, name, first day), from the one era table (integration/eras.json)
+ERAS = tuple((era.letter, era.digit, era.name, era.start) for era in ERA_TABLE)
 _BY_LETTER = {letter: (name, start) for letter, _d, name, start in ERAS}
 _BY_DIGIT = {digit: (name, start) for _l, digit, name, start in ERAS}
 _BY_NAME = {name: (name, start) for _l, _d, name, start in ERAS}

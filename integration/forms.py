@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
 from integration.models import LinkageLayout, LinkageSchedule
-from madoguchi.inputs import JSONFileField
+from madoguchi.inputs import JSONFileField, JSONTextField
 
 MAX_UPLOAD = 2 * 1024 * 1024 * 1024
 
@@ -96,7 +98,7 @@ def parse_code_tables(text: str) -> dict[str, dict[str, str]]:
         else:
             code, sep, value = line.partition("=")
             code, value = code.strip(), value.strip()
-            if not sep or not code or not value:
+            if not sep or not code:  # (an empty value is allowed: 0= means "none" in a 支援措置区分 table)
                 problem = _("「ファイルの値=取り込む値」の形で書いてください（%(line)s）") % {"line": line}
             elif code in current:
                 problem = _("コード「%(code)s」が同じ表に二度あります") % {"code": code}
@@ -134,6 +136,12 @@ class LayoutSettingsForm(forms.Form):
         label=_lazy("コード表"), required=False, widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
         help_text=_lazy("[表の名前] の行に続けて「ファイルの値=取り込む値」を1行ずつ書きます"
                         "（例: [sex] の次に 1=1）。"))
+    records = JSONTextField(
+        label=_lazy("レコード種別とファイル検査（JSON）"), required=False, expected=dict, empty=dict,
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        help_text=_lazy("ヘッダ・データ・トレーラのレコード区分、各レコードの項目、ファイル区分コードと検査"
+                        "（municipality_code・record_count・file_kind・reference_date）。書き方は運用資料"
+                        "「レコード種別」を参照してください。空欄はデータレコードだけのファイルです。"))
     method = forms.CharField(label=_lazy("連携方法"), max_length=100,
                              help_text=_lazy("データ連携の公開情報に載ります。"))
     is_active = forms.BooleanField(label=_lazy("有効"), required=False)
@@ -163,12 +171,21 @@ class LayoutSettingsForm(forms.Form):
         return data
 
 
+CHARS = [("", _lazy("制限なし")), ("fullwidth", _lazy("全角のみ")), ("halfwidth", _lazy("半角のみ")),
+         ("digits", _lazy("数字のみ")), ("kana", _lazy("カタカナのみ"))]
+
+
 class LayoutColumnForm(forms.Form):
     label = forms.CharField(label=_lazy("見出し・名称"), max_length=100, required=False)
     field = forms.ChoiceField(label=_lazy("取り込む項目"), required=False)
     start = forms.IntegerField(label=_lazy("開始位置"), required=False, min_value=1, max_value=100_000)
     length = forms.IntegerField(label=_lazy("長さ"), required=False, min_value=1, max_value=100_000)
     required = forms.BooleanField(label=_lazy("必須"), required=False)
+    chars = forms.ChoiceField(label=_lazy("文字種"), required=False, choices=CHARS)
+    none_values = forms.CharField(label=_lazy("未設定を表す値"), required=False, max_length=100,
+                                  help_text=_lazy("例: 0000000（複数は「,」で区切る）"))
+    exists_in = forms.BooleanField(label=_lazy("住民記録にあること"), required=False)
+    allow_formula = forms.BooleanField(label=_lazy("先頭の = + - @ を許す"), required=False)
 
     def __init__(self, *args: object, field_choices: list[tuple[str, str]] = (), **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -209,6 +226,13 @@ class LayoutEditor:
         self.options = dict(source.options or {}) if source else {}
         self.settings = LayoutSettingsForm(data, initial=initial, creating=creating, prefix="layout")
         choices = [(spec.name, spec.label) for spec in (*target.fields, *target_common_fields())]
+        if target.allow_details:  # 詳細 (details.*) columns the layout has: opened and saved unchanged
+            names = sorted({c.get("field", "") for c in (source.columns if source else []) or []
+                            if c.get("field", "").startswith("details.")})
+            if data is not None:
+                names += sorted({v for k, v in data.items() if k.startswith("col-") and k.endswith("-field")
+                                 and str(v).startswith("details.")} - set(names))
+            choices += [(name, _("詳細: %(name)s") % {"name": name[8:]}) for name in names]
         # Initial rows only for the page as first shown: a bound formset compares the posted rows with its
         # initial ones and would drop every row the admin left unchanged.
         rows = None if data is not None else (self.column_initial(source) if source else self.column_initial_new())
@@ -231,11 +255,14 @@ class LayoutEditor:
         for name, op in OP_FIELDS:
             initial[name] = ",".join(code for code, value in (layout.op_codes or {}).items() if value == op)
         initial["code_tables"] = format_code_tables(layout.code_tables)
+        initial["records"] = json.dumps(layout.records, ensure_ascii=False, indent=1) if layout.records else ""
         return initial
 
     def column_initial(self, layout: LinkageLayout) -> list[dict]:
         return [{"label": c.get("label", ""), "field": c.get("field", ""), "start": c.get("start"),
-                 "length": c.get("length"), "required": bool(c.get("required")), "ORDER": i}
+                 "length": c.get("length"), "required": bool(c.get("required")), "ORDER": i,
+                 "chars": c.get("chars", ""), "none_values": ",".join(c.get("none_values") or []),
+                 "exists_in": c.get("exists_in") == "residents", "allow_formula": bool(c.get("allow_formula"))}
                 for i, c in enumerate(layout.columns or [], start=1)]
 
     def column_initial_new(self) -> list[dict]:
@@ -257,18 +284,28 @@ class LayoutEditor:
                       "required": form.cleaned_data["required"]}
             if fixed:
                 column.update(start=form.cleaned_data["start"], length=form.cleaned_data["length"])
+            cleaned = form.cleaned_data
+            if cleaned.get("chars"):
+                column["chars"] = cleaned["chars"]
+            nones = [v.strip() for v in (cleaned.get("none_values") or "").split(",") if v.strip()]
+            if nones:
+                column["none_values"] = nones
+            if cleaned.get("exists_in"):
+                column["exists_in"] = "residents"
+            if cleaned.get("allow_formula"):
+                column["allow_formula"] = True
             columns.append(column)
         data = {name: settings[name] for name in (
             "name", "description", "format", "encoding", "has_header", "mode", "date_formats", "method",
-            "is_active", "op_codes", "code_tables")}
+            "is_active", "op_codes", "code_tables", "records")}
         if self.creating:
             data["key"] = settings["key"]
         data.update(target=self.target.key, direction=LinkageLayout.Direction.IN, columns=columns,
                     key_fields=list(self.target.key_columns), options=self.options,
                     delimiter="" if fixed else (settings.get("delimiter") or ","),
                     record_length=settings.get("record_length") if fixed else None)
-        if data["mode"] == LinkageLayout.Mode.FULL:
-            data["op_codes"] = {}
+        if data["mode"] == LinkageLayout.Mode.FULL and not (data["records"] or {}).get("file_kinds"):
+            data["op_codes"] = {}  # (a layout whose header gives the file kind keeps its codes for delta files)
         return data
 
     def add_errors(self, exc: forms.ValidationError) -> None:

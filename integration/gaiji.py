@@ -70,6 +70,42 @@ def _parse_code(text: str) -> str:
     return text
 
 
+# Headers of the 外字 table (full-width parentheses accepted). The first column names its code system: values
+# written ``U+E000`` / ``SJIS:F040`` say it themselves; under 「外字コード(SJIS)」 a bare ``F040`` is the vendor's
+# CP932 code (user-defined area F040–F9FC, decoded to U+E000–U+E757), under 「外字コード(Unicode)」 a bare
+# ``E000`` is a code point; under plain 「外字コード」 a bare hex code is refused (``F040`` was read as U+F040).
+LOCAL_HEADERS = {"外字コード": None, "外字コード(UNICODE)": "unicode", "外字コード(UCS)": "unicode",
+                 "外字コード(SJIS)": "sjis", "外字コード(CP932)": "sjis", "外字コード(SHIFT_JIS)": "sjis"}
+OTHER_HEADERS = ("UCS", "MJ文字図形名", "備考")
+_SJIS_PREFIX = re.compile(r"^(?:SJIS|CP932|SHIFT_JIS)[:：]\s*([0-9A-Fa-f]{4})$", re.IGNORECASE)
+_BARE_HEX = re.compile(r"^(?:0x)?([0-9A-Fa-f]{4,6})$")
+
+
+def _header_key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().replace(" ", "").upper()
+
+
+def _parse_local(text: str, system: str | None) -> str:
+    """The local (外字) code of a line in the table's code system."""
+    text = text.strip()
+    found = _SJIS_PREFIX.match(text)
+    bare = _BARE_HEX.match(text)
+    if bare and system is None:
+        raise ValueError(_("「%(code)s」はどの文字コードの番号か分かりません。U+E000（Unicode）か SJIS:F040"
+                           "（CP932の外字コード）と書くか、見出しを「外字コード(SJIS)」または"
+                           "「外字コード(Unicode)」にしてください") % {"code": text})
+    if found or (bare and system == "sjis"):
+        code = (found or bare).group(1).upper()
+        value = int(code, 16)
+        if len(code) != 4 or not (0xF0 <= value >> 8 <= 0xF9 and 0x40 <= value & 0xFF <= 0xFC
+                                  and value & 0xFF != 0x7F):
+            raise ValueError(_("%(code)s はCP932の外字領域（F040〜F9FC）のコードではありません") % {"code": code})
+        return bytes.fromhex(code).decode("cp932")
+    if bare and system == "unicode":
+        return chr(int(bare.group(1), 16))
+    return _parse_code(text)
+
+
 def parse_gaiji_csv(data: bytes) -> tuple[list[GaijiRow], list[dict]]:
     """CSV with header ``外字コード,UCS,MJ文字図形名,備考`` (UTF-8, BOM allowed). Returns rows, errors."""
     errors: list[dict] = []
@@ -84,8 +120,22 @@ def parse_gaiji_csv(data: bytes) -> tuple[list[GaijiRow], list[dict]]:
     if not header:
         return [], [{"line": 1, "column": "", "message": _("ファイルが空です")}]
     seen: dict[str, int] = {}
-    # Column names for the errors (the file's header is not checked, these name its columns on screen).
+    # Column names for the errors.
     local_column, mj_column = _("外字コード"), _("MJ文字図形名")
+    keys = [_header_key(name) for name in header]
+    system = LOCAL_HEADERS.get(keys[0], "?")
+    for index, key in enumerate(keys):
+        if (index == 0 and key in LOCAL_HEADERS) or (index and key in OTHER_HEADERS and keys.index(key) == index):
+            continue
+        known = ", ".join([next(iter(LOCAL_HEADERS)), *OTHER_HEADERS])
+        errors.append({"line": 1, "column": _("%(index)s列目") % {"index": index + 1},
+                       "message": _("見出し「%(name)s」は外字変換表の項目ではありません（1列目は 外字コード、"
+                                    "ほかは %(known)s）") % {"name": header[index].strip(), "known": known}})
+    if "UCS" not in keys:
+        errors.append({"line": 1, "column": "", "message": _("見出しに「UCS」（変換先）の列がありません")})
+    if errors or system == "?":
+        return [], errors
+    position = {key: keys.index(key) for key in OTHER_HEADERS if key in keys}
     for line_no, record in enumerate(reader, start=2):
         if not any(v.strip() for v in record):
             continue
@@ -93,9 +143,10 @@ def parse_gaiji_csv(data: bytes) -> tuple[list[GaijiRow], list[dict]]:
             errors.append({"line": line_no, "column": "",
                            "message": _("項目数が足りません（外字コード,UCS が必要です）")})
             continue
-        record = record + [""] * (4 - len(record))
+        record = record + [""] * (len(keys) - len(record))
+        record = [record[0], *(record[position[key]] if key in position else "" for key in OTHER_HEADERS)]
         try:
-            local = _parse_code(record[0])
+            local = _parse_local(record[0], system)
         except ValueError as exc:
             errors.append({"line": line_no, "column": local_column, "message": str(exc)})
             continue

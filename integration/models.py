@@ -79,6 +79,7 @@ class Resident(models.Model):
     address_set_on = models.DateField(_lazy("住所を定めた年月日"), null=True, blank=True)
     notified_on = models.DateField(_lazy("届出年月日"), null=True, blank=True)
     previous_address = models.CharField(_lazy("転入前住所"), max_length=200, blank=True)
+    removed_on = models.DateField(_lazy("消除日"), null=True, blank=True)
     status = models.CharField(_lazy("住民状態"), max_length=16, choices=ResidentStatus.choices,
                               default=ResidentStatus.RESIDENT)
     kind = models.CharField(_lazy("住民種別"), max_length=16, choices=ResidentKind.choices,
@@ -215,6 +216,10 @@ class LinkageLayout(models.Model):
     code_tables = models.JSONField(_lazy("コード表"), default=dict, blank=True)
     columns = models.JSONField(_lazy("項目定義"), default=list)
     options = models.JSONField(_lazy("その他の設定"), default=dict, blank=True)
+    # Record kinds (header / data / trailer) and file-level checks: integration.importer.kinds.
+    # db_default: code of the previous release (workers still running during a deploy) inserts without it.
+    records = models.JSONField(_lazy("レコード種別"), default=dict, blank=True,
+                               db_default=models.Value({}, output_field=models.JSONField()))
     method = models.CharField(_lazy("連携方法"), max_length=100, default=DEFAULT_METHOD)
     is_active = models.BooleanField(_lazy("有効"), default=True)
     shipped = models.BooleanField(_lazy("標準提供"), default=False)
@@ -241,6 +246,8 @@ class LinkageLayout(models.Model):
     @property
     def area(self) -> str | None:
         """Business area of an eligibility layout (``eligibility:<area>``); ``juki`` for residents."""
+        if self.target == "eligibility:*":
+            return None  # several areas in one file: each row's 業務区分 decides (integration.targets)
         if self.target.startswith("eligibility:"):
             return self.target.split(":", 1)[1]
         return BusinessArea.JUKI.value
@@ -299,6 +306,12 @@ class ImportRun(models.Model):
     changed = models.BigIntegerField(_lazy("変更"), default=0)
     deleted = models.BigIntegerField(_lazy("削除"), default=0)
     unchanged = models.BigIntegerField(_lazy("変更なし"), default=0)
+    # db_default: code of the previous release (workers still running during a deploy) inserts without them.
+    skipped = models.BigIntegerField(_lazy("対象外（契約外の業務）"), default=0, db_default=0)
+    file_kind = models.CharField(_lazy("ファイル区分"), max_length=8, blank=True, default="", db_default="")
+    reference_date = models.DateField(_lazy("基準日"), null=True, blank=True)
+    warnings = models.JSONField(_lazy("確認事項"), default=list, blank=True,
+                                db_default=models.Value([], output_field=models.JSONField()))
     error_count = models.IntegerField(_lazy("エラー件数"), default=0)
     errors = models.JSONField(_lazy("エラー"), default=list, blank=True)
     timings = models.JSONField(_lazy("処理時間（秒）"), default=dict, blank=True)

@@ -151,8 +151,18 @@ def _is_utf8(raw: bytes) -> bool:
     return not raw.isascii()
 
 
-def iter_text_lines(stream: BinaryIO, encoding: str, errors_out: dict[int, dict], start_line: int = 0
-                    ) -> Iterator[tuple[int, str, bool]]:
+def _too_long(line: int, limit: int, actual: int) -> dict:
+    return error(line, "", _("1行の長さがレイアウトの上限（%(limit)s バイト）を超えています（%(actual)s バイト）")
+                 % {"limit": f"{limit:,}", "actual": f"{actual:,}"})
+
+
+def max_line_bytes(layout: object) -> int:
+    """The longest line a layout allows, in bytes of its encoding (0: no limit but MAX_LINE_CHARS)."""
+    return int((getattr(layout, "options", None) or {}).get("max_line_bytes") or 0)
+
+
+def iter_text_lines(stream: BinaryIO, encoding: str, errors_out: dict[int, dict], start_line: int = 0,
+                    max_bytes: int = 0) -> Iterator[tuple[int, str, bool]]:
     """Decoded lines; undecodable lines are put in ``errors_out`` and yielded as replaced text."""
     codec = "utf-8" if encoding.startswith("utf-8") else encoding
     for line_no, raw, terminated in iter_raw_lines(stream, start_line=start_line):
@@ -160,6 +170,8 @@ def iter_text_lines(stream: BinaryIO, encoding: str, errors_out: dict[int, dict]
             if codec != "utf-8":
                 raise FileRejected(_bom_message(encoding), line=1)
             raw = raw[3:]
+        if max_bytes and len(raw) > max_bytes:
+            errors_out[line_no] = _too_long(line_no, max_bytes, len(raw))
         try:
             text = raw.decode(codec)
         except UnicodeDecodeError as exc:
@@ -190,7 +202,7 @@ class CsvParser:
 
         def lines() -> Iterator[str]:
             for line_no, text, terminated in iter_text_lines(stream, self.layout.encoding, decode_errors,
-                                                             start_line):
+                                                             start_line, max_line_bytes(self.layout)):
                 state["line"], state["terminated"] = line_no, terminated
                 if len(text) > MAX_LINE_CHARS:
                     decode_errors[line_no] = error(
@@ -240,6 +252,9 @@ class CsvParser:
                 or part.startswith(BOM)):
             return None  # (a one-column line of spaces is a blank line for ``records``)
         codec = "utf-8" if self.layout.encoding.startswith("utf-8") else self.layout.encoding
+        limit = max_line_bytes(self.layout)
+        if limit and max(map(len, part.split(b"\n"))) > limit + 1:  # (+1: a CR before the LF)
+            return None
         try:
             text = part.decode(codec)
         except UnicodeDecodeError:
@@ -312,6 +327,7 @@ class FixedParser:
         codec, slices, length = self.codec, self.slices, self.record_length
         labels = [c.get("label") or c.get("field") for c in self.layout.columns]
         utf8_check = codec != "utf-8"
+        limit = max_line_bytes(self.layout)
         self.header_pending = self.layout.has_header if header_pending is None else header_pending
         for line_no, raw, terminated in iter_raw_lines(stream, start_line=start_line):
             if line_no == 1 and raw.startswith(BOM):
@@ -319,6 +335,9 @@ class FixedParser:
                     raise FileRejected(_bom_message(self.layout.encoding), line=1)
                 raw = raw[3:]
             if not raw.strip():
+                continue
+            if limit and len(raw) > limit:
+                yield Record(line_no, None, [_too_long(line_no, limit, len(raw))])
                 continue
             if self.header_pending:
                 self.header_pending = False

@@ -27,6 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from audit.services import record
+from integration.eras import ERAS as ERA_TABLE
 from integration.models import Resident, ResidentStatus, SupportMeasure
 from integration.normalize import normalize_address, normalize_kana, normalize_name
 from integration.selectors import PersonView, person_views
@@ -39,13 +40,8 @@ CANDIDATES = 1000
 MIN_INFIX = 3
 
 # 元号: (letter, kanji, code used by core systems, first day, last day, offset to 西暦)
-_ERAS = (
-    ("M", "明治", "1", date(1868, 1, 25), date(1912, 7, 29), 1867),
-    ("T", "大正", "2", date(1912, 7, 30), date(1926, 12, 24), 1911),
-    ("S", "昭和", "3", date(1926, 12, 25), date(1989, 1, 7), 1925),
-    ("H", "平成", "4", date(1989, 1, 8), date(2019, 4, 30), 1988),
-    ("R", "令和", "5", date(2019, 5, 1), date(9999, 12, 31), 2018),
-)
+# (from the one era table, integration/eras.json)
+_ERAS = tuple((era.letter, era.name, era.digit, era.start, era.end, era.offset) for era in ERA_TABLE)
 _ERA_BY_KEY = {}
 for _era in _ERAS:
     for _key in (_era[0], _era[1], _era[1][0], _era[2]):

@@ -13,7 +13,7 @@ import re
 import shutil
 import time
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 SHIPPED_DIR = Path(__file__).resolve().parent / "layouts"
 LAYOUT_FIELDS = ("key", "name", "description", "direction", "target", "format", "encoding", "has_header",
                  "delimiter", "record_length", "mode", "op_codes", "key_fields", "date_formats", "code_tables",
-                 "columns", "options", "method", "is_active")
+                 "columns", "options", "records", "method", "is_active")
 STALE_AFTER = timedelta(minutes=10)
 # Session advisory lock held by the process executing a run: if nobody holds it, the run is dead.
 # Run ids are per schema, so the key hashes schema and id: city A's run 7 never blocks city B's run 7.
@@ -193,7 +193,8 @@ def layout_save(*, actor: Any, data: dict, shipped: bool = False, create: bool =
     if layout.direction != LinkageLayout.Direction.IN:
         raise ValidationError({"direction": [_("このレイアウト取込は取込（in）方向のみ扱います")]})
     try:
-        layout.full_clean(exclude=["columns", "op_codes", "key_fields", "date_formats", "code_tables", "options"])
+        layout.full_clean(exclude=["columns", "op_codes", "key_fields", "date_formats", "code_tables", "options",
+                                   "records"])
     except ValidationError as exc:
         raise ValidationError(exc.message_dict) from None
     problems = layout_problems(layout)
@@ -244,7 +245,7 @@ def layouts_ensure_shipped(*, actor: Any = SYSTEM, force: bool = False) -> list[
         if data["key"] in existing and not force:
             continue
         target = data["target"]
-        area = target.split(":", 1)[1] if target.startswith("eligibility:") else "juki"
+        area = target.split(":", 1)[1] if target.startswith("eligibility:") and target != "eligibility:*" else "juki"
         if not tenant.has_area(area):
             continue
         loaded.append(layout_import_json(actor=actor, data=data, shipped=True))
@@ -467,7 +468,7 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
     layout = run.layout
     try:
         importer = Importer(layout=layout, tenant=tenant, gaiji=gaiji_mapping(), progress=_progress(run),
-                            load_key=str(run.pk))
+                            load_key=str(run.pk), last_reference_date=_last_reference_date(layout))
     except LayoutInvalid as exc:
         return _finish(run, ImportRun.Status.FAILED, _("レイアウトの定義に誤りがあります"),
                        errors=[error(0, "", p) for p in exc.problems], actor=actor)
@@ -499,14 +500,27 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
         ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.APPLYING, rows_total=importer.rows,
                                                    rows_validated=importer.rows, heartbeat_at=timezone.now())
         run.status, run.rows_total, run.rows_validated = ImportRun.Status.APPLYING, importer.rows, importer.rows
+        frame = importer.frame
+        header = {"file_kind": (frame.file_kind or "") if frame else "",
+                  "reference_date": frame.reference_date if frame else None, "skipped": importer.skipped}
         with transaction.atomic():
             counts = importer.apply()
             timings = {**importer.timings, "total": round(time.perf_counter() - started, 3)}
-            message = (_("%(rows)s 行を取り込みました（追加 %(added)s・変更 %(changed)s・削除 %(deleted)s）")
-                       % {"rows": f"{importer.rows:,}", "added": f"{counts['added']:,}",
-                          "changed": f"{counts['changed']:,}", "deleted": f"{counts['deleted']:,}"})
+            if importer.empty_no_change:
+                message = _("空のファイルを受信しました（変更なし）")
+            else:
+                message = (_("%(rows)s 行を取り込みました（追加 %(added)s・変更 %(changed)s・削除 %(deleted)s）")
+                           % {"rows": f"{importer.rows:,}", "added": f"{counts['added']:,}",
+                              "changed": f"{counts['changed']:,}", "deleted": f"{counts['deleted']:,}"})
+            if importer.skipped:
+                message += _("。契約外の業務の %(count)s 行は取り込んでいません") % {"count": f"{importer.skipped:,}"}
+            if importer.measures_added:
+                message += _("。支援措置を %(count)s 件追加しました") % {"count": f"{importer.measures_added:,}"}
+            if importer.warnings:
+                message += _("。確認事項が %(count)s 件あります") % {"count": f"{len(importer.warnings):,}"}
+                header["warnings"] = importer.warnings
             return _finish(run, ImportRun.Status.SUCCEEDED, message, errors=[], timings=timings,
-                           counts={**counts, "rows_applied": importer.rows}, actor=actor)
+                           counts={**counts, **header, "rows_applied": importer.rows}, actor=actor)
     except Exception as exc:
         run.refresh_from_db()
         _finish(run, ImportRun.Status.FAILED, _("取込中に障害が発生したため、データは変更していません"),
@@ -516,6 +530,12 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
         return run
     finally:
         importer.drop_stage()
+
+
+def _last_reference_date(layout: LinkageLayout) -> date | None:
+    """The reference date (基準日) of the newest file applied with this layout, if its header had one."""
+    return (ImportRun.objects.filter(layout=layout, status=ImportRun.Status.SUCCEEDED, reference_date__isnull=False)
+            .order_by("-reference_date").values_list("reference_date", flat=True).first())
 
 
 def import_retry(*, run: ImportRun, actor: Any, run_async: bool = True) -> ImportRun:

@@ -44,6 +44,7 @@ class FieldSpec:
     name: str
     label_text: str | Promise
     kind: str = "str"  # str | atena | digits | date | code | bool | personal_no | municipality_code | op
+    #                    | record_type | ignore
     max_length: int = 0
     choices: tuple[str, ...] = ()
     code_table: str = ""
@@ -82,6 +83,8 @@ COMMON = (
        meaning=_lazy("ファイルの送信元自治体。取込先自治体と一致しなければ取り込みません")),
     _f("op", _lazy("処理区分"), "op", store=False, meaning=_lazy("差分ファイルの追加・変更・削除の区分")),
     _f("ignore", _lazy("（未使用）"), "ignore", store=False, meaning=_lazy("取り込まない項目")),
+    _f("record_type", _lazy("レコード区分"), "record_type", store=False,
+       meaning=_lazy("ヘッダ・データ・トレーラの区別（データレコードの値だけを取り込みます）")),
 )
 
 
@@ -99,6 +102,7 @@ class Target:
     allow_details: bool = False
     scope_column: str | None = None
     defaults: dict[str, object] = field(default_factory=dict)
+    routed: bool = False  # the scope column comes from each row (業務区分 of a multi-area file), not the target
 
     @property
     def table(self) -> str:
@@ -166,6 +170,7 @@ RESIDENT_FIELDS = (
     _f("address_set_on", _lazy("住所を定めた年月日"), "date", meaning=_lazy("住所を定めた年月日")),
     _f("notified_on", _lazy("届出年月日"), "date", meaning=_lazy("届出年月日")),
     _f("previous_address", _lazy("転入前住所"), max_length=200, meaning=_lazy("転入前住所")),
+    _f("removed_on", _lazy("消除日"), "date", meaning=_lazy("住民票の消除日（転出・死亡等。未設定は空欄）")),
     _f("status", _lazy("住民状態"), "code", code_table="status", choices=tuple(ResidentStatus.values),
        meaning=_lazy("住民・転出・死亡・職権消除等")),
     _f("kind", _lazy("住民種別"), "code", code_table="kind", choices=tuple(ResidentKind.values),
@@ -174,6 +179,10 @@ RESIDENT_FIELDS = (
     _f("residence_status", _lazy("在留資格"), max_length=60, meaning=_lazy("外国人住民の在留資格")),
     _f("residence_period_end", _lazy("在留期間の満了日"), "date", meaning=_lazy("在留期間の満了日")),
     _f("residence_card_no", _lazy("在留カード等番号"), max_length=12, meaning=_lazy("在留カード等の番号")),
+    _f("support_indicator", _lazy("支援措置区分"), "support_indicator", store=False, code_table="support_indicator",
+       choices=("", *SupportMeasure.Kind.values),
+       meaning=_lazy("住民記録の支援措置（DV等）の区分。全件取込で措置を追加しますが、終了はしません"
+                     "（終了は支援措置ファイルか業務管理者の操作で行います）")),
 )
 
 HOUSEHOLD_FIELDS = (
@@ -230,6 +239,23 @@ def _eligibility_target(area: str) -> Target:
     )
 
 
+MULTI_AREA = "eligibility:*"
+
+
+def _eligibility_multi_target() -> Target:
+    """One eligibility file for several business areas: a 業務区分 column routes each row through the layout's
+    code table ``area``; rows of areas outside the municipality's plan are skipped and counted."""
+    areas = tuple(a for a in BusinessArea.values if a != BusinessArea.JUKI.value)
+    area_field = _f("area", _lazy("業務区分"), "code", code_table="area", choices=areas,
+                    meaning=_lazy("行ごとの業務（コード表で業務に振り分け、契約外の業務の行は取り込みません）"))
+    return Target(
+        key=MULTI_AREA, label=_("資格情報（複数業務・業務区分で振り分け）"), model=Eligibility,
+        fields=(area_field, *ELIGIBILITY_FIELDS), key_columns=("atena_no", "area", "kind"),
+        conflict="(atena_no, area, kind)", area=None, required=("atena_no", "area", "kind"), allow_details=True,
+        scope_column="area", routed=True,
+    )
+
+
 def _support_target() -> Target:
     return Target(
         key="support_measures", label=_("支援措置"), model=SupportMeasure, fields=SUPPORT_FIELDS,
@@ -248,6 +274,8 @@ _FACTORIES: dict[str, Callable[[], Target]] = {
 
 def target_for(key: str) -> Target:
     """``residents`` / ``households`` / ``support_measures`` / ``eligibility:<area>``; ValueError if unknown."""
+    if key == MULTI_AREA:
+        return _eligibility_multi_target()
     if key.startswith("eligibility:"):
         area = key.split(":", 1)[1]
         if area not in BusinessArea.values:
@@ -264,4 +292,5 @@ def target_choices() -> list[tuple[str, str]]:
     result = [(k, t.label) for k, t in choices]
     result += [(f"eligibility:{a}", _("資格情報（%(area)s）") % {"area": label})
                for a, label in BusinessArea.choices if a != "juki"]
+    result.append((MULTI_AREA, _("資格情報（複数業務・業務区分で振り分け）")))
     return result

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditAction
 from audit.services import record
-from integration import disclosure, selectors, services
+from integration import disclosure, labels, selectors, services
 from integration.forms import (
     CodePointForm,
     GaijiUploadForm,
@@ -81,7 +81,8 @@ def _run_context(request: HttpRequest, pk: int) -> dict:
         run = selectors.import_run_get(actor=request.user, pk=pk)
     except ImportRun.DoesNotExist:
         raise Http404(_("取込履歴がありません")) from None
-    return {"run": run, "stale": services.run_is_stale(run=run)}
+    return {"run": run, "stale": services.run_is_stale(run=run), "phases": labels.run_phases(run.timings),
+            "file_kind": labels.file_kind(run.file_kind)}
 
 
 @login_required
@@ -216,7 +217,9 @@ def layout_view(request: HttpRequest, key: str) -> HttpResponse:
     columns = [{**c, "spec": target.field(c.get("field", ""))} for c in layout.columns]
     return render(request, "integration/layout.html", {
         "layout": layout, "columns": columns, "form": form, "schedule": schedule, "target": target,
-        "inbox": services.linkage_dir("inbox", layout.key)})
+        # the folder under the municipality's SFTP root, never the server's own path
+        "inbox": f"inbox/{layout.key}/", "op_codes": labels.op_codes(layout.op_codes),
+        "date_formats": labels.date_formats(layout.date_formats)})
 
 
 @login_required

@@ -28,8 +28,13 @@ def _date_text(value: date, fmt: str) -> str:
 class LayoutWriter:
     """``write(rows)`` where each row maps field name → value (str, date, bool or None)."""
 
-    def __init__(self, layout: dict, *, municipality_code: str, stream: BinaryIO, newline: str = "\r\n") -> None:
+    def __init__(self, layout: dict, *, municipality_code: str, stream: BinaryIO, newline: str = "\r\n",
+                 file_kind: str | None = None) -> None:
         self.layout = layout
+        # Record kinds (``layout["records"]``): ``write`` puts a header before the data and a trailer after.
+        self.records = layout.get("records") or {}
+        self.file_kind = file_kind or layout.get("mode", "full")
+        self.header_values: dict[str, object] = {}
         self.columns = layout["columns"]
         self.code = municipality_code
         self.stream = stream
@@ -60,29 +65,78 @@ class LayoutWriter:
         if field == "municipality_code":
             return self.code
         if field == "op":
+            if self.records.get("file_kinds") and self.file_kind == "full":
+                return ""  # a full file of a layout that serves both: no 処理区分 in the records
             return self.op_codes.get(row.get("op", "add"), "")
+        if field == "record_type":
+            return str((self.records.get("data") or {}).get("code") or "")
+        if field == "support_indicator":
+            return self.reverse.get("support_indicator", {}).get(value or "", str(value or ""))
         if value is None or value == "":
             return ""
         if isinstance(value, bool):
             return "1" if value else "0"
         if isinstance(value, date):
             return _date_text(value, self.date_format)
-        table_name = self.kind_table if field == "kind" else field if field in ("sex", "status", "relationship") else ""
+        coded = ("sex", "status", "relationship", "area")
+        table_name = self.kind_table if field == "kind" else field if field in coded else ""
         if table_name and table_name in self.reverse:
             return self.reverse[table_name].get(value, str(value))
         return str(value)
 
-    def cell(self, field: str, row: dict) -> str:
+    def cell(self, field: str, row: dict, column: dict | None = None) -> str:
         if field.startswith("details."):
             return str((row.get("details") or {}).get(field[8:], ""))
-        return self.text(field, row.get(field), row)
+        text = self.text(field, row.get(field), row)
+        if not text and column and column.get("none_values"):
+            return column["none_values"][0]  # the layout's "not set" value (0000000 for a date)
+        return text
 
-    def write(self, rows: Iterable[dict]) -> int:
+    def write(self, rows: Iterable[dict], *, reference_date: date | None = None, created_on: date | None = None,
+              record_count: int | None = None) -> int:
+        """Write the records (with the layout's header and trailer, if it declares them); the trailer's count
+        is the records written unless ``record_count`` says otherwise (to write a wrong one on purpose)."""
+        header, trailer = self.records.get("header"), self.records.get("trailer")
+        if header:
+            kinds = {v: k for k, v in (self.records.get("file_kinds") or {}).items()}
+            self._frame(header, {"record_type": header.get("code", ""), "municipality_code": self.code,
+                                 "file_kind": kinds.get(self.file_kind, ""),
+                                 "reference_date": reference_date or date.today(),
+                                 "created_on": created_on or date.today()})
+        count = self._write(rows)
+        if trailer:
+            self._frame(trailer, {"record_type": trailer.get("code", ""),
+                                  "record_count": count if record_count is None else record_count})
+        return count
+
+    def _frame(self, spec: dict, values: dict) -> None:
+        """One header or trailer record."""
+        columns = spec.get("columns") or []
+        texts = []
+        for column in columns:
+            value = values.get(column["field"], "")
+            if isinstance(value, date):
+                value = _date_text(value, self.date_format)
+            if column["field"] == "record_count" and self.layout["format"] == "fixed":
+                value = str(value).zfill(column["length"])
+            texts.append(str(value))
+        if self.layout["format"] == "csv":
+            self.csv.writerow(texts)
+            self._flush()
+            return
+        line = bytearray(b" " * (self.layout.get("record_length") or 0))
+        for column, text in zip(columns, texts, strict=True):
+            raw = text.encode(self.encoding)[:column["length"]]
+            start = column["start"] - 1
+            line[start:start + column["length"]] = raw + b" " * (column["length"] - len(raw))
+        self.stream.write(bytes(line) + self.newline.encode())
+
+    def _write(self, rows: Iterable[dict]) -> int:
         count = 0
         if self.layout["format"] == "csv":
             writerow = self.csv.writerow
             for row in rows:
-                writerow([self.cell(c["field"], row) for c in self.columns])
+                writerow([self.cell(c["field"], row, c) for c in self.columns])
                 count += 1
                 if count % 5000 == 0:
                     self._flush()
@@ -94,7 +148,7 @@ class LayoutWriter:
         for row in rows:
             parts = []
             for c in self.columns:
-                raw = self.cell(c["field"], row).encode(encoding)
+                raw = self.cell(c["field"], row, c).encode(encoding)
                 length = c["length"]
                 if len(raw) > length:
                     cut = raw[:length]

@@ -311,6 +311,7 @@ JSON_FORM_POSTS = {
     ("navigation.forms.ImportForm", "file"): ("/navi/admin/import/", "file", True),
     ("integration.forms.LayoutFileForm", "file"): ("/linkage/layouts/", "file", True),
     ("integration.exports.forms.LayoutImportForm", "file"): ("/linkage/exports/layouts/", "file", True),
+    ("integration.forms.LayoutSettingsForm", "records"): ("/linkage/layouts/new/", "layout-records", False),
 }
 
 
@@ -425,6 +426,9 @@ TRUSTED_JSON_READS = {
     "integration/services.py",  # integration/layouts/*.json shipped with the product
     "integration/generator.py",  # the shipped layouts, for the demo data generator
     "navigation/management/commands/load_default_catalogue.py",  # an operator's file on the server
+    "integration/vendorfiles.py",  # docs/vendor/*.json, the example vendor layouts shipped in the repository
+    "integration/eras.py",  # integration/eras.json, the one era table shipped with the product
+    "audit/checkpoints.py",  # our own signed anchors in the write-once store (checked against their signature)
 }
 
 

@@ -27,8 +27,8 @@ pytestmark = [pytest.mark.schema]
 @pytest.fixture
 def swap_small_files(monkeypatch):
     """Take the bulk path for files of any size (it normally starts at 16 MB and 50,000 rows)."""
-    monkeypatch.setattr(importer, "SWAP_MIN_BYTES", 0)
-    monkeypatch.setattr(importer, "BULK_ROWS", 1)
+    monkeypatch.setattr(importer.staging, "SWAP_MIN_BYTES", 0)
+    monkeypatch.setattr(importer.apply, "BULK_ROWS", 1)
 
 
 def _indexes(table: str) -> list[tuple[str, str]]:
@@ -181,7 +181,7 @@ CRASHING_SWAP_WORKER = textwrap.dedent("""
     import django
     django.setup()
     from integration import bulkswap, importer
-    importer.SWAP_MIN_BYTES, importer.BULK_ROWS = 0, 1
+    importer.staging.SWAP_MIN_BYTES, importer.apply.BULK_ROWS = 0, 1
     original = bulkswap.swap_in
 
     def hang(copies):
@@ -310,7 +310,7 @@ def test_load_table_of_a_nightly_file_writes_only_what_changed_and_ends_like_the
         (4, {}), (5, {"household_no": atena(910000), "relationship": "妻"}), (7, {})]
     results = []
     for city, swap_bytes in ((committed_city, 0), (other, 1 << 40)):  # load table / temporary table
-        monkeypatch.setattr(importer, "SWAP_MIN_BYTES", swap_bytes)
+        monkeypatch.setattr(importer.staging, "SWAP_MIN_BYTES", swap_bytes)
         with django_db_blocker.unblock(), in_tenant(city):
             layouts_ensure_shipped()
             Resident.objects.all().delete()

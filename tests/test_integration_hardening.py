@@ -521,12 +521,12 @@ def parallel(monkeypatch):
         return result
 
     monkeypatch.setattr(importer.Importer, "_stage_parallel", spy)
-    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 4 * 1024)
-    monkeypatch.setattr(importer, "CHUNK_BYTES", 2 * 1024)
+    monkeypatch.setattr(importer.parallel, "PARALLEL_MIN_BYTES", 4 * 1024)
+    monkeypatch.setattr(importer.parallel, "CHUNK_BYTES", 2 * 1024)
 
     def use(workers: int) -> list:
-        monkeypatch.setattr(importer, "WORKERS", workers)
-        monkeypatch.setattr(importer, "IN_FLIGHT", workers + 1)
+        monkeypatch.setattr(importer.parallel, "WORKERS", workers)
+        monkeypatch.setattr(importer.parallel, "IN_FLIGHT", workers + 1)
         spied.clear()
         return spied
 

@@ -6,6 +6,7 @@ are tested for a new layout, a copy, an edit, refusals that change nothing, role
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -118,6 +119,14 @@ def editor_post(data: dict, *, key: str | None = None, extra_rows: int = 0) -> d
         post[f"col-{i}-ORDER"] = str(i + 1) if column else ""
         if column.get("required"):
             post[f"col-{i}-required"] = "on"
+        post[f"col-{i}-chars"] = column.get("chars", "")
+        post[f"col-{i}-none_values"] = ",".join(column.get("none_values") or [])
+        if column.get("exists_in"):
+            post[f"col-{i}-exists_in"] = "on"
+        if column.get("allow_formula"):
+            post[f"col-{i}-allow_formula"] = "on"
+    if data.get("records"):
+        post["layout-records"] = json.dumps(data["records"], ensure_ascii=False)
     return {k: v for k, v in post.items() if v != ""}
 
 
@@ -336,3 +345,47 @@ def test_the_same_layout_key_in_both_cities_is_edited_only_where_it_is(tenant_a,
         assert not AuditEvent.objects.filter(details__icontains="B区だけの名前").exists()
     with in_tenant(tenant_b):
         assert LinkageLayout.objects.get(key="juki_standard_csv").name == "B区だけの名前"
+
+
+def test_every_shipped_and_vendor_layout_opens_and_saves_unchanged(tenant_a, shipped_a):
+    """Opened in the editor and saved as it is, each layout — details.* columns, record kinds, file checks and
+    column rules included — is exactly what it was (the eligibility layout could not be saved before)."""
+    from integration.services import layout_import_json
+    from integration.vendorfiles import VENDOR_DIR
+    from madoguchi.principals import SYSTEM
+
+    for path in sorted(VENDOR_DIR.glob("*.json")):
+        layout_import_json(actor=SYSTEM, data=path.read_bytes())
+    client = staff_client(tenant_a, "admin")
+    keys = list(LinkageLayout.objects.order_by("key").values_list("key", flat=True))
+    assert "elig_kokuho_csv" in keys and "minato_juki_fixed" in keys and "minato_shikaku_csv" in keys
+    for key in keys:
+        before = layout_to_dict(layout=LinkageLayout.objects.get(key=key))
+        page = client.get(f"/linkage/layouts/{key}/edit/")
+        assert page.status_code == 200, key
+        response = client.post(f"/linkage/layouts/{key}/edit/", editor_post(before))
+        assert response.status_code == 302, (key, response.content.decode()[-3000:])
+        assert layout_to_dict(layout=LinkageLayout.objects.get(key=key)) == before, key
+
+
+def test_the_editor_changes_record_kinds_and_refuses_bad_ones(tenant_a, shipped_a):
+    from integration.services import layout_import_json
+    from integration.vendorfiles import VENDOR_DIR
+    from madoguchi.principals import SYSTEM
+
+    layout_import_json(actor=SYSTEM, data=(VENDOR_DIR / "minato_juki_fixed.json").read_bytes())
+    client = staff_client(tenant_a, "admin")
+    data = layout_to_dict(layout=LinkageLayout.objects.get(key="minato_juki_fixed"))
+    data["records"]["checks"] = ["municipality_code", "record_count"]  # the admin drops two checks
+    assert client.post("/linkage/layouts/minato_juki_fixed/edit/", editor_post(data)).status_code == 302
+    assert LinkageLayout.objects.get(key="minato_juki_fixed").records["checks"] == ["municipality_code",
+                                                                                    "record_count"]
+    broken = editor_post(data)
+    broken["layout-records"] = '{"checks": ["record_count"],'
+    page = client.post("/linkage/layouts/minato_juki_fixed/edit/", broken).content.decode()
+    assert "JSONとして読めません" in page
+    data["records"]["checks"] = ["no_such_check"]
+    page = client.post("/linkage/layouts/minato_juki_fixed/edit/", editor_post(data)).content.decode()
+    assert "ファイル検査「no_such_check」は使用できません" in page
+    assert LinkageLayout.objects.get(key="minato_juki_fixed").records["checks"] == ["municipality_code",
+                                                                                    "record_count"]

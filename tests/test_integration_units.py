@@ -164,3 +164,28 @@ def test_fast_batches_read_plain_parts_exactly_like_records_and_refuse_the_rest(
     for not_plain in (b"0001abc\n", b"          \n", b"0001\x81abcde\n"[:0] + b"000\x81abcdef\n",
                       b"0001abcdef\n\n", b"0001abcdef"):
         assert _fast(fixed_parser, not_plain) is None, not_plain
+
+
+def test_gaiji_table_names_its_code_system():
+    """F040 is the vendor's CP932 外字 code of U+E000: the table must say which code system a bare code is in."""
+    sjis, errors = parse_gaiji_csv("外字コード(SJIS),UCS,MJ文字図形名\nF040,U+20BB7,MJ000000\nF041,吉,\n".encode())
+    assert not errors and [r.local_code for r in sjis] == ["\ue000", "\ue001"]
+    prefixed, errors = parse_gaiji_csv("外字コード,UCS\nSJIS:F040,U+20BB7\nU+E001,吉\n".encode())
+    assert not errors and [r.local_code for r in prefixed] == ["\ue000", "\ue001"]
+    unicode_rows, errors = parse_gaiji_csv("外字コード（Unicode）,UCS\nE000,U+20BB7\n".encode())
+    assert not errors and unicode_rows[0].local_code == "\ue000"
+    rows, errors = parse_gaiji_csv("外字コード,UCS\nU+E000,U+20BB7\nF040,吉\n".encode())  # bare: which system?
+    assert [(e["line"], e["column"]) for e in errors] == [(3, "外字コード")]
+    assert "「F040」はどの文字コードの番号か分かりません" in errors[0]["message"]
+    rows, errors = parse_gaiji_csv("外字コード(SJIS),UCS\n889F,亜\n".encode())  # 亜: not the user-defined area
+    assert errors[0]["line"] == 2 and "F040〜F9FC" in errors[0]["message"]
+
+
+def test_gaiji_table_refuses_columns_it_does_not_understand():
+    rows, errors = parse_gaiji_csv("外字コード,UCS,読み\nU+E000,U+20BB7,よし\n".encode())
+    assert rows == [] and [(e["line"], e["column"]) for e in errors] == [(1, "3列目")]
+    assert "見出し「読み」は外字変換表の項目ではありません" in errors[0]["message"]
+    rows, errors = parse_gaiji_csv("コード,変換先\nU+E000,U+20BB7\n".encode())
+    assert rows == [] and {e["line"] for e in errors} == {1}
+    rows, errors = parse_gaiji_csv("UCS,外字コード\nU+20BB7,U+E000\n".encode())  # the code must come first
+    assert rows == [] and errors

@@ -154,3 +154,58 @@ def test_shipped_layouts_come_with_provisioning_and_the_dispatcher_restores_miss
     job = next(j for j in registered() if j.name == "integration.schedules")
     assert job.due(_local(2, 0), in_a)
     assert LinkageLayout.objects.filter(key="support_measures_csv").exists()
+
+
+# The worker command as deployed (docs/operations.md, docker-compose.yml): prefork pool, concurrency 2. Only the
+# queue, name and pid file are the test's own, so that no other worker takes the task.
+DEPLOYED_WORKER = ["celery", "-A", "madoguchi", "worker", "-l", "INFO", "--concurrency", "2"]
+
+
+@pytest.mark.worker
+@pytest.mark.schema
+def test_deployed_prefork_worker_validates_a_big_file_in_parallel(committed_city, django_db_blocker, tmp_path):
+    """Under the prefork worker the task runs in a daemonic child process; the file's parts must still be
+    validated by two processes (they used to be validated in one, silently)."""
+    from integration.generator import CoreDataGenerator
+    from integration.services import SHIPPED_DIR, import_submit
+    from integration.writer import LayoutWriter
+
+    queue = f"prefork-{os.getpid()}-{time.time_ns()}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "madoguchi.settings.test", "DATABASE_URL": _test_database_url(),
+           "MADOGUCHI_LINKAGE_ROOT": str(settings.LINKAGE_ROOT),
+           # a file of ~1 MB counts as big here, cut into parts of 32 KB (16 MB and 4 MB in production)
+           "MADOGUCHI_IMPORT_PARALLEL_MIN_BYTES": str(256 * 1024), "MADOGUCHI_IMPORT_CHUNK_BYTES": str(32 * 1024),
+           "MADOGUCHI_IMPORT_WORKERS": "2"}
+    log_path = tmp_path / "worker.log"
+    log = log_path.open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", *DEPLOYED_WORKER, "-Q", queue, "-n", f"{queue}@%h",
+         "--pidfile", str(tmp_path / "worker.pid"), "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: "ready." in log_path.read_text() or worker.poll() is not None, timeout=60)
+        assert worker.poll() is None, log_path.read_text()[-3000:]
+        layout_json = __import__("json").loads((SHIPPED_DIR / "juki_standard_csv.json").read_text(encoding="utf-8"))
+        people = CoreDataGenerator(residents=4000, seed=3, gaiji_rate=0).generate()
+        data = tmp_path / "residents.csv"
+        with data.open("wb") as stream:
+            LayoutWriter(layout_json, municipality_code=committed_city.code, stream=stream).write(
+                p.row() for p in people)
+        assert data.stat().st_size > 256 * 1024
+        with django_db_blocker.unblock(), in_tenant(committed_city):
+            layout = LinkageLayout.objects.get(key="juki_standard_csv")
+            run = import_submit(actor=SYSTEM, layout=layout, source=data, file_name="residents.csv", queue=queue)
+            run = wait_until(lambda: ImportRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(),
+                             timeout=120)
+            assert run.status == ImportRun.Status.SUCCEEDED, (run.errors, log_path.read_text()[-3000:])
+            assert run.timings.get("validate_processes") == 2, (run.timings, log_path.read_text()[-3000:])
+            assert Resident.objects.count() == len(people)
+            connection.set_schema_to_public()
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+        log.close()

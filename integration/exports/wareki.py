@@ -7,14 +7,12 @@ from datetime import date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from integration.eras import ERAS as ERA_TABLE
+
 # (first day, name, letter, digit) — digit as used by 住基 systems: 1 明治 … 5 令和.
-ERAS: tuple[tuple[date, str, str, str], ...] = (
-    (date(2019, 5, 1), "令和", "R", "5"),
-    (date(1989, 1, 8), "平成", "H", "4"),
-    (date(1926, 12, 25), "昭和", "S", "3"),
-    (date(1912, 7, 30), "大正", "T", "2"),
-    (date(1868, 10, 23), "明治", "M", "1"),
-)
+# Newest first, from the one era table of import, export and search (integration/eras.json).
+ERAS: tuple[tuple[date, str, str, str], ...] = tuple(
+    (era.start, era.name, era.letter, era.digit) for era in reversed(ERA_TABLE))
 
 # Names of the styles (lazy translations: str() them to join or compare).
 DATE_STYLES: dict[str, str] = {

@@ -1,0 +1,358 @@
+"""Linkage import of a core-system vendor's files (docs/vendor-spec.md), through the deployed worker command.
+
+    .venv/bin/python bench/vendor_bench.py [--residents 1000000] [--repeat 3] [--baseline COMMIT] [--write-docs]
+
+Measures, in one run on the same machine and database (``bench_madoguchi_vendor``, its own):
+
+1. **Vendor fixed width through the deployed worker**: 1,000,000 residents in the vendor's CP932 fixed-width
+   layout with header and trailer (``docs/vendor/minato_juki_fixed.json``, imported as JSON), submitted with
+   ``import_submit`` to a worker started with the command of docs/operations.md / docker-compose.yml
+   (``celery -A madoguchi worker --concurrency 2``, prefork; only its queue and name are the bench's own).
+   Reported: seconds from submit to finished, the run's phases, and the CPU time of each process — the worker's
+   main process, the pool child that ran the task, the validation processes it forked, PostgreSQL.
+2. **Record kinds' overhead on the shipped CSV**: the shipped ``juki_standard_csv`` file imported by this tree
+   and by ``--baseline`` (default 33725bc, the commit before this work), alternating, ``--repeat`` times each
+   (one process per run, ``run_async=False``, as bench/import_bench.py measures it); medians compared.
+3. **The floor**: the same residents' CSV file ``COPY``ed raw into an unlogged table, a keyed
+   ``INSERT … SELECT`` into a copy of the mirror table (its unique key in place), and its other indexes built
+   on two connections — what any import must at least do on this machine today. The imports are reported as a
+   ratio to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import import_bench  # noqa: E402  (setup_django, prepare, reset, the CSV child)
+
+# Its own database and files: the baseline commit runs against the same schema, and other benches are not disturbed.
+import_bench.DB_NAME = "bench_madoguchi_vendor"
+import_bench.CACHE = Path("/tmp/madoguchi-vendor-bench")
+
+BASE = "2026-04-01"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def vendor_file(residents: int, seed: int) -> Path:
+    from datetime import date
+
+    from integration.vendorfiles import vendor_people, write_vendor
+
+    path = import_bench.CACHE / f"{residents}-{seed}" / "minato_juki_nogaiji.dat"
+    if not path.exists():
+        started = time.perf_counter()
+        # without 外字: PostgreSQL's WIN932 conversion (the floor's raw COPY) has no mapping for the user-defined area
+        people = vendor_people(residents=residents, seed=seed, today=date(2026, 4, 1), gaiji_rate=0)
+        with path.open("wb") as stream:
+            write_vendor("minato_juki_fixed", people, stream, municipality_code=import_bench.CODE, file_kind="full",
+                         reference_date=date.fromisoformat(BASE))
+        print(f"vendor file: {residents:,} residents in {time.perf_counter() - started:.1f} s → {path}")
+    return path
+
+
+def vendor_layout() -> None:
+    from django_tenants.utils import schema_context
+
+    from integration.services import layout_import_json
+    from integration.vendorfiles import VENDOR_DIR
+    from madoguchi.principals import SYSTEM
+
+    with schema_context(import_bench.municipality().schema_name):
+        layout_import_json(actor=SYSTEM, data=(VENDOR_DIR / "minato_juki_fixed.json").read_bytes())
+
+
+# -- CPU time of processes (from /proc, in seconds) -------------------------------------------------------------
+def _stat(pid: int) -> tuple[float, float]:
+    """(own CPU, CPU of waited-for children) of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+    return (utime + stime) / TICK, (cutime + cstime) / TICK
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(c) for c in task.read_text().split()]
+    return found
+
+
+def _postgres_cpu() -> float:
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == "postgres":
+                    own, waited = _stat(int(proc.name))
+                    total += own + waited
+            except (OSError, IndexError):
+                continue
+    return total
+
+
+def worker_run(path: Path, repeat: int) -> list[dict]:
+    """The vendor file through the deployed worker command, ``repeat`` times (mirror emptied before each)."""
+    from django_tenants.utils import schema_context
+
+    from integration.models import LinkageLayout
+    from integration.services import import_submit
+    from madoguchi.principals import SYSTEM
+
+    queue = f"vendor-bench-{os.getpid()}"
+    log_path = import_bench.CACHE / "vendor-worker.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "madoguchi.settings.base")}
+    command = [sys.executable, "-m", "celery", "-A", "madoguchi", "worker", "-l", "INFO", "--concurrency", "2",
+               "-Q", queue, "-n", f"{queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    results = []
+    try:
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"worker did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        for _attempt in range(repeat):
+            import_bench.reset()
+            pids = [worker.pid, *_children(worker.pid)]
+            before = {pid: _stat(pid) for pid in pids}
+            pg_before = _postgres_cpu()
+            with schema_context(import_bench.municipality().schema_name):
+                layout = LinkageLayout.objects.get(key="minato_juki_fixed")
+                started = time.perf_counter()
+                run = import_submit(layout=layout, source=path, file_name=path.name, actor=SYSTEM, queue=queue)
+                while True:
+                    run.refresh_from_db()
+                    if run.status in ("succeeded", "failed"):
+                        break
+                    time.sleep(0.05)
+                seconds = time.perf_counter() - started
+            if run.status != "succeeded":
+                raise SystemExit(f"vendor import failed: {run.message} {run.errors[:3]}")
+            after = {pid: _stat(pid) for pid in pids}
+            cpu = {"worker_main": round(after[worker.pid][0] - before[worker.pid][0], 1)}
+            task_child = max(pids[1:], key=lambda pid: after[pid][0] - before[pid][0])
+            cpu["task_process"] = round(after[task_child][0] - before[task_child][0], 1)
+            cpu["validation_processes"] = round(after[task_child][1] - before[task_child][1], 1)
+            cpu["postgresql_all_backends"] = round(_postgres_cpu() - pg_before, 1)
+            results.append({"seconds": round(seconds, 2), "rows": run.rows_total, "timings": run.timings, "cpu": cpu})
+            print(f"vendor fixed via worker: {seconds:.1f} s {cpu} {run.timings}", flush=True)
+    finally:
+        os.killpg(worker.pid, 15)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, 9)
+    return results
+
+
+# -- the shipped CSV, this tree against a baseline commit, alternating -------------------------------------------
+def baseline_tree(commit: str) -> Path:
+    folder = import_bench.CACHE / f"tree-{commit}"
+    if not (folder / "bench" / "import_bench.py").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
+        archive_path = folder.with_suffix(".tar")
+        archive_path.write_bytes(archive)
+        with tarfile.open(archive_path) as tar:
+            tar.extractall(folder, filter="data")
+        archive_path.unlink()
+    return folder
+
+
+CHILD = """
+import sys
+from pathlib import Path
+tree = Path(sys.argv[1])
+sys.path[:0] = [str(tree), str(tree / "bench")]
+import import_bench
+import_bench.DB_NAME, import_bench.CACHE = sys.argv[2], Path(sys.argv[3])
+sys.argv = ["import_bench.py", "--child", "csv", sys.argv[4]]
+import_bench.main()
+"""
+
+
+def csv_child(tree: Path, path: str) -> dict:
+    """bench/import_bench.py's CSV measurement as the given tree has it, on this bench's database."""
+    result = subprocess.run([sys.executable, "-c", CHILD, str(tree), import_bench.DB_NAME, str(import_bench.CACHE),
+                             path], capture_output=True, text=True, cwd=tree, env=os.environ.copy())
+    if result.returncode != 0:
+        raise SystemExit(f"CSV child in {tree} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# -- the floor ---------------------------------------------------------------------------------------------------
+STD_DATES = {"birth_date", "became_resident_on", "address_set_on", "notified_on", "residence_period_end", "removed_on"}
+
+
+def _build_indexes(definitions: list[str], dsn: str) -> None:
+    """Index builds on two connections at once (as the importer's bulk replacement does)."""
+    import psycopg
+
+    queue = list(definitions)
+    lock = threading.Lock()
+
+    def work() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SET maintenance_work_mem = '256MB'")
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    sql = queue.pop(0)
+                conn.execute(sql)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def floor(kind: str, path: Path) -> dict:
+    """Raw COPY + keyed INSERT … SELECT into a copy of the mirror table + its indexes (seconds each)."""
+    import psycopg
+    from django.conf import settings
+
+    from integration.services import SHIPPED_DIR
+    from integration.vendorfiles import vendor_layout as load_vendor_layout
+
+    db = settings.DATABASES["default"]
+    dsn = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    schema = import_bench.municipality().schema_name
+    timings: dict[str, float] = {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("DROP TABLE IF EXISTS floor_raw, floor_resident")
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        indexes = [row[0] for row in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 'integration_resident' "
+            "AND indexdef NOT LIKE 'CREATE UNIQUE%%'", [schema])]
+        if kind == "csv":
+            layout = json.loads((SHIPPED_DIR / "juki_standard_csv.json").read_text(encoding="utf-8"))
+            names = [f"c{i}" for i in range(len(layout["columns"]))]
+            conn.execute(f"CREATE UNLOGGED TABLE floor_raw ({', '.join(n + ' text' for n in names)})")
+            copy_sql = "COPY floor_raw FROM STDIN (FORMAT csv, HEADER true, ENCODING 'UTF8')"
+            select = {c["field"]: (f"NULLIF(c{i}, '')::date" if c["field"] in STD_DATES else f"COALESCE(c{i}, '')")
+                      for i, c in enumerate(layout["columns"])}
+            source = "floor_raw"
+        else:
+            layout = load_vendor_layout("minato_juki_fixed")
+            conn.execute("CREATE UNLOGGED TABLE floor_raw (line text)")
+            copy_sql = "COPY floor_raw FROM STDIN (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01', ENCODING 'WIN932')"
+
+            def piece(column: dict) -> str:
+                field = column["field"]
+                if field in STD_DATES:  # 和暦 digit + YYMMDD, from the sliced text
+                    d = f"NULLIF(NULLIF(p.{field}, ''), '0000000')"
+                    return (f"make_date((ARRAY[1867, 1911, 1925, 1988, 2018])[substr({d}, 1, 1)::int] "
+                            f"+ substr({d}, 2, 2)::int, substr({d}, 4, 2)::int, substr({d}, 6, 2)::int)")
+                return f"p.{field}"
+            stored = [c for c in layout["columns"] if c["field"] not in ("ignore", "op", "record_type",
+                                                                        "support_indicator")]
+            slices = ", ".join(f"rtrim(convert_from(substring(b FROM {c['start']} FOR {c['length']}), 'WIN932')) "
+                               f"AS {c['field']}" for c in stored)
+            select = {c["field"]: piece(c) for c in stored}
+            # one conversion back to bytes per line, each field sliced by bytes and decoded once
+            source = (f"floor_raw x0, LATERAL (SELECT {slices} FROM (SELECT convert_to(x0.line, 'WIN932') AS b) "
+                      "bytes) p WHERE substr(x0.line, 1, 1) = '2'")
+        started = time.perf_counter()
+        with conn.cursor().copy(copy_sql) as copy, path.open("rb") as stream:
+            while block := stream.read(1 << 20):
+                copy.write(block)
+        timings["copy_raw"] = round(time.perf_counter() - started, 2)
+        conn.execute("CREATE TABLE floor_resident (LIKE integration_resident INCLUDING DEFAULTS INCLUDING IDENTITY)")
+        conn.execute("ALTER TABLE floor_resident ADD CONSTRAINT floor_resident_atena_key UNIQUE (atena_no)")
+        columns = conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND "
+            "table_name = 'integration_resident' AND column_name NOT IN ('id', 'updated_at') ORDER BY ordinal_position",
+            [schema]).fetchall()
+        values = [select[name] if name in select else "''" if kind in ("character varying", "text") else "NULL"
+                  for name, kind in columns]
+        mark = time.perf_counter()
+        conn.execute(f"INSERT INTO floor_resident ({', '.join(name for name, _kind in columns)}, updated_at) "
+                     f"SELECT {', '.join(values)}, now() FROM {source}")
+        timings["insert_select"] = round(time.perf_counter() - mark, 2)
+        mark = time.perf_counter()
+        _build_indexes([sql.replace("integration_resident", "floor_resident", 1).replace(
+            " INDEX ", " INDEX floor_", 1) for sql in indexes], dsn + f"?options=-csearch_path%3D{schema}")
+        timings["indexes"] = round(time.perf_counter() - mark, 2)
+        timings["total"] = round(time.perf_counter() - started, 2)
+        conn.execute("DROP TABLE floor_raw, floor_resident")
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--residents", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline", default="33725bc")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["worker", "csv", "floor"])
+    args = parser.parse_args()
+    import_bench.setup_django()
+    files = import_bench.prepare(args.residents, args.seed)
+    fixed = vendor_file(args.residents, args.seed) if "worker" not in args.skip else None
+    vendor_layout()
+    report: dict = {"residents": args.residents, "load": os.getloadavg()}
+    if "floor" not in args.skip:
+        # The fixed-width floor (per-field byte slicing in SQL: convert_to/substring/convert_from) costs far more
+        # than any import, so it is no floor; both imports are compared with the CSV floor of the same residents.
+        report["floor"] = {"csv": [floor("csv", Path(files["csv"])) for _ in range(args.repeat)]}
+        print("floor", report["floor"], flush=True)
+    if "worker" not in args.skip:
+        report["worker"] = worker_run(fixed, args.repeat)
+    if "csv" not in args.skip:
+        tree = baseline_tree(args.baseline)
+        runs: dict[str, list[dict]] = {"head": [], "baseline": []}
+        for _attempt in range(args.repeat):
+            for name, where in (("baseline", tree), ("head", ROOT)):
+                import_bench.reset()
+                result = csv_child(where, files["csv"])
+                runs[name].append(result)
+                print(f"csv {name}: {result['seconds']:.1f} s", flush=True)
+        report["csv"] = runs
+    report["load_after"] = os.getloadavg()
+    summary = summarise(report)
+    report["summary"] = summary
+    out = import_bench.CACHE / "vendor_bench.json"
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+
+
+def summarise(report: dict) -> dict:
+    summary: dict = {}
+    floors = {kind: statistics.median(t["total"] for t in runs) for kind, runs in report.get("floor", {}).items()}
+    summary["floor_s"] = floors
+    if "worker" in report:
+        seconds = [r["seconds"] for r in report["worker"]]
+        summary["vendor_worker_s"] = {"median": statistics.median(seconds), "all": seconds}
+        if floors.get("csv"):
+            summary["vendor_vs_floor"] = round(statistics.median(seconds) / floors["csv"], 2)
+    if "csv" in report:
+        head = statistics.median(r["seconds"] for r in report["csv"]["head"])
+        base = statistics.median(r["seconds"] for r in report["csv"]["baseline"])
+        summary["csv_s"] = {"head": round(head, 2), "baseline": round(base, 2),
+                            "overhead_percent": round((head / base - 1) * 100, 1),
+                            "head_all": [round(r["seconds"], 1) for r in report["csv"]["head"]],
+                            "baseline_all": [round(r["seconds"], 1) for r in report["csv"]["baseline"]]}
+        if floors.get("csv"):
+            summary["csv_vs_floor"] = round(head / floors["csv"], 2)
+    return summary
+
+
+if __name__ == "__main__":
+    main()
