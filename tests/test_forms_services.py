@@ -177,7 +177,8 @@ def test_address_master_csv_bad_lines_are_named_and_nothing_is_stored(admin, in_
         address_areas_import(actor=admin, data=bad.encode(), file_name="mj.csv")
     assert "3行目" in caught.value.messages[0] and "4行目" in caught.value.messages[1]
     assert not AddressArea.objects.exists()
-    good = "町字ID,大字・町名,丁目名,大字・町名_カナ,郵便番号\n0001001,山下町,,ヤマシタチョウ,8920816\n0001002,新町,一丁目,シンマチ,\n"
+    good = ("町字ID,大字・町名,丁目名,大字・町名_カナ,郵便番号\n"
+            "0001001,山下町,,ヤマシタチョウ,8920816\n0001002,新町,一丁目,シンマチ,\n")
     assert address_areas_import(actor=admin, data=good.encode("cp932"), file_name="abr.csv") == 2
     assert AddressArea.objects.get(code="0001002").name == "新町一丁目"
     assert AddressArea.objects.get(code="0001001").source == "abr"
