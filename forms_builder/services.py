@@ -647,6 +647,13 @@ def address_areas_seed_from_mirror() -> int:
     return len(seen)
 
 
+def forms_setup() -> tuple[int, int]:
+    """Day one for a municipality: our default templates, and 町字 from the mirror's address codes."""
+    templates = templates_install_defaults()
+    towns = address_areas_seed_from_mirror()
+    return len(templates), towns
+
+
 ABR_HEADERS = {
     "code": ("町字ID", "町字コード", "コード"),
     "oaza": ("大字・町名", "町字", "町名"),

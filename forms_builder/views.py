@@ -318,6 +318,11 @@ def template_view(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def addresses_upload_view(request: HttpRequest) -> HttpResponse:
     selectors.require_admin(request.user)
+    if request.POST.get("action") == "seed":
+        templates, towns = services.forms_setup()
+        messages.success(request, _("標準様式 %(t)d 件を導入し、住民記録から町字 %(n)d 件を追加しました。")
+                         % {"t": templates, "n": towns})
+        return redirect("forms_builder:templates")
     upload = request.FILES.get("file")
     try:
         if upload is None:

@@ -239,3 +239,69 @@ def test_a_source_and_a_channel_plug_in_without_changing_forms_builder(setup):  
     finally:
         sources._sources.pop("testcard", None)
         channels._channels.pop("testtablet", None)
+
+
+def test_certificate_request_without_a_life_event_is_filled_from_the_mirror(setup):  # noqa: F811
+    import pdfplumber
+
+    from forms_builder import selectors, services
+    from navigation.cases.services import case_open
+    from tests.test_search import make_resident
+
+    resident = make_resident(name="証明 花子", kana="ショウメイ ハナコ", birth=date(1975, 3, 3), sex="2",
+                             address="テストA市山下町5番6号")
+    case = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[resident.atena_no])
+    assert case.events == [] and selectors.case_documents(case=case) == []
+    with pytest.raises(ValidationError) as caught:
+        services.certificate_request_set(actor=setup["staff"], counter=setup["counter"], case=case,
+                                         template_code="cert_juminhyo", kind="nosuch", copies="0", purpose="")
+    assert len(caught.value.messages) == 3 and "通数" in " ".join(caught.value.messages)
+    services.certificate_request_set(actor=setup["staff"], counter=setup["counter"], case=case,
+                                     template_code="cert_juminhyo", kind="kisai", copies="2", purpose="年金の手続")
+    services.case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case,
+                               values={("phone", ""): "099-111-2222"})
+    (plan,) = selectors.case_plans(actor=setup["staff"], case=case)
+    assert [(r.label, r.reason) for r in plan.resident_blanks] == [("郵便番号", "no_data")]
+    type(resident).objects.filter(pk=resident.pk).update(postcode="8920816")
+    (plan,) = selectors.case_plans(actor=setup["staff"], case=case)
+    assert plan.template_code == "cert_juminhyo" and plan.resident_blanks == [] and plan.problems == []
+    issued = services.document_issue(actor=setup["staff"], counter=setup["counter"], case=case, channel="print")
+    with pdfplumber.open(io.BytesIO(issued.pdf)) as pdf:
+        page = pdf.pages[0]
+        text = "".join(c["text"] for c in page.chars)
+        assert "年金の手続" in text and "テストA市山下町5番6号" in text and "証明花子" in text.replace(" ", "")
+        (mark,) = [c for c in page.chars if c["text"] == "レ"]
+        option = next(o for f in plan_fields(plan.template_code) if f.get("type") == "check" for o in f["options"]
+                      if o["value"] == "kisai")
+        assert option["x"] <= mark["x0"] * 25.4 / 72 <= option["x"] + option["w"]
+
+
+def plan_fields(code: str) -> list[dict]:
+    from forms_builder.models import FormTemplate
+    from forms_builder.selectors import version_in_force
+
+    return version_in_force(template=FormTemplate.objects.get(code=code)).fields
+
+
+def test_an_address_withheld_by_a_support_measure_is_never_printed(setup):  # noqa: F811
+    import pdfplumber
+
+    from forms_builder import selectors, services
+    from navigation.cases.services import case_open
+    from tests.test_search import make_resident, make_support_measure
+
+    resident = make_resident(name="保護 花子", kana="ホゴ ハナコ", birth=date(1975, 3, 3), sex="2",
+                             address="テストA市秘密町1番1号")
+    make_support_measure(resident.atena_no)
+    case = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[resident.atena_no])
+    services.certificate_request_set(actor=setup["staff"], counter=setup["counter"], case=case,
+                                     template_code="cert_juminhyo", kind="juminhyo", copies="1", purpose="本人確認")
+    services.case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case,
+                               values={("phone", ""): "099-111-2222"})
+    (plan,) = selectors.case_plans(actor=setup["staff"], case=case)
+    address = next(r for r in plan.results if r.binding == "computed.address")
+    assert address.value == "" and address.reason == "restricted"
+    pdf = services.case_preview(actor=setup["staff"], case=case)
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        text = "".join(c["text"] for c in doc.pages[0].chars)
+    assert "秘密町" not in text and "保護" in text
