@@ -97,10 +97,16 @@ def _peak_kb() -> int:
 
 
 def child(mode: str) -> None:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     pdf, pages = render.render_pdf(_plans(ONE if mode == "one" else BUNDLE))
-    print(json.dumps({"seconds": time.perf_counter() - started, "pages": pages, "bytes": len(pdf),
-                      "peak_mb": _peak_kb() / 1024}))
+    print(json.dumps({"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu, "pages": pages,
+                      "bytes": len(pdf), "peak_mb": _peak_kb() / 1024}))
+
+
+def _timed(codes: list) -> tuple[float, float, int]:
+    started, cpu = time.perf_counter(), time.process_time()
+    _pdf, pages = render.render_pdf(_plans(codes))
+    return time.perf_counter() - started, time.process_time() - cpu, pages
 
 
 def _run_child(mode: str) -> dict:
@@ -116,26 +122,25 @@ def main() -> None:
     if args.child:
         child(args.child)
         return
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+          "(wall time includes waiting for a CPU; CPU time is this process's own work)")
     cold = _run_child("one")
-    print(f"one A4 form, cold (first render in a fresh process, fonts loaded): {cold['seconds'] * 1000:.0f} ms")
-    render.render_pdf(_plans(ONE))
-    times = []
-    for _ in range(args.runs):
-        started = time.perf_counter()
-        render.render_pdf(_plans(ONE))
-        times.append(time.perf_counter() - started)
-    print(f"one A4 form, warm: median {statistics.median(times) * 1000:.0f} ms, "
-          f"p90 {sorted(times)[int(len(times) * 0.9) - 1] * 1000:.0f} ms over {args.runs} runs")
-    bundle_times = []
-    for _ in range(max(3, args.runs // 5)):
-        started = time.perf_counter()
-        _pdf, pages = render.render_pdf(_plans(BUNDLE))
-        bundle_times.append(time.perf_counter() - started)
-    print(f"family bundle ({len(BUNDLE)} documents, {pages} pages), warm: median "
-          f"{statistics.median(bundle_times):.2f} s")
+    print(f"one A4 form, cold (first render in a fresh process): wall {cold['seconds'] * 1000:.0f} ms, "
+          f"CPU {cold['cpu'] * 1000:.0f} ms")
+    _timed(ONE)
+    runs = [_timed(ONE) for _ in range(args.runs)]
+    walls, cpus = sorted(r[0] for r in runs), sorted(r[1] for r in runs)
+    p90 = cpus[int(len(cpus) * 0.9) - 1]
+    print(f"one A4 form, warm over {args.runs} runs: median wall {statistics.median(walls) * 1000:.0f} ms, "
+          f"median CPU {statistics.median(cpus) * 1000:.0f} ms (p90 CPU {p90 * 1000:.0f} ms)")
+    bundle_runs = [_timed(BUNDLE) for _ in range(max(3, args.runs // 5))]
+    print(f"family bundle ({len(BUNDLE)} documents, {bundle_runs[0][2]} pages), warm: median wall "
+          f"{statistics.median(r[0] for r in bundle_runs):.2f} s, "
+          f"median CPU {statistics.median(r[1] for r in bundle_runs):.2f} s")
     bundle = _run_child("bundle")
-    print(f"family bundle in a fresh process: {bundle['seconds']:.2f} s, peak RSS {bundle['peak_mb']:.0f} MB "
-          f"({bundle['pages']} pages, {bundle['bytes'] / 1024:.0f} KB)")
+    print(f"family bundle in a fresh process: wall {bundle['seconds']:.2f} s, CPU {bundle['cpu']:.2f} s, "
+          f"peak RSS {bundle['peak_mb']:.0f} MB ({bundle['pages']} pages, {bundle['bytes'] / 1024:.0f} KB)")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

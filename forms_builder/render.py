@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,9 @@ from django.utils.translation import gettext as _
 
 from forms_builder import fonts
 from forms_builder import sources as src
+
+# WeasyPrint logs every layout step at INFO; one line per step and page of every form is noise in the JSON log.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 PAGE_MM = {"A4": (210, 297), "A3": (297, 420), "B4": (257, 364), "B5": (182, 257)}
 FIELD_TYPES = ("text", "boxes", "circle", "check", "signature", "qr", "label", "frame", "rows")

@@ -29,6 +29,7 @@ def _setup(city, django_db_blocker) -> int:
         catalogue_install_default()
         templates_install_defaults()
         AddressArea.objects.create(code="0001001", name="山下町", kana="ヤマシタチョウ", postcode="8920816")
+        AddressArea.objects.create(code="0001002", name="東千石町", kana="ヒガシセンゴクチョウ", postcode="8920842")
         case = case_open(actor=user, counter=counter, events=["tennyu"], newcomers=[
             {"name": "髙橋 𠮷子", "name_kana": "タカハシ ヨシコ", "birth_date": date(1990, 4, 10), "sex": "2",
              "relationship": "世帯主"}])
@@ -53,7 +54,9 @@ def test_staff_fill_the_inputs_once_and_print_every_form(live_server_mt, page, f
     assert "本人が書く空欄 0 か所" not in summary.inner_text()
     assert page.get_by_text("聞き取りの回答・職員の入力がまだありません").first.is_visible()
 
-    page.get_by_label("町字").select_option(label="山下町（〒8920816）")
+    page.get_by_label("町字を絞り込む").fill("ヤマシタ")
+    assert page.locator("#in\\:new_address\\:-filter-status").inner_text() == "1 件"
+    page.get_by_label("町字", exact=True).select_option(label="山下町（〒8920816）")
     page.get_by_label("番地").fill("11番1号")
     page.get_by_label("方書（建物名・部屋番号）").fill("みなみ荘 203")
     page.get_by_label("転入前の住所").fill("東京都千代田区霞が関1丁目1番1号")
