@@ -592,7 +592,7 @@ def _flow_html(version: Any, ctx: src.BindingContext, plan: DocumentPlan) -> str
 # ---------------------------------------------------------------------------------------------
 # PDF
 # ---------------------------------------------------------------------------------------------
-CSS = """
+FIELD_CSS = """
 body { margin: 0; }
 section.page { position: relative; overflow: hidden; break-after: page; margin: 0; }
 section.page:last-child { break-after: auto; }
@@ -639,26 +639,35 @@ def _fetcher(backgrounds: dict[int, bytes]) -> Any:
     return _Fetcher(allowed_protocols=())
 
 
-def _page_rules(plans: list[DocumentPlan]) -> str:
-    rules = []
-    for size, orientation in {(p.page_size, p.orientation) for p in plans}:
-        rules.append(f"@page {size}_{orientation} {{ size: {size} {orientation}; margin: 0; }}")
+def _page_rules() -> str:
+    rules = [f"@page {size}_{orientation} {{ size: {size} {orientation}; margin: 0; }}"
+             for size in PAGE_MM for orientation in ("portrait", "landscape")]
     return "\n".join(rules) + "\n@page { size: A4 portrait; margin: 0; }"
+
+
+_STYLESHEET: list[Any] = []
+
+
+def _stylesheet() -> Any:
+    """The page rules and field styles, parsed once per process (not on every render)."""
+    if not _STYLESHEET:
+        from weasyprint import CSS
+
+        _STYLESHEET.append(CSS(string=_page_rules() + FIELD_CSS))
+    return _STYLESHEET[0]
 
 
 def html_document(plans: list[DocumentPlan]) -> str:
     pages = "".join(p.html for p in plans)
-    return (
-        f'<!doctype html><html lang="ja"><head><meta charset="utf-8"><style>{_page_rules(plans)}{CSS}</style>'
-        f"</head><body>{pages}</body></html>"
-    )
+    return f'<!doctype html><html lang="ja"><head><meta charset="utf-8"></head><body>{pages}</body></html>'
 
 
 def render_pdf(plans: list[DocumentPlan], *, backgrounds: dict[int, bytes] | None = None) -> tuple[bytes, int]:
     """One PDF of every plan's pages (a bundle when several); returns (bytes, page count)."""
     from weasyprint import HTML
 
-    document = HTML(string=html_document(plans), url_fetcher=_fetcher(backgrounds or {})).render()
+    document = HTML(string=html_document(plans), url_fetcher=_fetcher(backgrounds or {})).render(
+        stylesheets=[_stylesheet()])
     buffer = io.BytesIO()
     document.write_pdf(target=buffer)
     return buffer.getvalue(), len(document.pages)
