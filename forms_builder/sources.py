@@ -505,7 +505,13 @@ class ComputedSource(BindingSource):
                     return Resolved(event)
             return Resolved("other" if events else None, NO_ANSWER)
         if name == "lives_together":
-            return Resolved("同居") if person is not None else Resolved(None, NO_DATA)
+            # 同居: moving in together with the claimant, or in the claimant's household in the mirror.
+            claimant = ctx.claimant
+            if person is None or claimant is None:
+                return Resolved(None, NO_DATA)
+            mine, theirs = ctx.person_value(person, "household_no"), ctx.person_value(claimant, "household_no")
+            together = (moving_in and not person.atena_no) or (bool(mine) and mine == theirs)
+            return Resolved("同居" if together else "別居")
         if name == "school_grade":
             birth = ctx.person_value(person, "birth_date") if person is not None else None
             on = getattr(ctx.case, "event_date", None) or ctx.on

@@ -305,3 +305,28 @@ def test_an_address_withheld_by_a_support_measure_is_never_printed(setup):  # no
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         text = "".join(c["text"] for c in doc.pages[0].chars)
     assert "秘密町" not in text and "保護" in text
+
+
+def test_a_household_moving_within_the_town_prints_the_mirror_address_as_the_old_one(setup):  # noqa: F811
+    from forms_builder import selectors, services
+    from integration.models import Resident
+    from navigation.cases.services import case_open
+    from tests.test_forms_family import interview
+    from tests.test_search import make_resident
+
+    head = make_resident(name="転居 一郎", kana="テンキョ イチロウ", birth=date(1970, 1, 1), household_no="800000019",
+                         address="テストA市旧町1番2号")
+    wife = make_resident(name="転居 花子", kana="テンキョ ハナコ", birth=date(1972, 2, 2), household_no="800000019",
+                         relationship="妻", sex="2", address="テストA市旧町1番2号")
+    Resident.objects.filter(pk__in=[head.pk, wife.pk]).update(postcode="8920001")
+    case = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[head.atena_no, wife.atena_no],
+                     events=["tenkyo"])
+    interview(case, setup["staff"], setup["counter"])
+    services.case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case, values={
+        ("new_address", ""): {"code": "4620100001", "banchi": "3番4号"}, ("phone", ""): "099-000-1234"})
+    plans = {p.template_code: p for p in selectors.case_plans(actor=setup["staff"], case=case)}
+    values = {r.binding: r.value for r in plans["juki_idou"].results}
+    assert values["computed.old_address"] == "テストA市旧町1番2号"
+    assert values["computed.new_address"] == "テストA市山下町3番4号"
+    assert values["computed.idou_kind"] == "tenkyo" and values["computed.old_head"] == "転居 一郎"
+    assert plans["juki_idou"].resident_blanks == []
