@@ -330,3 +330,38 @@ def test_a_household_moving_within_the_town_prints_the_mirror_address_as_the_old
     assert values["computed.new_address"] == "テストA市山下町3番4号"
     assert values["computed.idou_kind"] == "tenkyo" and values["computed.old_head"] == "転居 一郎"
     assert plans["juki_idou"].resident_blanks == []
+
+
+def test_staff_fill_a_blank_on_screen_and_it_counts_as_staff_typed(setup, tenant_a):  # noqa: F811
+    from forms_builder import selectors
+    from navigation.cases.services import case_open
+    from tests.conftest import staff_client
+    from tests.test_search import make_resident
+
+    resident = make_resident(name="空欄 太郎", kana="クウラン タロウ", birth=date(1975, 3, 3))
+    case = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[resident.atena_no])
+    client = staff_client(tenant_a, "staff1", counter=setup["counter"])
+    response = client.post(f"/forms/cases/{case.pk}/certificate/", {"template": "cert_inkan", "kind": "inkan",
+                                                                    "copies": "1", "purpose": "不動産登記"})
+    assert response.status_code == 302
+    client.post(f"/forms/cases/{case.pk}/inputs/", {"in:phone:": "099-000-0000"})
+    (plan,) = selectors.case_plans(actor=setup["staff"], case=case)
+    (blank,) = plan.resident_blanks
+    assert blank.label == "郵便番号" and blank.reason == "no_data"
+    page = client.get(f"/forms/cases/{case.pk}/").content.decode()
+    assert "郵便番号" in page and "住民記録・カードにデータがありません" in page
+    client.post(f"/forms/cases/{case.pk}/fill/", {"template": "cert_inkan", "field": blank.key,
+                                                  "person": plan.person_key, "value": "892-0816"})
+    (plan,) = selectors.case_plans(actor=setup["staff"], case=case)
+    assert plan.resident_blanks == [] and any(r.label == "郵便番号" and r.staff_typed for r in plan.results)
+    assert "本人が書く空欄 0 か所" in client.get(f"/forms/cases/{case.pk}/").content.decode()
+
+
+def test_template_json_errors_are_reported_with_line_and_column(admin, template, tenant_a):
+    from tests.conftest import staff_client
+
+    client = staff_client(tenant_a, "admin")
+    response = client.post("/forms/templates/inkan_touroku/", {"action": "save", "fields": '[\n{"type": }\n]'},
+                           follow=True)
+    assert "項目の JSON が正しくありません（2行目" in response.content.decode()
+    assert template.versions.filter(status="draft").count() == 0
