@@ -86,8 +86,7 @@ class Sheet:
         for item in items:
             label, binding, width = item[0], item[1], item[2] * WIDTH / total
             options = dict(item[3]) if len(item) > 3 else {}
-            self.add(type="frame", x=x, y=self.y, w=width, h=h)
-            self.add(type="label", text=label, x=x + 0.8, y=self.y + 0.6, w=width - 1.6, h=3.2, size=6.5, lines=1)
+            self.add(type="frame", x=x, y=self.y, w=width, h=h, text=label)  # the caption in the cell's corner
             kind = options.pop("type", "text")
             if kind == "circle":
                 choices = options.pop("choices")
@@ -177,10 +176,7 @@ class Sheet:
         for title, binding, width, *rest in columns:
             width = width * WIDTH / total
             options = dict(rest[0]) if rest else {}
-            self.add(type="frame", x=x, y=self.y, w=width, h=5)
-            self.add(
-                type="label", text=title, x=x + 0.5, y=self.y + 0.7, w=width - 1, h=3.6, size=7, align="center", lines=1
-            )
+            self.add(type="frame", x=x, y=self.y, w=width, h=5, text=title, align="center")
             for index in range(rows):
                 self.add(type="frame", x=x, y=self.y + 5 + index * row_h, w=width, h=row_h)
             specs.append(

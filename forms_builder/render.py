@@ -129,7 +129,7 @@ def validate_fields(fields: Any, *, page_size: str = "A4", orientation: str = "p
                         )
         if kind == "label" and not str(spec.get("text") or ""):
             problems.append(_("%(name)s：文字を入力してください。") % {"name": name})
-        if kind == "label":
+        if kind in ("label", "frame") and spec.get("text"):
             missing = fonts.check_text(str(spec.get("text") or ""), stack=spec.get("font", "gothic"))
             if missing:
                 problems.append(
@@ -334,8 +334,11 @@ class _Planner:
             self._label(spec, x, y, w, h)
             return
         if kind == "frame":
+            caption = str(spec.get("text") or "")
+            inner = (f'<span class="cap{" center" if spec.get("align") == "center" else ""}">'
+                     f"{_glyph_html(caption, 'gothic')}</span>") if caption else ""
             self.parts.append(
-                f'<div class="frame {escape(spec.get("border", "all"))}" style="{_style(x, y, w, h)}"></div>'
+                f'<div class="frame {escape(spec.get("border", "all"))}" style="{_style(x, y, w, h)}">{inner}</div>'
             )
             return
         if kind == "rows":
@@ -619,6 +622,9 @@ img.bg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
 .frame.all { border: 0.25mm solid #000; }
 .frame.bottom { border-bottom: 0.25mm solid #000; }
 .frame.cell { border-width: 0.2mm; }
+.frame .cap { position: absolute; left: 0.8mm; top: 0.5mm; right: 0.8mm; font-family: "IPAexGothic", "IPAmjMincho";
+  font-size: 6.5pt; line-height: 1; white-space: nowrap; }
+.frame .cap.center { text-align: center; font-size: 7pt; top: 1.2mm; }
 .frame.sig .sig-label { position: absolute; left: 1mm; top: 0.5mm; font-family: "IPAexGothic"; font-size: 6pt; }
 .circle { border: 0.3mm solid #000; border-radius: 50%; }
 """
