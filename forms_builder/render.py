@@ -200,6 +200,7 @@ class DocumentPlan:
     html: str = ""
     results: list[FieldResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    persons: list[str] = field(default_factory=list)  # 宛名番号 (newcomers: case person keys), for the audit
 
     @property
     def blanks(self) -> list[FieldResult]:
@@ -521,7 +522,8 @@ def _qr_uri(text: str) -> str:
     if text not in _QR_CACHE:
         import segno
 
-        _QR_CACHE.clear() if len(_QR_CACHE) > 256 else None
+        if len(_QR_CACHE) > 256:  # case numbers change all day; keep the cache small
+            _QR_CACHE.clear()
         _QR_CACHE[text] = segno.make(text, error="m", micro=False).png_data_uri(scale=6, border=0)
     return _QR_CACHE[text]
 

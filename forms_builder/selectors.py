@@ -184,7 +184,7 @@ def case_plans(
         plan = render.plan_document(version=spec.version, ctx=ctx, overrides=overrides_for(spec, base["entries"]))
         plan.person_key = getattr(spec.person, "key", None)
         plan.person_name = getattr(spec.person, "name", "")
-        plan.persons = [p.atena_no or p.key for p in spec.persons]  # type: ignore[attr-defined]
+        plan.persons = [p.atena_no or p.key for p in spec.persons]
         plans.append(plan)
     return plans
 

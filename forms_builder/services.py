@@ -489,7 +489,7 @@ def _backgrounds(plans: list[render.DocumentPlan]) -> dict[int, bytes]:
 
 
 def _persons_of(plans: list[render.DocumentPlan]) -> list[str]:
-    return list(dict.fromkeys(key for p in plans for key in getattr(p, "persons", [])))
+    return list(dict.fromkeys(key for p in plans for key in p.persons))
 
 
 @transaction.atomic

@@ -465,8 +465,6 @@ class ComputedSource(BindingSource):
                 return Resolved("本人")
             return Resolved(ctx.person_value(visitor, "relationship") or _("同一世帯員"))
         if name == "idou_kind":
-            if name == "idou_kind" and "age75" in events:
-                return Resolved("age75")
             kind = next((e for e in events if e in JUKI_EVENTS), None)
             return Resolved(kind or ("other" if events else None), NO_ANSWER)
         if name in ("address", "katagaki", "postcode"):

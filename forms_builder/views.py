@@ -208,9 +208,16 @@ def document_view(request: HttpRequest, pk: int) -> HttpResponse:
         document = selectors.issued_get(actor=request.user, pk=pk)
     except IssuedDocument.DoesNotExist as exc:
         raise Http404 from exc
-    issued = services.document_reissue(
-        actor=request.user, document=document, channel=request.POST.get("channel", "download"), request=request
-    )
+    try:
+        issued = services.document_reissue(
+            actor=request.user, document=document, channel=request.POST.get("channel", "download"), request=request
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+        return _to_forms(document.case_id) if document.case_id else redirect("home")
+    if issued.delivery.pdf is None:  # a channel that delivers elsewhere (the tablet)
+        messages.success(request, issued.delivery.message)
+        return _to_forms(document.case_id) if document.case_id else redirect("home")
     return _pdf(
         issued.pdf,
         name=f"forms-{issued.document.pk}.pdf",

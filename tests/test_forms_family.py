@@ -231,3 +231,5 @@ def test_another_municipality_cannot_read_templates_or_documents(setup, tenant_a
     response = client_a.post(f"/forms/documents/{doc_a.pk}/", {"channel": "download"})
     assert response.status_code == 200 and hashlib.sha256(response.content).hexdigest() == doc_a.sha256
     assert "薩摩" in client_a.get(f"/forms/cases/{case.pk}/").content.decode()
+    response = client_a.post(f"/forms/documents/{doc_a.pk}/", {"channel": "fax"}, follow=True)
+    assert response.status_code == 200 and "出力先「fax」はありません" in response.content.decode()
