@@ -365,3 +365,18 @@ def test_template_json_errors_are_reported_with_line_and_column(admin, template,
                            follow=True)
     assert "項目の JSON が正しくありません（2行目" in response.content.decode()
     assert template.versions.filter(status="draft").count() == 0
+
+
+def test_issuing_is_refused_while_a_value_does_not_fit_and_nothing_is_stored(setup):  # noqa: F811
+    from forms_builder import services
+    from forms_builder.models import IssuedDocument
+
+    case = open_family_case(setup)
+    values = dict(STAFF_INPUTS)
+    values[("previous_address", "")] = "東京都千代田区霞が関一丁目" + "とても長い建物の名前" * 12
+    services.case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case, values=values)
+    with pytest.raises(ValidationError) as caught:
+        services.document_issue(actor=setup["staff"], counter=setup["counter"], case=case, channel="print",
+                                codes=["juki_idou"])
+    assert any(m.startswith("住民異動届：「前の住所」") and "収まりません" in m for m in caught.value.messages)
+    assert not IssuedDocument.objects.filter(case=case).exists()
