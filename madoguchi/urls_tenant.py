@@ -33,6 +33,7 @@ urlpatterns = [
     path("accounts/", include("tenants.accounts.urls")),
     path("linkage/exports/", include("integration.exports.urls")),
     path("linkage/", include("integration.urls")),
+    path("forms/", include("forms_builder.urls")),
     path("navi/", include("navigation.urls")),
     path("audit/", include("audit.urls")),
     path("api/v1/", include((api_v1, "api"))),

@@ -78,6 +78,9 @@ def seed_city(city: DemoCity, *, catalogue: bool = True) -> tuple[Municipality, 
             from navigation.services import catalogue_install_default
 
             catalogue_install_default()
+            from forms_builder.services import forms_setup
+
+            forms_setup()
     return municipality, created
 
 

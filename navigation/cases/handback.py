@@ -51,6 +51,10 @@ from navigation.cases import navi
 from navigation.cases.models import Case, CasePerson, CaseProcedure, ProcedureStatus
 
 SOURCE = "navigation.case"
+# Other apps add items the case alone cannot know (e.g. forms_builder: the new address staff typed for the
+# 住民異動届). Called as ``enrich(case=, kind=, person=)`` → {item code: value}; only empty items are filled,
+# so a catalogue mapping always wins, and there is still one record per person — never a second record.
+ENRICHERS: list[Any] = []
 HEAD = "世帯主"
 
 # What each shipped kind takes from the case by default (a mapping's items override these).
@@ -284,6 +288,11 @@ def handback_plan(*, case: Case) -> Plan:
                 built.append(Planned(kind=kind, payload=_payload(ctx, kind, _person_items(ctx, person), values, person),
                                      procedures=procs, person_key=person.key, label=person.name))
         for planned in built:
+            person = next((p for p in ctx.persons if p.key == planned.person_key), None)
+            for enrich in ENRICHERS:
+                for code, value in (enrich(case=case, kind=kind.code, person=person) or {}).items():
+                    if value and kind.item(code) is not None and not planned.payload.get(code):
+                        planned.payload[code] = str(value)
             planned.protected = (planned.payload.get("atena_no") in ctx.restricted
                                  or planned.payload.get("household_no") in ctx.restricted_households)
             key = (kind.code, repr(sorted(planned.payload.items())))

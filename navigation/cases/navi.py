@@ -267,6 +267,15 @@ def procedure_events(*, case: Any) -> dict[str, tuple[str, ...]]:
     return {code: info.events for code, info in compiled.procedures.items()}
 
 
+def procedure_forms(*, case: Any) -> dict[str, tuple[str, ...]]:
+    """Procedure code → its form (様式) codes (``Procedure.forms``), in the case's catalogue version."""
+    try:
+        compiled = engine.catalogue_compiled(_version_for(case))
+    except NavigationUnavailable:
+        return {}
+    return {code: info.forms for code, info in compiled.procedures.items()}
+
+
 def _question(q: engine.PendingQuestion) -> Question:
     return Question(
         key=f"{q.person_key or CASE_KEY}:{q.code}",

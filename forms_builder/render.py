@@ -1,0 +1,681 @@
+"""Rendering templates to PDF with WeasyPrint (R2.6, R5.6).
+
+A positioned template is a page (size, orientation, optional background image) with fields in mm. Each field
+is resolved through the binding sources, fitted into its box (shrunk down to its minimum size, never clipped:
+what still does not fit is reported as an overflow), and drawn at its position:
+
+- ``text``: one line, or ``lines`` > 1 wrapped by us (so what we measured is what prints), or ``vertical``
+  (縦書き, one glyph under the other);
+- ``boxes``: one glyph per 枡目 (個人番号, 郵便番号, dates), ``cells`` of them, filled from the left or right;
+- ``circle`` / ``check``: an ellipse around, or a 「レ」 on, the printed option whose ``value`` matches;
+- ``signature``: the box the resident signs in (listed, never counted as a blank);
+- ``qr``: a QR code of the bound value (the case number);
+- ``label`` / ``frame``: text and lines drawn by us on a blank page (our default 様式 have no background);
+- ``rows``: ``columns`` repeated over the document's persons, ``rows`` of them, ``row_h`` mm apart.
+
+Names and addresses print in IPAmj明朝 first (``forms_builder.fonts``); the municipality's 外字 (private-use
+code points) are mapped through its 外字 table before printing. The renderer fetches nothing: backgrounds and
+QR images come from memory through ``_Fetcher``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+
+from forms_builder import fonts
+from forms_builder import sources as src
+
+# WeasyPrint logs every layout step at INFO; one line per step and page of every form is noise in the JSON log.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+PAGE_MM = {"A4": (210, 297), "A3": (297, 420), "B4": (257, 364), "B5": (182, 257)}
+FIELD_TYPES = ("text", "boxes", "circle", "check", "signature", "qr", "label", "frame", "rows")
+BOUND_TYPES = ("text", "boxes", "circle", "check", "qr")
+DEFAULT_SIZE = 10.5
+DEFAULT_MIN = 6.0
+PAD_MM = 0.8
+
+
+def page_mm(page_size: str, orientation: str) -> tuple[float, float]:
+    width, height = PAGE_MM.get(page_size, PAGE_MM["A4"])
+    return (height, width) if orientation == "landscape" else (width, height)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation of a template's fields (bad input names the field)
+# ---------------------------------------------------------------------------------------------
+def _num(spec: dict, name: str) -> float | None:
+    value = spec.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def validate_fields(fields: Any, *, page_size: str = "A4", orientation: str = "portrait") -> list[str]:
+    """Every problem of a field list, each naming the field; empty when the template can be published."""
+    if not isinstance(fields, list):
+        return [_("項目の定義はリストで指定してください。")]
+    width, height = page_mm(page_size, orientation)
+    problems: list[str] = []
+    seen: set[str] = set()
+
+    def check(spec: Any, where: str, *, area: tuple[float, float], in_rows: bool = False) -> None:
+        if not isinstance(spec, dict):
+            problems.append(_("%(where)s：項目の定義が正しくありません。") % {"where": where})
+            return
+        key = str(spec.get("key") or "")
+        name = f"{where}「{spec.get('label') or key or '?'}」"
+        kind = spec.get("type", "text")
+        if kind not in FIELD_TYPES or (in_rows and kind == "rows"):
+            problems.append(_("%(name)s：種類「%(kind)s」は使えません。") % {"name": name, "kind": kind})
+            return
+        parts = (
+            ("x", "w") if in_rows and kind != "frame" else ("x", "y", "w") if kind == "rows" else ("x", "y", "w", "h")
+        )
+        for part in parts:
+            if _num(spec, part) is None:
+                problems.append(_("%(name)s：%(part)s（mm）を数値で指定してください。") % {"name": name, "part": part})
+                return
+        x, y = _num(spec, "x"), _num(spec, "y") or 0.0
+        w, h = _num(spec, "w"), _num(spec, "h") or 1.0
+        if w <= 0 or h <= 0:
+            problems.append(_("%(name)s：幅と高さは0より大きくしてください。") % {"name": name})
+        elif x < 0 or y < 0 or x + w > area[0] + 0.01 or y + h > area[1] + 0.01:
+            problems.append(
+                _("%(name)s：用紙（%(w)s×%(h)s mm）の外にはみ出しています。")
+                % {"name": name, "w": f"{area[0]:g}", "h": f"{area[1]:g}"}
+            )
+        if kind in BOUND_TYPES:
+            binding = str(spec.get("binding") or "")
+            if not binding:
+                problems.append(_("%(name)s：データの出どころ（binding）を指定してください。") % {"name": name})
+            else:
+                source_key = src.parse_binding(binding)[0]
+                if source_key == "row" and not in_rows:
+                    problems.append(_("%(name)s：「row.」は一覧（rows）の中でだけ使えます。") % {"name": name})
+                message = src.check_binding(binding)
+                if message:
+                    problems.append(f"{name}：{message}")
+        if kind in ("text", "label"):
+            size = spec.get("size", DEFAULT_SIZE)
+            minimum = spec.get("min_size", DEFAULT_MIN)
+            if not isinstance(size, int | float) or not 4 <= size <= 72:
+                problems.append(_("%(name)s：文字の大きさは4〜72ポイントで指定してください。") % {"name": name})
+            elif not isinstance(minimum, int | float) or not 4 <= minimum <= size:
+                problems.append(
+                    _("%(name)s：最小の大きさは4ポイント以上、文字の大きさ以下にしてください。") % {"name": name}
+                )
+        if kind == "boxes":
+            cells = spec.get("cells")
+            if not isinstance(cells, int) or not 1 <= cells <= 40:
+                problems.append(_("%(name)s：枡目の数（cells）は1〜40で指定してください。") % {"name": name})
+        if kind in ("circle", "check"):
+            options = spec.get("options")
+            if not isinstance(options, list) or not options:
+                problems.append(_("%(name)s：選択肢（options）を指定してください。") % {"name": name})
+            else:
+                for index, option in enumerate(options, start=1):
+                    if not isinstance(option, dict) or any(_num(option, p) is None for p in ("x", "y", "w", "h")):
+                        problems.append(
+                            _("%(name)s：選択肢%(n)dの位置（x, y, w, h）を数値で指定してください。")
+                            % {"name": name, "n": index}
+                        )
+        if kind == "label" and not str(spec.get("text") or ""):
+            problems.append(_("%(name)s：文字を入力してください。") % {"name": name})
+        if kind in ("label", "frame") and spec.get("text"):
+            missing = fonts.check_text(str(spec.get("text") or ""), stack=spec.get("font", "gothic"))
+            if missing:
+                problems.append(
+                    _("%(name)s：%(chars)s を印字できるフォントがありません。")
+                    % {"name": name, "chars": "、".join(fonts.describe(c) for c in missing)}
+                )
+        if kind == "rows":
+            rows, row_h = spec.get("rows"), _num(spec, "row_h")
+            if not isinstance(rows, int) or not 1 <= rows <= 30 or row_h is None or row_h <= 0:
+                problems.append(
+                    _("%(name)s：行数（rows 1〜30）と行の高さ（row_h）を指定してください。") % {"name": name}
+                )
+                return
+            if y + rows * row_h > area[1] + 0.01:
+                problems.append(_("%(name)s：行が用紙の外にはみ出しています。") % {"name": name})
+            columns = spec.get("columns")
+            if not isinstance(columns, list) or not columns:
+                problems.append(_("%(name)s：列（columns）を指定してください。") % {"name": name})
+                return
+            for column in columns:
+                check(column, name, area=(w, row_h), in_rows=True)
+        if key:
+            if key in seen and not in_rows:
+                problems.append(_("%(name)s：キー「%(key)s」が重複しています。") % {"name": name, "key": key})
+            seen.add(key)
+
+    for index, spec in enumerate(fields, start=1):
+        check(spec, _("項目%(n)d") % {"n": index}, area=(width, height))
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning one document: values, fitting, blanks
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class FieldResult:
+    key: str
+    label: str
+    value: str
+    reason: str = ""
+    staff_typed: bool = False
+    writer: str = ""  # "resident": the resident writes (signs) it by law
+    optional: bool = False
+    overflow: bool = False
+    missing_glyphs: list[str] = field(default_factory=list)
+    row: int | None = None
+    size: float = 0.0
+    box: tuple[float, float, float, float] = (0, 0, 0, 0)  # x, y, w, h in mm on the page
+    binding: str = ""
+
+    @property
+    def blank(self) -> bool:
+        """A field left for someone to write by hand (an optional field with nothing to say is not)."""
+        return not self.value and not self.optional and self.writer != "resident"
+
+
+@dataclass
+class DocumentPlan:
+    template_code: str
+    template_name: str
+    version_id: int | None
+    version_number: int
+    person_key: str | None
+    person_name: str
+    page_size: str
+    orientation: str
+    background_id: int | None
+    html: str = ""
+    results: list[FieldResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    persons: list[str] = field(default_factory=list)  # 宛名番号 (newcomers: case person keys), for the audit
+
+    @property
+    def blanks(self) -> list[FieldResult]:
+        return [r for r in self.results if r.blank]
+
+    @property
+    def resident_blanks(self) -> list[FieldResult]:
+        """Blanks the resident would have to write (everything but the signature, which is by law)."""
+        return self.blanks
+
+    @property
+    def signatures(self) -> list[FieldResult]:
+        return [r for r in self.results if r.writer == "resident"]
+
+    @property
+    def staff_typed(self) -> list[FieldResult]:
+        return [r for r in self.results if r.staff_typed and r.value]
+
+    @property
+    def overflows(self) -> list[FieldResult]:
+        return [r for r in self.results if r.overflow]
+
+
+def _text_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _map_gaiji(text: str, table: dict[str, str]) -> str:
+    if not any(0xE000 <= ord(c) <= 0xF8FF or 0xF0000 <= ord(c) for c in text):
+        return text
+    return "".join(table.get(c, c) for c in text)
+
+
+def _glyph_html(text: str, stack: str) -> str:
+    out = []
+    for grapheme in fonts.graphemes(text):
+        if fonts.needs_mj(grapheme, stack):
+            out.append(f'<span class="mj">{escape(grapheme)}</span>')
+        else:
+            out.append(escape(grapheme))
+    return "".join(out)
+
+
+def _wrap(text: str, width_mm: float, size: float, stack: str) -> list[str]:
+    lines, current = [], ""
+    for grapheme in fonts.graphemes(text):
+        if current and fonts.text_width_mm(current + grapheme, size, stack=stack) > width_mm:
+            lines.append(current)
+            current = grapheme
+        else:
+            current += grapheme
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _fit_text(text: str, spec: dict, w: float, h: float) -> tuple[float, list[str], bool]:
+    """(size, lines, overflow): the largest size from ``size`` down to ``min_size`` in 0.5 pt steps that fits."""
+    stack = spec.get("font", "mincho")
+    size = float(spec.get("size", DEFAULT_SIZE))
+    minimum = float(spec.get("min_size", DEFAULT_MIN))
+    max_lines = int(spec.get("lines", 1) or 1)
+    inner_w, inner_h = max(w - 2 * PAD_MM, 0.5), max(h - 0.4, 0.5)
+    vertical = bool(spec.get("vertical"))
+    while True:
+        size_mm = size * fonts.PT_TO_MM
+        if vertical:
+            count = len(fonts.graphemes(text))
+            fits = count * size_mm * 1.02 <= inner_h + 0.01 and size_mm <= inner_w + 0.01
+            lines = fonts.graphemes(text)
+        elif max_lines == 1:
+            fits = fonts.text_width_mm(text, size, stack=stack) <= inner_w and size_mm <= inner_h + 0.01
+            lines = [text]
+        else:
+            lines = _wrap(text, inner_w, size, stack)
+            fits = len(lines) <= max_lines and len(lines) * size_mm * 1.15 <= inner_h + 0.01
+        if fits:
+            return size, lines, False
+        if size - 0.5 < minimum - 1e-9:
+            return size, lines, True
+        size -= 0.5
+
+
+@dataclass
+class _Page:
+    parts: list[str] = field(default_factory=list)
+
+
+def _style(x: float, y: float, w: float, h: float, extra: str = "") -> str:
+    return f"left:{x:.2f}mm;top:{y:.2f}mm;width:{w:.2f}mm;height:{h:.2f}mm;{extra}"
+
+
+class _Planner:
+    def __init__(self, ctx: src.BindingContext, plan: DocumentPlan, overrides: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.plan = plan
+        self.overrides = overrides
+        self.parts: list[str] = []
+        self.gaiji: dict[str, str] = ctx.extra.get("gaiji", {})
+
+    def value(self, spec: dict, *, row: Any, row_index: int | None) -> src.Resolved:
+        key = str(spec.get("key") or "")
+        override_key = f"{key}#{row_index}" if row_index is not None else key
+        if override_key in self.overrides:
+            return src.Resolved(self.overrides[override_key], staff_typed=True)
+        binding = str(spec.get("binding") or "")
+        if spec.get("type") == "signature":
+            return src.Resolved(None, src.BY_LAW)
+        return src.resolve_binding(self.ctx, binding, row=row) if binding else src.Resolved(None, src.NO_DATA)
+
+    def field(
+        self,
+        spec: dict,
+        *,
+        dx: float = 0.0,
+        dy: float = 0.0,
+        row: Any = None,
+        row_index: int | None = None,
+        row_h: float | None = None,
+    ) -> None:
+        kind = spec.get("type", "text")
+        x, y = float(spec["x"]) + dx, float(spec.get("y", 0) or 0) + dy
+        w, h = float(spec["w"]), float(spec.get("h", row_h) or row_h or 5)
+        label = str(spec.get("label") or spec.get("key") or "")
+        if kind == "label":
+            self._label(spec, x, y, w, h)
+            return
+        if kind == "frame":
+            caption = str(spec.get("text") or "")
+            inner = (f'<span class="cap{" center" if spec.get("align") == "center" else ""}">'
+                     f"{_glyph_html(caption, 'gothic')}</span>") if caption else ""
+            self.parts.append(
+                f'<div class="frame {escape(spec.get("border", "all"))}" style="{_style(x, y, w, h)}">{inner}</div>'
+            )
+            return
+        if kind == "rows":
+            self._rows(spec, x, y, w)
+            return
+        resolved = self.value(spec, row=row, row_index=row_index)
+        text = _map_gaiji(_text_of(resolved.value), self.gaiji)
+        result = FieldResult(
+            key=str(spec.get("key") or ""),
+            label=label,
+            value=text,
+            reason="" if text else (resolved.reason or src.NO_DATA),
+            staff_typed=resolved.staff_typed,
+            writer=str(spec.get("writer") or ""),
+            optional=bool(spec.get("optional")),
+            row=row_index,
+            box=(x, y, w, h),
+            binding=str(spec.get("binding") or ""),
+        )
+        if kind == "signature":
+            result.writer = "resident"
+            self.parts.append(
+                f'<div class="frame all sig" style="{_style(x, y, w, h)}">'
+                f'<span class="sig-label">{escape(spec.get("text") or "")}</span></div>'
+            )
+        elif kind == "qr":
+            if text:
+                self.parts.append(f'<img class="qr" alt="" src="{_qr_uri(text)}" style="{_style(x, y, w, h)}">')
+        elif kind in ("circle", "check"):
+            self._options(spec, result, text)
+        elif kind == "boxes":
+            self._boxes(spec, result, text, x, y, w, h)
+        else:
+            self._text(spec, result, text, x, y, w, h)
+        self.plan.results.append(result)
+
+    def _label(self, spec: dict, x: float, y: float, w: float, h: float) -> None:
+        stack = spec.get("font", "gothic")
+        text = str(spec.get("text") or "")
+        size, lines, _over = _fit_text(text, {**spec, "font": stack, "lines": spec.get("lines", 3)}, w, h)
+        body = "<br>".join(_glyph_html(line, stack) for line in lines)
+        align = spec.get("align", "left")
+        cls = "lbl" + (" bold" if spec.get("bold") else "") + (" vert" if spec.get("vertical") else "")
+        self.parts.append(
+            f'<div class="{cls} {stack}" style="{_style(x, y, w, h)}font-size:{size}pt;'
+            f'text-align:{escape(align)}">{body}</div>'
+        )
+
+    def _check_glyphs(self, result: FieldResult, text: str, stack: str) -> None:
+        missing = fonts.check_text(text, stack=stack)
+        if missing:
+            result.missing_glyphs = missing
+            self.plan.problems.append(
+                _("「%(label)s」：%(chars)s を印字できるフォントがありません。外字の対応表を確認してください。")
+                % {"label": result.label, "chars": "、".join(fonts.describe(c) for c in missing)}
+            )
+
+    def _text(self, spec: dict, result: FieldResult, text: str, x: float, y: float, w: float, h: float) -> None:
+        stack = spec.get("font", "mincho")
+        if not text:
+            return
+        self._check_glyphs(result, text, stack)
+        size, lines, overflow = _fit_text(text, spec, w, h)
+        result.size = size
+        if overflow:
+            result.overflow = True
+            self.plan.problems.append(
+                _(
+                    "「%(label)s」：%(n)d文字が欄に収まりません（最小 %(min)s ポイントでも）。"
+                    "短く書き換えるか様式の欄を広げてください。"
+                )
+                % {"label": result.label, "n": len(fonts.graphemes(text)), "min": spec.get("min_size", DEFAULT_MIN)}
+            )
+        align = spec.get("align", "left")
+        size_mm = size * fonts.PT_TO_MM
+        if spec.get("vertical"):
+            body = "".join(f'<div class="vl">{_glyph_html(g, stack)}</div>' for g in lines)
+            top = y + max((h - len(lines) * size_mm * 1.02) / 2, 0)
+            self.parts.append(
+                f'<div class="fld vert {stack}{" over" if overflow else ""}" style="'
+                f'{_style(x, top, w, h - (top - y))}font-size:{size}pt">{body}</div>'
+            )
+            return
+        line_h = size_mm * (1.15 if len(lines) > 1 else 1.0)
+        top = y + max((h - len(lines) * line_h) / 2, 0)
+        body = "<br>".join(_glyph_html(line, stack) for line in lines)
+        self.parts.append(
+            f'<div class="fld {stack}{" over" if overflow else ""}" style="'
+            f"{_style(x + PAD_MM, top, w - 2 * PAD_MM, h - (top - y))}font-size:{size}pt;"
+            f'line-height:{line_h:.2f}mm;text-align:{escape(align)}">{body}</div>'
+        )
+
+    def _boxes(self, spec: dict, result: FieldResult, text: str, x: float, y: float, w: float, h: float) -> None:
+        cells = int(spec.get("cells", 1))
+        cell_w = w / cells
+        if spec.get("draw", True):
+            for index in range(cells):
+                self.parts.append(
+                    f'<div class="frame all cell" style="{_style(x + index * cell_w, y, cell_w, h)}"></div>'
+                )
+        if not text:
+            return
+        stack = spec.get("font", "mincho")
+        self._check_glyphs(result, text, stack)
+        glyphs = fonts.graphemes(text)
+        if len(glyphs) > cells:
+            result.overflow = True
+            self.plan.problems.append(
+                _("「%(label)s」：%(n)d文字ありますが枡目は%(cells)d個です。")
+                % {"label": result.label, "n": len(glyphs), "cells": cells}
+            )
+            glyphs = glyphs[:cells] if spec.get("align") != "right" else glyphs[-cells:]
+        start = cells - len(glyphs) if spec.get("align") == "right" else 0
+        size = min(float(spec.get("size", DEFAULT_SIZE)), (min(cell_w, h) - 0.8) / fonts.PT_TO_MM)
+        result.size = size
+        size_mm = size * fonts.PT_TO_MM
+        for index, grapheme in enumerate(glyphs):
+            cx = x + (start + index) * cell_w
+            self.parts.append(
+                f'<div class="fld box {stack}" style="{_style(cx, y + (h - size_mm) / 2, cell_w, size_mm)}'
+                f'font-size:{size:.2f}pt;line-height:{size_mm:.2f}mm">{_glyph_html(grapheme, stack)}</div>'
+            )
+
+    def _options(self, spec: dict, result: FieldResult, text: str) -> None:
+        chosen = None
+        for option in spec.get("options") or []:
+            if str(option.get("value")) == text:
+                chosen = option
+        if text and chosen is None:
+            result.reason = src.NO_DATA
+            self.plan.problems.append(
+                _("「%(label)s」：「%(value)s」は印字された選択肢にありません。")
+                % {"label": result.label, "value": text}
+            )
+            result.value = ""
+            return
+        if chosen is None:
+            return
+        ox, oy, ow, oh = (float(chosen[p]) for p in ("x", "y", "w", "h"))
+        if spec.get("type") == "circle":
+            self.parts.append(f'<div class="circle" style="{_style(ox, oy, ow, oh)}"></div>')
+        else:
+            size = min(oh, ow) / fonts.PT_TO_MM * 0.9
+            self.parts.append(
+                f'<div class="fld check gothic" style="{_style(ox, oy, ow, oh)}font-size:{size:.1f}pt;'
+                f'line-height:{oh:.2f}mm">レ</div>'
+            )
+
+    def _rows(self, spec: dict, x: float, y: float, w: float) -> None:
+        rows, row_h = int(spec["rows"]), float(spec["row_h"])
+        persons = list(self.ctx.doc_persons)
+        if spec.get("exclude") == "claimant" and self.ctx.claimant is not None:
+            persons = [p for p in persons if p.pk != self.ctx.claimant.pk]
+        if len(persons) > rows:
+            self.plan.problems.append(
+                _(
+                    "「%(label)s」：%(n)d人分の行が必要ですが様式には%(rows)d行しかありません。"
+                    "続紙を作るか様式の行を増やしてください。"
+                )
+                % {"label": spec.get("label") or spec.get("key"), "n": len(persons), "rows": rows}
+            )
+            self.plan.results.append(
+                FieldResult(
+                    key=str(spec.get("key")),
+                    label=str(spec.get("label") or ""),
+                    value="",
+                    reason=src.OVERFLOW,
+                    overflow=True,
+                )
+            )
+        for index, person in enumerate(persons[:rows]):
+            for column in spec.get("columns") or []:
+                self.field(column, dx=x, dy=y + index * row_h, row=person, row_index=index, row_h=row_h)
+
+
+_QR_CACHE: dict[str, str] = {}
+
+
+def _qr_uri(text: str) -> str:
+    if text not in _QR_CACHE:
+        import segno
+
+        if len(_QR_CACHE) > 256:  # case numbers change all day; keep the cache small
+            _QR_CACHE.clear()
+        _QR_CACHE[text] = segno.make(text, error="m", micro=False).png_data_uri(scale=6, border=0)
+    return _QR_CACHE[text]
+
+
+def plan_document(*, version: Any, ctx: src.BindingContext, overrides: dict[str, Any] | None = None) -> DocumentPlan:
+    """Resolve and fit every field of ``version`` for ``ctx``; the HTML of its page is in ``plan.html``."""
+    template = version.template
+    person = ctx.person if template.scope == "person" else None
+    plan = DocumentPlan(
+        template_code=template.code,
+        template_name=template.name,
+        version_id=version.pk,
+        version_number=version.number,
+        person_key=getattr(person, "key", None),
+        person_name=getattr(person, "name", ""),
+        page_size=version.page_size,
+        orientation=version.orientation,
+        background_id=version.background_id,
+    )
+    planner = _Planner(ctx, plan, overrides or {})
+    if version.html:
+        plan.html = _flow_html(version, ctx, plan)
+        return plan
+    for spec in version.fields or []:
+        planner.field(spec)
+    width, height = page_mm(version.page_size, version.orientation)
+    background = f'<img class="bg" alt="" src="bg:{version.background_id}">' if version.background_id else ""
+    plan.html = (
+        f'<section class="page" style="width:{width}mm;height:{height}mm;page:{version.page_size}_'
+        f'{version.orientation}">{background}{"".join(planner.parts)}</section>'
+    )
+    return plan
+
+
+def _flow_html(version: Any, ctx: src.BindingContext, plan: DocumentPlan) -> str:
+    """A flowing document (手続き案内票): a Django template string with ``value`` lookups and the case."""
+    from django.template import Context, Engine
+
+    engine = Engine(autoescape=True)
+    width, height = page_mm(version.page_size, version.orientation)
+
+    class _Values:
+        def __getitem__(self, binding: str) -> str:
+            return _map_gaiji(
+                _text_of(src.resolve_binding(ctx, binding.replace(":", ".")).value), ctx.extra.get("gaiji", {})
+            )
+
+    procedures = ctx.extra.get("procedures", [])
+    by_person: dict[str, list] = {}
+    for item in procedures:
+        by_person.setdefault(item.person.name if item.person else _("世帯"), []).append(item)
+    qr = _qr_uri(ctx.case.label) if ctx.case is not None else ""
+    body = engine.from_string(version.html).render(
+        Context(
+            {
+                "v": _Values(),
+                "case": ctx.case,
+                "by_person": by_person,
+                "qr": qr,
+                "municipality": getattr(ctx.municipality, "name", ""),
+                "counter": ctx.counter,
+            }
+        )
+    )
+    return (
+        f'<section class="page flow" style="width:{width}mm;min-height:{height}mm;page:{version.page_size}_'
+        f'{version.orientation}">{body}</section>'
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF
+# ---------------------------------------------------------------------------------------------
+FIELD_CSS = """
+body { margin: 0; }
+section.page { position: relative; overflow: hidden; break-after: page; margin: 0; }
+section.page:last-child { break-after: auto; }
+section.flow { overflow: visible; padding: 15mm 18mm; box-sizing: border-box; font-family: "IPAexGothic", "IPAmjMincho";
+  font-size: 10.5pt; line-height: 1.6; }
+section.flow h1 { font-size: 16pt; margin: 0 0 4mm; }
+section.flow h2 { font-size: 12pt; margin: 5mm 0 2mm; border-bottom: 0.3mm solid #000; }
+section.flow table { border-collapse: collapse; width: 100%; }
+section.flow th, section.flow td { border: 0.2mm solid #000; padding: 1mm 2mm; text-align: left; vertical-align: top; }
+section.flow .qr-flow { width: 25mm; height: 25mm; float: right; }
+img.bg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
+.fld, .lbl, .frame, .circle, img.qr { position: absolute; box-sizing: border-box; }
+.fld { white-space: nowrap; overflow: visible; color: #000; }
+.lbl { line-height: 1.15; overflow: visible; color: #000; }
+.lbl.bold { font-weight: bold; }
+.mincho { font-family: "IPAmjMincho", "IPAexMincho"; }
+.gothic { font-family: "IPAexGothic", "IPAmjMincho"; }
+.mj { font-family: "IPAmjMincho"; }
+.fld.vert { white-space: normal; }
+.fld.vert .vl { text-align: center; line-height: 1.02; }
+.fld.box { text-align: center; }
+.fld.check { text-align: center; }
+.fld.over { outline: 0.4mm dashed #c00; }
+.frame.all { border: 0.25mm solid #000; }
+.frame.bottom { border-bottom: 0.25mm solid #000; }
+.frame.cell { border-width: 0.2mm; }
+.frame .cap { position: absolute; left: 0.8mm; top: 0.5mm; right: 0.8mm; font-family: "IPAexGothic", "IPAmjMincho";
+  font-size: 6.5pt; line-height: 1; white-space: nowrap; }
+.frame .cap.center { text-align: center; font-size: 7pt; top: 1.2mm; }
+.frame.sig .sig-label { position: absolute; left: 1mm; top: 0.5mm; font-family: "IPAexGothic"; font-size: 6pt; }
+.circle { border: 0.3mm solid #000; border-radius: 50%; }
+"""
+
+
+def _fetcher(backgrounds: dict[int, bytes]) -> Any:
+    """Serves backgrounds (``bg:<id>``) and QR images (``data:``) from memory; refuses everything else."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class _Fetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            if url.startswith("bg:"):
+                return URLFetcherResponse(url, backgrounds[int(url[3:])], {"Content-Type": "image/png"})
+            if url.startswith("data:image/png;base64,"):
+                return URLFetcherResponse(url, base64.b64decode(url.split(",", 1)[1]), {"Content-Type": "image/png"})
+            raise ValueError(_("外部リソースは読み込みません: %(url)s") % {"url": url[:80]})
+
+    return _Fetcher(allowed_protocols=())
+
+
+def _page_rules() -> str:
+    rules = [f"@page {size}_{orientation} {{ size: {size} {orientation}; margin: 0; }}"
+             for size in PAGE_MM for orientation in ("portrait", "landscape")]
+    return "\n".join(rules) + "\n@page { size: A4 portrait; margin: 0; }"
+
+
+_STYLESHEET: list[Any] = []
+
+
+def _stylesheet() -> Any:
+    """The page rules and field styles, parsed once per process (not on every render)."""
+    if not _STYLESHEET:
+        from weasyprint import CSS
+
+        _STYLESHEET.append(CSS(string=_page_rules() + FIELD_CSS))
+    return _STYLESHEET[0]
+
+
+def html_document(plans: list[DocumentPlan]) -> str:
+    pages = "".join(p.html for p in plans)
+    return f'<!doctype html><html lang="ja"><head><meta charset="utf-8"></head><body>{pages}</body></html>'
+
+
+def render_pdf(plans: list[DocumentPlan], *, backgrounds: dict[int, bytes] | None = None) -> tuple[bytes, int]:
+    """One PDF of every plan's pages (a bundle when several); returns (bytes, page count)."""
+    from weasyprint import HTML
+
+    document = HTML(string=html_document(plans), url_fetcher=_fetcher(backgrounds or {})).render(
+        stylesheets=[_stylesheet()])
+    buffer = io.BytesIO()
+    document.write_pdf(target=buffer)
+    return buffer.getvalue(), len(document.pages)

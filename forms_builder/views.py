@@ -1,0 +1,342 @@
+"""Staff screens for forms: a case's documents (blanks, inputs, preview, print), issued documents, and the
+admins' template list (draft JSON, background, publish) and 町字 master. Thin: validate, call, render."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from forms_builder import channels, selectors, services
+from forms_builder import inputs as inputs_mod
+from forms_builder import sources as src
+from forms_builder.models import FormTemplate, IssuedDocument
+from navigation.cases import selectors as case_selectors
+from navigation.cases.models import Case
+
+
+def _case(request: HttpRequest, pk: int) -> Case:
+    try:
+        return case_selectors.case_get(actor=request.user, case_id=pk)
+    except Case.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _errors(request: HttpRequest, exc: ValidationError | PermissionDenied) -> None:
+    for text in exc.messages if isinstance(exc, ValidationError) else [str(exc) or _("この操作は許可されていません。")]:
+        messages.error(request, text)
+
+
+def _pdf(pdf: bytes, *, name: str, disposition: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _to_forms(pk: int) -> HttpResponse:
+    return redirect(reverse("forms_builder:case", args=[pk]))
+
+
+@login_required
+@require_GET
+def case_forms_view(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    plans = selectors.case_plans(actor=request.user, case=case, counter=request.counter)
+    entries = {(e.person_key, e.key): e.value for e in case.form_entries.all()}
+    needed = []
+    for item, person in selectors.needed_inputs(case=case):
+        value = entries.get((getattr(person, "key", ""), item.key))
+        needed.append(
+            {
+                "item": item,
+                "person": person,
+                "value": value,
+                "name": f"in:{item.key}:{getattr(person, 'key', '')}",
+                "text": inputs_mod.address_text(value) if item.kind == "address" else value,
+            }
+        )
+    certificates = FormTemplate.objects.filter(kind="certificate", is_active=True)
+    cert_kinds = {}
+    for template in certificates:
+        version = selectors.version_in_force(template=template)
+        cert_kinds[template.code] = [
+            (o["value"], o.get("label") or o["value"])
+            for f in (version.fields if version else [])
+            if f.get("type") == "check"
+            for o in f.get("options") or []
+        ]
+    here = request.counter is not None and case.current_counter_id == request.counter.pk and case.is_open
+    return render(
+        request,
+        "forms_builder/case.html",
+        {
+            "case": case,
+            "plans": plans,
+            "needed": needed,
+            "towns": selectors.town_choices(),
+            "can_edit": here,
+            "reasons": {k: str(v) for k, v in src.REASONS.items()},
+            "channels": channels.all_channels(),
+            "issued": selectors.issued_documents(actor=request.user, case=case),
+            "certificates": certificates,
+            "cert_kinds": cert_kinds,
+            "total_blanks": sum(len(p.resident_blanks) for p in plans),
+            "total_staff": sum(len(p.staff_typed) for p in plans),
+        },
+    )
+
+
+@login_required
+@require_POST
+def case_inputs_view(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    values: dict[tuple[str, str], object] = {}
+    for name in request.POST:
+        if not name.startswith("in:"):
+            continue
+        _prefix, key, rest = name.split(":", 2)
+        person_key, _sep, part = rest.partition(".")
+        item = inputs_mod.get(key)
+        if item is not None and item.kind == "address":
+            values.setdefault((key, person_key), {})[part or "town"] = request.POST.get(name, "")  # type: ignore[index]
+        else:
+            values[(key, person_key)] = request.POST.get(name, "")
+    try:
+        count = services.case_entries_save(actor=request.user, counter=request.counter, case=case, values=values)
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("%(n)d 件の入力を保存しました。") % {"n": count})
+    return _to_forms(pk)
+
+
+@login_required
+@require_POST
+def case_fill_view(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    try:
+        services.case_field_fill(
+            actor=request.user,
+            counter=request.counter,
+            case=case,
+            template_code=request.POST.get("template", ""),
+            field_key=request.POST.get("field", ""),
+            person_key=request.POST.get("person", ""),
+            value=request.POST.get("value", ""),
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("空欄に入力しました。"))
+    return _to_forms(pk)
+
+
+@login_required
+@require_POST
+def case_certificate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    try:
+        services.certificate_request_set(
+            actor=request.user,
+            counter=request.counter,
+            case=case,
+            template_code=request.POST.get("template", ""),
+            kind=request.POST.get("kind", ""),
+            copies=request.POST.get("copies", ""),
+            purpose=request.POST.get("purpose", ""),
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("証明書の交付請求を追加しました。"))
+    return _to_forms(pk)
+
+
+@login_required
+@require_GET
+def case_preview_view(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    try:
+        pdf = services.case_preview(
+            actor=request.user, case=case, counter=request.counter, codes=request.GET.getlist("doc") or None
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+        return _to_forms(pk)
+    return _pdf(pdf, name=f"preview-{case.label}.pdf", disposition="inline")
+
+
+@login_required
+@require_POST
+def case_issue_view(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    try:
+        issued = services.document_issue(
+            actor=request.user,
+            counter=request.counter,
+            case=case,
+            channel=request.POST.get("channel", "print"),
+            codes=request.POST.getlist("doc") or None,
+            request=request,
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+        return _to_forms(pk)
+    if issued.delivery.pdf is not None:
+        return _pdf(
+            issued.delivery.pdf,
+            name=f"forms-{case.label}-{issued.document.pk}.pdf",
+            disposition=issued.delivery.disposition,
+        )
+    messages.success(request, issued.delivery.message)
+    return _to_forms(pk)
+
+
+@login_required
+@require_POST
+def document_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Reprint / re-download a stored document (a new audited issue of the same bytes)."""
+    try:
+        document = selectors.issued_get(actor=request.user, pk=pk)
+    except IssuedDocument.DoesNotExist as exc:
+        raise Http404 from exc
+    try:
+        issued = services.document_reissue(
+            actor=request.user, document=document, channel=request.POST.get("channel", "download"), request=request
+        )
+    except ValidationError as exc:
+        _errors(request, exc)
+        return _to_forms(document.case_id) if document.case_id else redirect("home")
+    if issued.delivery.pdf is None:  # a channel that delivers elsewhere (the tablet)
+        messages.success(request, issued.delivery.message)
+        return _to_forms(document.case_id) if document.case_id else redirect("home")
+    return _pdf(
+        issued.pdf,
+        name=f"forms-{issued.document.pk}.pdf",
+        disposition=issued.delivery.disposition if issued.delivery.pdf is not None else "inline",
+    )
+
+
+@login_required
+@require_GET
+def address_search_view(request: HttpRequest) -> HttpResponse:
+    from django.http import JsonResponse
+
+    rows = selectors.address_search(actor=request.user, query=request.GET.get("q", ""))
+    return JsonResponse(
+        {"results": [{"code": a.code, "name": a.name, "kana": a.kana, "postcode": a.postcode} for a in rows]}
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Admins: templates, versions, backgrounds, 町字 master
+# ---------------------------------------------------------------------------------------------
+@login_required
+@require_GET
+def templates_view(request: HttpRequest) -> HttpResponse:
+    selectors.require_admin(request.user)
+    rows = []
+    for template in selectors.templates_list(actor=request.user):
+        rows.append(
+            {
+                "template": template,
+                "current": selectors.version_in_force(template=template),
+                "draft": selectors.draft_of(template=template),
+            }
+        )
+    return render(request, "forms_builder/templates.html", {"rows": rows, "sources": src.all_sources()})
+
+
+@login_required
+def template_view(request: HttpRequest, code: str) -> HttpResponse:
+    import json
+
+    selectors.require_admin(request.user)
+    try:
+        template = selectors.template_get(actor=request.user, code=code)
+    except FormTemplate.DoesNotExist as exc:
+        raise Http404 from exc
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "publish":
+                services.template_publish(
+                    actor=request.user,
+                    template=template,
+                    effective_from=date.fromisoformat(request.POST.get("effective_from", "")),
+                )
+                messages.success(request, _("公開しました。"))
+            else:
+                background = False
+                upload = request.FILES.get("background")
+                if upload is not None:
+                    background = services.background_upload(
+                        actor=request.user, file_name=upload.name, data=upload.read()
+                    )
+                try:
+                    fields = json.loads(request.POST.get("fields") or "[]")
+                except json.JSONDecodeError as exc:
+                    raise ValidationError(
+                        _("項目の JSON が正しくありません（%(line)d行目 %(col)d文字目）。")
+                        % {"line": exc.lineno, "col": exc.colno}
+                    ) from exc
+                services.template_draft_save(
+                    actor=request.user,
+                    template=template,
+                    fields=fields,
+                    html=request.POST.get("html", ""),
+                    page_size=request.POST.get("page_size") or None,
+                    orientation=request.POST.get("orientation") or None,
+                    background=background,
+                )
+                messages.success(request, _("下書きを保存しました。"))
+        except ValueError:
+            messages.error(request, _("適用開始日を YYYY-MM-DD で入力してください。"))
+        except (ValidationError, PermissionDenied) as exc:
+            _errors(request, exc)
+        return redirect(reverse("forms_builder:template", args=[code]))
+    draft = selectors.draft_of(template=template)
+    current = selectors.version_in_force(template=template)
+    shown = draft or current
+    return render(
+        request,
+        "forms_builder/template.html",
+        {
+            "template": template,
+            "draft": draft,
+            "current": current,
+            "versions": template.versions.order_by("-number"),
+            "fields_json": json.dumps(shown.fields if shown else [], ensure_ascii=False, indent=1),
+            "html": shown.html if shown else "",
+            "shown": shown,
+        },
+    )
+
+
+@login_required
+@require_POST
+def addresses_upload_view(request: HttpRequest) -> HttpResponse:
+    selectors.require_admin(request.user)
+    if request.POST.get("action") == "seed":
+        templates, towns = services.forms_setup()
+        messages.success(request, _("標準様式 %(t)d 件を導入し、住民記録から町字 %(n)d 件を追加しました。")
+                         % {"t": templates, "n": towns})
+        return redirect("forms_builder:templates")
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise ValidationError(_("町字の CSV ファイルを選んでください。"))
+        count = services.address_areas_import(actor=request.user, data=upload.read(), file_name=upload.name)
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    else:
+        messages.success(request, _("町字 %(n)d 件を取り込みました。") % {"n": count})
+    return redirect("forms_builder:templates")
