@@ -168,3 +168,55 @@ def software_card(card_authority, tmp_path_factory):  # noqa: ANN001
     yield card
     card.stop()
     lock.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for server-side tests (card files produced by the software card's own code, in-process)
+# ---------------------------------------------------------------------------------------------
+def raw_read(authority: Path, *, with_my_number: bool = False, **overrides: object):  # noqa: ANN201
+    """The files a station would post for a card with the base persona plus ``overrides``."""
+    from mynacard import apdu
+    from mynacard.emulator import Persona, SoftwareCard
+    from mynacard.reader import RawCardRead
+    from mynacard.testca import TestAuthority
+
+    persona = Persona(**{**BASE_PERSONA, **overrides})
+    card = SoftwareCard(persona, TestAuthority(authority))
+    files = card.apps[apdu.AID_KENHOJO].files
+    return RawCardRead(basic4=files[apdu.EF_BASIC4].content, integrity=files[apdu.EF_INTEGRITY].content,
+                       certificate=files[apdu.EF_CERTIFICATE].content,
+                       my_number=files[apdu.EF_MY_NUMBER].content if with_my_number else None)
+
+
+def read_payload(raw) -> dict:  # noqa: ANN001
+    import base64
+
+    payload = {"basic4": base64.b64encode(raw.basic4).decode(), "integrity": base64.b64encode(raw.integrity).decode(),
+               "certificate": base64.b64encode(raw.certificate).decode()}
+    if raw.my_number is not None:
+        payload["my_number"] = base64.b64encode(raw.my_number).decode()
+    return payload
+
+
+def make_resident(*, number: str, name: str, kana: str, birth, sex: str, address: str) -> str:  # noqa: ANN001
+    from integration.checkdigits import with_check_digit
+    from integration.models import Resident
+    from integration.normalize import normalize_address, normalize_kana, normalize_name
+
+    atena_no = with_check_digit(number)
+    Resident.objects.create(atena_no=atena_no, household_no=with_check_digit("9" + number[1:]), name=name,
+                            name_kana=kana, birth_date=birth, sex=sex, relationship="世帯主", address=address,
+                            search_name=normalize_name(name), search_kana=normalize_kana(kana),
+                            search_address=normalize_address(address))
+    return atena_no
+
+
+@pytest.fixture
+def card_settings(settings, card_authority):  # noqa: ANN001
+    """The server trusts this process's test authority (as a deployment's trust directory would)."""
+    settings.MYNACARD_TRUST_DIR = card_authority / "anchors"
+    settings.MYNACARD_ALLOW_TEST_ANCHORS = True
+    return settings
+
+
+__all__ = ["card_authority", "card_settings", "software_card", "trust_anchors"]

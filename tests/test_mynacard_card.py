@@ -21,7 +21,7 @@ from mynacard.errors import (
 )
 from mynacard.reader import CardReader
 from mynacard.verify import verify_card
-from tests.cardstack import card_authority, software_card, trust_anchors  # noqa: F401
+from tests.cardstack import *  # noqa: F403 - the card fixtures (software_card, trust_anchors, ...)
 
 
 def _read(card, pin="1234", **kwargs):  # noqa: ANN001
@@ -36,7 +36,7 @@ def _tries(card) -> int:  # noqa: ANN001
         return session.pin_tries_left()
 
 
-def test_reads_and_verifies_the_four_items_with_mj_characters(software_card, trust_anchors):  # noqa: F811
+def test_reads_and_verifies_the_four_items_with_mj_characters(software_card, trust_anchors):
     persona = software_card.load(name="𠮷田　髙子", address="東京都千代田区霞が関２丁目１番１号", birth_date="19920315",
                                  sex="2")
     raw, log = _read(software_card)
@@ -54,7 +54,7 @@ def test_reads_and_verifies_the_four_items_with_mj_characters(software_card, tru
     assert any(entry.command.startswith("0020009104") and entry.command.endswith("********") for entry in log.entries)
 
 
-def test_my_number_only_through_the_explicit_call_and_checked_against_df31(software_card, trust_anchors):  # noqa: F811
+def test_my_number_only_through_the_explicit_call_and_checked_against_df31(software_card, trust_anchors):
     software_card.load(my_number="234567890121")
     raw, log = _read(software_card, with_my_number=True)
     result = verify_card(raw, trust_anchors)
@@ -66,7 +66,7 @@ def test_my_number_only_through_the_explicit_call_and_checked_against_df31(softw
     assert verify_card(forged, trust_anchors).reason == "tampered"
 
 
-def test_wrong_pin_decrements_and_reports_the_tries_left(software_card, trust_anchors):  # noqa: F811
+def test_wrong_pin_decrements_and_reports_the_tries_left(software_card, trust_anchors):
     software_card.load(pin="2580")
     with pytest.raises(WrongPinError) as error:
         _read(software_card, pin="1111")
@@ -86,7 +86,7 @@ def test_wrong_pin_decrements_and_reports_the_tries_left(software_card, trust_an
     assert _tries(software_card) == 3
 
 
-def test_at_one_try_left_the_reader_refuses_without_confirmation(software_card):  # noqa: F811
+def test_at_one_try_left_the_reader_refuses_without_confirmation(software_card):
     software_card.load(pin_tries=1)
     with CardReader(software_card.reader_name).wait_for_card() as session:
         with pytest.raises(PinConfirmationRequired):
@@ -101,7 +101,7 @@ def test_at_one_try_left_the_reader_refuses_without_confirmation(software_card):
         assert len(verifies) == 1  # never loops on VERIFY
 
 
-def test_a_blocked_card(software_card):  # noqa: F811
+def test_a_blocked_card(software_card):
     software_card.load(pin_tries=0)
     with CardReader(software_card.reader_name).wait_for_card() as session:
         with pytest.raises(CardBlockedError) as error:
@@ -110,7 +110,7 @@ def test_a_blocked_card(software_card):  # noqa: F811
         assert not any(e.command.startswith("0020009104") for e in session.log.entries)
 
 
-def test_tampered_basic4_under_the_old_signature_is_rejected(software_card, trust_anchors):  # noqa: F811
+def test_tampered_basic4_under_the_old_signature_is_rejected(software_card, trust_anchors):
     software_card.load(tamper="basic4")
     raw, _log = _read(software_card)
     result = verify_card(raw, trust_anchors)
@@ -118,7 +118,7 @@ def test_tampered_basic4_under_the_old_signature_is_rejected(software_card, trus
     assert result.basic4 is None
 
 
-def test_tampered_data_rehashed_under_the_old_signature_is_rejected(software_card, trust_anchors):  # noqa: F811
+def test_tampered_data_rehashed_under_the_old_signature_is_rejected(software_card, trust_anchors):
     software_card.load(tamper="rehash")
     raw, _log = _read(software_card)
     # The stored hash does match the data now ...
@@ -129,7 +129,7 @@ def test_tampered_data_rehashed_under_the_old_signature_is_rejected(software_car
     assert not result.verified and result.reason == "tampered" and result.detail == "DF33"
 
 
-def test_a_certificate_from_an_unknown_ca_is_rejected(software_card, trust_anchors):  # noqa: F811
+def test_a_certificate_from_an_unknown_ca_is_rejected(software_card, trust_anchors):
     software_card.load(issuer="rogue")
     raw, _log = _read(software_card)
     result = verify_card(raw, trust_anchors)
@@ -139,7 +139,7 @@ def test_a_certificate_from_an_unknown_ca_is_rejected(software_card, trust_ancho
     assert verify_card(raw, trust_anchors).reason == "bad_certificate"
 
 
-def test_a_card_removed_mid_read_gives_a_clear_error(software_card, trust_anchors):  # noqa: F811
+def test_a_card_removed_mid_read_gives_a_clear_error(software_card, trust_anchors):
     software_card.load()
     software_card.remove_after(4)  # SELECT, tries, VERIFY, 基本4情報 — then pulled out
     with pytest.raises(CardRemovedError) as error:
@@ -152,7 +152,7 @@ def test_a_card_removed_mid_read_gives_a_clear_error(software_card, trust_anchor
 
 @pytest.mark.parametrize("extended", [True, False])
 @pytest.mark.parametrize("total", [256, 257, 300])
-def test_256_byte_boundary_and_long_form_lengths(software_card, trust_anchors, extended, total):  # noqa: F811
+def test_256_byte_boundary_and_long_form_lengths(software_card, trust_anchors, extended, total):
     """EF 0002 written with the non-minimal ``82 00 xx`` / ``82 01 xx`` length, around the 256-byte chunk."""
     name = "渡邉󠄂　葛󠄁一"
     address = ""
@@ -181,7 +181,7 @@ def test_256_byte_boundary_and_long_form_lengths(software_card, trust_anchors, e
         assert log.entries[3].sw == 0x6700  # the card refused the one extended attempt
 
 
-def test_a_card_that_is_not_a_my_number_card(software_card):  # noqa: F811
+def test_a_card_that_is_not_a_my_number_card(software_card):
     software_card.load(kind="other")
     with CardReader(software_card.reader_name).wait_for_card() as session:
         with pytest.raises(NotMyNumberCardError) as error:
@@ -190,7 +190,7 @@ def test_a_card_that_is_not_a_my_number_card(software_card):  # noqa: F811
         assert session.log.count == 1  # recognised by SELECT, nothing else sent
 
 
-def test_no_reader_and_no_card(software_card):  # noqa: F811
+def test_no_reader_and_no_card(software_card):
     with pytest.raises(NoReaderError):
         with CardReader("存在しないリーダー").wait_for_card(timeout=0.2):
             pass
