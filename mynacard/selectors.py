@@ -73,7 +73,8 @@ def _person(read: CardRead) -> CardPerson:
 
 def card_reads_for_case(*, actor: User, case_id: int) -> list[CardPerson]:
     _require_staff(actor)
-    reads = CardRead.objects.filter(case_id=case_id, verified=True, status=CardReadStatus.ATTACHED)
+    reads = CardRead.objects.filter(case_id=case_id, verified=True, status=CardReadStatus.ATTACHED,
+                                    purge_after__gt=timezone.now())
     return [_person(read) for read in reads.order_by("-read_at")]
 
 
@@ -170,7 +171,8 @@ def desk_panel(*, actor: User, counter: Counter | None) -> DeskPanel:
     if desk is None:
         return DeskPanel(desk=None, desks=desks, stations=[], pending=[], rejected=[], open_cases=[])
     recent = timezone.now() - dt.timedelta(minutes=10)
-    pending = list(CardRead.objects.filter(desk=desk, staff=actor, status=CardReadStatus.PENDING))
+    pending = list(CardRead.objects.filter(desk=desk, staff=actor, status=CardReadStatus.PENDING,
+                                           purge_after__gt=timezone.now()))
     rejected = list(CardRead.objects.filter(desk=desk, status=CardReadStatus.REJECTED, read_at__gte=recent)[:3])
     return DeskPanel(desk=desk, desks=desks, stations=station_states(desks=[desk]), pending=pending,
                      rejected=rejected, open_cases=open_cases_at_desk(desk=desk))

@@ -153,5 +153,6 @@ class TestAuthority:
     def write_crl(self, kind: str, *, revoked_serials: list[int], next_update: dt.datetime) -> Path:
         ca = self.jpki_auth if kind == "auth" else self.jpki_sign
         path = self.anchors / "crl" / f"{kind}.crl"
-        path.write_bytes(ca.crl(revoked_serials=revoked_serials, next_update=next_update))
+        last_update = min(dt.datetime.now(dt.UTC), next_update) - dt.timedelta(days=1)
+        path.write_bytes(ca.crl(revoked_serials=revoked_serials, next_update=next_update, last_update=last_update))
         return path
