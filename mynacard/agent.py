@@ -55,12 +55,15 @@ class ServerClient:
         parsed = urllib.parse.urlsplit(credential.server)
         self.host = parsed.netloc
         self.base = credential.server.rstrip("/")
+        if (parsed.hostname or "").endswith(".localhost"):
+            # RFC 6761: *.localhost is the loopback address (browsers know it; the C resolver may not).
+            self.base = parsed._replace(netloc=parsed.netloc.replace(parsed.hostname, "127.0.0.1", 1)).geturl()
 
     def post(self, path: str, payload: dict) -> dict:
         body = json.dumps(payload).encode()
         headers = self.credential.sign_headers(method="POST", host=self.host, path=path, body=body)
         request = urllib.request.Request(self.base + path, data=body, method="POST",  # noqa: S310 - configured https URL
-                                         headers={**headers, "Content-Type": "application/json"})
+                                         headers={**headers, "Content-Type": "application/json", "Host": self.host})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 return json.loads(response.read() or b"{}")
