@@ -9,47 +9,22 @@ at once, one per slot.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from mynacard.slots import BASE_PORT, claim_slot, vpcd_listening
+
 ROOT = Path(__file__).resolve().parent.parent
-SLOT_BASE_PORT = 35963
-SLOTS = 2
-LOCK_DIR = Path(tempfile.gettempdir())
+SLOT_BASE_PORT = BASE_PORT
 
 
 def pcscd_listening(port: int = SLOT_BASE_PORT) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def claim_slot(timeout: float = 300.0) -> tuple[int, object]:
-    """Lock one vpcd slot for this process; wait for one to become free."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for slot in range(SLOTS):
-            handle = open(LOCK_DIR / f"madoguchi-vpcd-slot-{slot}.lock", "w")  # noqa: SIM115
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                continue
-            handle.write(str(os.getpid()))
-            handle.flush()
-            return slot, handle
-        if time.monotonic() > deadline:
-            raise RuntimeError("no free vpcd slot")
-        time.sleep(0.5)
+    return vpcd_listening(port)
 
 
 BASE_PERSONA = {

@@ -297,3 +297,22 @@ def test_production_settings_never_trust_the_software_cards_test_keys(card_autho
     refused = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              env={**env, "MADOGUCHI_CARD_TRUST_DIR": str(card_authority / "anchors")})
     assert refused.returncode != 0 and "TEST keys" in refused.stderr
+
+
+def test_the_make_run_card_demo_command_is_idempotent(in_a, tmp_path):
+    from django.core.management import call_command
+
+    from mynacard.credentials import StationCredential
+    from mynacard.models import ReaderStation
+    from tenants.accounts.models import Desk
+
+    target = tmp_path / "station.json"
+    for _ in range(2):
+        call_command("mynacard_demo", tenant=CITY_A.slug, server=f"http://{CITY_A.host}:8000",
+                     credential=str(target))
+    credential = StationCredential.loads(target.read_text())
+    active = ReaderStation.objects.get(is_active=True)
+    assert active.key_id == credential.key_id and ReaderStation.objects.count() == 2
+    assert Desk.objects.get(pk=active.desk_id).staff.username == "staff1"
+    response = _post(Client(), credential, STATUS, {"state": "idle"}, host=f"{CITY_A.host}:8000")
+    assert response.status_code == 200
