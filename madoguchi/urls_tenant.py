@@ -39,6 +39,7 @@ urlpatterns = [
     path("linkage/exports/", include("integration.exports.urls")),
     path("linkage/", include("integration.urls")),
     path("navi/", include("navigation.urls")),
+    path("mynacard/", include("mynacard.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),

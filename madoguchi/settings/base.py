@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.accounts.middleware.TenantSessionBindingMiddleware",
+    "mynacard.middleware.CardSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.AuditContextMiddleware",
@@ -248,6 +249,17 @@ LINKAGE_RECEIVED_RETENTION_DAYS = int(env("MADOGUCHI_LINKAGE_RETENTION_DAYS", "7
 MADOGUCHI_KEK = env("MADOGUCHI_KEK", "ZGV2LW9ubHkta2VrLWRvLW5vdC11c2UtaW4tcHJvZCE=")
 # Ed25519 seed (base64, 32 bytes) that signs the daily audit chain checkpoints.
 MADOGUCHI_AUDIT_SIGNING_KEY = env("MADOGUCHI_AUDIT_SIGNING_KEY", "ZGV2LW9ubHktYXVkaXQtc2lnbmluZy1zZWVkLTMyYiE=")
+
+# ---------------------------------------------------------------------------------------------
+# My Number card (mynacard): trust anchors from a directory each deployment configures
+# (docs/mynacard.md). Development defaults to the software card's test authority that `make run`
+# creates; the production settings refuse any directory marked TEST_ONLY.
+# ---------------------------------------------------------------------------------------------
+MYNACARD_TRUST_DIR = Path(env("MADOGUCHI_CARD_TRUST_DIR", str(BASE_DIR / "var" / "card-test-authority" / "anchors")))
+MYNACARD_ALLOW_TEST_ANCHORS = env_bool("MADOGUCHI_CARD_ALLOW_TEST_ANCHORS", True)
+MYNACARD_REVOCATION = env("MADOGUCHI_JPKI_REVOCATION", "crl_file")
+# Card data of a case is deleted this many hours after the read (and when its case is deleted).
+MYNACARD_RETENTION_HOURS = int(env("MADOGUCHI_CARD_RETENTION_HOURS", "12"))
 
 # ---------------------------------------------------------------------------------------------
 # REST API
