@@ -150,6 +150,7 @@ class Station:
         self.state = "idle"
         self.card_seen = False
         self.done_with_card = False
+        self.offline = False
 
     # ------------------------------------------------------------------ one round
     def step(self) -> None:
@@ -169,9 +170,14 @@ class Station:
                 "state": self.state, "reader": reader_ok, "card": card, "error": self.error,
                 "needs_confirmation": self.needs_confirmation, "reader_name": self.reader.reader_name or ""})
         except ServerError as exc:
-            log.warning("server unreachable: %s", exc)
+            if not self.offline:
+                log.warning("server unreachable: %s", exc)
+            self.offline = True
             self._show("サーバーに接続できません。職員にお知らせください。", prompt="")
             return
+        if self.offline:
+            log.info("server reachable again")
+        self.offline = False
         if answer.get("confirmed"):
             self.needs_confirmation, self.confirmed = False, True
         self.challenge = answer.get("challenge")

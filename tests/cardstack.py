@@ -148,8 +148,19 @@ def software_card(card_authority, tmp_path_factory):  # noqa: ANN001
 # ---------------------------------------------------------------------------------------------
 # Helpers for server-side tests (card files produced by the software card's own code, in-process)
 # ---------------------------------------------------------------------------------------------
+_RAW_CACHE: dict = {}
+
+
 def raw_read(authority: Path, *, with_my_number: bool = False, **overrides: object):  # noqa: ANN201
-    """The files a station would post for a card with the base persona plus ``overrides``."""
+    """The files a station would post for a card with the base persona plus ``overrides`` (one card per
+    persona and process: making a card generates three RSA keys)."""
+    key = (str(authority), with_my_number, tuple(sorted(overrides.items())))
+    if key not in _RAW_CACHE:
+        _RAW_CACHE[key] = _raw_read(authority, with_my_number=with_my_number, **overrides)
+    return _RAW_CACHE[key]
+
+
+def _raw_read(authority: Path, *, with_my_number: bool = False, **overrides: object):  # noqa: ANN202
     from mynacard import apdu
     from mynacard.emulator import Persona, SoftwareCard
     from mynacard.reader import RawCardRead

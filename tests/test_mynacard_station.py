@@ -316,3 +316,50 @@ def test_the_make_run_card_demo_command_is_idempotent(in_a, tmp_path):
     assert Desk.objects.get(pk=active.desk_id).staff.username == "staff1"
     response = _post(Client(), credential, STATUS, {"state": "idle"}, host=f"{CITY_A.host}:8000")
     assert response.status_code == 200
+
+
+def test_card_data_of_municipality_a_is_invisible_at_b_under_the_same_ids(tenant_a, tenant_b, card_authority,
+                                                                        card_settings):
+    """A case, a desk, a station and a card read with the same ids in both municipalities: each sees its own."""
+    from mynacard.models import CardRead
+    from mynacard.selectors import card_binding_values, card_holders
+
+    from django.db import connection
+
+    ids = {}
+    for city, tenant, name in ((CITY_A, tenant_a, "山田　太郎"), (CITY_B, tenant_b, "佐藤　花子")):
+        with in_tenant(tenant):
+            from tenants.accounts.models import Counter, Desk, User
+
+            with connection.cursor() as cursor:  # the same ids in both municipalities
+                for table in ("navigation_cases_case", "mynacard_cardread", "mynacard_readerstation",
+                              "accounts_desk"):
+                    cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 770000)")
+            from tenants.accounts.services import desk_sit
+
+            counter = Counter.objects.order_by("sort_order", "name").first()
+            desk = Desk.objects.create(counter=counter, name="1番席")
+            staff = User.objects.get(username="staff1")
+            desk_sit(actor=staff, desk_id=desk.pk)
+            atena = make_resident(number="10000001", name=name, kana="テスト", birth=date(1980, 1, 1), sex="1",
+                                  address="東京都千代田区霞が関１丁目２番３号")
+            case = _open_case(staff, counter)
+            station, credential = _register(desk)
+            raw = raw_read(card_authority, name=name)
+            assert _post(Client(), credential, READS, read_payload(raw), host=city.host).json()["verified"]
+            read = CardRead.objects.get()
+            ids[city.slug] = (case.pk, read.pk, atena, counter)
+    assert ids[CITY_A.slug][:3] == ids[CITY_B.slug][:3]  # same case id, card read id and 宛名番号 in both
+    case_id = ids[CITY_A.slug][0]
+    with in_tenant(tenant_b):
+        from tenants.accounts.models import User
+
+        assert card_binding_values(actor=User.objects.get(username="staff1"), case_id=case_id)["card.name"] == "佐藤　花子"
+        assert card_holders(atena_nos=[ids[CITY_B.slug][2]]) == {ids[CITY_B.slug][2]}
+    page = staff_client(tenant_b, "staff1", counter=ids[CITY_B.slug][3]).get(f"/mynacard/case/{case_id}/panel/")
+    text = page.content.decode()
+    assert "佐藤　花子" in text and "山田　太郎" not in text
+    # A's staff session is not valid at B at all.
+    a_client = staff_client(tenant_a, "staff1", counter=ids[CITY_A.slug][3])
+    foreign = a_client.get(f"/mynacard/case/{case_id}/panel/", HTTP_HOST=CITY_B.host)
+    assert foreign.status_code in (302, 403) and "山田" not in foreign.content.decode()
