@@ -321,10 +321,10 @@ def test_the_make_run_card_demo_command_is_idempotent(in_a, tmp_path):
 def test_card_data_of_municipality_a_is_invisible_at_b_under_the_same_ids(tenant_a, tenant_b, card_authority,
                                                                         card_settings):
     """A case, a desk, a station and a card read with the same ids in both municipalities: each sees its own."""
+    from django.db import connection
+
     from mynacard.models import CardRead
     from mynacard.selectors import card_binding_values, card_holders
-
-    from django.db import connection
 
     ids = {}
     for city, tenant, name in ((CITY_A, tenant_a, "山田　太郎"), (CITY_B, tenant_b, "佐藤　花子")):
@@ -354,7 +354,8 @@ def test_card_data_of_municipality_a_is_invisible_at_b_under_the_same_ids(tenant
     with in_tenant(tenant_b):
         from tenants.accounts.models import User
 
-        assert card_binding_values(actor=User.objects.get(username="staff1"), case_id=case_id)["card.name"] == "佐藤　花子"
+        values = card_binding_values(actor=User.objects.get(username="staff1"), case_id=case_id)
+        assert values["card.name"] == "佐藤　花子"
         assert card_holders(atena_nos=[ids[CITY_B.slug][2]]) == {ids[CITY_B.slug][2]}
     page = staff_client(tenant_b, "staff1", counter=ids[CITY_B.slug][3]).get(f"/mynacard/case/{case_id}/panel/")
     text = page.content.decode()
