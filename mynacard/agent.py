@@ -151,6 +151,7 @@ class Station:
         self.card_seen = False
         self.done_with_card = False
         self.offline = False
+        self.with_my_number = False
 
     # ------------------------------------------------------------------ one round
     def step(self) -> None:
@@ -181,6 +182,7 @@ class Station:
         if answer.get("confirmed"):
             self.needs_confirmation, self.confirmed = False, True
         self.challenge = answer.get("challenge")
+        self.with_my_number = bool(answer.get("with_my_number"))
         if not card:
             self._show("マイナンバーカードをリーダーに置いてください。", prompt="")
             return
@@ -215,7 +217,8 @@ class Station:
         log_ = ApduLog()
         try:
             with self.reader.wait_for_card(timeout=2, log=log_) as session:
-                raw = session.read_card(pin, confirmed=self.confirmed)
+                # The 個人番号 only when the staff member asked for it (a procedure needs it).
+                raw = session.read_card(pin, confirmed=self.confirmed, with_my_number=self.with_my_number)
         except PinConfirmationRequired as exc:
             self.needs_confirmation, self.error = True, exc.as_dict()
             self.state = "error"
@@ -234,6 +237,8 @@ class Station:
         payload = {"basic4": base64.b64encode(raw.basic4).decode(),
                    "integrity": base64.b64encode(raw.integrity).decode(),
                    "certificate": base64.b64encode(raw.certificate).decode(), "apdu_count": log_.count}
+        if raw.my_number is not None:
+            payload["my_number"] = base64.b64encode(raw.my_number).decode()
         try:
             answer = self.client.post("/mynacard/station/reads/", payload)
         except ServerError as exc:

@@ -37,6 +37,9 @@ class ReaderStation(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
+    # The seated staff member asked for the 個人番号 with the next read (a procedure needs it), and why.
+    my_number_requested_at = models.DateTimeField(null=True, blank=True)
+    my_number_purpose = models.CharField(max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("カードリーダー端末")

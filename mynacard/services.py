@@ -148,7 +148,8 @@ def station_report(*, station: ReaderStation, status: dict) -> dict:
         station.save(update_fields=fields)
         challenge = (JpkiChallenge.objects.filter(station=station, completed_at__isnull=True, expires_at__gt=now)
                      .order_by("-created_at").first())
-        answer: dict = {"confirmed": confirmed, "challenge": None}
+        answer: dict = {"confirmed": confirmed, "challenge": None,
+                        "with_my_number": station.my_number_requested_at is not None}
         if challenge is not None:
             answer["challenge"] = {"id": challenge.pk, "purpose": challenge.purpose,
                                    "nonce": base64.b64encode(bytes(challenge.nonce)).decode()}
@@ -169,6 +170,22 @@ def pin_confirm(*, actor: User, station_id: int) -> ReaderStation:
     station.save(update_fields=["confirmed_at", "confirmed_by"])
     record(actor=actor, action="update", target_type="reader_station", target_id=station.pk,
            details={"pin_last_try_confirmed": True})
+    return station
+
+
+@transaction.atomic
+def my_number_request(*, actor: User, station_id: int, purpose: str) -> ReaderStation:
+    """The seated staff member asks the station to read the 個人番号 with the next read, for ``purpose``."""
+    purpose = (purpose or "").strip()[:100]
+    if not purpose:
+        raise ValidationError({"purpose": _("個人番号を利用する事務（手続名）を入力してください。")})
+    station = ReaderStation.objects.select_for_update().select_related("desk").filter(pk=station_id).first()
+    if station is None or station.desk.staff_id != actor.pk:
+        raise PermissionDenied(_("この席の端末ではありません。"))
+    station.my_number_requested_at, station.my_number_purpose = timezone.now(), purpose
+    station.save(update_fields=["my_number_requested_at", "my_number_purpose"])
+    record(actor=actor, action="my_number_request", target_type="reader_station", target_id=station.pk,
+           details={"purpose": purpose})
     return station
 
 
@@ -216,6 +233,15 @@ def _match(*, staff: User | None, name: str, birth: dt.date, address: str, sex: 
 
 def card_read_receive(*, station: ReaderStation, raw: RawCardRead, apdu_count: int = 0) -> CardRead:
     """Verify a read posted by a station and attach it to the case open at the station's desk."""
+    with transaction.atomic():
+        station = ReaderStation.objects.select_for_update().get(pk=station.pk)
+        purpose = station.my_number_purpose if station.my_number_requested_at else ""
+        if raw.my_number is not None and not purpose:
+            # Nobody asked for it: the 個人番号 is neither verified nor kept.
+            raw = RawCardRead(basic4=raw.basic4, integrity=raw.integrity, certificate=raw.certificate)
+        if raw.my_number is not None:
+            station.my_number_requested_at, station.my_number_purpose = None, ""
+            station.save(update_fields=["my_number_requested_at", "my_number_purpose"])
     result = verify_card(raw, trust_anchors())
     desk = Desk.objects.select_related("counter", "staff").get(pk=station.desk_id)
     staff = desk.staff
@@ -244,7 +270,8 @@ def card_read_receive(*, station: ReaderStation, raw: RawCardRead, apdu_count: i
             CardHolding.objects.update_or_create(atena_no=atena_no, defaults={"confirmed_at": timezone.now()})
         record(actor=staff, action="card_read", target_type="card_read", target_id=read.pk,
                details={"station": station.pk, "desk": desk.pk, "verified": True, "atena_nos": candidates,
-                        "my_number_read": bool(result.my_number), "differences": [d["field"] for d in differences]})
+                        "my_number_read": bool(result.my_number), "my_number_purpose": purpose if result.my_number
+                        else "", "differences": [d["field"] for d in differences]})
         cases = open_cases_at_desk(desk=desk)
         if len(cases) == 1:
             _attach(read, cases[0], actor=staff)

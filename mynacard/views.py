@@ -84,12 +84,39 @@ def attach_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def my_number_request_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.my_number_request(actor=request.user, station_id=pk, purpose=request.POST.get("purpose", ""))
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    else:
+        messages.info(request, _("次の読み取りで個人番号も読み取ります。カードを置き直してもらってください。"))
+    case_id = request.POST.get("case", "")
+    return redirect("navigation:cases:case", int(case_id)) if case_id.isdigit() else redirect("mynacard:desk")
+
+
+@login_required
+@require_POST
+def my_number_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show a 個人番号 read from the card once, for the purpose given (audited by the selector)."""
+    try:
+        number = selectors.card_my_number(actor=request.user, card_read_id=pk, purpose=request.POST.get("purpose", ""))
+    except PermissionDenied as exc:
+        return render(request, "mynacard/_my_number.html", {"error": str(exc)}, status=403)
+    response = render(request, "mynacard/_my_number.html", {"number": number})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
 @require_GET
 def case_panel_view(request: HttpRequest, case_id: int) -> HttpResponse:
     persons = selectors.card_reads_for_case(actor=request.user, case_id=case_id)
     identity = (JpkiChallenge.objects.filter(case_id=case_id, purpose=JpkiPurpose.IDENTITY)
                 .order_by("-created_at").first())
-    return render(request, "mynacard/_case_panel.html", {
+    template = "mynacard/_case_live.html" if request.GET.get("live") else "mynacard/_case_panel.html"
+    return render(request, template, {
         "persons": persons, "case_id": case_id, "identity": identity, "jpki_reasons": JPKI_REASONS,
         "panel": selectors.desk_panel(actor=request.user, counter=request.counter)})
 

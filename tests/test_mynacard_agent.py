@@ -134,3 +134,27 @@ def test_the_station_reports_a_card_that_is_not_a_my_number_card_and_a_blocked_c
     _type(pad, "1234")
     station.step()
     assert "ロックされています" in pad.result
+
+
+def test_the_station_reads_the_my_number_only_when_the_staff_member_asked(in_a, software_card, card_settings):
+    from mynacard.models import CardRead
+
+    station, server, pad, counter, case = _station(software_card)
+    software_card.load(my_number="345678901234")
+    station.step()
+    _type(pad, "1234")
+    station.step()
+    first = CardRead.objects.get()
+    assert first.my_number_encrypted is None and first.apdu_count == 6  # the 個人番号 file was not touched
+    staff = staff_client(in_a, "staff1", counter=counter)
+    staff.post(f"/mynacard/stations/{station_id(server)}/my-number/", {"purpose": "転入届", "case": case.pk})
+    software_card.remove()
+    station.step()
+    software_card.insert()
+    station.step()
+    _type(pad, "1234")
+    station.step()
+    second = CardRead.objects.exclude(pk=first.pk).get()
+    assert second.my_number_encrypted is not None and second.apdu_count == 7
+    shown = staff.post(f"/mynacard/reads/{second.pk}/my-number/", {"purpose": "転入届"})
+    assert "345678901234" in shown.content.decode()

@@ -225,12 +225,25 @@ def test_my_number_is_stored_encrypted_and_read_only_through_the_audited_path(in
     from audit.models import AuditEvent
     from mynacard.models import CardRead
     from mynacard.selectors import card_my_number
+    from mynacard.services import my_number_request
 
     counter_a, _cb, desk_a, _db, staff1, staff2 = _setup_desks()
     _open_case(staff1, counter_a)
-    _station, credential = _register(desk_a)
+    station, credential = _register(desk_a)
     raw = raw_read(card_authority, my_number="234567890121", with_my_number=True)
+    # Nobody asked for the 個人番号: a station sending it anyway gets it dropped, not stored.
     assert _post(Client(), credential, READS, read_payload(raw), host=CITY_A.host).json()["verified"]
+    assert CardRead.objects.get().my_number_encrypted is None
+    CardRead.objects.all().delete()
+    with pytest.raises(PermissionDenied):  # only the staff member seated at the station's desk asks
+        my_number_request(actor=staff2, station_id=station.pk, purpose="転入届")
+    status = _post(Client(), credential, STATUS, {"state": "idle"}, host=CITY_A.host).json()
+    assert status["with_my_number"] is False
+    staff_client(in_a, "staff1", counter=counter_a).post(f"/mynacard/stations/{station.pk}/my-number/",
+                                                         {"purpose": "転入届"})
+    assert _post(Client(), credential, STATUS, {"state": "idle"}, host=CITY_A.host).json()["with_my_number"]
+    assert _post(Client(), credential, READS, read_payload(raw), host=CITY_A.host).json()["verified"]
+    assert _post(Client(), credential, STATUS, {"state": "idle"}, host=CITY_A.host).json()["with_my_number"] is False
     read = CardRead.objects.get()
     with connection.cursor() as cursor:
         cursor.execute("SELECT my_number_encrypted::text, row_to_json(r)::text FROM mynacard_cardread r")
@@ -243,6 +256,12 @@ def test_my_number_is_stored_encrypted_and_read_only_through_the_audited_path(in
     assert card_my_number(actor=staff1, card_read_id=read.pk, purpose="転入届") == "234567890121"
     event = AuditEvent.objects.filter(target_type="my_number").get()
     assert event.details["purpose"] == "転入届" and "234567890121" not in json.dumps(event.details)
+    shown = staff_client(in_a, "staff1", counter=counter_a).post(f"/mynacard/reads/{read.pk}/my-number/",
+                                                                  {"purpose": "転入届"})
+    assert "234567890121" in shown.content.decode() and shown["Cache-Control"] == "no-store"
+    refused = staff_client(in_a, "staff2").post(f"/mynacard/reads/{read.pk}/my-number/", {"purpose": "転入届"})
+    assert refused.status_code == 403 and "234567890121" not in refused.content.decode()
+    assert AuditEvent.objects.filter(target_type="my_number").count() == 2
 
 
 def test_one_try_left_waits_for_the_seated_staff_members_confirmation(in_a):
