@@ -203,6 +203,3 @@ def card_settings(settings, card_authority):  # noqa: ANN001
     settings.MYNACARD_TRUST_DIR = card_authority / "anchors"
     settings.MYNACARD_ALLOW_TEST_ANCHORS = True
     return settings
-
-
-__all__ = ["card_authority", "card_settings", "software_card", "trust_anchors"]

@@ -15,7 +15,6 @@ from django.test import Client
 from mynacard.agent import PadState, ServerClient, Station
 from mynacard.credentials import StationCredential
 from mynacard.reader import CardReader
-from tests.cardstack import *  # noqa: F403 - the card fixtures (software_card, card_settings, ...)
 from tests.conftest import CITY_A, staff_client
 
 

@@ -15,7 +15,6 @@ from datetime import date
 
 import pytest
 
-from tests.cardstack import *  # noqa: F403 - the card fixtures (software_card, card_settings, ...)
 from tests.cardstack import ROOT, make_resident
 from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant
 

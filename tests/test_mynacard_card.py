@@ -21,7 +21,6 @@ from mynacard.errors import (
 )
 from mynacard.reader import CardReader
 from mynacard.verify import verify_card
-from tests.cardstack import *  # noqa: F403 - the card fixtures (software_card, trust_anchors, ...)
 
 
 def _read(card, pin="1234", **kwargs):  # noqa: ANN001

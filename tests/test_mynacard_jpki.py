@@ -16,7 +16,6 @@ from django.test import Client
 
 from mynacard.errors import WrongPinError
 from mynacard.reader import CardReader
-from tests.cardstack import *  # noqa: F403 - the card fixtures (software_card, card_settings, ...)
 from tests.conftest import CITY_A, staff_client
 
 JPKI = "/mynacard/station/jpki/"

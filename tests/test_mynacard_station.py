@@ -12,7 +12,6 @@ from django.test import Client
 from django.utils import timezone
 
 from mynacard.credentials import StationCredential
-from tests.cardstack import *  # noqa: F403 - the card fixtures (card_authority, card_settings, ...)
 from tests.cardstack import make_resident, raw_read, read_payload
 from tests.conftest import CITY_A, CITY_B, in_tenant, staff_client
 
