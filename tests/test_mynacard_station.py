@@ -92,7 +92,7 @@ def test_signed_status_is_accepted_and_a_replay_or_a_changed_body_is_refused(in_
     meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
     first = client.post(STATUS, data=body, content_type="application/json", HTTP_HOST=CITY_A.host, **meta)
     assert first.status_code == 200, first.content
-    assert first.json() == {"confirmed": False, "challenge": None}
+    assert first.json() == {"confirmed": False, "challenge": None, "with_my_number": False}
     assert ReaderStation.objects.get(pk=station.pk).status["reader"] is True
     replay = client.post(STATUS, data=body, content_type="application/json", HTTP_HOST=CITY_A.host, **meta)
     assert replay.status_code == 401 and "二度" in replay.json()["error"]
