@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the project needs (fonts for Japanese PDFs/screenshots, Chromium for browser tests,
-# WeasyPrint's libraries, Redis/PostgreSQL if absent). Installs only what is missing.
+# WeasyPrint's libraries, Redis/PostgreSQL if absent, the PC/SC stack for the My Number card tests:
+# pcscd + vsmartcard-vpcd (virtual readers for the software card; tests and demo only, never on a station
+# or in the Dockerfile) and what pyscard needs to compile from its sdist). Installs only what is missing.
 set -euo pipefail
 PACKAGES=(redis-server libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-ipaexfont fonts-ipamj-mincho
-          poppler-utils chromium)
+          poppler-utils chromium pcscd libpcsclite1 libpcsclite-dev vsmartcard-vpcd gcc python3-dev)
 command -v psql >/dev/null 2>&1 || PACKAGES+=(postgresql-15)
 missing=()
 for pkg in "${PACKAGES[@]}"; do

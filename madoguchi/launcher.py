@@ -25,6 +25,8 @@ from tenants.demo_constants import DEMO_PASSWORD, DEMO_USERNAMES
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 PORT = int(os.environ.get("MADOGUCHI_PORT", "8000"))
+CARD_PIN_PAD_PORT = int(os.environ.get("MADOGUCHI_PIN_PAD_PORT", "8765"))
+_CARD_LOCKS: list = []  # the vpcd slot stays locked while make run runs
 
 
 def _say(message: str) -> None:
@@ -111,6 +113,40 @@ def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+def _start_card_demo(env: dict[str, str], children: list[subprocess.Popen]) -> str:
+    """The software card in a vpcd slot + one reader station for みなみデモ市 (tests and demo only: vpcd
+    listens on every interface; the card, the station and its PIN pad use the loopback address)."""
+    if subprocess.run(["bash", str(ROOT / ".ci" / "pcscd.sh")], cwd=ROOT).returncode != 0:
+        _say("card demo skipped: pcscd with vsmartcard-vpcd is not available")
+        return ""
+    try:
+        import smartcard  # noqa: F401
+    except ImportError:
+        _say("card demo skipped: pyscard is not installed")
+        return ""
+    from mynacard.slots import BASE_PORT, claim_slot, reader_name
+
+    try:
+        slot, lock = claim_slot(timeout=1)
+    except RuntimeError:
+        _say("card demo skipped: both vpcd slots are in use")
+        return ""
+    _CARD_LOCKS.append(lock)
+    credential = VAR / "card-demo" / "station.json"
+    _manage(env, "mynacard_demo", "--tenant", "minami", "--server", f"http://minami.localhost:{PORT}",
+            "--credential", str(credential))
+    children.append(subprocess.Popen(
+        [sys.executable, "-m", "mynacard.emulator", "--persona", "yamada", "--host", "127.0.0.1",
+         "--port", str(BASE_PORT + slot), "--authority", str(VAR / "card-test-authority"),
+         "--state", str(VAR / "card-demo" / "pin-state.json")],
+        cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL))
+    children.append(subprocess.Popen(
+        [sys.executable, "-m", "mynacard.agent", "--credential", str(credential), "--reader", reader_name(slot),
+         "--pin-pad-port", str(CARD_PIN_PAD_PORT)], cwd=ROOT, env=env))
+    return (f"  card demo     PIN pad http://127.0.0.1:{CARD_PIN_PAD_PORT}/ (PIN 1234); staff1 sits at desk 1番席:\n"
+            f"                open a case as staff1, then type the PIN on the pad ({reader_name(slot)})\n")
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings.base")
@@ -140,6 +176,7 @@ def main() -> int:
                                      env=env))
     children.append(subprocess.Popen([*celery, "beat", "-l", "INFO", "-s", str(VAR / "celerybeat-schedule")],
                                      cwd=ROOT, env=env))
+    card_lines = _start_card_demo(env, children)
     time.sleep(2)
     print(
         "\n"
@@ -151,6 +188,7 @@ def main() -> int:
         f"  API docs      http://minami.localhost:{PORT}/api/docs/\n"
         f"  health        http://127.0.0.1:{PORT}/healthz\n"
         f"  demo staff    {', '.join(DEMO_USERNAMES)}  (password {DEMO_PASSWORD})\n"
+        + card_lines +
         " Ctrl-C stops web, worker and beat.\n"
         "==================================================================\n",
         flush=True,

@@ -36,6 +36,7 @@ urlpatterns = [
     path("forms/", include("forms_builder.urls")),
     path("navi/", include("navigation.urls")),
     path("audit/", include("audit.urls")),
+    path("mynacard/", include("mynacard.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),

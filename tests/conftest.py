@@ -432,3 +432,10 @@ def committed_city(fresh_municipality, django_db_blocker, tmp_path_factory):
         assert import_submit(actor=SYSTEM, layout=layout, source=std_csv(rows), file_name="base.csv",
                              run_async=False).status == ImportRun.Status.SUCCEEDED
     return municipality
+
+
+# ---------------------------------------------------------------------------------------------
+# My Number card: the real PC/SC stack (pcscd + vpcd + the software card). Defined once, here, so that a
+# pytest process has one software card on one locked vpcd slot for its whole session (tests/cardstack.py).
+# ---------------------------------------------------------------------------------------------
+from tests.cardstack import card_authority, card_settings, software_card, trust_anchors  # noqa: E402,F401

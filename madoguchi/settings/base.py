@@ -117,6 +117,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.accounts.middleware.TenantSessionBindingMiddleware",
     "tenants.accounts.sessions.SessionDeadlineMiddleware",
+    "mynacard.middleware.CardSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.AuditContextMiddleware",
@@ -269,6 +270,17 @@ AUDIT_CHECKPOINT_SECONDS = int(env("MADOGUCHI_AUDIT_CHECKPOINT_SECONDS", "300"))
 AUDIT_ANCHOR_URL = env("MADOGUCHI_AUDIT_ANCHOR_URL", (BASE_DIR / "var" / "audit-anchors").as_uri())
 AUDIT_ANCHOR_RETENTION_DAYS = int(env("MADOGUCHI_AUDIT_ANCHOR_RETENTION_DAYS", "2557"))  # 7 years
 AUDIT_ANCHOR_S3_ENDPOINT = env("MADOGUCHI_AUDIT_ANCHOR_S3_ENDPOINT")
+
+# ---------------------------------------------------------------------------------------------
+# My Number card (mynacard): trust anchors from a directory each deployment configures
+# (docs/mynacard.md). Development defaults to the software card's test authority that `make run`
+# creates; the production settings refuse any directory marked TEST_ONLY.
+# ---------------------------------------------------------------------------------------------
+MYNACARD_TRUST_DIR = Path(env("MADOGUCHI_CARD_TRUST_DIR", str(BASE_DIR / "var" / "card-test-authority" / "anchors")))
+MYNACARD_ALLOW_TEST_ANCHORS = env_bool("MADOGUCHI_CARD_ALLOW_TEST_ANCHORS", True)
+MYNACARD_REVOCATION = env("MADOGUCHI_JPKI_REVOCATION", "crl_file")
+# Card data of a case is deleted this many hours after the read (and when its case is deleted).
+MYNACARD_RETENTION_HOURS = int(env("MADOGUCHI_CARD_RETENTION_HOURS", "12"))
 
 # ---------------------------------------------------------------------------------------------
 # REST API

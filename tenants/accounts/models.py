@@ -112,6 +112,28 @@ class Counter(models.Model):
         return self.name
 
 
+class Desk(models.Model):
+    """A counter's seat where one staff member serves. A reader station (and later a tablet) is registered
+    to one desk; a card read at that station belongs to the staff member seated here (``staff``)."""
+
+    counter = models.ForeignKey(Counter, verbose_name="窓口", on_delete=models.PROTECT, related_name="desks")
+    name = models.CharField("席の名前", max_length=64)
+    is_active = models.BooleanField("使用中", default=True)
+    sort_order = models.PositiveIntegerField("表示順", default=0)
+    staff = models.ForeignKey(User, verbose_name="着席中の職員", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="desks")
+    seated_at = models.DateTimeField("着席日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "席"
+        verbose_name_plural = "席"
+        ordering = ["counter", "sort_order", "name"]
+        constraints = [models.UniqueConstraint(fields=["counter", "name"], name="desk_unique_counter_name")]
+
+    def __str__(self) -> str:
+        return f"{self.counter.name} {self.name}"
+
+
 class ApiClient(models.Model):
     """A core system (or other service) calling the API of this municipality with a bearer token.
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import record
 from madoguchi.middleware import client_ip as client_address
-from tenants.accounts.models import ApiClient, Counter, Department, LoginThrottle, Role, User
+from tenants.accounts.models import ApiClient, Counter, Department, Desk, LoginThrottle, Role, User
 from tenants.areas import parse_areas
 
 SESSION_COUNTER_KEY = "madoguchi_counter_id"
@@ -134,6 +134,41 @@ def counter_select(*, request: HttpRequest, counter_id: int) -> Counter:
     record(action=AuditAction.UPDATE, target_type="counter_session", target_id=counter.pk,
            details={"counter": counter.name})
     return counter
+
+
+@transaction.atomic
+def desk_sit(*, actor: User, desk_id: int) -> Desk:
+    """Seat the staff member at a desk of an active counter (and take them off any other desk)."""
+    desk = Desk.objects.select_for_update().filter(pk=desk_id, is_active=True, counter__is_active=True).first()
+    if desk is None:
+        raise ValidationError({"desk": "選択された席は存在しないか、使用されていません。"})
+    Desk.objects.filter(staff=actor).exclude(pk=desk.pk).update(staff=None, seated_at=None)
+    desk.staff, desk.seated_at = actor, timezone.now()
+    desk.save(update_fields=["staff", "seated_at"])
+    record(action=AuditAction.UPDATE, target_type="desk", target_id=desk.pk, details={"seated": actor.pk})
+    return desk
+
+
+@transaction.atomic
+def desk_leave(*, actor: User) -> None:
+    Desk.objects.filter(staff=actor).update(staff=None, seated_at=None)
+
+
+@transaction.atomic
+def desk_save(*, actor: User, counter: Counter, name: str, desk: Desk | None = None, is_active: bool = True) -> Desk:
+    _require_admin(actor)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "席の名前を入力してください。"})
+    clash = Desk.objects.filter(counter=counter, name=name).exclude(pk=getattr(desk, "pk", None))
+    if clash.exists():
+        raise ValidationError({"name": f"「{counter.name}」には同じ名前の席「{name}」があります。"})
+    desk = desk or Desk(counter=counter)
+    desk.name, desk.is_active = name, is_active
+    desk.save()
+    record(action=AuditAction.UPDATE, target_type="desk", target_id=desk.pk,
+           details={"counter": counter.pk, "name": name, "active": is_active})
+    return desk
 
 
 def _require_admin(actor: User) -> None:
