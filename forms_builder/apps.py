@@ -13,6 +13,10 @@ class FormsBuilderConfig(AppConfig):
         from madoguchi.menu import MenuEntry, register
 
         install_handback()
+        from forms_builder.purposes import certificate_requests
+        from navigation.cases import purposes
+
+        purposes.register("forms.certificate", certificate_requests)
         is_admin = lambda user: getattr(user, "is_municipal_admin", False)  # noqa: E731
         register(MenuEntry(key="forms.templates", label=str(_("申請書の様式")), url_name="forms_builder:templates",
                            description=str(_("様式の一覧・下書き・公開、背景の登録、町字の一覧（業務管理者）")),

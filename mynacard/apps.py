@@ -9,7 +9,10 @@ class MynacardConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.menu import MenuEntry, register
+        from mynacard.bindings import install as install_bindings
         from tenants.jobs import PeriodicJob, daily_slot
+
+        install_bindings()  # the card as a forms binding source and as the navigation's card holding
         from tenants.jobs import register as register_job
 
         # Card data past its retention is hidden by the selectors at once and deleted every night.

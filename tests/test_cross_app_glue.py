@@ -1,0 +1,67 @@
+"""The registries that join the apps: the card as a forms binding source and as the navigation's card holding,
+and the certificate request as a purpose that lets a case without a life event close as 完了."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from tests.test_forms_family import setup  # noqa: F401 - fixture
+
+
+def test_the_card_is_a_binding_source_and_a_card_holding_provider():
+    from forms_builder import sources
+    from mynacard.bindings import CardSource, card_holding_provider
+    from navigation import cardholding
+
+    assert isinstance(sources.get("card"), CardSource)
+    assert {f.name for f in sources.get("card").fields} >= {"name", "address", "birth_date", "sex"}
+    assert cardholding.providers() == ["mynacard"] or "mynacard" in cardholding.providers()
+    assert cardholding._PROVIDERS["mynacard"] is card_holding_provider
+
+
+def test_a_card_read_sets_the_holding_the_navigation_reads(in_a):
+    from types import SimpleNamespace
+
+    from mynacard.bindings import card_holding_provider
+    from mynacard.models import CardHolding
+    from navigation.cardholding import card_holding
+
+    person = SimpleNamespace(atena_no="900000555")
+    assert card_holding(mirror_status=None, case=None, person=person) == (None, "")  # unknown: the rules ask
+    CardHolding.objects.create(atena_no="900000555", confirmed_at=timezone.now())
+    assert card_holding_provider(case=None, person=person) is True
+    assert card_holding(mirror_status=None, case=None, person=person) == (True, "mynacard")
+    assert card_holding(mirror_status=False, case=None, person=person) == (False, "mirror")  # the mirror first
+
+
+def test_the_card_source_without_a_read_leaves_the_field_blank_with_its_reason(setup):  # noqa: F811
+    from forms_builder.sources import NO_DATA, BindingContext, resolve_binding
+    from navigation.cases.services import case_open
+    from tests.test_search import make_resident
+
+    resident = make_resident(name="カード 無子", kana="カード ナシコ", birth=date(1980, 1, 1))
+    case = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[resident.atena_no])
+    person = case.persons.get()
+    ctx = BindingContext(case=case, persons=[person], doc_persons=[person], person=person, staff=setup["staff"])
+    resolved = resolve_binding(ctx, "card.name")
+    assert resolved.empty and resolved.reason == NO_DATA
+
+
+def test_a_certificate_request_is_a_purpose_to_close_without_a_reason(setup):  # noqa: F811
+    from forms_builder import services
+    from navigation.cases.services import case_close, case_open
+    from tests.test_search import make_resident
+
+    resident = make_resident(name="証明 次郎", kana="ショウメイ ジロウ", birth=date(1970, 2, 2))
+    other = make_resident(name="相談 三郎", kana="ソウダン サブロウ", birth=date(1971, 3, 3))
+    certificate = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[resident.atena_no])
+    services.certificate_request_set(actor=setup["staff"], counter=setup["counter"], case=certificate,
+                                     template_code="cert_juminhyo", kind="kisai", copies="2", purpose="年金の手続")
+    assert case_close(actor=setup["staff"], counter=setup["counter"], case=certificate).status == "closed"
+    consultation = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[other.atena_no])
+    with pytest.raises(ValidationError):
+        case_close(actor=setup["staff"], counter=setup["counter"], case=consultation)
