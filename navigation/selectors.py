@@ -237,7 +237,7 @@ ITEM_FIELD_LABELS = {
     "legal_basis": _("根拠法令"), "legal_url": _("根拠法令のURL"), "fee": _("手数料"), "forms": _("様式"),
     "staff_alert": _("注意喚起"), "export": _("基幹系への連携"), "text": _("質問文"), "help": _("補足"),
     "kind": _("回答の種類"), "scope": _("対象"), "choices": _("選択肢"), "procedure": _("手続"),
-    "condition": _("条件"), "reason": _("理由の文"),
+    "condition": _("条件"), "reason": _("理由の文"), "source": _("判定の出典"), "exclusive": _("1人だけが「はい」"),
 }
 
 

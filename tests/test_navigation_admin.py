@@ -121,7 +121,7 @@ def test_publish_from_the_screen_creates_a_new_version(catalogue_a):  # noqa: AN
     confirm = admin.post("/navi/admin/publish/", {"effective_from": today, "note": "窓口番号の変更"}).content.decode()
     assert "公開の確認" in confirm and "国民健康保険の加入（資格取得）" in confirm
     # the fields that changed, in Japanese, in the form's order
-    assert "：名称・表示順・職員向けの案内・持ち物・担当窓口・担当部署" in confirm
+    assert "：名称・表示順・異動事由・職員向けの案内・持ち物・担当窓口・担当部署" in confirm
     with in_tenant(catalogue_a):
         assert CatalogueVersion.objects.count() == 1  # nothing published before the confirmation
     # no counter of the municipality serves 「保険年金窓口 12番」 yet: refused, naming it and its procedure

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -311,19 +311,22 @@ def test_publication_is_refused_with_the_list_of_unmapped_counters(in_a, admin_u
                                      data={**selectors.procedure_dict(item), "counter": "資産税窓口"})
     before = CatalogueVersion.objects.count()
     with pytest.raises(CatalogueInvalid) as refused:
-        services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 1))
+        services.catalogue_publish(actor=admin_user, effective_from=date.today())
     assert refused.value.problems == [
         "担当窓口「資産税窓口」に対応する窓口がありません（手続：zei_nouzei_kanrinin、zei_souzokunin）。窓口の対応を設定してください。"]
     assert CatalogueVersion.objects.count() == before
     counter = Counter.objects.create(name="税務課 3番")
     services.counter_mapping_set(actor=admin_user, catalogue_counter="資産税窓口", counter=counter)
-    version = services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 1))
+    version = services.catalogue_publish(actor=admin_user, effective_from=date.today())
     assert version.number == before + 1
-    # a deactivated counter no longer serves: refused again
+    # a deactivated counter no longer serves: the next publication (of a changed draft) is refused again
     counter.is_active = False
     counter.save()
+    item = Procedure.objects.get(code="zei_souzokunin")
+    services.catalogue_item_save(actor=admin_user, section="procedures", instance=item,
+                                 data={**selectors.procedure_dict(item), "fee": "無料"})
     with pytest.raises(CatalogueInvalid):
-        services.catalogue_publish(actor=admin_user, effective_from=date(2026, 12, 2))
+        services.catalogue_publish(actor=admin_user, effective_from=date.today() + timedelta(days=1))
     with pytest.raises(PermissionDenied):
         services.counter_mapping_set(actor=User.objects.get(username="staff1"), catalogue_counter="資産税窓口",
                                      counter=Counter.objects.filter(is_active=True).first())
