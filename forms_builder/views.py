@@ -18,6 +18,7 @@ from forms_builder import channels, selectors, services
 from forms_builder import inputs as inputs_mod
 from forms_builder import sources as src
 from forms_builder.models import FormTemplate, IssuedDocument
+from madoguchi.inputs import JSONInputError, json_loads
 from navigation.cases import selectors as case_selectors
 from navigation.cases.models import Case
 
@@ -282,12 +283,9 @@ def template_view(request: HttpRequest, code: str) -> HttpResponse:
                         actor=request.user, file_name=upload.name, data=upload.read()
                     )
                 try:
-                    fields = json.loads(request.POST.get("fields") or "[]")
-                except json.JSONDecodeError as exc:
-                    raise ValidationError(
-                        _("項目の JSON が正しくありません（%(line)d行目 %(col)d文字目）。")
-                        % {"line": exc.lineno, "col": exc.colno}
-                    ) from exc
+                    fields = json_loads(request.POST.get("fields") or "[]", field=_("項目"))
+                except JSONInputError as exc:
+                    raise ValidationError(exc.message) from exc
                 services.template_draft_save(
                     actor=request.user,
                     template=template,

@@ -166,7 +166,8 @@ def layout_new_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("レイアウト「%(name)s」を作成しました。") % {"name": layout.name})
             return redirect("integration:layout", key=layout.key)
-    return render(request, "integration/layout_edit.html", {"editor": editor, "layout": None, "copy_of": copy_of})
+    return render(request, "integration/layout_edit.html", {"editor": editor, "layout": None, "copy_of": copy_of},
+                  status=400 if request.method == "POST" else 200)
 
 
 @login_required
@@ -185,7 +186,8 @@ def layout_edit_view(request: HttpRequest, key: str) -> HttpResponse:
         else:
             messages.success(request, _("レイアウト「%(name)s」を保存しました。") % {"name": layout.name})
             return redirect("integration:layout", key=layout.key)
-    return render(request, "integration/layout_edit.html", {"editor": editor, "layout": layout, "copy_of": None})
+    return render(request, "integration/layout_edit.html", {"editor": editor, "layout": layout, "copy_of": None},
+                  status=400 if request.method == "POST" else 200)
 
 
 def _layout(request: HttpRequest, key: str) -> LinkageLayout:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from madoguchi.inputs import JSONInputError, json_loads
 from mynacard import services
 from mynacard.models import CardReadStatus, ReaderStation
 from mynacard.verify import REASONS
@@ -33,9 +33,9 @@ def _authenticated(request: HttpRequest) -> tuple[ReaderStation | None, dict, Js
     except services.StationAuthError as exc:
         return None, {}, JsonResponse({"error": exc.message}, status=exc.status)
     try:
-        payload = json.loads(body or b"{}")
-    except ValueError:
-        return station, {}, JsonResponse({"error": _("JSON として読めません。")}, status=400)
+        payload = json_loads(body or b"{}", field=_("カード読取りの送信内容"))
+    except JSONInputError as exc:
+        return station, {}, JsonResponse({"error": exc.message}, status=400)
     if not isinstance(payload, dict):
         return station, {}, JsonResponse({"error": _("JSON オブジェクトを送ってください。")}, status=400)
     return station, payload, None

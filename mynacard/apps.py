@@ -13,6 +13,9 @@ class MynacardConfig(AppConfig):
         from tenants.jobs import PeriodicJob, daily_slot
 
         install_bindings()  # the card as a forms binding source and as the navigation's card holding
+        from mynacard.middleware import install as install_policy_at_login
+
+        install_policy_at_login()
         from tenants.jobs import register as register_job
 
         # Card data past its retention is hidden by the selectors at once and deleted every night.

@@ -33,3 +33,22 @@ class CardSecondFactorMiddleware:
                 if request.path not in allowed and not request.path.startswith("/static/"):
                     return redirect("mynacard:card_login")
         return self.get_response(request)
+
+
+def _remember_policy_at_login(sender: object, request: HttpRequest | None, user: object, **kwargs: object) -> None:
+    """Whether this staff member must finish the card step is decided once, at login, and kept in the session:
+    later requests read it without writing the session (a session write on a refused request would be a
+    write where the answer promises none)."""
+    from django.db import connection
+
+    if request is None or not hasattr(request, "session") or connection.schema_name == "public":
+        return
+    from mynacard.services import card_login_required
+
+    request.session[SESSION_CARD_REQUIRED] = card_login_required(user=user)
+
+
+def install() -> None:
+    from django.contrib.auth.signals import user_logged_in
+
+    user_logged_in.connect(_remember_policy_at_login, dispatch_uid="mynacard-card-policy-at-login")

@@ -47,6 +47,7 @@ def test_staff_fill_the_inputs_once_and_print_every_form(live_server_mt, page, f
     page.wait_for_url("**/accounts/counter/**")
     page.get_by_label("総合窓口 1番").check()
     page.get_by_role("button", name="この窓口で開始").click()
+    page.wait_for_url(server.url(city.slug, "/navi/cases/"))
     page.goto(server.url(city.slug, f"/navi/cases/{case_pk}/"))
     page.get_by_role("link", name="申請書（空欄の確認・印刷）").click()
     page.wait_for_url(re.compile(r".*/forms/cases/\d+/$"))

@@ -311,7 +311,8 @@ JSON_FORM_POSTS = {
     ("navigation.forms.ImportForm", "file"): ("/navi/admin/import/", "file", True),
     ("integration.forms.LayoutFileForm", "file"): ("/linkage/layouts/", "file", True),
     ("integration.exports.forms.LayoutImportForm", "file"): ("/linkage/exports/layouts/", "file", True),
-    ("integration.forms.LayoutSettingsForm", "records"): ("/linkage/layouts/new/", "layout-records", False),
+    ("integration.forms.LayoutSettingsForm", "records"): ("/linkage/layouts/juki_standard_csv/edit/",
+                                                          "layout-records", False),
 }
 
 
@@ -429,6 +430,9 @@ TRUSTED_JSON_READS = {
     "integration/vendorfiles.py",  # docs/vendor/*.json, the example vendor layouts shipped in the repository
     "integration/eras.py",  # integration/eras.json, the one era table shipped with the product
     "audit/checkpoints.py",  # our own signed anchors in the write-once store (checked against their signature)
+    "mynacard/credentials.py",  # the station's own credential file (on the station, issued by the server)
+    "mynacard/agent.py",  # the reader station process: its own files and the server's answers
+    "mynacard/emulator.py",  # the software card for tests and the demo: its persona and state files
 }
 
 

@@ -167,7 +167,7 @@ def test_a_refused_edit_names_the_problem_and_changes_nothing(tenant_a, shipped_
     data["columns"][2]["start"] = data["columns"][1]["start"] + 2  # 世帯番号 now overlaps 宛名番号
     data["code_tables"] = {**before["code_tables"], "sex": {"1": "1", "2": "female"}}
     response = client.post("/linkage/layouts/juki_legacy_fixed/edit/", editor_post(data))
-    assert response.status_code == 200
+    assert response.status_code == 400  # refused, the editor shown again with the problem named
     text = response.content.decode()
     assert "保存できませんでした" in text
     assert "3列目「世帯番号」" in text and "重なっています" in text

@@ -45,6 +45,7 @@ def _station(software_card):  # noqa: ANN001
     counter = Counter.objects.order_by("sort_order", "name").first()
     desk = Desk.objects.create(counter=counter, name="1番席")
     staff1 = User.objects.get(username="staff1")
+    counter.staff.add(staff1)  # counters are per staff member (their department's or assigned)
     desk_sit(actor=staff1, desk_id=desk.pk)
     import datetime as dt
 

@@ -74,7 +74,7 @@ def test_a_card_read_at_counter_a_fills_the_case_open_at_a_not_b(live_server_mt,
         page.wait_for_url("**/accounts/counter/**")
         page.get_by_label("総合窓口 1番").check()
         page.get_by_role("button", name="この窓口で開始").click()
-        page.wait_for_url(server.url(city.slug, "/"))
+        page.wait_for_url(server.url(city.slug, "/navi/cases/"))  # choosing a counter lands on 窓口受付
         page.goto(server.url(city.slug, f"/navi/cases/{case_a.pk}/"))
         panel = page.locator("#mynacard")
         # The station is running and connected; no card yet.

@@ -45,6 +45,7 @@ def _desk(staff_username="staff1"):  # noqa: ANN001
 
     counter = Counter.objects.order_by("sort_order", "name").first()
     desk = Desk.objects.create(counter=counter, name="1番席")
+    counter.staff.add(User.objects.get(username=staff_username))  # counters are per staff member
     desk_sit(actor=User.objects.get(username=staff_username), desk_id=desk.pk)
     return counter, desk
 

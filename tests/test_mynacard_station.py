@@ -28,6 +28,8 @@ def _setup_desks():
     desk_a = Desk.objects.create(counter=counter_a, name="1番席")
     desk_b = Desk.objects.create(counter=counter_b, name="1番席")
     staff1, staff2 = User.objects.get(username="staff1"), User.objects.get(username="staff2")
+    counter_a.staff.add(staff1)  # counters are per staff member (their department's or assigned)
+    counter_b.staff.add(staff2)
     desk_sit(actor=staff1, desk_id=desk_a.pk)
     desk_sit(actor=staff2, desk_id=desk_b.pk)
     return counter_a, counter_b, desk_a, desk_b, staff1, staff2
@@ -347,17 +349,22 @@ def test_card_data_of_municipality_a_is_invisible_at_b_under_the_same_ids(tenant
     ids = {}
     for city, tenant, name in ((CITY_A, tenant_a, "山田　太郎"), (CITY_B, tenant_b, "佐藤　花子")):
         with in_tenant(tenant):
+            from madoguchi.dbroles import owner_connection
             from tenants.accounts.models import Counter, Desk, User
 
-            with connection.cursor() as cursor:  # the same ids in both municipalities
+            schema = tenant.schema_name
+            # The same ids in both municipalities. Sequences belong to the owner role (the application role
+            # may only use them), so the owner sets them; setval is not transactional anyway.
+            with owner_connection(), connection.cursor() as cursor:
                 for table in ("navigation_cases_case", "mynacard_cardread", "mynacard_readerstation",
                               "accounts_desk"):
-                    cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 770000)")
+                    cursor.execute(f"SELECT setval(pg_get_serial_sequence('\"{schema}\".{table}', 'id'), 770000)")
             from tenants.accounts.services import desk_sit
 
             counter = Counter.objects.order_by("sort_order", "name").first()
             desk = Desk.objects.create(counter=counter, name="1番席")
             staff = User.objects.get(username="staff1")
+            counter.staff.add(staff)
             desk_sit(actor=staff, desk_id=desk.pk)
             atena = make_resident(number="10000001", name=name, kana="テスト", birth=date(1980, 1, 1), sex="1",
                                   address="東京都千代田区霞が関１丁目２番３号")
