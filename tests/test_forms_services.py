@@ -363,7 +363,7 @@ def test_template_json_errors_are_reported_with_line_and_column(admin, template,
     client = staff_client(tenant_a, "admin")
     response = client.post("/forms/templates/inkan_touroku/", {"action": "save", "fields": '[\n{"type": }\n]'},
                            follow=True)
-    assert "項目の JSON が正しくありません（2行目" in response.content.decode()
+    assert "「項目」をJSONとして読めません（2行" in response.content.decode()  # the line named
     assert template.versions.filter(status="draft").count() == 0
 
 
