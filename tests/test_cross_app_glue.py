@@ -65,3 +65,35 @@ def test_a_certificate_request_is_a_purpose_to_close_without_a_reason(setup):  #
     consultation = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[other.atena_no])
     with pytest.raises(ValidationError):
         case_close(actor=setup["staff"], counter=setup["counter"], case=consultation)
+
+
+def test_a_form_prints_the_name_read_from_the_card_with_its_mj_character(setup):  # noqa: F811
+    """R2.9 end to end on the server side: a verified card read attached to the case fills a form field bound to
+    ``card.name``, and the PDF carries 𠮷 (U+20BB7) inside the field's box, not the base 吉."""
+    import datetime as dt
+
+    from forms_builder import render as r
+    from forms_builder.sources import BindingContext
+    from mynacard.models import CardRead, CardReadStatus
+    from navigation.cases.services import case_open
+    from tenants.accounts.models import Desk
+    from tests.test_forms_render import chars_in, version
+    from tests.test_search import make_resident
+
+    resident = make_resident(name="吉田　花子", kana="ヨシダ ハナコ", birth=date(1985, 7, 7), sex="2")
+    case = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[resident.atena_no])
+    person = case.persons.get()
+    desk = Desk.objects.create(counter=setup["counter"], name="1番席")
+    CardRead.objects.create(desk=desk, staff=setup["staff"], case=case, status=CardReadStatus.ATTACHED,
+                            verified=True, reason="verified", name="𠮷田　花子", address="テスト市本町一丁目１番",
+                            birth_date=date(1985, 7, 7), sex="2", atena_no=resident.atena_no,
+                            purge_after=timezone.now() + dt.timedelta(hours=12))
+    fields = [{"type": "text", "key": "name", "label": "氏名", "binding": "card.name", "x": 20, "y": 20, "w": 80,
+               "h": 12, "size": 14}]
+    ctx = BindingContext(case=case, persons=[person], doc_persons=[person], person=person, staff=setup["staff"],
+                         extra={"gaiji": {}})
+    plan = r.plan_document(version=version(fields), ctx=ctx)
+    pdf, _pages = r.render_pdf([plan])
+    text = "".join(c["text"] for c in chars_in(pdf, (20, 20, 80, 12)))
+    assert text.replace(" ", "") == "𠮷田　花子".replace(" ", "") or text == "𠮷田花子", text
+    assert "吉" not in text
