@@ -159,6 +159,7 @@ def db_bench(rounds: int) -> None:
         actor=None, username="bench", password="Bench-only-2026-x", display_name="ベンチ", role=Role.STAFF,
         areas=list(ALL_AREAS))
     counter = Counter.objects.filter(is_active=True).order_by("pk").first()
+    counter.staff.add(staff)  # a staff member works only at their department's or assigned counters
     newcomers = [{"name": p["name"], "birth_date": date.fromisoformat(p["birth_date"]),
                   "relationship": p["relationship"]} for p in FAMILY]
     first, unchanged, one_change, queries = [], [], [], []
