@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Max
@@ -37,24 +36,22 @@ from forms_builder.models import (
     IssuedDocument,
     VersionStatus,
 )
-from tenants.crypto import data_key_for
+from tenants.crypto import decrypt_bytes, encrypt_bytes
 
 MAX_BACKGROUND = 10 * 1024 * 1024
 DEFAULTS_EFFECTIVE = date(2000, 1, 1)
-_PDF_PURPOSE = b"forms_builder.issued_pdf"
+_PDF_PURPOSE = "forms_builder.issued_pdf"
 
 
 # ---------------------------------------------------------------------------------------------
 # Encryption of issued documents (AES-GCM under the municipality's data key)
 # ---------------------------------------------------------------------------------------------
 def encrypt_pdf(pdf: bytes) -> bytes:
-    nonce = os.urandom(12)
-    return b"\x01" + nonce + AESGCM(data_key_for(connection.tenant)).encrypt(nonce, pdf, _PDF_PURPOSE)
+    return encrypt_bytes(connection.tenant, pdf, purpose=_PDF_PURPOSE)
 
 
 def decrypt_pdf(token: bytes) -> bytes:
-    token = bytes(token)
-    return AESGCM(data_key_for(connection.tenant)).decrypt(token[1:13], token[13:], _PDF_PURPOSE)
+    return decrypt_bytes(connection.tenant, token, purpose=_PDF_PURPOSE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,6 +489,12 @@ def _persons_of(plans: list[render.DocumentPlan]) -> list[str]:
     return list(dict.fromkeys(key for p in plans for key in p.persons))
 
 
+def _atena_nos(persons: list[str]) -> list[str]:
+    """The residents among a document's persons (newcomers are named by their case person key until they have
+    a 宛名番号; the audit's resident list holds 宛名番号 only)."""
+    return [person for person in persons if person.isdigit()]
+
+
 @transaction.atomic
 def document_issue(
     *, actor: Any, counter: Any, case: Any, channel: str, codes: list[str] | None = None, request: Any = None
@@ -538,22 +541,28 @@ def document_issue(
         pdf_encrypted=encrypt_pdf(pdf),
         issued_by=actor,
     )
+    _audit_handed_out(actor=actor, document=document, extra={"pages": pages})
+    delivery = output.deliver(document=document, pdf=pdf, actor=actor, request=request)
+    return Issued(document=document, pdf=pdf, delivery=delivery, plans=plans)
+
+
+def _audit_handed_out(*, actor: Any, document: IssuedDocument, extra: dict[str, Any]) -> None:
+    """Every PDF handed out (issued or reprinted): its hash, versions and persons, the residents named (R6.3)."""
     record(
         actor=actor,
-        action="print" if channel == "print" else "export",
+        action="print" if document.channel == "print" else "export",
         target_type="form_document",
         target_id=document.pk,
         details={
-            "case": case.pk,
-            "channel": channel,
-            "sha256": digest,
-            "pages": pages,
-            "templates": [f"{i['template']}@{i['number']}" for i in items],
-            "atena_nos": persons,
+            "case": document.case_id,
+            "channel": document.channel,
+            "sha256": document.sha256,
+            **extra,
+            "templates": [f"{i['template']}@{i['number']}" for i in document.items],
+            "atena_nos": document.persons,
         },
+        residents=_atena_nos(document.persons),
     )
-    delivery = output.deliver(document=document, pdf=pdf, actor=actor, request=request)
-    return Issued(document=document, pdf=pdf, delivery=delivery, plans=plans)
 
 
 @transaction.atomic
@@ -572,23 +581,10 @@ def document_reissue(*, actor: Any, document: IssuedDocument, channel: str, requ
         sha256=document.sha256,
         size=document.size,
         pages=document.pages,
-        pdf_encrypted=encrypt_pdf(pdf),
+        pdf_encrypted=bytes(document.pdf_encrypted),  # the same bytes under the same key: no need to encrypt again
         issued_by=actor,
     )
-    record(
-        actor=actor,
-        action="print" if channel == "print" else "export",
-        target_type="form_document",
-        target_id=copy.pk,
-        details={
-            "case": document.case_id,
-            "channel": channel,
-            "sha256": document.sha256,
-            "reprint_of": document.pk,
-            "templates": [f"{i['template']}@{i['number']}" for i in document.items],
-            "atena_nos": document.persons,
-        },
-    )
+    _audit_handed_out(actor=actor, document=copy, extra={"reprint_of": document.pk})
     return Issued(
         document=copy, pdf=pdf, delivery=output.deliver(document=copy, pdf=pdf, actor=actor, request=request), plans=[]
     )
@@ -610,6 +606,7 @@ def case_preview(*, actor: Any, case: Any, counter: Any = None, codes: list[str]
             "templates": [p.template_code for p in plans],
             "atena_nos": _persons_of(plans),
         },
+        residents=_atena_nos(_persons_of(plans)),
     )
     return pdf
 

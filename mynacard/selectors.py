@@ -114,7 +114,7 @@ def card_my_number(*, actor: User, card_read_id: int, purpose: str) -> str:
     value = decrypt(connection.tenant, bytes(read.my_number_encrypted), purpose=MY_NUMBER_PURPOSE)
     atena_nos = [read.atena_no] if read.atena_no else []
     record(actor=actor, action="view", target_type="my_number", target_id=read.pk,
-           details={"purpose": purpose[:100], "case": read.case_id, "atena_nos": atena_nos})
+           details={"purpose": purpose[:100], "case": read.case_id, "atena_nos": atena_nos}, residents=atena_nos)
     return value
 
 

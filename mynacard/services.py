@@ -271,7 +271,8 @@ def card_read_receive(*, station: ReaderStation, raw: RawCardRead, apdu_count: i
         record(actor=staff, action="card_read", target_type="card_read", target_id=read.pk,
                details={"station": station.pk, "desk": desk.pk, "verified": True, "atena_nos": candidates,
                         "my_number_read": bool(result.my_number), "my_number_purpose": purpose if result.my_number
-                        else "", "differences": [d["field"] for d in differences]})
+                        else "", "differences": [d["field"] for d in differences]},
+               residents=candidates)
         cases = open_cases_at_desk(desk=desk)
         if len(cases) == 1:
             _attach(read, cases[0], actor=staff)
@@ -282,7 +283,8 @@ def _attach(read: CardRead, case: object, *, actor: User | None) -> None:
     read.case, read.status, read.attached_at = case, CardReadStatus.ATTACHED, timezone.now()
     read.save(update_fields=["case", "status", "attached_at"])
     record(actor=actor, action="update", target_type="case", target_id=case.pk,
-           details={"change": "card_read", "card_read": read.pk, "atena_no": read.atena_no})
+           details={"change": "card_read", "card_read": read.pk, "atena_no": read.atena_no},
+           residents=[read.atena_no] if read.atena_no else [])
     if read.atena_no and actor is not None and not case.persons.filter(atena_no=read.atena_no).exists():
         from navigation.cases.services import case_person_add
 

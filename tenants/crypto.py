@@ -53,17 +53,26 @@ def data_key_for(tenant: object) -> bytes:
     return _unwrap(bytes(wrapped), tenant.schema_name)
 
 
-def encrypt(tenant: object, plaintext: str, *, purpose: str) -> bytes:
-    """Encrypt a value for this municipality. ``purpose`` is bound as associated data."""
+def encrypt_bytes(tenant: object, plaintext: bytes, *, purpose: str) -> bytes:
+    """Encrypt bytes (a document, an image) for this municipality. ``purpose`` is bound as associated data."""
     nonce = os.urandom(12)
-    return _VERSION + nonce + AESGCM(data_key_for(tenant)).encrypt(nonce, plaintext.encode(), purpose.encode())
+    return _VERSION + nonce + AESGCM(data_key_for(tenant)).encrypt(nonce, plaintext, purpose.encode())
 
 
-def decrypt(tenant: object, token: bytes, *, purpose: str) -> str:
+def decrypt_bytes(tenant: object, token: bytes, *, purpose: str) -> bytes:
     token = bytes(token)
     if token[:1] != _VERSION:
         raise ValueError("unknown ciphertext version")
-    return AESGCM(data_key_for(tenant)).decrypt(token[1:13], token[13:], purpose.encode()).decode()
+    return AESGCM(data_key_for(tenant)).decrypt(token[1:13], token[13:], purpose.encode())
+
+
+def encrypt(tenant: object, plaintext: str, *, purpose: str) -> bytes:
+    """Encrypt a value for this municipality. ``purpose`` is bound as associated data."""
+    return encrypt_bytes(tenant, plaintext.encode(), purpose=purpose)
+
+
+def decrypt(tenant: object, token: bytes, *, purpose: str) -> str:
+    return decrypt_bytes(tenant, token, purpose=purpose).decode()
 
 
 def lookup_hash(tenant: object, value: str, *, purpose: str) -> str:

@@ -97,3 +97,24 @@ def test_a_form_prints_the_name_read_from_the_card_with_its_mj_character(setup):
     text = "".join(c["text"] for c in chars_in(pdf, (20, 20, 80, 12)))
     assert text.replace(" ", "") == "𠮷田　花子".replace(" ", "") or text == "𠮷田花子", text
     assert "吉" not in text
+
+
+def test_a_handed_out_form_and_its_reprint_name_their_residents(setup):  # noqa: F811
+    """"Who took resident X's data" is one query for printed forms too (R6.3, issue 11 finding 3)."""
+    from audit.selectors import events_for_resident
+    from forms_builder import services
+    from navigation.cases.services import case_open
+    from tests.test_search import make_resident
+
+    resident = make_resident(name="証明 四郎", kana="ショウメイ シロウ", birth=date(1968, 4, 4))
+    case = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[resident.atena_no])
+    services.certificate_request_set(actor=setup["staff"], counter=setup["counter"], case=case,
+                                     template_code="cert_juminhyo", kind="kisai", copies="1", purpose="年金の手続")
+    services.case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case,
+                               values={("phone", ""): "099-111-2222"})
+    issued = services.document_issue(actor=setup["staff"], counter=setup["counter"], case=case, channel="download",
+                                     codes=["cert_juminhyo"])
+    services.document_reissue(actor=setup["staff"], document=issued.document, channel="print")
+    assert issued.document.persons == [resident.atena_no]
+    taken = events_for_resident(atena_no=resident.atena_no).filter(target_type="form_document")
+    assert list(taken.values_list("action", flat=True)) == ["export", "print"]
