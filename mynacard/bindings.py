@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _lazy
 
-from forms_builder.sources import NO_DATA, BindingContext, BindingSource, Resolved, SourceField
+from forms_builder.sources import NO_DATA, RESTRICTED, BindingContext, BindingSource, Resolved, SourceField
 from mynacard import selectors
 
 
@@ -32,6 +32,10 @@ class CardSource(BindingSource):
         person = row or ctx.person
         if ctx.case is None or person is None or ctx.staff is None:
             return Resolved(None, NO_DATA)
+        if name == "address" and _address_withheld(ctx, person):
+            # The same rule as the mirror's address (forms_builder.sources.PersonSource): a 支援措置 address is
+            # never printed, even though the resident's own card carries it.
+            return Resolved(None, RESTRICTED)
         cache_key = ("card", getattr(person, "atena_no", "") or getattr(person, "pk", ""))
         values = ctx.extra.get(cache_key)
         if values is None:
@@ -40,6 +44,20 @@ class CardSource(BindingSource):
             ctx.extra[cache_key] = values
         value = values.get(f"card.{name}")
         return Resolved(value, "" if value not in (None, "") else NO_DATA)
+
+
+def _address_withheld(ctx: BindingContext, person: Any) -> bool:
+    atena_no = getattr(person, "atena_no", "") or ""
+    if getattr(person, "support_measure", False):
+        return True
+    if not atena_no:
+        return False
+    view = ctx.views.get(atena_no)
+    if view is None:
+        from integration.selectors import protected_among
+
+        return atena_no in protected_among(atena_nos=[atena_no])[0]
+    return bool(view.address_restricted)
 
 
 def card_holding_provider(*, case: Any, person: Any) -> bool | None:

@@ -118,3 +118,27 @@ def test_a_handed_out_form_and_its_reprint_name_their_residents(setup):  # noqa:
     assert issued.document.persons == [resident.atena_no]
     taken = events_for_resident(atena_no=resident.atena_no).filter(target_type="form_document")
     assert list(taken.values_list("action", flat=True)) == ["export", "print"]
+
+
+def test_the_card_address_of_a_protected_person_is_never_printed(setup):  # noqa: F811
+    import datetime as dt
+
+    from forms_builder.sources import RESTRICTED, BindingContext, resolve_binding
+    from mynacard.models import CardRead, CardReadStatus
+    from navigation.cases.services import case_open
+    from tenants.accounts.models import Desk
+    from tests.test_search import make_resident, make_support_measure
+
+    resident = make_resident(name="保護 花子", kana="ホゴ ハナコ", birth=date(1985, 7, 7), sex="2")
+    make_support_measure(resident.atena_no)
+    case = case_open(actor=setup["staff"], counter=setup["counter"], atena_nos=[resident.atena_no])
+    person = case.persons.get()
+    desk = Desk.objects.create(counter=setup["counter"], name="1番席")
+    CardRead.objects.create(desk=desk, staff=setup["staff"], case=case, status=CardReadStatus.ATTACHED,
+                            verified=True, reason="verified", name="保護　花子", address="テスト市秘密町9番9号",
+                            birth_date=date(1985, 7, 7), sex="2", atena_no=resident.atena_no,
+                            purge_after=timezone.now() + dt.timedelta(hours=12))
+    ctx = BindingContext(case=case, persons=[person], doc_persons=[person], person=person, staff=setup["staff"])
+    address = resolve_binding(ctx, "card.address")
+    assert address.empty and address.reason == RESTRICTED
+    assert resolve_binding(ctx, "card.name").value == "保護　花子"  # the name still prints
