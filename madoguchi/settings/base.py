@@ -240,6 +240,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 for prefix, folder in (
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
     ("vendor/design-tokens", BASE_DIR / "node_modules" / "@digital-go-jp" / "design-tokens" / "dist"),
+    # The form layout editor drags with interact.js; the resident's tablet signs with signature_pad.
+    ("vendor/interactjs", BASE_DIR / "node_modules" / "interactjs" / "dist"),
+    ("vendor/signature_pad", BASE_DIR / "node_modules" / "signature_pad" / "dist"),
 ):
     if folder.is_dir():
         STATICFILES_DIRS.append((prefix, folder))
