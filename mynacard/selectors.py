@@ -11,12 +11,13 @@ For other apps:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from audit.services import record
 from mynacard.models import CardHolding, CardRead, CardReadStatus, ReaderStation
@@ -76,6 +77,36 @@ def card_reads_for_case(*, actor: User, case_id: int) -> list[CardPerson]:
     reads = CardRead.objects.filter(case_id=case_id, verified=True, status=CardReadStatus.ATTACHED,
                                     purge_after__gt=timezone.now())
     return [_person(read) for read in reads.order_by("-read_at")]
+
+
+ADDRESS_WITHHELD = _lazy("支援措置のため表示しません")
+
+
+def card_panel_for_case(*, actor: User, case_id: int) -> list[CardPerson]:
+    """The card reads of a case as the staff screen shows them.
+
+    The card's address of a resident whose address a support measure restricts (or a member of such a
+    household) follows the mirror's rule: shown only to staff holding 「支援措置の閲覧」. The resident
+    presents the card herself, but the screen can be seen by others at the counter; a difference between
+    card and mirror is still reported, without either address.
+    """
+    persons = card_reads_for_case(actor=actor, case_id=case_id)
+    if getattr(actor, "may_view_support_measures", False):
+        return persons
+    from integration.selectors import protected_among
+
+    protected, _households = protected_among(atena_nos=[p.atena_no for p in persons if p.atena_no])
+    if not protected:
+        return persons
+    shown: list[CardPerson] = []
+    for person in persons:
+        if person.atena_no in protected:
+            differences = tuple(
+                {**d, "card": str(ADDRESS_WITHHELD), "mirror": str(ADDRESS_WITHHELD)} if d.get("field") == "address"
+                else d for d in person.differences)
+            person = replace(person, address=str(ADDRESS_WITHHELD), differences=differences)
+        shown.append(person)
+    return shown
 
 
 def card_person_for_case(*, actor: User, case_id: int, atena_no: str = "") -> CardPerson | None:

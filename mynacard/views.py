@@ -112,7 +112,7 @@ def my_number_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def case_panel_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    persons = selectors.card_reads_for_case(actor=request.user, case_id=case_id)
+    persons = selectors.card_panel_for_case(actor=request.user, case_id=case_id)
     identity = (JpkiChallenge.objects.filter(case_id=case_id, purpose=JpkiPurpose.IDENTITY)
                 .order_by("-created_at").first())
     template = "mynacard/_case_live.html" if request.GET.get("live") else "mynacard/_case_panel.html"

@@ -389,3 +389,29 @@ def test_card_data_of_municipality_a_is_invisible_at_b_under_the_same_ids(tenant
     a_client = staff_client(tenant_a, "staff1", counter=ids[CITY_A.slug][3])
     foreign = a_client.get(f"/mynacard/case/{case_id}/panel/", HTTP_HOST=CITY_B.host)
     assert foreign.status_code in (302, 403) and "山田" not in foreign.content.decode()
+
+
+def test_the_card_panel_withholds_a_protected_residents_address_unless_staff_may_view_support_measures(
+        in_a, card_authority, card_settings):
+    """A DV victim presents her own card, but the staff screen can be seen at the counter: the card's address
+    follows the mirror's 支援措置 rule (shown only with 「支援措置の閲覧」); the mirror's protected address is
+    never compared into a stored difference."""
+    from tenants.accounts.models import User
+    from tests.test_search import make_support_measure
+
+    counter_a, _cb, desk_a, _db, staff1, _s2 = _setup_desks()
+    atena = make_resident(number="10000002", name="保護　花子", kana="ホゴ ハナコ", birth=date(1985, 6, 1), sex="2",
+                          address="テストA市秘匿町三丁目３番")
+    make_support_measure(atena)
+    case = _open_case(staff1, counter_a)
+    _station, credential = _register(desk_a)
+    raw = raw_read(card_authority, name="保護　花子", address="東京都千代田区霞が関２丁目１番１号",
+                   birth_date="19850601", sex="2")
+    assert _post(Client(), credential, READS, read_payload(raw), host=CITY_A.host).status_code == 200
+    url = f"/mynacard/case/{case.pk}/panel/?live=1"
+    text = staff_client(in_a, "staff1", counter=counter_a).get(url).content.decode()
+    assert "保護　花子" in text
+    assert "霞が関" not in text and "秘匿町" not in text and "支援措置のため表示しません" in text
+    User.objects.filter(pk=staff1.pk).update(may_view_support_measures=True)
+    allowed = staff_client(in_a, "staff1", counter=counter_a).get(url).content.decode()
+    assert "霞が関" in allowed
