@@ -151,7 +151,8 @@ def main() -> None:
     started = time.perf_counter()
     files = fonts.derived_fonts()
     print(f"derived fonts: {len(files)} files, {sum(f.stat().st_size for f in files) / 2**20:.0f} MB in "
-          f"{files[0].parent} (ready with the font tables in {time.perf_counter() - started:.1f} s; built once per machine)")
+          f"{files[0].parent} (ready with the font tables in {time.perf_counter() - started:.1f} s; "
+          "built once per machine)")
     cold = _run_child("one")
     _timed(ONE)
     one = _medians([_timed(ONE) for _ in range(args.runs)])
