@@ -7,15 +7,18 @@ Debian packages fonts-ipamj-mincho and fonts-ipaexfont (``.ci/system-deps.sh``);
 ``check_text`` finds characters no font of the stack has — and IVS sequences whose variant the font does
 not have, which a renderer would otherwise print silently as the base glyph.
 
-Speed (issue 12): WeasyPrint copies and subsets every font a PDF uses, and IPAmj明朝 is 46 MB, which cost about
-100 ms of every PDF. ``common_font_path`` therefore derives, once per machine, a small font from IPAmj明朝 holding
-only the characters ordinary text needs (JIS X 0213 plane 1: JIS X 0208 levels 1 and 2, level 3, kana,
-symbols, ASCII, half- and full-width forms) — the same glyphs from the same font, so what prints is identical.
-The renderer puts it in front of IPAmj明朝 and sends every other grapheme (rare MJ characters, any IVS sequence)
-to the full font (``in_common``). It is built from the installed package (nothing is fetched), cached under
-``settings.FORMS_FONT_DIR`` and never committed or distributed: the IPA Font License v1.0 allows creating and
-using a derived program (Art. 2.7); its conditions (Art. 3.1, e.g. no "IPA…" name) apply to redistributing it,
-and we name it ``MadoguchiMjCommon`` anyway. PDFs that embed a subset are digital document files (Art. 2.5).
+Speed (issue 12): WeasyPrint copies every font a PDF uses into Python and subsets it, and IPAmj明朝 is 46 MB —
+about 100–250 ms of every PDF. ``derived_fonts`` therefore cuts IPAmj明朝, once per machine, into small fonts
+with the same glyphs (outlines and advances copied unchanged by HarfBuzz's subsetter, so what prints is
+identical): ``MadoguchiMj00``, the common font (JIS X 0213 plane 1, i.e. JIS X 0208 levels 1 and 2 plus level 3,
+kana, symbols, ASCII, half- and full-width forms and a few frequent 人名 variants such as 髙 and 𠮷), and
+``MadoguchiMj01``… slices of the rest by code point (each rare MJ character, and every character with IVS variants
+together with all its variants). ``mj_part`` says which one holds a grapheme; the renderer sends the grapheme
+there, with the full IPAmj明朝 behind it as the CSS fallback. The fonts are built from the installed package
+(nothing is fetched) into ``settings.FORMS_FONT_DIR`` (not committed; CI builds them on first use). Licence: the
+IPA Font License v1.0 allows creating and using a derived program (Art. 2.7); its conditions for redistributing
+one (Art. 3.1) do not apply as we never distribute them, and they are named without "IPA" anyway (Art. 3.1 (4)).
+PDFs embedding subsets are digital document files (Art. 2.5).
 """
 
 from __future__ import annotations

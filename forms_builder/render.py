@@ -313,24 +313,28 @@ CELL_MM = 0.2  # a 枡目's line
 
 class _Lines:
     """The ruled lines of a page (frames, 枡目) as one SVG image in mm, drawn where the CSS borders were: a
-    border lies inside its box, so a stroke (centred on its path) is inset by half its width."""
+    border lies inside its box, so a stroke (centred on its path) is inset by half its width. One ``<path>`` per
+    line width: WeasyPrint's SVG drawing costs per element, not per segment."""
 
     def __init__(self) -> None:
-        self.shapes: list[str] = []
+        self.paths: dict[float, list[str]] = {}
 
     def rect(self, x: float, y: float, w: float, h: float, width: float) -> None:
         half = width / 2
-        self.shapes.append(f'<rect x="{x + half:.3f}" y="{y + half:.3f}" width="{max(w - width, 0):.3f}" '
-                           f'height="{max(h - width, 0):.3f}" stroke-width="{width}"/>')
+        self.paths.setdefault(width, []).append(
+            f"M{x + half:.3f} {y + half:.3f}h{max(w - width, 0):.3f}v{max(h - width, 0):.3f}"
+            f"h{-max(w - width, 0):.3f}z"
+        )
 
     def line(self, x1: float, y1: float, x2: float, y2: float, width: float) -> None:
-        self.shapes.append(f'<line x1="{x1:.3f}" y1="{y1:.3f}" x2="{x2:.3f}" y2="{y2:.3f}" stroke-width="{width}"/>')
+        self.paths.setdefault(width, []).append(f"M{x1:.3f} {y1:.3f}L{x2:.3f} {y2:.3f}")
 
     def html(self, width: float, height: float) -> str:
-        if not self.shapes:
+        if not self.paths:
             return ""
+        paths = "".join(f'<path stroke-width="{w}" d="{"".join(d)}"/>' for w, d in self.paths.items())
         svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}mm" height="{height}mm" '
-               f'viewBox="0 0 {width} {height}"><g fill="none" stroke="#000">{"".join(self.shapes)}</g></svg>')
+               f'viewBox="0 0 {width} {height}"><g fill="none" stroke="#000">{paths}</g></svg>')
         return f'<img class="lines" alt="" src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}">'
 
 
@@ -706,8 +710,8 @@ class _Engine:
     """WeasyPrint's font configuration and our parsed stylesheet, kept per thread and reused across renders.
 
     A fresh ``FontConfiguration`` per PDF reloads fontconfig and Pango's font map (and their glyph caches) every
-    time; reusing it saves about a fifth of a bundle. The stylesheet registers the small font derived from
-    IPAmj明朝 (``fonts.common_font_path``) with ``@font-face``, so it is bound to this configuration. Pango's
+    time; reusing it saves about a fifth of a bundle. The stylesheet registers the small fonts derived from
+    IPAmj明朝 (``fonts.derived_fonts``) with ``@font-face``, so it is bound to this configuration. Pango's
     font map is not thread-safe, hence one per thread; it is renewed after ``RENEW_AFTER`` renders so its caches
     (one entry per font size used) cannot grow without bound.
     """
