@@ -1,7 +1,7 @@
 """The small fonts derived from IPAmj明朝 for printing (issue 12, speed): they draw every character and every IVS
 variant exactly as IPAmj明朝 does (same outlines, same advance), each grapheme is sent to the one that holds it,
 they do not carry the IPA font's name (IPA Font License v1.0, Art. 3.1 (4)), and printing still shows variants as
-themselves when the derived fonts cannot be built."""
+themselves when the derived fonts cannot be built. Also the page's ruled lines, now one SVG drawing per page."""
 
 from __future__ import annotations
 
@@ -137,3 +137,40 @@ def test_a_name_with_rare_characters_prints_from_the_derived_fonts_not_the_46_mb
     assert used["𩸽"] == fonts.derived_family(fonts.mj_part("𩸽"))
     assert used["葛"] == fonts.derived_family(fonts.mj_part(IVS_KUZU))
     assert not any(name.startswith("IPAmj") for name in used.values())
+
+
+def test_ruled_lines_print_where_the_frames_and_cells_are():
+    """Frames and 枡目 are drawn as one SVG of lines per page (speed): still each border where its box is."""
+    import io
+
+    import pdfplumber
+    from test_forms_render import MM, person, render
+
+    fields = [
+        {"type": "boxes", "key": "zip", "label": "郵便番号", "binding": "person.atena_no", "x": 20, "y": 20, "w": 30,
+         "h": 10, "cells": 3, "optional": True},
+        {"type": "frame", "x": 60, "y": 20, "w": 40, "h": 15, "border": "bottom", "text": "住所"},
+        {"type": "frame", "x": 110, "y": 20, "w": 30, "h": 12, "text": "氏名"},
+    ]
+    _plan, pdf = render(fields, [person()])
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        page = doc.pages[0]
+        edges = [(e["x0"] / MM, e["top"] / MM, e["x1"] / MM, e["bottom"] / MM) for e in page.edges]
+        caption = [c for c in page.chars if c["text"] in "住氏"]
+
+    def has(x0: float, y0: float, x1: float, y1: float) -> bool:  # an edge along this segment (±0.3 mm)
+        return any(abs(a - x0) < 0.3 and abs(b - y0) < 0.3 and abs(c - x1) < 0.3 and abs(d - y1) < 0.3
+                   for a, b, c, d in edges)
+
+    for cell in range(3):  # each 10 mm 枡目 framed by a 0.2 mm line inside it
+        left, right = 20 + 10 * cell + 0.1, 30 + 10 * cell - 0.1
+        assert has(left, 20.1, left, 29.9) and has(right, 20.1, right, 29.9), cell
+        assert has(left, 20.1, right, 20.1) and has(left, 29.9, right, 29.9), cell
+    assert has(60, 34.875, 100, 34.875)  # the bottom border only
+    assert not any(abs(b - 20.125) < 0.3 and a > 59 and c < 101 for a, b, c, d in edges)
+    assert has(110.125, 20.125, 139.875, 20.125) and has(139.875, 20.125, 139.875, 31.875)
+    # Captions sit inside their frames' top-left corner, as before.
+    assert {c["text"] for c in caption} == {"住", "氏"}
+    for char in caption:
+        left = 60 if char["text"] == "住" else 110.25
+        assert left + 0.7 <= char["x0"] / MM <= left + 1.2 and char["top"] / MM < 20 + 2.5
