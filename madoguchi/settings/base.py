@@ -252,6 +252,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env("MADOGUCHI_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# The small print font derived from IPAmj明朝 on first use (forms_builder.fonts.common_font_path); not committed.
+FORMS_FONT_DIR = Path(env("MADOGUCHI_FORMS_FONT_DIR", str(BASE_DIR / "var" / "fonts")))
 # Per-tenant linkage inbox/outbox directories live under here: <root>/<schema>/inbox|outbox.
 LINKAGE_ROOT = Path(env("MADOGUCHI_LINKAGE_ROOT", str(BASE_DIR / "var" / "linkage")))
 # Received linkage files that were not applied (kept for a retry) are deleted after this many days;
