@@ -396,6 +396,13 @@ def case_answers_update(*, actor: User, counter: Counter | None, case: Case, ans
     _require_serving_here(actor=actor, case=case, counter=counter)
     persons = list(case.persons.all())
     cleaned = navi.validate_answers(case=case, persons=persons, answers=answers)
+    cleaned, entries = navi.split_entry_answers(case=case, cleaned=cleaned)
+    if entries:
+        # a text or address answer that is also a form's case input is stored once, as that input (the forms
+        # and the interview read the same value); its own checks (町字 in the master, 番地 …) apply
+        from forms_builder.services import case_entries_save
+
+        case_entries_save(actor=actor, counter=counter, case=case, values=entries)
     merged = {
         "case": dict((case.answers or {}).get("case") or {}),
         "persons": {k: dict(v) for k, v in ((case.answers or {}).get("persons") or {}).items()},
@@ -405,13 +412,14 @@ def case_answers_update(*, actor: User, counter: Counter | None, case: Case, ans
         merged["persons"].setdefault(key, {}).update(items)
     case.answers = merged
     case.save(update_fields=["answers", "updated_at"])
-    record(
-        actor=actor,
-        action="update",
-        target_type="case",
-        target_id=case.pk,
-        details={"change": "answers", "keys": sorted(navi.answers_flat(cleaned))},
-    )
+    if cleaned["case"] or cleaned["persons"] or not entries:  # the inputs' save is audited by forms_builder
+        record(
+            actor=actor,
+            action="update",
+            target_type="case",
+            target_id=case.pk,
+            details={"change": "answers", "keys": sorted(navi.answers_flat(cleaned))},
+        )
     case_determine(actor=actor, case=case)
     return case
 
