@@ -167,7 +167,7 @@ def db_bench(rounds: int) -> None:
     from django.db import reset_queries
     from django.test.utils import CaptureQueriesContext
 
-    for index in range(rounds):
+    for _round in range(rounds):
         case = case_open(actor=staff, counter=counter, event_date=ON, newcomers=newcomers)
         keys = {p.name: p.key for p in case.persons.all()}
         by_name = {p["key"]: p["name"] for p in FAMILY}

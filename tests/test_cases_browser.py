@@ -21,7 +21,7 @@ def _setup_city(city, django_db_blocker) -> str:
     from integration.models import Eligibility, Resident
     from integration.normalize import normalize_address, normalize_kana, normalize_name
     from navigation.services import catalogue_install_default
-    from tenants.accounts.models import Counter, Department
+    from tenants.accounts.models import Counter
     from tenants.accounts.services import staff_create
 
     with django_db_blocker.unblock(), in_tenant(city):

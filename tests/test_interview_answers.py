@@ -56,7 +56,8 @@ def _question(kind: str) -> engine.QuestionInfo:
 
 
 def test_text_answers_are_one_line_of_at_most_200_characters():
-    assert engine.answer_normalize(_question("text"), "  東京都千代田区霞が関1丁目1番1号 ") == "東京都千代田区霞が関1丁目1番1号"
+    address = "東京都千代田区霞が関1丁目1番1号"
+    assert engine.answer_normalize(_question("text"), f"  {address} ") == address
     for bad in ("", "   ", "一行目\n二行目", "あ" * 201, {"town": "x"}, True):
         with pytest.raises(ValueError, match="新しい住所"):
             engine.answer_normalize(_question("text"), bad)
