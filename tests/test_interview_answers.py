@@ -178,3 +178,38 @@ def test_b_sees_none_of_as_answers_for_the_same_case_id(setup, tenant_a, tenant_
     _answer(setup, case, {ADDRESS: "4620100001", f"{ADDRESS}|banchi": "11番1号"})
     with in_tenant(tenant_b):
         assert not CaseEntry.objects.filter(case_id=case.pk, key="new_address").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The admin's question editor and rule vocabulary
+# ---------------------------------------------------------------------------------------------
+def test_admin_adds_an_address_question_and_a_rule_reads_its_town_code(tenant_a):  # noqa: ANN001
+    import json
+
+    from navigation.models import Question, Rule
+    from navigation.selectors import rule_vocabulary
+    from navigation.services import catalogue_install_default
+    from tests.conftest import staff_client
+
+    with in_tenant(tenant_a):
+        catalogue_install_default()
+    admin = staff_client(tenant_a, "admin")
+    form = {"code": "school_address", "text": "通学先の住所", "help": "", "kind": "address", "scope": "case",
+            "choices": "", "order": 95}
+    page = admin.get("/navi/admin/questions/new/").content.decode()
+    assert "住所（町字の一覧から選び、番地・方書を入力）" in page and "文字（1行）" in page
+    refused = admin.post("/navi/admin/questions/new/", {**form, "choices": "a:A"})
+    assert refused.status_code == 400 and "選択肢は回答の種類が「選択」のときだけ指定します" in refused.content.decode()
+    assert admin.post("/navi/admin/questions/new/", form).status_code == 302
+    with in_tenant(tenant_a):
+        assert Question.objects.get(code="school_address").kind == "address"
+        codes = {v["code"] for group in rule_vocabulary()["groups"] for v in group["vars"]}
+        assert {"answer.school_address", "answer.school_address.code", "answer.school_address.town"} <= codes
+        rule = Rule.objects.get(code="kaigo_shutoku.age65")
+    rule_form = {"code": rule.code, "procedure": "kaigo_shutoku", "scope": "person", "order": 1,
+                 "reason": "{person.name}さんは65歳以上です。",
+                 "condition": json.dumps({"==": [{"var": "answer.school_address.code"}, "4620100001"]})}
+    assert admin.post(f"/navi/admin/rules/{rule.pk}/", rule_form).status_code == 302
+    bad = admin.post(f"/navi/admin/rules/{rule.pk}/", {**rule_form, "condition": json.dumps(
+        {"==": [{"var": "answer.school_address.floor"}, "3"]})})
+    assert bad.status_code == 400 and "answer.school_address.floor" in bad.content.decode()
