@@ -171,13 +171,35 @@ def test_each_question_shows_the_procedures_its_answer_decides(setup):
     assert asked["new_address"].decides == ()
 
 
-def test_b_sees_none_of_as_answers_for_the_same_case_id(setup, tenant_a, tenant_b):
-    from forms_builder.models import CaseEntry
+def test_b_sees_none_of_as_answers_for_the_same_case_id(setup, tenant_a, tenant_b):  # noqa: ANN001
+    """B has a case with the same id as A's: A's address answer (a CaseEntry) is neither B's answer nor on B's
+    case page, and B's own answer does not touch A's."""
+    from forms_builder.models import AddressArea, CaseEntry
+    from navigation.cases import navi
+    from navigation.cases.models import Case, CasePerson
+    from navigation.services import catalogue_install_default
+    from tests.conftest import staff_client
 
     case = _case(setup)
     _answer(setup, case, {ADDRESS: "4620100001", f"{ADDRESS}|banchi": "11番1号"})
     with in_tenant(tenant_b):
-        assert not CaseEntry.objects.filter(case_id=case.pk, key="new_address").exists()
+        from tenants.accounts.models import Counter, User
+
+        catalogue_install_default()
+        AddressArea.objects.create(code="4620100001", name="B町", kana="ビーチョウ", postcode="0000000")
+        case_b = Case.objects.create(pk=case.pk, day=case.day, number=case.number, event_date=case.day,
+                                     events=["tennyu"], current_counter=Counter.objects.first(),
+                                     created_by=User.objects.get(username="staff1"))
+        CasePerson.objects.create(case=case_b, name="別区 花子", birth_date=date(1990, 1, 1), is_visitor=True,
+                                  is_newcomer=True)
+        assert not CaseEntry.objects.filter(case_id=case.pk).exists()
+        rows = navi.answer_rows(case=case_b, persons=list(case_b.persons.all()))
+        assert "case:new_address" not in {key for key, _label, _value in rows}
+        CaseEntry.objects.create(case=case_b, key="new_address", value={"code": "4620100001", "town": "B町",
+                                                                         "banchi": "9-9"})
+    page_a = staff_client(tenant_a, "staff1").get(f"/navi/cases/{case.pk}/").content.decode()
+    assert "山下町11番1号" in page_a and "B町" not in page_a
+    assert CaseEntry.objects.get(case=case, key="new_address").value["banchi"] == "11番1号"
 
 
 # ---------------------------------------------------------------------------------------------

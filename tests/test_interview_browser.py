@@ -80,7 +80,8 @@ def test_the_interview_asks_the_address_once_and_the_forms_print_it(live_server_
     assert axe_violations(page) == []
     interview.get_by_role("button", name="回答を保存して判定").click()
     page.wait_for_load_state()
-    assert page.locator('[data-answer="case:new_address"]').text_content().strip() == "〒892-0816 山下町11番1号 みなみ荘 203"
+    answered = page.locator('[data-answer="case:new_address"]').text_content().strip()
+    assert answered == "〒892-0816 山下町11番1号 みなみ荘 203"
     # the answer stays editable in the interview, with what was typed
     assert interview.get_by_label("新しい住所（この市区町村内）（番地）").input_value() == "11番1号"
 
