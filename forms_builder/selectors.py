@@ -242,6 +242,24 @@ _COMPUTED_INPUTS = {
 }
 
 
+def input_kind(key: str) -> str | None:
+    """The kind (text, address …) of a registered case input, None when no form has an input of that key."""
+    from forms_builder import inputs as inputs_mod
+
+    item = inputs_mod.get(key)
+    return item.kind if item is not None else None
+
+
+def case_input_values(*, case: Any, keys: set[str] | list[str] | tuple[str, ...]) -> dict[tuple[str, str], Any]:
+    """``{(input key, person key or ""): value}`` of the values staff entered for the case (one query).
+
+    The interview reads these for its text and address questions: the answer and the forms' input are one value.
+    """
+    if not keys:
+        return {}
+    return {(e.key, e.person_key): e.value for e in CaseEntry.objects.filter(case=case, key__in=list(keys))}
+
+
 def town_choices() -> dict[str, dict]:
     prefix = getattr(getattr(connection, "tenant", None), "name", "")
     return {

@@ -43,7 +43,14 @@ AREA_LABELS = {
     "juki": "住民基本台帳", "inkan": "印鑑登録", "koseki": "戸籍", "zei": "税", "kokuho": "国民健康保険",
     "kaigo": "介護保険", "kouki": "後期高齢者医療", "jidou_teate": "児童手当", "gakureibo": "学齢簿",
 }
-QUESTION_KINDS = ("yesno", "choice", "date", "number")
+QUESTION_KINDS = ("yesno", "choice", "date", "number", "text", "address")
+# Free-text answers (issue 12 item 1): a text is one line of at most TEXT_MAX characters; an address is the 町字
+# picked from the municipality's 町字 master plus 番地 and 方書 typed by hand. Rules may read the whole answer
+# (answered or not, equal to a text) and an address's parts ``answer.<code>.code`` (町字コード) / ``.town`` /
+# ``.postcode``; the parts are what the interview stores (``ADDRESS_PARTS``).
+TEXT_MAX = 200
+ADDRESS_PARTS = ("code", "town", "banchi", "katagaki", "postcode", "prefix")
+ADDRESS_RULE_PARTS = ("code", "town", "postcode")
 SCOPES = ("person", "case")
 RULE_SCOPES = ("person", "household")
 CODE_RE = re.compile(r"^[a-z][a-z0-9_.\-]{0,79}$")
@@ -119,6 +126,8 @@ class CompiledCatalogue:
     version_id: int | None = None
     version_number: int | None = None
     content_hash: str = ""
+    # question code → the procedures whose rules read its answer (what the answer can add or remove)
+    question_procedures: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _selection_cache: dict[tuple, list[ProcedureInfo]] = field(default_factory=dict)
 
     def procedures_for(self, *, events: Iterable[str], areas: Iterable[str]) -> list[ProcedureInfo]:
@@ -291,7 +300,8 @@ def rule_validate(
         if scope == "household" and path.startswith("person."):
             return False
         if scope == "household" and path.startswith("answer."):
-            return question_scopes.get(path[7:]) == "case"
+            code = answer_question_code(path, question_scopes)
+            return code is not None and question_scopes.get(code) == "case"
         return facts_mod.known_variable(path, events=event_codes, questions=questions)
 
     analysis = validate(condition, is_known_var=known,
@@ -431,7 +441,38 @@ def compile_catalogue(data: dict[str, Any], *, key: str = "", version_id: int | 
         items.sort(key=lambda rule: (rule.order, rule.code))
     return CompiledCatalogue(key=key or content_hash(data), events=events, procedures=procedures,
                              questions=questions, rules_by_procedure=rules, version_id=version_id,
-                             version_number=version_number, content_hash=content_hash(data))
+                             version_number=version_number, content_hash=content_hash(data),
+                             question_procedures=_question_procedures(data, questions, procedures))
+
+
+_ANSWER_REF_RE = re.compile(r"answer\.([a-z][a-z0-9_.\-]*)")
+
+
+def answer_question_code(path: str, questions: Iterable[str]) -> str | None:
+    """The question an ``answer.…`` path reads (``answer.new_address.code`` → ``new_address``), or None."""
+    rest = path[7:] if path.startswith("answer.") else path
+    rest = rest.partition("@")[0]
+    known = questions if isinstance(questions, set | frozenset | dict) else set(questions)
+    if rest in known:
+        return rest
+    code, _dot, part = rest.rpartition(".")
+    if code in known and part in ADDRESS_RULE_PARTS:
+        return code
+    return None
+
+
+def _question_procedures(data: dict[str, Any], questions: dict[str, QuestionInfo],
+                         procedures: dict[str, ProcedureInfo]) -> dict[str, tuple[str, ...]]:
+    """Question code → procedure codes (in catalogue order) whose rules read the answer, from the conditions."""
+    found: dict[str, set[str]] = {}
+    for rule in data.get("rules", []):
+        text = json.dumps(rule.get("condition"), ensure_ascii=False)
+        for path in _ANSWER_REF_RE.findall(text):
+            code = answer_question_code(path, questions)
+            if code is not None:
+                found.setdefault(code, set()).add(rule["procedure"])
+    order = {code: (info.order, code) for code, info in procedures.items()}
+    return {code: tuple(sorted(procs, key=lambda c: order.get(c, (0, c)))) for code, procs in found.items()}
 
 
 _CACHE: OrderedDict[tuple, CompiledCatalogue] = OrderedDict()
@@ -506,6 +547,17 @@ def answer_normalize(question: QuestionInfo, value: Any) -> Any:
         if not date_in_range(answer):
             raise ValueError(date_range_message(question.text))
         return answer.isoformat()
+    if question.kind == "text":
+        text = str(value if value is not None else "").strip()
+        if isinstance(value, dict | list | bool) or not text:
+            raise ValueError(f"「{question.text}」には文字を入力してください")
+        if len(text) > TEXT_MAX:
+            raise ValueError(f"「{question.text}」は{TEXT_MAX}文字以内で入力してください（{len(text)}文字）")
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+            raise ValueError(f"「{question.text}」に改行や制御文字は使えません")
+        return text
+    if question.kind == "address":
+        return address_normalize(question.text, value)
     if isinstance(value, dict | list | bool):
         raise ValueError(f"「{question.text}」には数値を入力してください")
     try:
@@ -515,6 +567,35 @@ def answer_normalize(question: QuestionInfo, value: Any) -> Any:
     if not math.isfinite(number) or abs(number) > 1e15:
         raise ValueError(f"「{question.text}」の数値が大きすぎます")
     return int(number) if number.is_integer() else number
+
+
+def address_normalize(label: str, value: Any) -> dict[str, str]:
+    """An address answer: ``{"code", "town", "banchi", "katagaki", "postcode", "prefix"}``, 町字 and 番地 required.
+
+    Whether the 町字 is in the municipality's 町字 master is checked where the master is read (the case service).
+    """
+    if not isinstance(value, dict):
+        raise ValueError(f"「{label}」は町字を一覧から選び、番地を入力してください")
+    unknown = sorted(set(value) - set(ADDRESS_PARTS))
+    if unknown:
+        raise ValueError(f"「{label}」に未知の項目があります: {', '.join(map(str, unknown))}")
+    parts = {part: str(value.get(part) or "").strip() for part in ADDRESS_PARTS}
+    problems = []
+    if not parts["town"] and not parts["code"]:
+        problems.append("町字を一覧から選んでください")
+    if not parts["banchi"]:
+        problems.append("番地を入力してください")
+    for part, text in parts.items():
+        if len(text) > TEXT_MAX:
+            problems.append(f"{part} は{TEXT_MAX}文字以内で入力してください")
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+            problems.append("改行や制御文字は使えません")
+    postcode = parts["postcode"].replace("-", "")
+    if postcode and not (postcode.isdigit() and len(postcode) == 7):
+        problems.append("郵便番号は7桁の数字です")
+    if problems:
+        raise ValueError(f"「{label}」：" + "、".join(problems))
+    return {**parts, "postcode": postcode}
 
 
 def answers_normalize(*, version: Any, answers: dict[str, Any] | None,
@@ -729,16 +810,16 @@ def _evaluate(
                                                  status="required", reasons=reasons,
                                                  rules=tuple(rule.code for rule, _ in hits)))
                 elif deps:
-                    askable = sorted(d for d in deps
-                                     if d.startswith("answer.") and d[7:].partition("@")[0] in catalogue.questions)
+                    askable = sorted(d for d in deps if d.startswith("answer.")
+                                     and answer_question_code(d, catalogue.questions) is not None)
                     status = "pending" if askable else "check"
                     items.append(ProcedureResult(procedure=procedure, person_key=key, person_name=name,
                                                  status=status, reasons=(),
                                                  rules=tuple(r.code for r in scoped),
                                                  missing=tuple(sorted(deps))))
                     for dep in askable:
-                        code, _at, owner = dep[7:].partition("@")
-                        question = catalogue.questions[code]
+                        _path, _at, owner = dep[7:].partition("@")
+                        question = catalogue.questions[answer_question_code(dep, catalogue.questions)]
                         qkey = None if question.scope == "case" else (owner if owner in index else key)
                         wanted.setdefault((question.code, qkey), set()).add(procedure.code)
 

@@ -412,7 +412,9 @@ def known_variable(path: str, *, events: set[str], questions: set[str]) -> bool:
         return True
     head, _, rest = path.partition(".")
     if head == "answer":
-        return rest in questions
+        code, _dot, part = rest.rpartition(".")
+        # an address answer's parts: 町字コード, 町字, 郵便番号 (navigation.determination.ADDRESS_RULE_PARTS)
+        return rest in questions or (code in questions and part in ("code", "town", "postcode"))
     if head == "event":
         return rest in events
     return False

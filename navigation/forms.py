@@ -80,7 +80,11 @@ class QuestionForm(forms.Form):
     code = forms.CharField(label=_("コード"), max_length=60, help_text=_("ルールでは answer.コード で参照します"))
     text = forms.CharField(label=_("質問文"), max_length=300)
     help = forms.CharField(label=_("補足"), max_length=300, required=False)
-    kind = forms.ChoiceField(label=_("回答の種類"), choices=QuestionKind.choices)
+    kind = forms.ChoiceField(
+        label=_("回答の種類"), choices=QuestionKind.choices,
+        help_text=_("文字・住所は職員が入力します。コードが申請書の入力項目（new_address：新しい住所、previous_address："
+                    "転入前の住所、destination_address：転出先の住所 など）と同じなら、その値として1回だけ入力し、"
+                    "どの申請書にも印字します。住所は町字を町字の一覧から選び、番地・方書を入力します。"))
     scope = forms.ChoiceField(label=_("対象"), choices=QuestionScope.choices)
     choices = forms.CharField(label=_("選択肢"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
                               help_text=_("選択のとき、1行に「値:表示名」（例：abroad:国外）"))
@@ -94,6 +98,8 @@ class QuestionForm(forms.Form):
         data = super().clean()
         if data.get("exclusive") and (data.get("kind") != "yesno" or data.get("scope") != "person"):
             self.add_error("exclusive", _("「1人だけが「はい」」は人ごとの はい／いいえ の質問にだけ指定できます。"))
+        if data.get("choices") and data.get("kind") != QuestionKind.CHOICE:
+            self.add_error("choices", _("選択肢は回答の種類が「選択」のときだけ指定します。"))
         return data
 
     def clean_choices(self) -> list[dict[str, str]]:

@@ -87,6 +87,8 @@ class QuestionKind(models.TextChoices):
     CHOICE = "choice", _("選択")
     DATE = "date", _("日付")
     NUMBER = "number", _("数値")
+    TEXT = "text", _("文字（1行）")
+    ADDRESS = "address", _("住所（町字の一覧から選び、番地・方書を入力）")
 
 
 class QuestionScope(models.TextChoices):

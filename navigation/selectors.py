@@ -201,6 +201,20 @@ TRY_RELATIONSHIPS = ("世帯主", "妻", "夫", "子", "父", "母", "子の妻"
                      "祖父", "祖母", "縁故者", "同居人")
 
 
+ADDRESS_PART_LABELS = {"code": _("町字コード"), "town": _("町字"), "postcode": _("郵便番号")}
+
+
+def _answer_vars() -> list[dict[str, str]]:
+    """``answer.<code>`` for every question; an address question's parts (町字コード, 町字, 〒) as well."""
+    result = []
+    for q in Question.objects.all():
+        result.append({"code": f"answer.{q.code}", "label": q.text})
+        if q.kind == "address":
+            result.extend({"code": f"answer.{q.code}.{part}", "label": f"{q.text}（{label}）"}
+                          for part, label in ADDRESS_PART_LABELS.items())
+    return result
+
+
 def rule_vocabulary() -> dict[str, Any]:
     """What the visual rule editor and the "try it" household form offer, with Japanese labels.
 
@@ -216,8 +230,7 @@ def rule_vocabulary() -> dict[str, Any]:
         "groups": [
             {"label": _("人"), "vars": entries(PERSON_VARS)},
             {"label": _("世帯"), "vars": entries(HOUSEHOLD_VARS)},
-            {"label": _("回答"), "vars": [{"code": f"answer.{q.code}", "label": q.text}
-                                        for q in Question.objects.all()]},
+            {"label": _("回答"), "vars": _answer_vars()},
             {"label": _("異動事由"), "vars": [{"code": f"event.{e.code}", "label": e.name}
                                           for e in LifeEvent.objects.all()]},
             {"label": _("その他"), "vars": entries(OTHER_VARS)},

@@ -445,8 +445,8 @@ def counters_provision_default(*, data: dict[str, Any] | None = None, actor: Any
     whose name starts with it (総合窓口 → 総合窓口 1番), else a new counter (in the procedures' department,
     created if missing). Existing mappings are kept. Returns ``{"created": [...], "mapped": [...]}``.
 
-    Runs before the default catalogue is published (``catalogue_install_default``); provisioning should call it
-    (with the plan's ``areas``) once it creates a municipality's counters (the counter issue).
+    Runs at provisioning (``municipality_provisioned``, with the plan's ``areas``, see ``NavigationConfig``) and
+    again before the default catalogue is published (``catalogue_install_default``).
     """
     from tenants.accounts.models import Counter, Department
 

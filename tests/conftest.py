@@ -166,6 +166,18 @@ def in_a(tenant_a):  # noqa: ANN001
         yield tenant_a
 
 
+def provisioned_counter(catalogue_name: str, **fields: object) -> object:
+    """The counter provisioning created for a catalogue counter (``navigation``'s default counters), with
+    ``fields`` (name, sort_order, location …) changed as a municipality's admin would. Call inside the tenant."""
+    from tenants.accounts.models import Counter
+
+    counter = Counter.objects.get(name=catalogue_name)
+    for key, value in fields.items():
+        setattr(counter, key, value)
+    counter.save()
+    return counter
+
+
 def host_client(city: TestCity) -> Client:
     return Client(HTTP_HOST=city.host)
 

@@ -683,3 +683,44 @@ def test_divorce_new_recipient_claims_for_the_children_answered_at_the_counter(p
     record = next(r for r in handback_plan(case=case).records if r.kind.code == "jidou_teate_nintei")
     assert record.payload["name"] == "離婚 母子" and record.payload["child_count"] == "2"
     assert record.payload["child_name"] == "離婚 次男"
+
+
+def test_a_changed_answer_rewrites_only_the_changed_rows_in_one_statement(people, catalogue):
+    """Removing one procedure renumbers the rows after it: the list stays exactly what a fresh determination gives
+    (same procedures, same order, statuses kept) and the renumbering is one UPDATE, not one per row (issue 16)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from navigation.cases.models import CaseProcedure, ProcedureStatus
+    from navigation.cases.services import case_answers_update, case_events_set, case_open
+
+    newcomers = [{"name": "転入 一子", "birth_date": date(1980, 2, 3), "relationship": "世帯主"},
+                 {"name": "転入 二子", "birth_date": date(1982, 4, 5), "relationship": "妻"},
+                 {"name": "転入 三郎", "birth_date": date(2016, 8, 8), "relationship": "子"}]
+
+    def opened(inkan_first: str):  # noqa: ANN202
+        case = case_open(actor=people["staff1"], counter=people["A"], event_date=date(2026, 6, 1),
+                         newcomers=newcomers)
+        case = case_events_set(actor=people["staff1"], counter=people["A"], case=case, events=["tennyu"])
+        first, second = (p.key for p in case.persons.order_by("position")[:2])
+        return case_answers_update(actor=people["staff1"], counter=people["A"], case=case, answers={
+            "case:inkan_wish_any": "はい", f"{first}:inkan_wish": inkan_first, f"{second}:inkan_wish": "はい"})
+
+    def rows(case):  # noqa: ANN001, ANN202
+        return [(p.person.position if p.person else None, p.procedure_code, p.sort_order)
+                for p in case.procedures.select_related("person").order_by("sort_order")]
+
+    case = opened("はい")
+    first = case.persons.order_by("position").first()
+    assert case.procedures.filter(person=first, procedure_code="inkan_touroku").exists()
+    kept = case.procedures.exclude(person=first, procedure_code="inkan_touroku").order_by("sort_order").last()
+    kept.status = ProcedureStatus.DOING
+    kept.save(update_fields=["status"])
+    with CaptureQueriesContext(connection) as captured:
+        case = case_answers_update(actor=people["staff1"], counter=people["A"], case=case,
+                                   answers={f"{first.key}:inkan_wish": "いいえ"})
+    assert rows(case) == rows(opened("いいえ"))
+    assert CaseProcedure.objects.get(pk=kept.pk).status == ProcedureStatus.DOING
+    updates = [q["sql"] for q in captured.captured_queries
+               if q["sql"].startswith('UPDATE "navigation_cases_caseprocedure"')]
+    assert len(updates) == 1, updates

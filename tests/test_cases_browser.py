@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant
+from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant, provisioned_counter
 
 pytestmark = [pytest.mark.browser, pytest.mark.schema]
 
@@ -21,14 +21,14 @@ def _setup_city(city, django_db_blocker) -> str:
     from integration.models import Eligibility, Resident
     from integration.normalize import normalize_address, normalize_kana, normalize_name
     from navigation.services import catalogue_install_default
-    from tenants.accounts.models import Counter, Department
+    from tenants.accounts.models import Counter
     from tenants.accounts.services import staff_create
 
     with django_db_blocker.unblock(), in_tenant(city):
-        shimin = Department.objects.create(name="市民課")
-        hoken = Department.objects.create(name="保険年金課")
-        Counter.objects.create(name="総合窓口 1番", department=shimin, sort_order=1)
-        Counter.objects.create(name="保険年金窓口", department=hoken, sort_order=2, kind=Counter.Kind.BUSINESS)
+        # provisioning created 総合窓口 (市民課) and 保険年金窓口 (保険年金課), mapped to the catalogue's counters
+        shimin = provisioned_counter("総合窓口", name="総合窓口 1番", sort_order=1).department
+        hoken = provisioned_counter("保険年金窓口", sort_order=2).department
+        assert Counter.objects.get(name="保険年金窓口").kind == Counter.Kind.BUSINESS
         staff_create(actor=None, username="uketsuke", password=PASSWORD, display_name="受付 一郎", areas=ALL_AREAS,
                      department=shimin)
         staff_create(actor=None, username="hoken", password=PASSWORD, display_name="保険 花子", areas=ALL_AREAS,

@@ -127,15 +127,18 @@ def test_only_municipal_admins_assign_counters(tenant_a, counters_a):
 
 
 def test_assignment_in_a_does_not_reach_the_same_counter_id_in_b(tenant_a, tenant_b):
-    """Both municipalities have 総合窓口 1番 under the same id and a staff2 (保険年金課) under the same
-    user id; A's assignment opens A's counter to A's staff2 only."""
-    from tenants.accounts.models import Counter, User
+    """Both municipalities have a 市民課 counter under the same id and a staff2 (保険年金課) under the same
+    user id; A's assignment opens A's counter to A's staff2 only. (The ids are set explicitly: provisioning
+    creates as many default counters as the plan's areas need, so the seeded counters' ids differ per city.)"""
+    from tenants.accounts.models import Counter, Department, User
 
     with in_tenant(tenant_a):
-        counter_a = Counter.objects.get(name="総合窓口 1番")
+        shimin = Department.objects.get(name="市民課")
+        counter_a = Counter.objects.create(pk=9001, name="総合窓口 9番", department=shimin)
         staff2_a = User.objects.get(username="staff2")
     with in_tenant(tenant_b):
-        counter_b = Counter.objects.get(name="総合窓口 1番")
+        shimin = Department.objects.get(name="市民課")
+        counter_b = Counter.objects.create(pk=9001, name="総合窓口 9番", department=shimin)
         staff2_b = User.objects.get(username="staff2")
     assert counter_a.pk == counter_b.pk and staff2_a.pk == staff2_b.pk  # the same ids in both schemas
     admin_a = staff_client(tenant_a, "admin")
@@ -147,6 +150,6 @@ def test_assignment_in_a_does_not_reach_the_same_counter_id_in_b(tenant_a, tenan
         assert not Counter.objects.get(pk=counter_b.pk).staff.exists()
     in_b = staff_client(tenant_b, "staff2")
     assert in_b.post("/accounts/counter/", {"counter": counter_b.pk}).status_code == 400
-    assert "総合窓口 1番" not in in_b.get("/accounts/counter/").content.decode()
+    assert "総合窓口 9番" not in in_b.get("/accounts/counter/").content.decode()
     in_a = staff_client(tenant_a, "staff2")
     assert in_a.post("/accounts/counter/", {"counter": counter_a.pk}).status_code == 302

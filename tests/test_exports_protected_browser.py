@@ -15,7 +15,7 @@ from datetime import date
 import pytest
 from django.utils import timezone
 
-from tests.conftest import PASSWORD, axe_violations, in_tenant
+from tests.conftest import PASSWORD, axe_violations, in_tenant, provisioned_counter
 from tests.test_cases_browser import _login_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.schema]
@@ -30,13 +30,12 @@ def _setup(city, django_db_blocker) -> dict:
     from integration.models import Resident, SupportMeasure
     from integration.normalize import normalize_address, normalize_kana, normalize_name
     from navigation.services import catalogue_install_default
-    from tenants.accounts.models import Counter, Department
     from tenants.accounts.services import staff_create
     from tests.test_handback import _complete_and_close, _open
 
     with django_db_blocker.unblock(), in_tenant(city):
-        shimin = Department.objects.create(name="市民課")
-        counter = Counter.objects.create(name="総合窓口 1番", department=shimin, sort_order=1)
+        counter = provisioned_counter("総合窓口", name="総合窓口 1番", sort_order=1)  # created at provisioning
+        shimin = counter.department
         clerk = staff_create(actor=None, username="madoguchi1", password=PASSWORD, display_name="窓口 三郎",
                              areas="juki", department=shimin)
         staff_create(actor=None, username="renkei", password=PASSWORD, display_name="連携 担当", areas="juki",

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant
+from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant, provisioned_counter
 
 pytestmark = [pytest.mark.browser, pytest.mark.schema]
 
@@ -18,12 +18,11 @@ def _setup(city, django_db_blocker) -> int:
     from forms_builder.services import templates_install_defaults
     from navigation.cases.services import case_answers_update, case_open
     from navigation.services import catalogue_install_default
-    from tenants.accounts.models import Counter, Department
     from tenants.accounts.services import staff_create
 
     with django_db_blocker.unblock(), in_tenant(city):
-        shimin = Department.objects.create(name="市民課")
-        counter = Counter.objects.create(name="総合窓口 1番", department=shimin, sort_order=1, location="1階")
+        counter = provisioned_counter("総合窓口", name="総合窓口 1番", sort_order=1, location="1階")
+        shimin = counter.department
         user = staff_create(actor=None, username="uketsuke", password=PASSWORD, display_name="受付 一郎",
                             areas="juki,kokuho", department=shimin)
         catalogue_install_default()

@@ -16,7 +16,7 @@ from datetime import date
 import pytest
 
 from tests.cardstack import ROOT, make_resident
-from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant
+from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant, provisioned_counter
 
 pytestmark = [pytest.mark.browser, pytest.mark.schema]
 
@@ -34,8 +34,8 @@ def _setup(city, django_db_blocker, server_url: str):  # noqa: ANN001
     from tenants.accounts.services import desk_sit, staff_create
 
     with django_db_blocker.unblock(), in_tenant(city):
-        dept = Department.objects.create(name="市民課")
-        counter_a = Counter.objects.create(name="総合窓口 1番", department=dept, sort_order=1)
+        counter_a = provisioned_counter("総合窓口", name="総合窓口 1番", sort_order=1)  # created at provisioning
+        dept = Department.objects.get(name="市民課")
         counter_b = Counter.objects.create(name="総合窓口 2番", department=dept, sort_order=2)
         desk_a = Desk.objects.create(counter=counter_a, name="1番席")
         desk_b = Desk.objects.create(counter=counter_b, name="1番席")

@@ -9,7 +9,7 @@ import pytest
 from integration.checkdigits import with_check_digit
 from integration.models import GaijiMapping, Resident
 from integration.selectors import name_characters
-from tests.conftest import PASSWORD, browser_login, in_tenant, staff_client
+from tests.conftest import PASSWORD, browser_login, in_tenant, provisioned_counter, staff_client
 
 IVS_KATSU = "葛\U000E0102"  # 葛 with IVS (葛飾区の「葛」)
 
@@ -64,10 +64,9 @@ def test_staff_opens_the_character_codes_of_a_name(live_server_mt, page, fresh_m
 
     city = fresh_municipality(areas="juki,kokuho")
     with django_db_blocker.unblock(), in_tenant(city):
-        from tenants.accounts.models import Counter, Department
         from tenants.accounts.services import staff_create
 
-        counter = Counter.objects.create(name="総合窓口 1番", department=Department.objects.create(name="市民課"))
+        counter = provisioned_counter("総合窓口", name="総合窓口 1番")  # created at provisioning (市民課)
         staff_create(actor=None, username="uketsuke", password=PASSWORD, display_name="受付 一郎",
                      areas="juki,kokuho", department=counter.department)
         GaijiMapping.objects.create(local_code="\ue000", ucs=IVS_KATSU, mj_name="MJ006578")

@@ -166,7 +166,9 @@ def test_catalogue_changes_are_audited_and_b_sees_none_of_a(tenant_a, tenant_b):
         assert change.details["changed"] == {"name": "転入届"} and change.details["before"] == {"name": "転入"}
     with in_tenant(tenant_b):
         assert not LifeEvent.objects.exists() and not CatalogueVersion.objects.exists()
-        assert not AuditEvent.objects.filter(target_type__startswith="catalogue").exists()
+        # B's only catalogue event is its own provisioning of the default counters, none of A's edits
+        assert set(AuditEvent.objects.filter(target_type__startswith="catalogue")
+                   .values_list("target_type", flat=True)) == {"catalogue_counters"}
 
 
 def test_facts_from_the_mirror(in_a):  # noqa: ANN001
@@ -370,18 +372,22 @@ def test_case_procedures_go_to_the_mapped_counter(in_a, admin_user):  # noqa: AN
 
 @pytest.mark.schema
 def test_a_new_municipality_gets_the_default_counters_mapped(fresh_municipality, django_db_blocker):  # noqa: ANN001
+    """Provisioning alone (no command run by hand) leaves counters and every catalogue counter mapped."""
     from navigation.models import CounterMapping
     from tenants.accounts.models import Counter
 
     municipality = fresh_municipality(areas="juki,kokuho,zei")
     with django_db_blocker.unblock(), in_tenant(municipality):
-        assert not Counter.objects.exists()
-        services.counters_provision_default(areas=list(municipality.areas))
         names = set(Counter.objects.values_list("name", flat=True))
         # the counters the default catalogue names for the plan's areas (住基 → 総合窓口, 国保 → 保険年金窓口, 税)
         assert names == {"総合窓口", "保険年金窓口", "税務窓口"}
         assert set(CounterMapping.objects.values_list("catalogue_counter", flat=True)) == names
         assert Counter.objects.get(name="保険年金窓口").department.name == "保険年金課"
+        assert Counter.objects.get(name="総合窓口").kind == Counter.Kind.GENERAL
+        # every counter the default catalogue names for the plan's areas is served: nothing left unmapped
+        assert selectors.unmapped_counters(services.default_catalogue()) == {}
+        assert services.counters_provision_default(areas=list(municipality.areas)) == {"created": [], "mapped": []}
         # the default catalogue then installs and publishes without a single unmapped counter
         report = services.catalogue_install_default()
         assert report.published is not None
+        assert Counter.objects.count() == 3

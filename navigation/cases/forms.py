@@ -172,6 +172,13 @@ class AnswersForm(forms.Form):
                     label=label, choices=list(question.choices), widget=forms.RadioSelect, required=False
                 )
                 initial = current
+            elif question.kind == "text":
+                field = forms.CharField(label=label, required=False, max_length=200,
+                                        widget=forms.TextInput(attrs={"autocomplete": "off"}))
+                initial = question.current if question.current is not None else current
+            elif question.kind == "address":
+                self._address_fields(question, label, question.current or current)
+                continue
             elif question.kind == "date":
                 field = InputDateField(
                     label=label,
@@ -183,5 +190,30 @@ class AnswersForm(forms.Form):
                 field = forms.IntegerField(label=label, required=False)
                 initial = current
             field.help_text = question.help_text
+            field.decides = question.decides
             self.fields[question.key] = field
             self.initial[question.key] = initial
+
+    def _address_fields(self, question: object, label: str, current: object) -> None:
+        """An address question: the 町字 from the municipality's 町字 master, then 番地 and 方書 typed by hand
+        (fields ``<key>``, ``<key>|banchi``, ``<key>|katagaki``; the service puts them together)."""
+        from forms_builder.selectors import town_choices
+
+        value = current if isinstance(current, dict) else {}
+        towns = sorted(town_choices().items(), key=lambda kv: (kv[1].get("kana") or kv[1]["name"], kv[0]))
+        choices = [("", _("町字を選んでください"))] + [
+            (code, f"{town['name']}（〒{town['postcode']}）" if town.get("postcode") else town["name"])
+            for code, town in towns]
+        town = forms.ChoiceField(label=_("%(label)s（町字）") % {"label": label}, choices=choices, required=False)
+        town.help_text = question.help_text or _("町字は一覧から選び、番地と方書（建物名・部屋番号）を入力します。")
+        town.decides = question.decides
+        banchi = forms.CharField(label=_("%(label)s（番地）") % {"label": label}, required=False, max_length=200,
+                                 widget=forms.TextInput(attrs={"autocomplete": "off"}))
+        banchi.help_text = _("例：11番1号、3-2-1")
+        katagaki = forms.CharField(label=_("%(label)s（方書）") % {"label": label}, required=False, max_length=200,
+                                   widget=forms.TextInput(attrs={"autocomplete": "off"}))
+        katagaki.help_text = _("建物名・部屋番号（なければ空欄）")
+        for suffix, field, initial in (("", town, value.get("code", "")), ("|banchi", banchi, value.get("banchi", "")),
+                                       ("|katagaki", katagaki, value.get("katagaki", ""))):
+            self.fields[question.key + suffix] = field
+            self.initial[question.key + suffix] = initial

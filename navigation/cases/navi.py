@@ -64,11 +64,16 @@ class Question:
     key: str  # form field name: "<person key or 'case'>:<question code>"
     code: str
     text: str
-    kind: str  # yesno | choice | date | number
+    kind: str  # yesno | choice | date | number | text | address
     choices: tuple[tuple[str, str], ...] = ()
     person_key: str | None = None
     person_name: str = ""
     help_text: str = ""
+    # the procedures whose rules read this answer: what answering can add or remove (issue 17 item 4)
+    decides: tuple[str, ...] = ()
+    # text and address questions the case's forms need: asked so that nothing is typed twice (issue 12 item 1)
+    for_forms: bool = False
+    current: Any = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,17 +231,69 @@ def _item(result: engine.ProcedureResult) -> ProcedureItem:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Text and address answers: one value with the forms' case inputs
+# ---------------------------------------------------------------------------------------------
+FREE_KINDS = ("text", "address")
+
+
+def entry_codes(compiled: engine.CompiledCatalogue) -> set[str]:
+    """Text/address questions whose answer is the forms' case input of the same key and kind
+    (``forms_builder.inputs``): stored once, as the forms' ``CaseEntry``, and read by both."""
+    from forms_builder.selectors import input_kind
+
+    return {code for code, q in compiled.questions.items() if q.kind in FREE_KINDS and input_kind(code) == q.kind}
+
+
+def _with_entries(case: Any, compiled: engine.CompiledCatalogue, answers: dict, *, only_read: bool) -> dict:
+    """``answers`` with the values of entry-stored questions (only those a rule reads with ``only_read``)."""
+    codes = entry_codes(compiled)
+    if only_read:
+        codes &= set(compiled.question_procedures)
+    if not codes:
+        return answers
+    from forms_builder.selectors import case_input_values
+
+    values = case_input_values(case=case, keys=codes)
+    if not values:
+        return answers
+    merged = {"case": dict(answers.get("case") or {}),
+              "persons": {k: dict(v) for k, v in (answers.get("persons") or {}).items()}}
+    for (code, person_key), value in values.items():
+        if person_key:
+            merged["persons"].setdefault(person_key, {})[code] = value
+        else:
+            merged["case"][code] = value
+    return merged
+
+
+def address_text(value: Any) -> str:
+    """An address answer as staff read it: 〒, 町字, 番地 and 方書."""
+    if not isinstance(value, dict):
+        return str(value or "")
+    postcode = str(value.get("postcode") or "")
+    head = f"〒{postcode[:3]}-{postcode[3:]} " if len(postcode) == 7 else ""
+    katagaki = f" {value['katagaki']}" if value.get("katagaki") else ""
+    return f"{head}{value.get('town', '')}{value.get('banchi', '')}{katagaki}".strip()
+
+
+def decides(compiled: engine.CompiledCatalogue, code: str) -> tuple[str, ...]:
+    """Names of the procedures whose rules read the answer to ``code``."""
+    return tuple(compiled.procedures[p].name for p in compiled.question_procedures.get(code, ())
+                 if p in compiled.procedures)
+
+
 def determine_case(*, case: Any, persons: list[Any]) -> Determination:
     """Run the engine for the case; required and unverifiable (check) procedures become items."""
     if not case.events:
         return Determination(items=[], snapshot={}, version_id=case.catalogue_version_id, questions=[])
-    version = _version_for(case)
+    version = engine.catalogue_compiled(_version_for(case))
     person_facts, _extras = case_facts(case=case, persons=persons)
     result = engine.determine(
         version=version,
         events=list(case.events),
         persons=person_facts,
-        answers=case.answers or {},
+        answers=_with_entries(case, version, case.answers or {}, only_read=True),
         on=case.event_date,
         areas=_areas(),
     )
@@ -308,24 +365,62 @@ def questions_for_case(*, case: Any, persons: list[Any]) -> list[Question]:
             )
             for q in stored
         ]
-    version = _version_for(case)
+    version = engine.catalogue_compiled(_version_for(case))
     person_facts, _extras = case_facts(case=case, persons=persons)
     pending = engine.next_questions(
         version=version,
         events=list(case.events),
         persons=person_facts,
-        answers=case.answers or {},
+        answers=_with_entries(case, version, case.answers or {}, only_read=True),
         on=case.event_date,
         areas=_areas(),
     )
     return [_question(q) for q in pending]
 
 
+def interview_questions(*, case: Any, persons: list[Any]) -> list[Question]:
+    """What the interview shows: the questions still able to change the result, each with the procedures its
+    answer decides, then the text and address questions the case's forms need (with the value entered so far:
+    typed here or on the forms page, it is one value)."""
+    questions = questions_for_case(case=case, persons=persons)
+    if not case.events:
+        return questions
+    compiled = engine.catalogue_compiled(_version_for(case))
+    questions = [replace(q, decides=decides(compiled, q.code)) for q in questions]
+    codes = entry_codes(compiled)
+    if not codes:
+        return questions
+    from forms_builder.selectors import case_input_values, needed_inputs
+
+    asked = {q.key for q in questions}
+    names = {p.key: p.name for p in persons}
+    values = case_input_values(case=case, keys=codes)
+    for item, person in needed_inputs(case=case):
+        if item.key not in codes:
+            continue
+        info = compiled.questions[item.key]
+        person_key = getattr(person, "key", None) if info.scope == "person" else None
+        if info.scope == "person" and person_key is None:
+            continue
+        key = f"{person_key or CASE_KEY}:{info.code}"
+        if key in asked:
+            continue
+        asked.add(key)
+        questions.append(Question(
+            key=key, code=info.code, text=info.text, kind=info.kind, choices=info.choices, person_key=person_key,
+            person_name=names.get(person_key, "") if person_key else "", help_text=info.help,
+            decides=decides(compiled, info.code), for_forms=True, current=values.get((info.code, person_key or ""))))
+    return questions
+
+
 def answer_rows(*, case: Any, persons: list[Any]) -> list[tuple[str, str, str]]:
     """Stored answers for display: (key, "<person name>：<question>", value as staff read it)."""
-    if not case.answers:
+    if not case.events and not case.answers:
         return []
     compiled = engine.catalogue_compiled(_version_for(case))
+    answers = _with_entries(case, compiled, case.answers or {}, only_read=False)
+    if not answers.get("case") and not answers.get("persons"):
+        return []
     names = {p.key: p.name for p in persons}
 
     def shown(question: Any, value: Any) -> str:
@@ -333,13 +428,15 @@ def answer_rows(*, case: Any, persons: list[Any]) -> list[tuple[str, str, str]]:
             return _("はい") if value else _("いいえ")
         if question is not None and question.kind == "choice":
             return dict(question.choices).get(str(value), str(value))
+        if question is not None and question.kind == "address":
+            return address_text(value)
         return str(value)
 
     rows = []
-    for code, value in (case.answers.get("case") or {}).items():
+    for code, value in (answers.get("case") or {}).items():
         question = compiled.questions.get(code)
         rows.append((f"{CASE_KEY}:{code}", question.text if question else code, shown(question, value)))
-    for key, items in (case.answers.get("persons") or {}).items():
+    for key, items in (answers.get("persons") or {}).items():
         for code, value in items.items():
             question = compiled.questions.get(code)
             label = f"{names.get(key, key)}：{question.text if question else code}"
@@ -355,6 +452,63 @@ def answers_flat(answers: dict) -> dict[str, Any]:
     return flat
 
 
+ADDRESS_FIELD_SEP = "|"  # "<key>:<code>" is the 町字 picked, "<key>:<code>|banchi" and "…|katagaki" are typed
+
+
+def _addresses_assembled(*, case: Any, answers: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """Form values of address questions (町字 select + 番地 + 方書 fields) → one address value per question, its
+    町字 (name, 〒) from the municipality's 町字 master (``forms_builder``); a 町字 not in the master is refused."""
+    parts = {name for name in answers if ADDRESS_FIELD_SEP in name}
+    bases = {name.partition(ADDRESS_FIELD_SEP)[0] for name in parts}
+    if not bases:
+        return answers
+    from forms_builder.selectors import town_choices
+
+    towns = town_choices()
+    compiled = engine.catalogue_compiled(_version_for(case))
+    result = {name: value for name, value in answers.items() if name not in parts and name not in bases}
+    for base in sorted(bases):
+        question = compiled.questions.get(base.partition(":")[2])
+        raw = {"code": str(answers.get(base) or "").strip(),
+               "banchi": str(answers.get(base + ADDRESS_FIELD_SEP + "banchi") or "").strip(),
+               "katagaki": str(answers.get(base + ADDRESS_FIELD_SEP + "katagaki") or "").strip()}
+        if question is None or question.kind != "address":
+            problems.append(_("「%(name)s」は住所の質問ではありません。") % {"name": base})
+            continue
+        if not any(raw.values()):
+            continue  # not answered yet: the question stays open
+        if raw["code"] and raw["code"] not in towns:
+            problems.append(_("「%(q)s」：町字コード %(code)s は町字の一覧にありません。")
+                            % {"q": question.text, "code": raw["code"]})
+            continue
+        town = towns.get(raw["code"], {})
+        result[base] = {**raw, "town": town.get("name", ""), "postcode": town.get("postcode", ""),
+                        "prefix": town.get("prefix", "")}
+    return result
+
+
+def split_entry_answers(*, case: Any, cleaned: dict) -> tuple[dict, dict[tuple[str, str], Any]]:
+    """Cleaned answers → (answers kept on the case, values that are the forms' case inputs ``{(code, person
+    key or ""): value}``, saved once through ``forms_builder.services.case_entries_save``)."""
+    codes = entry_codes(engine.catalogue_compiled(_version_for(case)))
+    if not codes:
+        return cleaned, {}
+    kept: dict[str, Any] = {"case": {}, "persons": {}}
+    entries: dict[tuple[str, str], Any] = {}
+    for code, value in (cleaned.get("case") or {}).items():
+        if code in codes:
+            entries[(code, "")] = value
+        else:
+            kept["case"][code] = value
+    for key, items in (cleaned.get("persons") or {}).items():
+        for code, value in items.items():
+            if code in codes:
+                entries[(code, key)] = value
+            else:
+                kept["persons"].setdefault(key, {})[code] = value
+    return kept, entries
+
+
 def validate_answers(*, case: Any, persons: list[Any], answers: dict[str, Any]) -> dict:
     """Form values ``{"<key>:<code>": raw}`` → the engine's nested, normalised answers.
 
@@ -367,7 +521,8 @@ def validate_answers(*, case: Any, persons: list[Any], answers: dict[str, Any]) 
         # recipient claims): their answers are accepted under their 宛名番号
         _facts, extras = case_facts(case=case, persons=persons)
         keys |= set(extras)
-    problems = []
+    problems: list[str] = []
+    answers = _addresses_assembled(case=case, answers=answers, problems=problems)
     for name, raw in answers.items():
         key, sep, code = name.partition(":")
         if not sep or not code:

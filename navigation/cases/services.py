@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -395,6 +396,13 @@ def case_answers_update(*, actor: User, counter: Counter | None, case: Case, ans
     _require_serving_here(actor=actor, case=case, counter=counter)
     persons = list(case.persons.all())
     cleaned = navi.validate_answers(case=case, persons=persons, answers=answers)
+    cleaned, entries = navi.split_entry_answers(case=case, cleaned=cleaned)
+    if entries:
+        # a text or address answer that is also a form's case input is stored once, as that input (the forms
+        # and the interview read the same value); its own checks (町字 in the master, 番地 …) apply
+        from forms_builder.services import case_entries_save
+
+        case_entries_save(actor=actor, counter=counter, case=case, values=entries)
     merged = {
         "case": dict((case.answers or {}).get("case") or {}),
         "persons": {k: dict(v) for k, v in ((case.answers or {}).get("persons") or {}).items()},
@@ -404,30 +412,74 @@ def case_answers_update(*, actor: User, counter: Counter | None, case: Case, ans
         merged["persons"].setdefault(key, {}).update(items)
     case.answers = merged
     case.save(update_fields=["answers", "updated_at"])
-    record(
-        actor=actor,
-        action="update",
-        target_type="case",
-        target_id=case.pk,
-        details={"change": "answers", "keys": sorted(navi.answers_flat(cleaned))},
-    )
+    if cleaned["case"] or cleaned["persons"] or not entries:  # the inputs' save is audited by forms_builder
+        record(
+            actor=actor,
+            action="update",
+            target_type="case",
+            target_id=case.pk,
+            details={"change": "answers", "keys": sorted(navi.answers_flat(cleaned))},
+        )
     case_determine(actor=actor, case=case)
     return case
 
 
-def _counter_for(item: navi.ProcedureItem, *, mapped: dict[str, Counter]) -> tuple[int | None, int | None]:
-    department = Department.objects.filter(name=item.department_name).first() if item.department_name else None
-    counter = mapped.get(item.counter_name) if item.counter_name else None
+def _procedures_update(rows: list[CaseProcedure], *, fields: set[str]) -> None:
+    """Write changed procedure rows in one statement: a removed or added procedure renumbers every row after it,
+    which is a plain ``UPDATE … FROM (VALUES …)`` (cheaper to build than ``bulk_update``'s CASE per row)."""
+    now = timezone.now()
+    for row in rows:
+        row.updated_at = now
+    if fields == {"sort_order"}:
+        table = CaseProcedure._meta.db_table
+        values = ", ".join(["(%s, %s)"] * len(rows))
+        params: list[object] = [now]
+        for row in rows:
+            params += [row.pk, row.sort_order]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{table}" AS t SET sort_order = v.sort_order::integer, updated_at = %s '  # noqa: S608
+                f"FROM (VALUES {values}) AS v(id, sort_order) WHERE t.id = v.id::bigint",
+                params)
+        return
+    CaseProcedure.objects.bulk_update(rows, [*sorted(fields), "updated_at"])
+
+
+@dataclass
+class _Counters:
+    """The municipality's counters (and their departments), read once per determination and only when a
+    procedure row is written: where a procedure goes is then resolved in memory."""
+
+    mapped: dict[str, Counter]
+    active: list[Counter]
+    departments: dict[str, Department | None]
+
+    @classmethod
+    def load(cls) -> _Counters:
+        from navigation.selectors import counter_map
+
+        mapped = counter_map()  # active counters with their departments, and the catalogue mappings
+        active = sorted({c.pk: c for c in mapped.values()}.values(), key=lambda c: (c.sort_order, c.name))
+        departments = {c.department.name: c.department for c in active if c.department_id}
+        return cls(mapped=mapped, active=active, departments=departments)
+
+    def department(self, name: str) -> Department | None:
+        if name not in self.departments:  # a department without an active counter: read once
+            self.departments[name] = Department.objects.filter(name=name).first()
+        return self.departments[name]
+
+
+def _counter_for(item: navi.ProcedureItem, *, counters: _Counters) -> tuple[int | None, int | None]:
+    """(counter, department) of a procedure: the catalogue counter's mapping or namesake, else the first active
+    counter whose name starts with it, else the first active counter of its department."""
+    department = counters.department(item.department_name) if item.department_name else None
+    counter = counters.mapped.get(item.counter_name) if item.counter_name else None
     if counter is None and item.counter_name:
-        counter = (
-            Counter.objects.filter(name__startswith=item.counter_name, is_active=True)
-            .order_by("sort_order", "name")
-            .first()
-        )
+        counter = next((c for c in counters.active if c.name.startswith(item.counter_name)), None)
     if counter is None and department is not None:
-        counter = Counter.objects.filter(department=department, is_active=True).first()
+        counter = next((c for c in counters.active if c.department_id == department.pk), None)
     if department is None and counter is not None:
-        department = counter.department
+        return counter.pk, counter.department_id
     return getattr(counter, "pk", None), getattr(department, "pk", None)
 
 
@@ -459,9 +511,11 @@ def case_determine(*, actor: User, case: Case) -> None:
             position += 1
     existing = {(cp.person_id, cp.procedure_code): cp for cp in case.procedures.all()}
     wanted: set[tuple[int | None, str]] = set()
-    counters: dict[tuple[str, str], tuple[int | None, int | None]] = {}
-    mapped: dict[str, Counter] | None = None
+    where_cache: dict[tuple[str, str], tuple[int | None, int | None]] = {}
+    counters: _Counters | None = None
     created: list[CaseProcedure] = []
+    updated: list[CaseProcedure] = []
+    updated_fields: set[str] = set()
     for order, item in enumerate(result.items, start=1):
         person = by_key.get(item.person_key) if item.person_key else None
         if item.person_key and person is None:
@@ -486,13 +540,10 @@ def case_determine(*, actor: User, case: Case) -> None:
         if current is not None and all(getattr(current, name) == value for name, value in fields.items()):
             continue  # write only what changed: an unchanged procedure costs no query
         where = (item.counter_name, item.department_name)
-        if where not in counters:
-            if mapped is None:
-                from navigation.selectors import counter_map
-
-                mapped = counter_map()
-            counters[where] = _counter_for(item, mapped=mapped)
-        counter_id, department_id = counters[where]
+        if where not in where_cache:
+            counters = counters or _Counters.load()
+            where_cache[where] = _counter_for(item, counters=counters)
+        counter_id, department_id = where_cache[where]
         if current is None:
             created.append(CaseProcedure(case=case, person=person, procedure_code=item.code, counter_id=counter_id,
                                          department_id=department_id, **fields))
@@ -503,17 +554,24 @@ def case_determine(*, actor: User, case: Case) -> None:
             if current.department_id != department_id:
                 current.department_id = department_id
                 changed.append("department")
-            current.save(update_fields=[*changed, "updated_at"])
+            updated.append(current)
+            updated_fields.update(changed)
     if created:
         CaseProcedure.objects.bulk_create(created)
+    doomed: list[int] = []
     for key, current in existing.items():
         if key in wanted:
             continue
         if current.status == ProcedureStatus.TODO:
-            current.delete()
+            doomed.append(current.pk)
         elif current.determined:
             current.determined = False
-            current.save(update_fields=["determined", "updated_at"])
+            updated.append(current)
+            updated_fields.add("determined")
+    if updated:
+        _procedures_update(updated, fields=updated_fields)
+    if doomed:
+        CaseProcedure.objects.filter(pk__in=doomed).delete()
     version_id = result.version_id if result.version_id is not None else case.catalogue_version_id
     if case.determination != result.snapshot or case.catalogue_version_id != version_id or not case.determined_at:
         case.determination = result.snapshot

@@ -174,7 +174,7 @@ def _case_page(request: HttpRequest, pk: int, extra: dict | None = None) -> Http
     navi_error = ""
     try:
         event_choices = navi.life_events(case=case)
-        questions = navi.questions_for_case(case=case, persons=persons)
+        questions = navi.interview_questions(case=case, persons=persons)
         answer_rows = navi.answer_rows(case=case, persons=persons)
     except navi.NavigationUnavailable as exc:
         event_choices, questions, answer_rows, navi_error = [], [], [], str(exc)
