@@ -92,6 +92,7 @@ def test_admin_builds_an_export_layout_visually_and_the_download_follows_it(live
     page.wait_for_url("**/linkage/exports/layouts/")
     assert "レイアウト「A市住基（和暦）」を保存しました。" in page.locator(".messages").inner_text()
     assert page.get_by_role("link", name=re.compile(r"^編集.*A市住基（和暦）")).is_visible()
+    assert axe_violations(page) == []
 
     page.goto(live_server_mt.url(city.slug, "/linkage/exports/juki_idou/"))
     page.get_by_label("レイアウト").first.select_option("city_a")

@@ -255,7 +255,10 @@ class Problem:
 
     @property
     def text(self) -> str:
-        return f"{self.label}（{self.place}）: {self.message}" if self.place else self.message
+        if not self.place:
+            return self.message
+        return _("%(label)s（%(place)s）: %(message)s") % {"label": self.label, "place": self.place,
+                                                          "message": self.message}
 
 
 def describe_problems(errors: list[str], data: object) -> list[Problem]:
