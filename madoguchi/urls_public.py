@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-admin.site.site_header = "Madoguchi 事業者運用"
-admin.site.site_title = "Madoguchi 事業者運用"
-admin.site.index_title = "自治体・契約の管理"
+admin.site.site_header = _("Madoguchi 事業者運用")
+admin.site.site_title = _("Madoguchi 事業者運用")
+admin.site.index_title = _("自治体・契約の管理")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

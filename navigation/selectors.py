@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from navigation.determination import CompiledCatalogue, catalogue_compiled, content_hash
 from navigation.models import (
@@ -243,14 +244,19 @@ def rule_vocabulary() -> dict[str, Any]:
     }
 
 
-SECTION_LABELS = {"events": _("異動事由"), "questions": _("質問"), "procedures": _("手続"), "rules": _("判定ルール")}
+# Lazy (issue 17 item 11): evaluated where shown (str()), so they follow the request's language.
+# Lazy (issue 17 item 11): evaluated where shown (str()), so they follow the request's language.
+SECTION_LABELS = {"events": _lazy("異動事由"), "questions": _lazy("質問"), "procedures": _lazy("手続"),
+                  "rules": _lazy("判定ルール")}
 ITEM_FIELD_LABELS = {
-    "name": _("名称"), "description": _("説明"), "order": _("表示順"), "area": _("業務"), "events": _("異動事由"),
-    "guidance": _("職員向けの案内"), "documents": _("持ち物"), "counter": _("担当窓口"), "department": _("担当部署"),
-    "legal_basis": _("根拠法令"), "legal_url": _("根拠法令のURL"), "fee": _("手数料"), "forms": _("様式"),
-    "staff_alert": _("注意喚起"), "export": _("基幹系への連携"), "text": _("質問文"), "help": _("補足"),
-    "kind": _("回答の種類"), "scope": _("対象"), "choices": _("選択肢"), "procedure": _("手続"),
-    "condition": _("条件"), "reason": _("理由の文"), "source": _("判定の出典"), "exclusive": _("1人だけが「はい」"),
+    "name": _lazy("名称"), "description": _lazy("説明"), "order": _lazy("表示順"), "area": _lazy("業務"),
+    "events": _lazy("異動事由"), "guidance": _lazy("職員向けの案内"), "documents": _lazy("持ち物"),
+    "counter": _lazy("担当窓口"), "department": _lazy("担当部署"), "legal_basis": _lazy("根拠法令"),
+    "legal_url": _lazy("根拠法令のURL"), "fee": _lazy("手数料"), "forms": _lazy("様式"),
+    "staff_alert": _lazy("注意喚起"),
+    "export": _lazy("基幹系への連携"), "text": _lazy("質問文"), "help": _lazy("補足"), "kind": _lazy("回答の種類"),
+    "scope": _lazy("対象"), "choices": _lazy("選択肢"), "procedure": _lazy("手続"), "condition": _lazy("条件"),
+    "reason": _lazy("理由の文"), "source": _lazy("判定の出典"), "exclusive": _lazy("1人だけが「はい」"),
 }
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from navigation import forms as nav_forms
@@ -21,13 +22,14 @@ from navigation.facts import HOUSEHOLD_VARS, OTHER_VARS, PERSON_VARS
 from navigation.models import LifeEvent, Procedure, Question, Rule
 
 SECTIONS: dict[str, dict[str, Any]] = {
-    "events": {"model": LifeEvent, "form": nav_forms.EventForm, "title": _("異動事由（ライフイベント）"),
+    "events": {"model": LifeEvent, "form": nav_forms.EventForm, "title": _lazy("異動事由（ライフイベント）"),
                "serialise": selectors.event_dict},
-    "procedures": {"model": Procedure, "form": nav_forms.ProcedureForm, "title": _("手続"),
+    "procedures": {"model": Procedure, "form": nav_forms.ProcedureForm, "title": _lazy("手続"),
                    "serialise": selectors.procedure_dict},
-    "questions": {"model": Question, "form": nav_forms.QuestionForm, "title": _("質問"),
+    "questions": {"model": Question, "form": nav_forms.QuestionForm, "title": _lazy("質問"),
                   "serialise": selectors.question_dict},
-    "rules": {"model": Rule, "form": nav_forms.RuleForm, "title": _("判定ルール"), "serialise": selectors.rule_dict},
+    "rules": {"model": Rule, "form": nav_forms.RuleForm, "title": _lazy("判定ルール"),
+              "serialise": selectors.rule_dict},
 }
 
 

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from madoguchi.inputs import InputDateField
 from tenants import services
@@ -23,7 +25,7 @@ from tenants.tasks import provision_municipality
 
 
 class AreaFilter(admin.SimpleListFilter):
-    title = "契約業務（プラン）"
+    title = gettext_lazy("契約業務（プラン）")
     parameter_name = "area"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
@@ -36,7 +38,7 @@ class AreaFilter(admin.SimpleListFilter):
 
 
 class MunicipalityForm(forms.ModelForm):
-    areas = forms.MultipleChoiceField(label="契約業務", choices=BusinessArea.choices,
+    areas = forms.MultipleChoiceField(label=gettext_lazy("契約業務"), choices=BusinessArea.choices,
                                       widget=forms.CheckboxSelectMultiple, required=False)
 
     class Meta:
@@ -46,9 +48,10 @@ class MunicipalityForm(forms.ModelForm):
 
 
 class MunicipalityProvisionForm(MunicipalityForm):
-    admin_username = forms.CharField(label="初期管理者のユーザーID", initial="admin", max_length=150)
-    admin_password = forms.CharField(label="初期管理者のパスワード", widget=forms.PasswordInput, min_length=12,
-                                     help_text="12文字以上。英大文字・英小文字・数字・記号のうち3種類以上。")
+    admin_username = forms.CharField(label=gettext_lazy("初期管理者のユーザーID"), initial="admin", max_length=150)
+    admin_password = forms.CharField(label=gettext_lazy("初期管理者のパスワード"), widget=forms.PasswordInput,
+                                     min_length=12,
+                                     help_text=gettext_lazy("12文字以上。英大文字・英小文字・数字・記号のうち3種類以上。"))
 
     class Meta(MunicipalityForm.Meta):
         fields = ["code", "slug", "name", "name_kana", "areas", "contract_start", "contract_end"]
@@ -72,7 +75,7 @@ class MunicipalityAdmin(admin.ModelAdmin):
     actions = ("suspend_selected", "reactivate_selected", "terminate_selected")
     form = MunicipalityForm
 
-    @admin.display(description="プラン（契約業務）")
+    @admin.display(description=gettext_lazy("プラン（契約業務）"))
     def plan(self, obj: Municipality) -> str:
         return "・".join(obj.area_labels()) or "—"
 
@@ -118,8 +121,9 @@ class MunicipalityAdmin(admin.ModelAdmin):
         }
         transaction.on_commit(lambda: provision_municipality.apply_async(kwargs=payload))
         obj._provisioning_requested = True
-        messages.success(request, f"{data['name']}（{data['code']}）の開設を受け付けました。"
-                                  "数十秒後に一覧に表示されます（結果は監査ログにも記録されます）。")
+        messages.success(request, _("%(name)s（%(code)s）の開設を受け付けました。"
+                                    "数十秒後に一覧に表示されます（結果は監査ログにも記録されます）。")
+                         % {"name": data["name"], "code": data["code"]})
 
     def log_addition(self, request: HttpRequest, obj: Municipality, message: object) -> None:
         if getattr(obj, "_provisioning_requested", False):
@@ -131,28 +135,29 @@ class MunicipalityAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:tenants_municipality_changelist"))
         return super().response_add(request, obj, post_url_continue)
 
-    @admin.action(description="選択した自治体を利用停止にする")
+    @admin.action(description=gettext_lazy("選択した自治体を利用停止にする"))
     def suspend_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         for municipality in queryset:
-            services.municipality_suspend(municipality=municipality, reason="事業者運用による停止", actor=request.user)
-        messages.success(request, f"{queryset.count()} 件を利用停止にしました。")
+            services.municipality_suspend(municipality=municipality, reason=_("事業者運用による停止"),
+                                          actor=request.user)
+        messages.success(request, _("%(n)d 件を利用停止にしました。") % {"n": queryset.count()})
 
-    @admin.action(description="選択した自治体を解約する（データ鍵を破棄：元に戻せません）")
+    @admin.action(description=gettext_lazy("選択した自治体を解約する（データ鍵を破棄：元に戻せません）"))
     def terminate_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         not_suspended = [m for m in queryset if m.status != Municipality.Status.SUSPENDED]
         if not_suspended:
-            messages.error(request, "解約できるのは利用停止中の自治体だけです（先に利用停止にしてください）："
+            messages.error(request, _("解約できるのは利用停止中の自治体だけです（先に利用停止にしてください）：")
                            + "、".join(str(m) for m in not_suspended))
             return
         for municipality in queryset:
             services.municipality_terminate(municipality=municipality, actor=request.user)
-        messages.success(request, f"{queryset.count()} 件を解約し、データ鍵を破棄しました。")
+        messages.success(request, _("%(n)d 件を解約し、データ鍵を破棄しました。") % {"n": queryset.count()})
 
-    @admin.action(description="選択した自治体の利用を再開する")
+    @admin.action(description=gettext_lazy("選択した自治体の利用を再開する"))
     def reactivate_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         for municipality in queryset:
             services.municipality_reactivate(municipality=municipality, actor=request.user)
-        messages.success(request, f"{queryset.count()} 件の利用を再開しました。")
+        messages.success(request, _("%(n)d 件の利用を再開しました。") % {"n": queryset.count()})
 
 
 @admin.register(Domain)

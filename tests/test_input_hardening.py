@@ -311,6 +311,8 @@ JSON_FORM_POSTS = {
     ("navigation.forms.ImportForm", "file"): ("/navi/admin/import/", "file", True),
     ("integration.forms.LayoutFileForm", "file"): ("/linkage/layouts/", "file", True),
     ("integration.exports.forms.LayoutImportForm", "file"): ("/linkage/exports/layouts/", "file", True),
+    ("integration.exports.forms.LayoutEditForm", "definition"): ("/linkage/exports/layouts/juki_idou/new/",
+                                                                 "definition", False),
     ("integration.forms.LayoutSettingsForm", "records"): ("/linkage/layouts/juki_standard_csv/edit/",
                                                           "layout-records", False),
 }

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.exports.layouts import LayoutSpec
 from integration.exports.models import ExportSchedule
-from madoguchi.inputs import InputDateField, JSONFileField
+from madoguchi.inputs import InputDateField, JSONFileField, JSONTextField
 
 
 def _layout_choices(layouts: list[LayoutSpec]) -> list[tuple[str, str]]:
@@ -50,3 +50,13 @@ class ScheduleForm(forms.Form):
 class LayoutImportForm(forms.Form):
     file = JSONFileField(label=_("レイアウト定義ファイル（JSON）"), max_bytes=2 * 1024 * 1024,
                            help_text=_("この画面から書き出したJSONを編集して取り込めます。同じ種別・コードのレイアウトは置き換えます。"))
+
+
+class LayoutEditForm(forms.Form):
+    """The visual layout editor writes its definition here; the textarea is also its advanced (JSON) view."""
+
+    definition = JSONTextField(
+        label=_("レイアウト定義（JSON）"), expected=dict, max_length=2 * 1024 * 1024,
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code-input"}),
+        help_text=_("組み立て表示と同じ内容です。どちらを編集しても、もう一方に反映されます。"),
+    )

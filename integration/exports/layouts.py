@@ -224,3 +224,109 @@ def builtin_layouts(kind: ExportKind) -> list[LayoutSpec]:
     if kind.code == _LEGACY_JUKI_FIXED["kind"]:
         specs.append(spec_from_dict(_LEGACY_JUKI_FIXED, builtin=True))
     return specs
+
+
+# ---- Names of a layout's places, for messages and the visual editor (issue 17 item 9) ------------------------
+# A problem of spec_from_dict starts with its place in the JSON (``columns[3].width: …``); the editor shows the
+# place by its Japanese name (「4列目（氏名）の幅（バイト）」) and marks the control that edits it.
+
+def setting_labels() -> dict[str, str]:
+    return {
+        "madoguchi_export_layout": _("定義の版"), "kind": _("出力データの種別"), "code": _("コード"),
+        "name": _("名称"), "format": _("ファイルの形式"), "encoding": _("文字コード"), "header": _("見出し行"),
+        "line_ending": _("改行"), "date_style": _("日付の形式"), "unencodable": _("表せない文字の扱い"),
+        "replacement": _("代替文字"), "quoting": _("引用符で囲む値"), "columns": _("出力する列"),
+    }
+
+
+def column_labels() -> dict[str, str]:
+    return {"item": _("項目"), "header": _("見出し"), "width": _("幅（バイト）"), "align": _("寄せ"),
+            "pad": _("埋め文字"), "map": _("値の対応")}
+
+
+_PLACE = re.compile(r"^(?P<place>[a-z_]+(?:\[(?P<index>\d+)\](?:\.(?P<attr>[a-z_]+))?)?): (?P<text>.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class Problem:
+    place: str  # the JSON place (``columns[3].width``), "" when the message names none
+    label: str  # its Japanese name (「4列目（氏名）の幅（バイト）」)
+    message: str
+
+    @property
+    def text(self) -> str:
+        if not self.place:
+            return self.message
+        return _("%(label)s（%(place)s）: %(message)s") % {"label": self.label, "place": self.place,
+                                                          "message": self.message}
+
+
+def describe_problems(errors: list[str], data: object) -> list[Problem]:
+    """Each message of a :class:`LayoutError` with its place named in Japanese, for people editing on screen."""
+    settings, columns = setting_labels(), column_labels()
+    raw_columns = data.get("columns") if isinstance(data, dict) else None
+    kind = registry.get(str(data.get("kind", ""))) if isinstance(data, dict) else None
+    problems = []
+    for error in errors:
+        match = _PLACE.match(error)
+        if not match:
+            problems.append(Problem(place="", label="", message=error))
+            continue
+        place, index, attr = match["place"], match["index"], match["attr"]
+        if index is None:
+            label = settings.get(place, place)
+        else:
+            position = int(index)
+            raw = raw_columns[position] if isinstance(raw_columns, list) and position < len(raw_columns) else None
+            item = str(raw.get("item", "")) if isinstance(raw, dict) else ""
+            item_label = (kind.label_for(item) if kind else item) or _("項目未選択")
+            label = _("%(n)d列目（%(item)s）") % {"n": position + 1, "item": item_label}
+            if attr:
+                label = _("%(column)sの%(attr)s") % {"column": label, "attr": columns.get(attr, attr)}
+        problems.append(Problem(place=place, label=label, message=match["text"]))
+    return problems
+
+
+def editor_vocabulary(kind: ExportKind) -> dict:
+    """What the visual layout editor offers for ``kind``: its items with meanings and code tables, the layout's
+    settings with their Japanese names, and the editor's words (translated here, so the script has none)."""
+    def choices(table: dict) -> list[list[str]]:
+        return [[value, str(label)] for value, label in table.items()]
+
+    return {
+        "kind": {"code": kind.code, "label": str(kind.label)},
+        "items": [{"code": item.code, "label": item.label, "meaning": str(item.meaning), "type": item.type,
+                   "address": item.address, "codes": [[code, label] for code, label in item.codes]}
+                  for item in kind.items],
+        "meta": [{"code": code, "label": label, "meaning": str(meaning)}
+                 for code, (label, meaning) in META_ITEMS.items()],
+        "choices": {"format": choices(FORMATS), "encoding": choices(ENCODINGS),
+                    "line_ending": choices(LINE_ENDINGS), "date_style": choices(DATE_STYLES),
+                    "unencodable": choices(UNENCODABLE), "quoting": choices(QUOTING),
+                    "align": [["left", _("左寄せ")], ["right", _("右寄せ")]],
+                    "pad": [[" ", _("空白")], ["0", _("0（ゼロ）")]]},
+        "labels": {**setting_labels(), **{f"column.{key}": value for key, value in column_labels().items()}},
+        "text": {
+            "settings": _("基本設定"),
+            "columns": _("出力する列（上から順にファイルの左から並びます）"),
+            "column": _("%(n)s列目"),
+            "kindItems": _("「%(kind)s」の項目"),
+            "metaItems": _("受付の情報"),
+            "headerPlaceholder": _("空欄なら「%(label)s」"),
+            "headerOn": _("1行目に見出し行を付ける"),
+            "fixedNoHeader": _("固定長には見出し行を付けられません。"),
+            "mapLegend": _("値の対応（空欄ならコードのまま出力）"),
+            "mapValue": _("「%(label)s」（%(code)s）を出力する値"),
+            "mapOther": _("コード表にない値の対応（高度な表示で編集）: %(pairs)s"),
+            "up": _("上へ"), "down": _("下へ"), "remove": _("削除"),
+            "addItem": _("追加する項目"), "add": _("列を追加"),
+            "added": _("%(label)sの列を追加しました。"), "removed": _("%(label)sの列を削除しました。"),
+            "moved": _("%(label)sの列を移動しました。"),
+            "empty": _("列がありません。下の「列を追加」で項目を選んでください。"),
+            "advanced": _("高度な表示（JSON）"),
+            "unreadable": _("高度な表示の内容がJSONとして読めないため、組み立て表示を更新できません（%(error)s）。"),
+            "notObject": _("高度な表示の内容がレイアウト定義（JSONオブジェクト）ではありません。"),
+            "meaning": _("意味"), "address": _("住所（支援措置の対象世帯ではマスク）"),
+            "actions": _("操作"), "fixedOnly": _("固定長のみ"),
+        },
+    }

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.exports import registry
-from integration.exports.layouts import LayoutError, LayoutSpec, builtin_layouts, spec_from_dict
+from integration.exports.layouts import LayoutError, LayoutSpec, builtin_layouts, editor_vocabulary, spec_from_dict
 from integration.exports.models import (
     ExportAck,
     ExportBatch,
@@ -166,6 +166,29 @@ def layout_resolve(*, kind: ExportKind, code: str) -> LayoutSpec:
         return spec_from_dict(row.definition)
     except LayoutError as exc:
         raise ValidationError({"layout": exc.errors}) from exc
+
+
+def layout_for_editing(*, actor: object, kind: ExportKind, code: str | None = None,
+                       start_from: str | None = None) -> dict:
+    """The definition the layout editor opens with: a municipality's own layout (``code``, 404 if none), or a
+    new one started from any layout of the kind (``start_from``, the shipped standard by default) with its
+    code cleared and its name marked as a copy."""
+    require_admin(actor=actor)
+    if code is not None:
+        row = ExportLayout.objects.filter(kind=kind.code, code=code).first()
+        if row is None:
+            raise Http404(_("レイアウトがありません。"))
+        return dict(row.definition)
+    source = next((spec for spec in layouts_for(kind=kind) if spec.code == (start_from or "standard")), None)
+    if source is None:
+        raise Http404(_("レイアウトがありません。"))
+    return {**source.to_dict(), "code": "", "name": _("%(name)s のコピー") % {"name": source.name}}
+
+
+def layout_vocabulary(*, actor: object, kind: ExportKind) -> dict:
+    """Items, code tables and settings the visual layout editor offers for ``kind`` (in the UI language)."""
+    require_admin(actor=actor)
+    return editor_vocabulary(kind)
 
 
 def schedule_for(*, kind_code: str) -> ExportSchedule | None:

@@ -24,7 +24,14 @@ from audit.models import AuditAction
 from audit.services import record as audit_record
 from integration import selectors as mirror
 from integration.exports import channels, registry, selectors
-from integration.exports.layouts import LayoutError, LayoutSpec, builtin_layouts, spec_from_dict
+from integration.exports.layouts import (
+    LayoutError,
+    LayoutSpec,
+    Problem,
+    builtin_layouts,
+    describe_problems,
+    spec_from_dict,
+)
 from integration.exports.models import (
     ExportAck,
     ExportBatch,
@@ -479,8 +486,51 @@ def layout_import(*, actor: object, municipality: object, content: bytes | None 
         raise ValidationError({"file": exc.errors}) from exc
     kind = selectors.kind_require(municipality=municipality, kind_code=spec.kind)
     if spec.code in {s.code for s in builtin_layouts(kind)}:
-        raise ValidationError({"file": [_("code: 「%(code)s」は標準レイアウトの名前です。別のコードにしてください。")
-                                        % {"code": spec.code}]})
+        raise ValidationError({"file": [_builtin_code_message(spec.code)]})
+    return _layout_store(actor=actor, kind=kind, spec=spec)
+
+
+def _builtin_code_message(code: str) -> str:
+    return _("code: 「%(code)s」は標準レイアウトの名前です。別のコードにしてください。") % {"code": code}
+
+
+class LayoutProblems(ValidationError):
+    """A layout edited on screen was refused: ``problems`` name each place (for the editor to mark it)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__({"definition": [problem.text for problem in problems]})
+        self.problems = problems
+
+
+@transaction.atomic
+def layout_save(*, actor: object, municipality: object, kind_code: str, data: Any) -> ExportLayout:
+    """Create or replace a layout of ``kind_code`` edited on the visual editor (or its JSON view).
+
+    Every problem is reported at once with its place named in Japanese (``LayoutProblems``); nothing is
+    written on failure. The definition must be of the page's kind, and a shipped layout's code is refused.
+    """
+    selectors.require_admin(actor=actor)
+    kind = selectors.kind_require(municipality=municipality, kind_code=kind_code)
+    if isinstance(data, dict) and "kind" not in data:
+        data = {**data, "kind": kind.code}
+    errors: list[str] = []
+    spec = None
+    try:
+        spec = spec_from_dict(data)
+    except LayoutError as exc:
+        errors = list(exc.errors)
+    if isinstance(data, dict) and data.get("kind") != kind.code:
+        errors = [error for error in errors if not error.startswith("kind:")]
+        errors.insert(0, _("kind: この画面では「%(kind)s」のレイアウトだけを保存できます（値: %(value)s）。")
+                      % {"kind": kind.label, "value": data.get("kind")})
+    elif spec is not None and spec.code in {s.code for s in builtin_layouts(kind)}:
+        errors.append(_builtin_code_message(spec.code))
+    if errors:
+        raise LayoutProblems(describe_problems(errors, data))
+    return _layout_store(actor=actor, kind=kind, spec=spec)
+
+
+def _layout_store(*, actor: object, kind: ExportKind, spec: LayoutSpec) -> ExportLayout:
     layout = ExportLayout.objects.select_for_update().filter(kind=kind.code, code=spec.code).first()
     creating = layout is None
     layout = layout or ExportLayout(kind=kind.code, code=spec.code)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.models import AuditAction
 from audit.services import record
 from integration.exports import selectors, services
-from integration.exports.forms import DownloadForm, LayoutImportForm, ScheduleForm
+from integration.exports.forms import DownloadForm, LayoutEditForm, LayoutImportForm, ScheduleForm
 from integration.exports.layouts import ENCODINGS, FORMATS, LINE_ENDINGS
 from integration.exports.models import ExportLayout
 from integration.exports.render import ExportRenderError
@@ -142,6 +142,37 @@ def layouts_view(request: HttpRequest) -> HttpResponse:
              for kind in selectors.kinds_for_staff(actor=request.user, municipality=request.tenant)]
     return render(request, "integration_exports/layouts.html", {"rows": rows, "form": form, "kinds": kinds},
                   status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def layout_edit_view(request: HttpRequest, kind: str, code: str | None = None) -> HttpResponse:
+    """The visual layout editor (items, headers, widths, code mappings from lists) over the JSON definition."""
+    selectors.require_admin(actor=request.user)
+    definition = selectors.kind_for_staff(actor=request.user, municipality=request.tenant, kind_code=kind)
+    problems: list = []
+    if request.method == "POST":
+        form = LayoutEditForm(request.POST)
+        if form.is_valid():
+            try:
+                layout = services.layout_save(actor=request.user, municipality=request.tenant, kind_code=kind,
+                                              data=form.cleaned_data["definition"])
+            except services.LayoutProblems as exc:
+                problems = exc.problems
+                form.add_error("definition", exc.messages)
+            else:
+                messages.success(request, _("レイアウト「%(name)s」を保存しました。") % {"name": layout.name})
+                return redirect("integration_exports:layouts")
+    else:
+        start = selectors.layout_for_editing(actor=request.user, kind=definition, code=code,
+                                             start_from=request.GET.get("from"))
+        form = LayoutEditForm(initial={"definition": json.dumps(start, ensure_ascii=False, indent=2)})
+    context = {
+        "kind": definition, "code": code, "form": form, "problems": problems,
+        "problem_places": [{"place": p.place, "message": p.message} for p in problems if p.place],
+        "vocabulary": selectors.layout_vocabulary(actor=request.user, kind=definition),
+    }
+    return render(request, "integration_exports/layout_edit.html", context, status=400 if form.errors else 200)
 
 
 @login_required

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from tenants.accounts.models import Counter, Department, Role, User
 from tenants.areas import BusinessArea
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(label="ユーザーID", max_length=150, widget=forms.TextInput(attrs={"autofocus": True}))
-    password = forms.CharField(label="パスワード", widget=forms.PasswordInput(render_value=False), strip=False)
+    username = forms.CharField(label=_("ユーザーID"), max_length=150, widget=forms.TextInput(attrs={"autofocus": True}))
+    password = forms.CharField(label=_("パスワード"), widget=forms.PasswordInput(render_value=False), strip=False)
 
 
 class CounterSelectForm(forms.Form):
-    counter = forms.ModelChoiceField(label="窓口", queryset=Counter.objects.none(), empty_label=None,
+    counter = forms.ModelChoiceField(label=_("窓口"), queryset=Counter.objects.none(), empty_label=None,
                                      widget=forms.RadioSelect)
 
     def __init__(self, *args: object, queryset: object, **kwargs: object) -> None:

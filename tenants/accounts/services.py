@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from audit.models import AuditAction
 from audit.services import record
@@ -37,9 +38,10 @@ class LoginError(Exception):
 
 # One answer for an unknown user name, a wrong password and a locked (account, address) pair, so that
 # the answer never tells which user names exist (issue 11, finding 5).
-GENERIC_LOGIN_ERROR = ("ユーザーIDまたはパスワードが正しくありません。"
-                       "続けて間違えると、この端末からはしばらくログインできなくなります。")
-RATE_LIMITED_ERROR = "ログインの試行回数が多すぎます。しばらくしてから再度お試しください。"
+# Lazy: shown in the language of the request that failed to log in.
+GENERIC_LOGIN_ERROR = gettext_lazy("ユーザーIDまたはパスワードが正しくありません。"
+                                   "続けて間違えると、この端末からはしばらくログインできなくなります。")
+RATE_LIMITED_ERROR = gettext_lazy("ログインの試行回数が多すぎます。しばらくしてから再度お試しください。")
 
 
 def _rate_key(client_ip: str) -> str:

@@ -23,6 +23,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch
 from django.utils.http import url_has_allowed_host_and_scheme
 
 DEADLINE_KEY = "_madoguchi_deadline"
@@ -61,7 +62,11 @@ def _on_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
 def _is_login_redirect(response: HttpResponse) -> bool:
     if not isinstance(response, HttpResponseRedirect):
         return False
-    return urlsplit(response.url).path == resolve_url(settings.LOGIN_URL)
+    try:
+        login_path = resolve_url(settings.LOGIN_URL)
+    except NoReverseMatch:
+        return False  # the ops host has no staff login (its admin signs in on its own page)
+    return urlsplit(response.url).path == login_path
 
 
 def _same_host_path(request: HttpRequest, url: str) -> str:
