@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,7 @@ def page_mm(page_size: str, orientation: str) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------
 def _num(spec: dict, name: str) -> float | None:
     value = spec.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
 
