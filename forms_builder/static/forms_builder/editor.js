@@ -221,6 +221,7 @@
       input.value = value;
     });
     var bound = f && this.data.bound.indexOf(f.type || "text") !== -1;
+    if (el.binding !== active) { el.binding.value = bound ? (f.binding || "") : ""; }
     el.binding.disabled = !bound;
     el.picker.disabled = !bound;
     this.showSample(f && bound ? f.binding : "");
@@ -606,19 +607,15 @@
       var i = Number(box.dataset.index);
       if (e.ctrlKey || e.metaKey || e.shiftKey) { self.toggle(i); } else if (self.selected.indexOf(i) === -1) { self.select([i]); }
     });
-    el.page.addEventListener("focusin", function (e) {
-      var box = e.target.closest(".fe-box");
-      if (box && self.selected.indexOf(Number(box.dataset.index)) === -1) {
-        self.select([Number(box.dataset.index)]);
-        self.boxes[Number(box.dataset.index)].focus();
-      }
-    });
     el.page.addEventListener("keydown", function (e) {
-      if (!e.target.closest(".fe-box")) { return; }
+      var box = e.target.closest(".fe-box");
+      if (!box) { return; }
       var keys = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
       var d = keys[e.key];
       if (!d) { return; }
       e.preventDefault();
+      // The focused box moves (with the others selected); a box not yet selected becomes the selection.
+      if (self.selected.indexOf(Number(box.dataset.index)) === -1) { self.select([Number(box.dataset.index)]); }
       var step = self.step * (e.shiftKey ? STEP_BIG : 1);
       if (e.altKey) { self.resizeSelected(d[0] * step, d[1] * step); } else { self.moveSelected(d[0] * step, d[1] * step); }
       var primary = self.selected[self.selected.length - 1];
@@ -629,20 +626,20 @@
       var prop = e.target.dataset.prop;
       if (prop) { self.setProp(prop, e.target.value); }
     });
-    el.inspector.addEventListener("input", function (e) {
-      if (e.target === el.binding) { self.showSample(el.binding.value); }
-    });
+    el.binding.addEventListener("change", function () { self.setProp("binding", el.binding.value); });
+    el.binding.addEventListener("input", function () { self.showSample(el.binding.value); });
     el.picker.addEventListener("input", function () { self.renderPicker(); });
     el.pickerResults.addEventListener("click", function (e) {
       var button = e.target.closest(".fe-pick");
       if (!button) { return; }
+      if (el.binding.disabled) { self.say("データの出どころを設定する項目（文字・枡目・丸囲みなど）を選んでください。"); return; }
       var current = el.binding.value.split("|");
       current[0] = button.dataset.binding;
       self.setProp("binding", current.join("|"));
       self.say("データの出どころを「" + button.dataset.binding + "」にしました。");
     });
-    // Shortcuts, except while typing in an input.
-    this.root.addEventListener("keydown", function (e) {
+    // Shortcuts, except while typing in an input (on the document: a button that was just disabled drops focus).
+    document.addEventListener("keydown", function (e) {
       var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName) && e.target.type !== "checkbox";
       var mod = e.ctrlKey || e.metaKey;
       if (mod && (e.key === "s" || e.key === "S")) { e.preventDefault(); self.save(); return; }
