@@ -128,6 +128,13 @@ def validate_fields(fields: Any, *, page_size: str = "A4", orientation: str = "p
                             _("%(name)s：選択肢%(n)dの位置（x, y, w, h）を数値で指定してください。")
                             % {"name": name, "n": index}
                         )
+                    elif not in_rows and (
+                        option["x"] < 0 or option["y"] < 0 or option["x"] + option["w"] > width + 0.01
+                        or option["y"] + option["h"] > height + 0.01
+                    ):
+                        problems.append(
+                            _("%(name)s：選択肢%(n)dが用紙の外にはみ出しています。") % {"name": name, "n": index}
+                        )
         if kind == "label" and not str(spec.get("text") or ""):
             problems.append(_("%(name)s：文字を入力してください。") % {"name": name})
         if kind in ("label", "frame") and spec.get("text"):

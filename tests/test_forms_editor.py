@@ -287,3 +287,16 @@ def test_the_preview_renders_the_unsaved_fields_with_the_sample_household(tenant
     assert any("nosuch" in p for p in invalid.json()["problems"])
     with in_tenant(tenant_a):
         assert template.versions.count() == 1  # a preview saves nothing
+
+
+def test_a_circle_whose_printed_option_was_moved_off_the_page_is_refused(admin, template):
+    from forms_builder.services import template_draft_save
+
+    circle = {"type": "circle", "key": "sex", "label": "性別", "binding": "person.sex", "x": 150, "y": 40, "w": 40,
+              "h": 8, "options": [{"value": "1", "x": 150, "y": 40, "w": 10, "h": 8},
+                                  {"value": "2", "x": 205, "y": 40, "w": 10, "h": 8}]}
+    with pytest.raises(ValidationError) as caught:
+        template_draft_save(actor=admin, template=template, fields=[circle])
+    assert "項目1「性別」：選択肢2が用紙の外にはみ出しています。" in caught.value.messages
+    circle["options"][1]["x"] = 170
+    assert template_draft_save(actor=admin, template=template, fields=[circle]).fields == [circle]

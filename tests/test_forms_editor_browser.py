@@ -98,6 +98,14 @@ def test_an_admin_drags_a_field_publishes_and_the_next_pdf_prints_it_there(live_
     before = _published_city_box_in_pdf(city, django_db_blocker)
     assert _inside(before, 20, 30, 80, 8)
     _open_editor(page, live_server_mt, city)
+    # All four selected (the two copies, then 自治体名 and 氏名 from the list): equal vertical gaps between them.
+    page.locator("#fe-item-0").check()
+    page.locator("#fe-item-1").check()
+    page.get_by_role("button", name="上下に等間隔").click()
+    ys = page.evaluate("() => window.madoguchiFormEditor.fields.map(f => f.y)")
+    assert ys == [30, 113.3, 71.7, 155]  # 30 … 155 + 8, four boxes of 8 mm: gaps of 33.7 mm
+    assert page.locator("#fe-y").input_value() == "113.3"  # the inspector shows the last one selected (氏名)
+    page.get_by_role("button", name="元に戻す").click()
     assert axe_violations(page) == []
 
     _drag(page, 0, 25 * SCALE, 40 * SCALE)  # 25 mm right, 40 mm down, on the 1 mm grid
@@ -209,7 +217,7 @@ def test_multi_select_align_copy_with_binding_and_a_refused_save(live_server_mt,
     _box(page, 1).click(modifiers=["Control"])
     page.get_by_role("button", name="右揃え").click()  # right edges: 20+80 = 100 → 氏名 x = 100-60
     assert page.locator("#fe-x").input_value() == "40"
-    page.get_by_role("button", name="複製").click()
+    page.get_by_role("button", name="複製").click()  # both selected fields, each with its binding
     assert page.locator("#fe-list li").count() == 4
     assert page.locator("#fe-binding").input_value() == "person.name"  # the copy keeps its binding
     assert page.locator("#fe-key").input_value() == "name_copy"
@@ -235,5 +243,13 @@ def test_multi_select_align_copy_with_binding_and_a_refused_save(live_server_mt,
     page.locator("#fe-x").fill("100")
     page.locator("#fe-x").press("Enter")
     page.get_by_role("button", name="プレビューを更新").click()
-    page.wait_for_function("document.getElementById('fe-preview').src.startsWith('data:image/png')")
+    page.wait_for_function("() => document.getElementById('fe-preview').src.startsWith('data:image/png')")
+    # All four selected (the two copies, then 自治体名 and 氏名 from the list): equal vertical gaps between them.
+    page.locator("#fe-item-0").check()
+    page.locator("#fe-item-1").check()
+    page.get_by_role("button", name="上下に等間隔").click()
+    ys = page.evaluate("() => window.madoguchiFormEditor.fields.map(f => f.y)")
+    assert ys == [30, 113.3, 71.7, 155]  # 30 … 155 + 8, four boxes of 8 mm: gaps of 33.7 mm
+    assert page.locator("#fe-y").input_value() == "113.3"  # the inspector shows the last one selected (氏名)
+    page.get_by_role("button", name="元に戻す").click()
     assert axe_violations(page) == []

@@ -649,6 +649,12 @@
       else if (mod && (e.key === "c" || e.key === "C")) { self.copySelected(); self.say(self.clipboard.length + " 件をコピーしました。"); }
       else if (mod && (e.key === "v" || e.key === "V")) { e.preventDefault(); self.paste(self.clipboard); }
       else if ((e.key === "Delete") && e.target.closest(".fe-box")) { e.preventDefault(); self.deleteSelected(); }
+      else if (mod && (e.key === "a" || e.key === "A") && e.target.closest(".fe-page")) {
+        e.preventDefault();
+        self.select(self.fields.map(function (f, i) { return i; }));
+        self.say(self.fields.length + " 件をすべて選びました。");
+      }
+      else if (e.key === "Escape" && e.target.closest(".fe-page")) { self.select([]); }
     });
     // Preview as PDF: the current (unsaved) fields go with the form.
     document.getElementById("fe-preview-pdf").addEventListener("submit", function () {
