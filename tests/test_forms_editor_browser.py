@@ -253,3 +253,17 @@ def test_multi_select_align_copy_with_binding_and_a_refused_save(live_server_mt,
     assert page.locator("#fe-y").input_value() == "113.3"  # the inspector shows the last one selected (氏名)
     page.get_by_role("button", name="元に戻す").click()
     assert axe_violations(page) == []
+
+
+def test_a_dragged_field_snaps_to_another_field_s_edge(live_server_mt, page, fresh_municipality, django_db_blocker):
+    city = fresh_municipality(areas="juki,kokuho")
+    _setup(city, django_db_blocker)
+    _open_editor(page, live_server_mt, city)
+    # 氏名 (x 20) dragged 4 px (1.3 mm) right and 105 mm up: the 1 mm grid gives x 21, 自治体名's left edge
+    # (x 20) is within 2 mm, so it lands on 20.
+    _drag(page, 1, 4, -105 * SCALE)
+    assert page.locator("#fe-x").input_value() == "20" and page.locator("#fe-y").input_value() == "45"
+    page.keyboard.press("Control+z")
+    page.get_by_label("他の項目の端・中央に合わせる").uncheck()
+    _drag(page, 1, 4, -105 * SCALE)
+    assert page.locator("#fe-x").input_value() == "21"

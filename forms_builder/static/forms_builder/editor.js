@@ -29,6 +29,7 @@
     this.scale = 3;
     this.step = 1;
     this.snap = true;
+    this.edgeSnap = true;
     this.boxes = [];
     this.drag = null;
     this.previewTimer = null;
@@ -380,12 +381,45 @@
   };
 
   // ----- dragging and resizing with interact.js -----
+  // Edges (start, centre, end) of the fields not being moved, for snapping to them and showing a guide.
+  Editor.prototype.guideEdges = function () {
+    var self = this, xs = [], ys = [];
+    this.fields.forEach(function (f, i) {
+      if (self.selected.indexOf(i) !== -1) { return; }
+      var b = self.box(f);
+      xs.push(b.x, b.x + b.w / 2, b.x + b.w);
+      ys.push(b.y, b.y + b.h / 2, b.y + b.h);
+    });
+    return { x: xs, y: ys };
+  };
+  // The shift (mm) that puts one of the box's edges on a guide within the tolerance, and that guide.
+  function nearest(edges, start, size, tolerance) {
+    var best = null;
+    var own = [start, start + size / 2, start + size];
+    for (var n = 0; n < edges.length; n += 1) {
+      for (var k = 0; k < 3; k += 1) {
+        var shift = edges[n] - own[k];
+        if (Math.abs(shift) <= tolerance && (best === null || Math.abs(shift) < Math.abs(best.shift))) {
+          best = { shift: shift, at: edges[n] };
+        }
+      }
+    }
+    return best;
+  }
+  Editor.prototype.showGuides = function (gx, gy) {
+    var s = this.scale;
+    this.guideX.hidden = gx === null;
+    this.guideY.hidden = gy === null;
+    if (gx !== null) { this.guideX.style.left = (gx * s) + "px"; }
+    if (gy !== null) { this.guideY.style.top = (gy * s) + "px"; }
+  };
   Editor.prototype.startDrag = function (target) {
     var i = Number(target.dataset.index), self = this;
     if (this.selected.indexOf(i) === -1) { this.select([i]); }
     this.drag = {
       before: this.snapshot(), dx: 0, dy: 0, index: i,
-      items: this.selected.map(function (k) { return { k: k, b: self.box(self.fields[k]) }; })
+      items: this.selected.map(function (k) { return { k: k, b: self.box(self.fields[k]) }; }),
+      edges: this.edgeSnap ? this.guideEdges() : null
     };
   };
   Editor.prototype.dragMove = function (event) {
@@ -393,9 +427,22 @@
     if (!d) { return; }
     d.dx += event.dx / this.scale;
     d.dy += event.dy / this.scale;
+    var sx = 0, sy = 0, gx = null, gy = null;
+    if (d.edges) { // the grabbed field snaps to the other fields' edges; the rest of the selection follows
+      var own = null;
+      for (var m = 0; m < d.items.length; m += 1) { if (d.items[m].k === d.index) { own = d.items[m].b; } }
+      if (own) {
+        var tolerance = 6 / this.scale;
+        var hx = nearest(d.edges.x, this.snapTo(own.x + d.dx), own.w, tolerance);
+        var hy = nearest(d.edges.y, this.snapTo(own.y + d.dy), own.h, tolerance);
+        if (hx) { sx = hx.shift; gx = hx.at; }
+        if (hy) { sy = hy.shift; gy = hy.at; }
+      }
+    }
+    this.showGuides(gx, gy);
     for (var n = 0; n < d.items.length; n += 1) {
       var it = d.items[n];
-      var b = { x: this.snapTo(it.b.x + d.dx), y: this.snapTo(it.b.y + d.dy), w: it.b.w, h: it.b.h };
+      var b = { x: this.snapTo(it.b.x + d.dx) + sx, y: this.snapTo(it.b.y + d.dy) + sy, w: it.b.w, h: it.b.h };
       this.clampMove(b);
       this.setBox(this.fields[it.k], b);
       var el = this.boxes[it.k];
@@ -405,6 +452,7 @@
   };
   Editor.prototype.endDrag = function () {
     if (!this.drag) { return; }
+    this.showGuides(null, null);
     var before = this.drag.before;
     this.drag = null;
     this.commit(before, "移動しました。");
@@ -593,6 +641,7 @@
       self.step = Number(e.target.value) || 1; self.renderAll();
     });
     document.getElementById("fe-snap").addEventListener("change", function (e) { self.snap = e.target.checked; });
+    document.getElementById("fe-edges").addEventListener("change", function (e) { self.edgeSnap = e.target.checked; });
     document.getElementById("fe-grid").addEventListener("change", function (e) {
       el.page.classList.toggle("fe-page--grid", e.target.checked);
     });
@@ -673,6 +722,13 @@
   };
 
   Editor.prototype.start = function () {
+    this.guideX = document.createElement("div");
+    this.guideX.className = "fe-guide fe-guide--x";
+    this.guideY = document.createElement("div");
+    this.guideY.className = "fe-guide fe-guide--y";
+    this.guideX.hidden = this.guideY.hidden = true;
+    this.el.page.appendChild(this.guideX);
+    this.el.page.appendChild(this.guideY);
     this.bind();
     this.bindInteract();
     this.renderAll();
