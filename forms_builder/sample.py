@@ -83,7 +83,9 @@ def household(*, staff: Any = None, counter: Any = None, on: date | None = None)
         persons[0].atena_no: [SimpleNamespace(area="kokuho", number="12-345678")],
         persons[1].atena_no: [SimpleNamespace(area="kokuho", number="12-345679")],
     }
-    case = SimpleNamespace(pk=None, label="見本-001", events=["tennyu"], event_date=on, day=on,
+    # pk 0: no case has it (sequences start at 1), so a plugged-in source that looks records up by the case's
+    # id finds nothing (``case_id=None`` would match rows without a case: real people's data in a sample).
+    case = SimpleNamespace(pk=0, id=0, label="見本-001", events=["tennyu"], event_date=on, day=on,
                            answers={"case": {}, "persons": {}})
     ctx = src.BindingContext(
         case=case, persons=persons, doc_persons=persons, person=persons[0], counter=counter, staff=staff,

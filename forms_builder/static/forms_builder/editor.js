@@ -499,7 +499,7 @@
       })
       .resizable({
         edges: { left: true, right: true, top: true, bottom: true },
-        margin: 6,
+        margin: 4, // px at the edges that resize; the rest of the box drags
         listeners: {
           start: function (e) { self.startResize(e.target); },
           move: function (e) { self.resizeMove(e); },
