@@ -24,6 +24,7 @@ import atexit
 import base64
 import io
 import logging
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +56,7 @@ def page_mm(page_size: str, orientation: str) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------
 def _num(spec: dict, name: str) -> float | None:
     value = spec.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
 
@@ -128,6 +129,13 @@ def validate_fields(fields: Any, *, page_size: str = "A4", orientation: str = "p
                         problems.append(
                             _("%(name)s：選択肢%(n)dの位置（x, y, w, h）を数値で指定してください。")
                             % {"name": name, "n": index}
+                        )
+                    elif not in_rows and (
+                        option["x"] < 0 or option["y"] < 0 or option["x"] + option["w"] > width + 0.01
+                        or option["y"] + option["h"] > height + 0.01
+                    ):
+                        problems.append(
+                            _("%(name)s：選択肢%(n)dが用紙の外にはみ出しています。") % {"name": name, "n": index}
                         )
         if kind == "label" and not str(spec.get("text") or ""):
             problems.append(_("%(name)s：文字を入力してください。") % {"name": name})

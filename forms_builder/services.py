@@ -257,6 +257,56 @@ def template_publish(*, actor: Any, template: FormTemplate, effective_from: date
     return draft
 
 
+def template_sample_preview(
+    *,
+    actor: Any,
+    template: FormTemplate,
+    fields: Any = None,
+    page_size: str | None = None,
+    orientation: str | None = None,
+    as_png: bool = False,
+) -> tuple[bytes, list[str]]:
+    """The layout editor's live preview: the draft (or the version in force), or the unsaved ``fields`` being
+    edited, rendered for the sample household (``forms_builder.sample``) with the template's background.
+
+    Returns (PDF, or a 110 dpi PNG of its first page when ``as_png``; the problems: invalid fields, values that
+    do not fit). Nothing is stored; no resident's data is read, so nothing is audited."""
+    from forms_builder import sample as sample_mod
+
+    selectors.require_admin(actor)
+    shown = selectors.draft_of(template=template) or selectors.version_in_force(template=template)
+    if shown is None:
+        raise ValidationError(_("様式「%(name)s」には版がありません。") % {"name": template.name})
+    version = FormVersion(
+        pk=shown.pk, template=template, number=shown.number, status=shown.status,
+        page_size=page_size or shown.page_size, orientation=orientation or shown.orientation,
+        background_id=shown.background_id, fields=shown.fields if fields is None else fields, html=shown.html,
+    )
+    if version.page_size not in render.PAGE_MM or version.orientation not in ("portrait", "landscape"):
+        raise ValidationError(_("用紙の大きさ・向きが正しくありません。"))
+    problems = render.validate_fields(version.fields, page_size=version.page_size, orientation=version.orientation)
+    if problems:  # an invalid field cannot be drawn; say why instead
+        return b"", problems
+    household = sample_mod.household(staff=actor)
+    household.ctx.template_code = template.code
+    plan = render.plan_document(version=version, ctx=household.ctx,
+                                overrides=sample_mod.overrides(household, version.fields or []))
+    pdf, _pages = render.render_pdf([plan], backgrounds=_backgrounds([plan]))
+    return (_first_page_png(pdf) if as_png else pdf), list(plan.problems)
+
+
+def _first_page_png(pdf: bytes, *, dpi: int = 110) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        source = os.path.join(folder, "in.pdf")
+        with open(source, "wb") as handle:
+            handle.write(pdf)
+        target = os.path.join(folder, "page")
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", "1", "-l", "1", "-singlefile", source, target],
+                       capture_output=True, timeout=60, check=True)
+        with open(target + ".png", "rb") as handle:
+            return handle.read()
+
+
 # ---------------------------------------------------------------------------------------------
 # Backgrounds
 # ---------------------------------------------------------------------------------------------

@@ -16,4 +16,8 @@ urlpatterns = [
     path("addresses/upload/", views.addresses_upload_view, name="addresses_upload"),
     path("templates/", views.templates_view, name="templates"),
     path("templates/<str:code>/", views.template_view, name="template"),
+    path("templates/<str:code>/editor/", views.template_editor_view, name="template_editor"),
+    path("templates/<str:code>/editor/save/", views.template_editor_save_view, name="template_editor_save"),
+    path("templates/<str:code>/editor/preview/", views.template_editor_preview_view, name="template_editor_preview"),
+    path("templates/<str:code>/background.png", views.template_background_view, name="template_background"),
 ]

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from forms_builder import channels, selectors, services
 from forms_builder import inputs as inputs_mod
+from forms_builder import render as layout
 from forms_builder import sources as src
 from forms_builder.models import FormTemplate, IssuedDocument
 from madoguchi.inputs import JSONInputError, json_loads
@@ -338,3 +339,139 @@ def addresses_upload_view(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("町字 %(n)d 件を取り込みました。") % {"n": count})
     return redirect("forms_builder:templates")
+
+
+# ---------------------------------------------------------------------------------------------
+# Admins: the layout editor (R2.7) — drag fields on the page, pick bindings, preview with the sample household
+# ---------------------------------------------------------------------------------------------
+def _admin_template(request: HttpRequest, code: str) -> FormTemplate:
+    selectors.require_admin(request.user)
+    try:
+        return selectors.template_get(actor=request.user, code=code)
+    except FormTemplate.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _json_error(messages_: list[str], status: int) -> HttpResponse:
+    from django.http import JsonResponse
+
+    return JsonResponse({"errors": messages_}, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _editor_body(request: HttpRequest) -> dict:
+    """The editor posts JSON (``fields``, ``page_size``, ``orientation``); the preview's PDF link posts a form."""
+    if request.content_type == "application/json":
+        try:
+            body = json_loads(request.body, field=_("項目"))
+        except JSONInputError as exc:
+            raise ValidationError(exc.message) from exc
+    else:
+        try:
+            body = {"fields": json_loads(request.POST.get("fields") or "null", field=_("項目"))}
+        except JSONInputError as exc:
+            raise ValidationError(exc.message) from exc
+    if not isinstance(body, dict):
+        raise ValidationError(_("「項目」：JSON のオブジェクトで送ってください。"))
+    for name in ("page_size", "orientation"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise ValidationError(_("用紙の大きさ・向きが正しくありません。"))
+    return body
+
+
+@login_required
+@require_GET
+def template_editor_view(request: HttpRequest, code: str) -> HttpResponse:
+    from forms_builder import sample
+
+    template = _admin_template(request, code)
+    draft = selectors.draft_of(template=template)
+    current = selectors.version_in_force(template=template)
+    shown = draft or current
+    width, height = layout.page_mm(shown.page_size, shown.orientation) if shown else layout.page_mm("A4", "portrait")
+    data = {
+        "fields": shown.fields if shown else [],
+        "page": {"w": width, "h": height, "size": shown.page_size if shown else "A4",
+                 "orientation": shown.orientation if shown else "portrait"},
+        "background": reverse("forms_builder:template_background", args=[code])
+        if shown and shown.background_id else None,
+        "catalogue": sample.catalogue(sample.household(staff=request.user, counter=request.counter)),
+        "types": list(layout.FIELD_TYPES),
+        "bound": list(layout.BOUND_TYPES),
+        "filters": list(src.FILTERS),
+        "urls": {
+            "save": reverse("forms_builder:template_editor_save", args=[code]),
+            "preview": reverse("forms_builder:template_editor_preview", args=[code]),
+        },
+    }
+    return render(
+        request,
+        "forms_builder/editor.html",
+        {"template": template, "draft": draft, "current": current, "shown": shown, "data": data,
+         "flowing": bool(shown and shown.html)},
+    )
+
+
+@login_required
+@require_GET
+def template_background_view(request: HttpRequest, code: str) -> HttpResponse:
+    template = _admin_template(request, code)
+    shown = selectors.draft_of(template=template) or selectors.version_in_force(template=template)
+    if shown is None or shown.background is None:
+        raise Http404
+    response = HttpResponse(bytes(shown.background.png), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@login_required
+@require_POST
+def template_editor_save_view(request: HttpRequest, code: str) -> HttpResponse:
+    """Save the editor's fields as the draft: 200 with the saved fields, or 400 naming every bad field."""
+    from django.http import JsonResponse
+
+    try:
+        template = _admin_template(request, code)
+        body = _editor_body(request)
+        draft = services.template_draft_save(
+            actor=request.user,
+            template=template,
+            fields=body.get("fields"),
+            page_size=body.get("page_size"),
+            orientation=body.get("orientation"),
+        )
+    except PermissionDenied as exc:
+        return _json_error([str(exc) or _("この操作は許可されていません。")], 403)
+    except ValidationError as exc:
+        return _json_error(exc.messages, 400)
+    return JsonResponse(
+        {"message": _("下書きを保存しました。"), "fields": draft.fields, "updated_at": draft.updated_at.isoformat()},
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+@login_required
+@require_POST
+def template_editor_preview_view(request: HttpRequest, code: str) -> HttpResponse:
+    """The live preview with the sample household: JSON with a PNG of the page (the editor), or the PDF
+    (``?format=pdf``, the 「PDF で開く」 link)."""
+    import base64
+
+    from django.http import JsonResponse
+
+    as_pdf = request.GET.get("format") == "pdf"
+    try:
+        template = _admin_template(request, code)
+        body = _editor_body(request)
+        content, problems = services.template_sample_preview(
+            actor=request.user, template=template, fields=body.get("fields"),
+            page_size=body.get("page_size"), orientation=body.get("orientation"), as_png=not as_pdf)
+    except PermissionDenied as exc:
+        return _json_error([str(exc) or _("この操作は許可されていません。")], 403)
+    except ValidationError as exc:
+        return _json_error(exc.messages, 400)
+    if as_pdf:
+        if not content:
+            return _json_error(problems, 400)
+        return _pdf(content, name=f"preview-{template.code}.pdf", disposition="inline")
+    image = "data:image/png;base64," + base64.b64encode(content).decode() if content else ""
+    return JsonResponse({"image": image, "problems": problems}, json_dumps_params={"ensure_ascii": False})
