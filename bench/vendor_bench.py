@@ -230,7 +230,8 @@ def floor(kind: str, path: Path) -> dict:
     from integration.services import SHIPPED_DIR
     from integration.vendorfiles import vendor_layout as load_vendor_layout
 
-    db = settings.DATABASES["default"]
+    # As the owner role: the application role creates no table in a municipality's schema (docs/development.md).
+    db = getattr(settings, "DATABASE_OWNER", None) or settings.DATABASES["default"]
     dsn = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     schema = import_bench.municipality().schema_name
     timings: dict[str, float] = {}
