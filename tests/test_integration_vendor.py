@@ -263,8 +263,8 @@ def test_the_layouts_are_the_vendor_files_and_nothing_else():
 
     for key in ("minato_juki_fixed", "minato_shikaku_csv", "minato_support_csv", "minato_shien_daicho_csv"):
         assert set(vendor_layout(key)) <= {*LAYOUT_FIELDS, "schedule"}
-    assert {p.stem for p in VENDOR_DIR.glob("*.json")} == {"minato_juki_fixed", "minato_shikaku_csv", "minato_shien_daicho_csv",
-                                                          "minato_support_csv"}
+    assert {p.stem for p in VENDOR_DIR.glob("*.json")} == {"minato_juki_fixed", "minato_shikaku_csv",
+                                                          "minato_shien_daicho_csv", "minato_support_csv"}
 
 
 # -- several business areas in one file ------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The vendor's 支援措置台帳 file, keyed by 宛名番号 alone (docs/vendor-spec.md §4, docs/vendor/minato_shien_daicho_csv.json).
+"""The vendor's 支援措置台帳 file, keyed by 宛名番号 alone (docs/vendor-spec.md §4,
+docs/vendor/minato_shien_daicho_csv.json).
 
 The vendor keeps one measure per person and sends no period key. The key is declared in the layout
 (``key_fields: ["atena_no"]``), not in the target, and the rule of issue 15 holds: only the support-measure file
@@ -20,16 +21,11 @@ from integration.services import layout_import_json
 from integration.vendorfiles import VENDOR_DIR, write_vendor_file
 from integration.writer import LayoutWriter
 from madoguchi.principals import SYSTEM
-from tests.test_integration_vendor import (  # noqa: F401  (fixtures)
-    BASE,
-    juki,
-    loaded,
-    mirror_bytes,
-    people,
-    refused,
-    run,
-    vendor,
-)
+from tests import test_integration_vendor as base
+from tests.test_integration_vendor import BASE, refused, run
+
+# The vendor's layouts and the clean 住基 load of tests/test_integration_vendor.py, as fixtures here too.
+vendor, people, loaded = base.vendor, base.people, base.loaded
 
 KEY = "minato_shien_daicho_csv"
 NEXT = BASE + timedelta(days=1)
@@ -116,7 +112,8 @@ def test_a_measure_omitted_from_a_full_file_is_ended_and_reported(vendor, flagge
     assert (result.changed, result.deleted) == (1, 0)
     (warning,) = result.warnings
     assert warning["column"] == "宛名番号" and dropped["atena_no"] in warning["message"]
-    assert "全件の支援措置ファイルに載っていないため" in warning["message"] and "2026-04-01 で終了しました" in warning["message"]
+    assert "全件の支援措置ファイルに載っていないため" in warning["message"]
+    assert "2026-04-01 で終了しました" in warning["message"]
     assert "確認事項が 1 件あります" in result.message
 
 
@@ -182,3 +179,43 @@ def test_a_full_file_under_the_targets_own_key_ends_instead_of_deleting(vendor, 
     assert result.status == ImportRun.Status.SUCCEEDED, result.errors
     assert result.deleted == 0 and len(result.warnings) == 1
     assert SupportMeasure.objects.get(atena_no=flagged[0]["atena_no"]).end_date == date.today() - timedelta(days=1)
+
+
+# -- what the admin reads and edits ------------------------------------------------------------------------------
+def test_layout_page_and_editor_show_code_tables_by_meaning(vendor, admin_a):
+    """Code tables read as code → meaning in Japanese (with the stored value beside), not as stored 「1=resident」."""
+    row = "<td><code>1</code></td><td>住民</td><td><code>resident</code></td>"
+    for url in ("/linkage/layouts/minato_juki_fixed/", "/linkage/layouts/minato_juki_fixed/edit/"):
+        page = admin_a.get(url).content.decode()
+        assert row in page, url
+        assert "住民状態（<code>status</code>）" in page and "支援措置区分（<code>support_indicator</code>）" in page
+        assert "<td><code>0</code></td><td>なし（支援措置の区分なし）</td>" in page
+        assert "<td><code>01</code></td><td>世帯主</td>" in page  # 続柄: the stored term is its own meaning
+        assert "1=resident" not in page.split("layout-code_tables")[0]  # (the editor's text box keeps its syntax)
+    shikaku = admin_a.get("/linkage/layouts/minato_shikaku_csv/").content.decode()
+    assert "<td><code>02</code></td><td>介護保険</td><td><code>kaigo</code></td>" in shikaku
+    daicho = admin_a.get(f"/linkage/layouts/{KEY}/").content.decode()
+    assert "<dt>キー項目</dt><dd>宛名番号</dd>" in daicho
+    assert "<td><code>1</code></td><td>DV</td><td><code>dv</code></td>" in daicho
+
+
+def test_the_editor_declares_the_key_of_a_support_measure_layout(vendor, admin_a, in_a):
+    from integration.services import layout_to_dict
+    from tests.test_integration_layout_editor import editor_post
+
+    layout = vendor["minato_support_csv"]
+    before = layout_to_dict(layout=layout)
+    assert before["key_fields"] == ["atena_no", "kind", "start_date"]
+    page = admin_a.get("/linkage/layouts/minato_support_csv/edit/").content.decode()
+    assert "キー項目" in page and "宛名番号・種別・開始日" in page
+    refused = admin_a.post("/linkage/layouts/minato_support_csv/edit/", {
+        **editor_post(before), "layout-key_fields": "kind"})
+    assert refused.status_code == 400 and "正しく選択してください" in refused.content.decode()
+    layout.refresh_from_db()
+    assert layout.key_fields == ["atena_no", "kind", "start_date"]
+    saved = admin_a.post("/linkage/layouts/minato_support_csv/edit/", {
+        **editor_post(before), "layout-key_fields": "atena_no"})
+    assert saved.status_code == 302
+    layout.refresh_from_db()
+    assert layout.key_fields == ["atena_no"]
+    assert "<dt>キー項目</dt><dd>宛名番号</dd>" in admin_a.get("/linkage/layouts/minato_support_csv/").content.decode()

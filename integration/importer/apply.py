@@ -299,8 +299,9 @@ class ApplyMixin:
         kinds = dict(SupportMeasure.Kind.choices)
         for atena, kind, start, end in ended[:MAX_ERRORS]:
             self.warnings.append({"line": 0, "column": label, "message": _(
-                "宛名番号「%(atena)s」: 支援措置（%(kind)s、開始日 %(start)s）は全件の支援措置ファイルに載っていないため、"
-                "%(end)s で終了しました。誤りであれば業務管理者が支援措置を登録し直してください")
+                "宛名番号「%(atena)s」: 支援措置（%(kind)s、開始日 %(start)s）は"
+                "全件の支援措置ファイルに載っていないため、%(end)s で終了しました。"
+                "誤りであれば業務管理者が支援措置を登録し直してください")
                 % {"atena": atena, "kind": kinds.get(kind, kind), "start": start.isoformat(),
                    "end": end.isoformat()}})
 
