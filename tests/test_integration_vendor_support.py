@@ -177,7 +177,9 @@ def test_a_full_file_under_the_targets_own_key_ends_instead_of_deleting(vendor, 
     LayoutWriter(data, municipality_code=in_a.code, stream=out).write([measure(p) for p in flagged[1:]])
     result = run(layout, out.getvalue(), name="SHIEN_ALL.CSV")
     assert result.status == ImportRun.Status.SUCCEEDED, result.errors
-    assert result.deleted == 0 and len(result.warnings) == 1
+    # changed: the listed measures (their 備考 is now the file's, empty) and the one ended; nothing deleted
+    assert (result.added, result.changed, result.deleted, result.unchanged) == (0, len(flagged), 0, 0)
+    assert len(result.warnings) == 1
     assert SupportMeasure.objects.get(atena_no=flagged[0]["atena_no"]).end_date == date.today() - timedelta(days=1)
 
 

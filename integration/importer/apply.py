@@ -156,6 +156,7 @@ class ApplyMixin:
                     f'WITH gone AS (DELETE FROM "{target.table}" t WHERE NOT EXISTS '
                     f'(SELECT 1 FROM "{stage}" s WHERE {match}){scope_sql} RETURNING t.household_no) '
                     f'INSERT INTO "{self.touched_table}" SELECT household_no FROM gone', scope_params)
+                counts["deleted"] = cursor.rowcount
             elif self.layout.mode == "full" and target.key == "support_measures":
                 # A full support-measure file ends (never deletes) the live measures it no longer lists, each reported.
                 self._end_unlisted_measures(cursor, match=match)  # counted as changed below, not as deleted
@@ -198,7 +199,7 @@ class ApplyMixin:
                 self._apply_indicators(cursor, scope=f'"{stage}" s WHERE s.op <> \'D\' AND')
                 mark = lap("apply_support", mark)
         self.timings.update(timings)
-        counts["unchanged"] = max(0, self.staged - counts["added"] - counts["changed"] - (
+        counts["unchanged"] = max(0, self.staged - counts["added"] - counts["changed"] + self.measures_ended - (
             counts["deleted"] if self.layout.mode == "delta" else 0))
         self.timings["apply"] = round(time.perf_counter() - started, 3)
         return counts
