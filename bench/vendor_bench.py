@@ -180,13 +180,31 @@ def baseline_tree(commit: str) -> Path:
 
 
 CHILD = """
-import sys
+import json, resource, sys, time
 from pathlib import Path
 tree = Path(sys.argv[1])
 sys.path[:0] = [str(tree), str(tree / "bench")]
 import import_bench
 import_bench.DB_NAME, import_bench.CACHE = sys.argv[2], Path(sys.argv[3])
 sys.argv = ["import_bench.py", "--child", "csv", sys.argv[4]]
+setup = import_bench.setup_django
+
+def measured_setup():  # the CPU of import_submit alone (this process and the validation processes it joined)
+    setup()
+    import integration.services as services
+    submit = services.import_submit
+
+    def import_submit(*args, **kwargs):
+        own, kids = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        try:
+            return submit(*args, **kwargs)
+        finally:
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            print("IMPORT_CPU " + json.dumps({"main": round(time.process_time() - own, 3), "workers": round(
+                after.ru_utime + after.ru_stime - kids.ru_utime - kids.ru_stime, 3)}), flush=True)
+    services.import_submit = import_submit
+
+import_bench.setup_django = measured_setup
 import_bench.main()
 """
 
@@ -206,6 +224,10 @@ def csv_child(tree: Path, path: str) -> dict:
         raise SystemExit(f"CSV child in {tree} failed:\n{result.stderr[-3000:]}")
     out = json.loads(result.stdout.strip().splitlines()[-1])
     out["cpu_total_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 3)
+    measured = [line for line in result.stdout.splitlines() if line.startswith("IMPORT_CPU ")]
+    if measured:  # the import alone, without the child's start-up (Django, the apps, the shipped layouts)
+        cpu = json.loads(measured[-1].split(" ", 1)[1])
+        out["cpu_import_s"] = round(cpu["main"] + cpu["workers"], 3)
     return out
 
 
@@ -356,7 +378,8 @@ def main() -> None:
                 import_bench.reset()
                 result = csv_child(where, files["csv"])
                 runs[name].append(result)
-                print(f"csv {name}: {result['seconds']:.1f} s, CPU {result['cpu_total_s']:.2f} s", flush=True)
+                print(f"csv {name}: {result['seconds']:.1f} s, CPU {result['cpu_total_s']:.2f} s "
+                      f"(import alone {result.get('cpu_import_s')} s)", flush=True)
         report["csv"] = runs
         report["baseline"] = args.baseline
     report["load_after"] = os.getloadavg()
@@ -392,6 +415,11 @@ def print_figures(report: dict, summary: dict) -> None:
               f"({c['overhead_percent']:+.1f} %); Python CPU {c['head_cpu']:.2f} vs {c['baseline_cpu']:.2f} s "
               f"({c['overhead_cpu_percent']:+.1f} %; goal <= +3 %); runs head {c['head_all']} / cpu "
               f"{c['head_cpu_all']}, baseline {c['baseline_all']} / cpu {c['baseline_cpu_all']}")
+        if "csv_import_cpu_s" in summary:
+            i = summary["csv_import_cpu_s"]
+            print(f"  the import alone (import_submit: its process + validation processes, no start-up): Python CPU "
+                  f"{i['head']:.2f} vs {i['baseline']:.2f} s ({i['overhead_percent']:+.1f} %); runs head "
+                  f"{i['head_all']}, baseline {i['baseline_all']}")
         if "csv_vs_floor" in summary:
             print(f"shipped CSV / floor: {summary['csv_vs_floor']}x")
 
@@ -414,6 +442,14 @@ def summarise(report: dict) -> dict:
         base = statistics.median(r["seconds"] for r in report["csv"]["baseline"])
         head_cpu = statistics.median(r["cpu_total_s"] for r in report["csv"]["head"])
         base_cpu = statistics.median(r["cpu_total_s"] for r in report["csv"]["baseline"])
+        if all("cpu_import_s" in r for r in report["csv"]["head"] + report["csv"]["baseline"]):
+            head_import = statistics.median(r["cpu_import_s"] for r in report["csv"]["head"])
+            base_import = statistics.median(r["cpu_import_s"] for r in report["csv"]["baseline"])
+            summary["csv_import_cpu_s"] = {
+                "head": head_import, "baseline": base_import,
+                "overhead_percent": round((head_import / base_import - 1) * 100, 1),
+                "head_all": [r["cpu_import_s"] for r in report["csv"]["head"]],
+                "baseline_all": [r["cpu_import_s"] for r in report["csv"]["baseline"]]}
         summary["csv_s"] = {"head": round(head, 2), "baseline": round(base, 2),
                             "overhead_percent": round((head / base - 1) * 100, 1),
                             "head_cpu": head_cpu, "baseline_cpu": base_cpu,
