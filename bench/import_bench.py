@@ -1,6 +1,11 @@
 """Linkage import: 1,000,000 residents end to end, UTF-8 CSV and CP932 fixed-width; ORM baseline; urgent delta.
 
     .venv/bin/python bench/import_bench.py [--residents 1000000] [--orm-rows N] [--keep] [--write-docs]
+    .venv/bin/python bench/import_bench.py --vendor [--residents 1000000] [--repeat 3] [--baseline COMMIT]
+
+``--vendor`` prints the figures of issue 15 (bench/vendor_bench.py): the vendor's fixed-width file with header and
+trailer through the deployed prefork worker command (seconds, CPU of each process), the floor measured before each
+import and the ratio to it, and the shipped CSV against a baseline commit (alternating; wall and Python CPU).
 
 Uses its own database (``bench_madoguchi_linkage`` on the configured server, created if missing) and a
 throw-away municipality, so the development database is never touched. Files are generated with the
@@ -295,6 +300,13 @@ def write_docs(text: str) -> None:
 
 
 def main() -> None:
+    if "--vendor" in sys.argv:  # issue 15's figures: bench/vendor_bench.py with the remaining arguments
+        sys.path.insert(0, str(ROOT / "bench"))
+        import vendor_bench
+
+        sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != "--vendor")]
+        vendor_bench.main()
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("--residents", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=2026)

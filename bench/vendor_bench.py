@@ -11,12 +11,15 @@ Measures, in one run on the same machine and database (``bench_madoguchi_vendor`
    Reported: seconds from submit to finished, the run's phases, and the CPU time of each process — the worker's
    main process, the pool child that ran the task, the validation processes it forked, PostgreSQL.
 2. **Record kinds' overhead on the shipped CSV**: the shipped ``juki_standard_csv`` file imported by this tree
-   and by ``--baseline`` (default 33725bc, the commit before this work), alternating, ``--repeat`` times each
-   (one process per run, ``run_async=False``, as bench/import_bench.py measures it); medians compared.
+   and by ``--baseline`` (default 33725bc, the commit before this work), alternating (ABBA), ``--repeat`` times each
+   (one process per run, ``run_async=False``, as bench/import_bench.py measures it); medians of the wall time and
+   of the Python CPU of the whole child (its process and its validation processes) compared. A baseline from
+   before the two database roles runs as the owner role (it creates its load tables itself).
 3. **The floor**: the same residents' CSV file ``COPY``ed raw into an unlogged table, a keyed
-   ``INSERT … SELECT`` into a copy of the mirror table (its unique key in place), and its other indexes built
-   on two connections — what any import must at least do on this machine today. The imports are reported as a
-   ratio to it.
+   ``INSERT … SELECT`` into a copy of the mirror table (its unique key in place; the search columns filled with
+   the text they index, not normalised), and its other indexes built on two connections — what any import must at
+   least do on this machine today. Measured right before each import (the same load); the import is reported as a
+   ratio to it. Once more as first defined (search columns empty: their trigram indexes cost nothing).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -102,7 +106,7 @@ def _postgres_cpu() -> float:
     return total
 
 
-def worker_run(path: Path, repeat: int) -> list[dict]:
+def worker_run(path: Path, repeat: int, before_each: object = None) -> list[dict]:
     """The vendor file through the deployed worker command, ``repeat`` times (mirror emptied before each)."""
     from django_tenants.utils import schema_context
 
@@ -126,6 +130,8 @@ def worker_run(path: Path, repeat: int) -> list[dict]:
                 raise SystemExit(f"worker did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
         for _attempt in range(repeat):
+            if before_each is not None:  # the floor, measured right before each import: the same load
+                before_each()
             import_bench.reset()
             pids = [worker.pid, *_children(worker.pid)]
             before = {pid: _stat(pid) for pid in pids}
@@ -174,24 +180,55 @@ def baseline_tree(commit: str) -> Path:
 
 
 CHILD = """
-import sys
+import json, resource, sys, time
 from pathlib import Path
 tree = Path(sys.argv[1])
 sys.path[:0] = [str(tree), str(tree / "bench")]
 import import_bench
 import_bench.DB_NAME, import_bench.CACHE = sys.argv[2], Path(sys.argv[3])
 sys.argv = ["import_bench.py", "--child", "csv", sys.argv[4]]
+setup = import_bench.setup_django
+
+def measured_setup():  # the CPU of import_submit alone (this process and the validation processes it joined)
+    setup()
+    import integration.services as services
+    submit = services.import_submit
+
+    def import_submit(*args, **kwargs):
+        own, kids = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        try:
+            return submit(*args, **kwargs)
+        finally:
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            print("IMPORT_CPU " + json.dumps({"main": round(time.process_time() - own, 3), "workers": round(
+                after.ru_utime + after.ru_stime - kids.ru_utime - kids.ru_stime, 3)}), flush=True)
+    services.import_submit = import_submit
+
+import_bench.setup_django = measured_setup
 import_bench.main()
 """
 
 
 def csv_child(tree: Path, path: str) -> dict:
-    """bench/import_bench.py's CSV measurement as the given tree has it, on this bench's database."""
+    """bench/import_bench.py's CSV measurement as the given tree has it, on this bench's database. ``cpu_total_s``
+    is the Python CPU of the whole child (its process and its validation processes), read here with getrusage the
+    same way for both trees (the children's own ``cpu_s`` is rounded to 0.1 s)."""
+    env = os.environ.copy()
+    if tree != ROOT:  # a baseline from before the two database roles creates its load tables itself: as the owner
+        env["DATABASE_URL"] = os.environ["DATABASE_OWNER_URL"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run([sys.executable, "-c", CHILD, str(tree), import_bench.DB_NAME, str(import_bench.CACHE),
-                             path], capture_output=True, text=True, cwd=tree, env=os.environ.copy())
+                             path], capture_output=True, text=True, cwd=tree, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(f"CSV child in {tree} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out["cpu_total_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 3)
+    measured = [line for line in result.stdout.splitlines() if line.startswith("IMPORT_CPU ")]
+    if measured:  # the import alone, without the child's start-up (Django, the apps, the shipped layouts)
+        cpu = json.loads(measured[-1].split(" ", 1)[1])
+        out["cpu_import_s"] = round(cpu["main"] + cpu["workers"], 3)
+    return out
 
 
 # -- the floor ---------------------------------------------------------------------------------------------------
@@ -222,7 +259,7 @@ def _build_indexes(definitions: list[str], dsn: str) -> None:
         thread.join()
 
 
-def floor(kind: str, path: Path) -> dict:
+def floor(kind: str, path: Path, *, search: bool = True) -> dict:
     """Raw COPY + keyed INSERT … SELECT into a copy of the mirror table + its indexes (seconds each)."""
     import psycopg
     from django.conf import settings
@@ -230,7 +267,8 @@ def floor(kind: str, path: Path) -> dict:
     from integration.services import SHIPPED_DIR
     from integration.vendorfiles import vendor_layout as load_vendor_layout
 
-    db = settings.DATABASES["default"]
+    # As the owner role: the application role creates no table in a municipality's schema (docs/development.md).
+    db = getattr(settings, "DATABASE_OWNER", None) or settings.DATABASES["default"]
     dsn = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     schema = import_bench.municipality().schema_name
     timings: dict[str, float] = {}
@@ -280,6 +318,13 @@ def floor(kind: str, path: Path) -> dict:
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND "
             "table_name = 'integration_resident' AND column_name NOT IN ('id', 'updated_at') ORDER BY ordinal_position",
             [schema]).fetchall()
+        # The search columns carry the text they index (as the mirror does; not normalised): a trigram index over
+        # empty strings, as this floor built before, costs nothing and is not the mirror's index.
+        if search:
+            select.setdefault("search_name", select["name"])
+            select.setdefault("search_kana", select["name_kana"])
+            katagaki = select.get("address_katagaki", "''")
+            select.setdefault("search_address", f"({select['address']}) || ({katagaki})")
         values = [select[name] if name in select else "''" if kind in ("character varying", "text") else "NULL"
                   for name, kind in columns]
         mark = time.perf_counter()
@@ -307,48 +352,112 @@ def main() -> None:
     files = import_bench.prepare(args.residents, args.seed)
     fixed = vendor_file(args.residents, args.seed) if "worker" not in args.skip else None
     vendor_layout()
-    report: dict = {"residents": args.residents, "load": os.getloadavg()}
+    report: dict = {"residents": args.residents, "load": os.getloadavg(), "floor": {"csv": []}}
+
+    def one_floor() -> None:
+        report["floor"]["csv"].append(floor("csv", Path(files["csv"])))
+        print("floor", report["floor"]["csv"][-1], os.getloadavg(), flush=True)
+
     if "floor" not in args.skip:
         # The fixed-width floor (per-field byte slicing in SQL: convert_to/substring/convert_from) costs far more
         # than any import, so it is no floor; both imports are compared with the CSV floor of the same residents.
-        report["floor"] = {"csv": [floor("csv", Path(files["csv"])) for _ in range(args.repeat)]}
-        print("floor", report["floor"], flush=True)
+        # Once as the floor was first defined (search columns left empty: their trigram indexes cost nothing).
+        report["floor"]["csv_empty_search"] = [floor("csv", Path(files["csv"]), search=False)]
+        print("floor with empty search columns", report["floor"]["csv_empty_search"], flush=True)
     if "worker" not in args.skip:
-        report["worker"] = worker_run(fixed, args.repeat)
+        report["worker"] = worker_run(fixed, args.repeat, None if "floor" in args.skip else one_floor)
+    elif "floor" not in args.skip:
+        for _attempt in range(args.repeat):
+            one_floor()
     if "csv" not in args.skip:
         tree = baseline_tree(args.baseline)
         runs: dict[str, list[dict]] = {"head": [], "baseline": []}
-        for _attempt in range(args.repeat):
-            for name, where in (("baseline", tree), ("head", ROOT)):
+        for attempt in range(args.repeat):  # baseline-head, head-baseline, …: a load that grows favours neither
+            pair = (("baseline", tree), ("head", ROOT))
+            for name, where in (pair if attempt % 2 == 0 else pair[::-1]):
                 import_bench.reset()
                 result = csv_child(where, files["csv"])
                 runs[name].append(result)
-                print(f"csv {name}: {result['seconds']:.1f} s", flush=True)
+                print(f"csv {name}: {result['seconds']:.1f} s, CPU {result['cpu_total_s']:.2f} s "
+                      f"(import alone {result.get('cpu_import_s')} s)", flush=True)
         report["csv"] = runs
+        report["baseline"] = args.baseline
     report["load_after"] = os.getloadavg()
     summary = summarise(report)
     report["summary"] = summary
     out = import_bench.CACHE / "vendor_bench.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     print(json.dumps(summary, ensure_ascii=False, indent=1))
+    print_figures(report, summary)
+
+
+def print_figures(report: dict, summary: dict) -> None:
+    """The figures issue 15 asks for, as lines to copy into docs/performance.md."""
+    n = f"{report['residents']:,}"
+    print(f"\n== issue 15 figures, {n} residents; load average before {report['load']}, after {report['load_after']}")
+    if "vendor_worker_s" in summary:
+        w = summary["vendor_worker_s"]
+        print(f"vendor fixed width (header + trailer) via the deployed prefork worker: median {w['median']:.1f} s "
+              f"(runs {w['all']}; goal <= 20 s for 1,000,000)")
+        for run in report["worker"]:
+            print(f"  CPU per process (s): {run['cpu']}; phases {run['timings']}")
+    if summary.get("floor_s", {}).get("csv"):
+        print(f"floor (raw COPY + keyed INSERT ... SELECT + indexes, search columns filled): median "
+              f"{summary['floor_s']['csv']:.1f} s (runs {[f['total'] for f in report['floor']['csv']]})")
+    if summary.get("floor_s", {}).get("csv_empty_search"):
+        print(f"floor as first defined (search columns empty): {summary['floor_s']['csv_empty_search']:.1f} s")
+    if "vendor_vs_floor" in summary:
+        print(f"vendor import / floor: {summary['vendor_vs_floor']}x (median of the per-run ratios "
+              f"{summary.get('vendor_vs_floor_runs')}; goal <= 1.5x)")
+    if "csv_s" in summary:
+        c = summary["csv_s"]
+        print(f"shipped CSV, head vs {report.get('baseline')}: wall {c['head']:.1f} vs {c['baseline']:.1f} s "
+              f"({c['overhead_percent']:+.1f} %); Python CPU {c['head_cpu']:.2f} vs {c['baseline_cpu']:.2f} s "
+              f"({c['overhead_cpu_percent']:+.1f} %; goal <= +3 %); runs head {c['head_all']} / cpu "
+              f"{c['head_cpu_all']}, baseline {c['baseline_all']} / cpu {c['baseline_cpu_all']}")
+        if "csv_import_cpu_s" in summary:
+            i = summary["csv_import_cpu_s"]
+            print(f"  the import alone (import_submit: its process + validation processes, no start-up): Python CPU "
+                  f"{i['head']:.2f} vs {i['baseline']:.2f} s ({i['overhead_percent']:+.1f} %); runs head "
+                  f"{i['head_all']}, baseline {i['baseline_all']}")
+        if "csv_vs_floor" in summary:
+            print(f"shipped CSV / floor: {summary['csv_vs_floor']}x")
 
 
 def summarise(report: dict) -> dict:
     summary: dict = {}
-    floors = {kind: statistics.median(t["total"] for t in runs) for kind, runs in report.get("floor", {}).items()}
+    floors = {kind: round(statistics.median(t["total"] for t in runs), 2)
+              for kind, runs in report.get("floor", {}).items() if runs}
     summary["floor_s"] = floors
     if "worker" in report:
         seconds = [r["seconds"] for r in report["worker"]]
         summary["vendor_worker_s"] = {"median": statistics.median(seconds), "all": seconds}
         if floors.get("csv"):
             summary["vendor_vs_floor"] = round(statistics.median(seconds) / floors["csv"], 2)
+            if len(report["floor"]["csv"]) == len(seconds):  # each import with the floor measured just before it
+                summary["vendor_vs_floor_runs"] = [round(r / f["total"], 2)
+                                                   for r, f in zip(seconds, report["floor"]["csv"], strict=True)]
     if "csv" in report:
         head = statistics.median(r["seconds"] for r in report["csv"]["head"])
         base = statistics.median(r["seconds"] for r in report["csv"]["baseline"])
+        head_cpu = statistics.median(r["cpu_total_s"] for r in report["csv"]["head"])
+        base_cpu = statistics.median(r["cpu_total_s"] for r in report["csv"]["baseline"])
+        if all("cpu_import_s" in r for r in report["csv"]["head"] + report["csv"]["baseline"]):
+            head_import = statistics.median(r["cpu_import_s"] for r in report["csv"]["head"])
+            base_import = statistics.median(r["cpu_import_s"] for r in report["csv"]["baseline"])
+            summary["csv_import_cpu_s"] = {
+                "head": head_import, "baseline": base_import,
+                "overhead_percent": round((head_import / base_import - 1) * 100, 1),
+                "head_all": [r["cpu_import_s"] for r in report["csv"]["head"]],
+                "baseline_all": [r["cpu_import_s"] for r in report["csv"]["baseline"]]}
         summary["csv_s"] = {"head": round(head, 2), "baseline": round(base, 2),
                             "overhead_percent": round((head / base - 1) * 100, 1),
+                            "head_cpu": head_cpu, "baseline_cpu": base_cpu,
+                            "overhead_cpu_percent": round((head_cpu / base_cpu - 1) * 100, 1),
                             "head_all": [round(r["seconds"], 1) for r in report["csv"]["head"]],
-                            "baseline_all": [round(r["seconds"], 1) for r in report["csv"]["baseline"]]}
+                            "baseline_all": [round(r["seconds"], 1) for r in report["csv"]["baseline"]],
+                            "head_cpu_all": [r["cpu_total_s"] for r in report["csv"]["head"]],
+                            "baseline_cpu_all": [r["cpu_total_s"] for r in report["csv"]["baseline"]]}
         if floors.get("csv"):
             summary["csv_vs_floor"] = round(head / floors["csv"], 2)
     return summary

@@ -38,14 +38,17 @@ LOAD_PREFIX = "linkage_load_"
 INDEX_CONNECTIONS = max(1, int(os.environ.get("MADOGUCHI_INDEX_CONNECTIONS", "2")))
 LOCK_WAIT, LOCK_ATTEMPTS, LOCK_PAUSE = "2s", 10, 0.5  # see _lock_exclusive
 # Relative cost of building an index, to spread the builds over the connections. A trigram GIN index costs
-# with the number of trigrams, i.e. the text's length; measured on 1,000,000 residents (seconds): address
-# (21 characters on average) 4.1, kana (6.4) 1.9, name (3.9) 1.4; a b-tree about 0.3.
+# with the number of trigrams, i.e. the text's length. Measured on 200,000 residents of the vendor file (seconds,
+# statement by statement): address (22.5 characters on average) 5.6, kana (6.4) 1.5, name (3.9) 0.8; a b-tree
+# 0.2–0.45; the 世帯 table derived, indexed and analysed 2.6. The address index alone is about 40 % of the work:
+# it must have a connection to itself (with 0.6 + 0.17 × length and 3.5 for the 世帯, the name index joined it
+# and the slower connection finished ~1 s after the other at 200,000 residents).
 _BTREE_COST = 0.3
-HOUSEHOLDS_COST = 3.5
+HOUSEHOLDS_COST = 2.6
 
 
 def _gin_cost(average_length: float) -> float:
-    return 0.6 + 0.17 * average_length
+    return 0.25 * average_length
 
 
 @dataclass

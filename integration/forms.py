@@ -225,6 +225,12 @@ class LayoutEditor:
                            is_active=True)
         self.options = dict(source.options or {}) if source else {}
         self.settings = LayoutSettingsForm(data, initial=initial, creating=creating, prefix="layout")
+        if target.layout_keys:  # the target offers more than one key: the layout declares which the file uses
+            self.settings.fields["key_fields"] = forms.ChoiceField(
+                label=_("キー項目"), choices=[(",".join(key), self._key_text(key)) for key in target.key_choices],
+                initial=",".join(self._key_of(source)),
+                help_text=_("ファイルが1件を何で識別するか。期間のキーがないファイル（宛名番号ごとに1件）は"
+                            "「宛名番号」を選びます"))
         choices = [(spec.name, spec.label) for spec in (*target.fields, *target_common_fields())]
         if target.allow_details:  # 詳細 (details.*) columns the layout has: opened and saved unchanged
             names = sorted({c.get("field", "") for c in (source.columns if source else []) or []
@@ -239,9 +245,35 @@ class LayoutEditor:
         self.columns = LayoutColumnFormSet(data, initial=rows, prefix="col", form_kwargs={"field_choices": choices})
         self.errors: list[str] = []
 
+    def _key_text(self, key: tuple[str, ...]) -> str:
+        return pgettext("separator", "・").join(self.target.field(name).label for name in key)
+
+    def _key_of(self, source: LinkageLayout | None) -> tuple[str, ...]:
+        """The key a layout declares, if its target offers it; else the target's own."""
+        try:
+            return self.target.keyed(source.key_fields if source else None).key_columns
+        except ValueError:
+            return self.target.key_columns
+
     @property
     def key_labels(self) -> str:
-        return pgettext("separator", "・").join(self.target.field(name).label for name in self.target.key_columns)
+        return self._key_text(self.target.key_columns)
+
+    @property
+    def code_table_rows(self) -> list[dict]:
+        """The code tables as a readable table (code → meaning), from what the form holds now."""
+        from integration import labels
+
+        tables = {}
+        if self.settings.is_bound:
+            if self.settings.is_valid() or "code_tables" in getattr(self.settings, "cleaned_data", {}):
+                tables = self.settings.cleaned_data.get("code_tables") or {}
+        else:
+            try:
+                tables = parse_code_tables(self.settings.initial.get("code_tables") or "")
+            except forms.ValidationError:
+                tables = {}
+        return labels.code_tables(self.target, tables)
 
     def initial_new(self) -> dict:
         return {"format": LinkageLayout.Format.CSV, "encoding": LinkageLayout.Encoding.UTF8, "has_header": True,
@@ -301,7 +333,8 @@ class LayoutEditor:
         if self.creating:
             data["key"] = settings["key"]
         data.update(target=self.target.key, direction=LinkageLayout.Direction.IN, columns=columns,
-                    key_fields=list(self.target.key_columns), options=self.options,
+                    key_fields=(settings["key_fields"].split(",") if settings.get("key_fields")
+                                else list(self.target.key_columns)), options=self.options,
                     delimiter="" if fixed else (settings.get("delimiter") or ","),
                     record_length=settings.get("record_length") if fixed else None)
         if data["mode"] == LinkageLayout.Mode.FULL and not (data["records"] or {}).get("file_kinds"):

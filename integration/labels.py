@@ -51,3 +51,49 @@ def date_formats(formats: list) -> list[str]:
 
 def file_kind(kind: str) -> str:
     return str(FILE_KIND_LABELS.get(kind, kind)) if kind else ""
+
+
+def _stored_meanings() -> dict[str, dict[str, str]]:
+    """What a code table's stored values mean, by code table name (the target fields' choices)."""
+    from integration.models import ResidentKind, ResidentStatus, Sex, SupportMeasure
+    from tenants.areas import BusinessArea
+
+    kinds = {value: str(label) for value, label in SupportMeasure.Kind.choices}
+    return {
+        "sex": {value: str(label) for value, label in Sex.choices},
+        "status": {value: str(label) for value, label in ResidentStatus.choices},
+        "kind": {value: str(label) for value, label in ResidentKind.choices},
+        "support_kind": kinds,
+        "support_indicator": {"": _("なし（支援措置の区分なし）"), **kinds},
+        "area": {value: str(label) for value, label in BusinessArea.choices},
+    }
+
+
+def code_tables(target: object, tables: dict) -> list[dict]:
+    """A layout's code tables as the admin reads them: per table its field (性別, 住民状態 …) and one row per code —
+    the value in the file, what it means in Japanese, and the value stored (``1`` → 住民 (resident)). A table whose
+    stored values are Japanese terms already (続柄, 資格種別) means them as they are."""
+    meanings = _stored_meanings()
+    fields = {}
+    for spec in getattr(target, "fields", ()):
+        if spec.code_table and spec.code_table not in fields:
+            fields[spec.code_table] = spec.label
+    result = []
+    for name, table in (tables or {}).items():
+        known = meanings.get(name, {})
+        rows = [{"code": str(code), "stored": str(value),
+                 "meaning": known.get(str(value), str(value) if str(value) else _("（空欄）"))}
+                for code, value in (table or {}).items()]
+        result.append({"name": name, "field": fields.get(name, ""), "rows": rows})
+    return result
+
+
+def key_labels(target: object, key_fields: list | None) -> str:
+    """The key a layout identifies a row by (its own ``key_fields`` where the target offers that key), as labels."""
+    from django.utils.translation import pgettext
+
+    try:
+        keyed = target.keyed(key_fields)
+    except ValueError:
+        keyed = target
+    return pgettext("separator", "・").join(keyed.field(name).label for name in keyed.key_columns)

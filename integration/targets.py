@@ -8,7 +8,7 @@ entry here; adding a file format is adding a parser in ``integration.parsers``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.utils import translation
 from django.utils.functional import Promise
@@ -103,6 +103,25 @@ class Target:
     scope_column: str | None = None
     defaults: dict[str, object] = field(default_factory=dict)
     routed: bool = False  # the scope column comes from each row (業務区分 of a multi-area file), not the target
+    # Other keys a layout may declare (``key_fields``) when the source system identifies a row differently
+    # (a vendor's support-measure file keyed by 宛名番号 alone, without the period). ``keyed`` gives the target
+    # under the layout's key; the apply then follows that key's own rule (``by_layout_key``).
+    layout_keys: tuple[tuple[str, ...], ...] = ()
+    by_layout_key: bool = False
+
+    def keyed(self, key_fields: list[str] | tuple[str, ...] | None) -> Target:
+        """This target under a layout's declared key (itself when the layout declares none or the target's own);
+        ValueError for a key the target does not offer."""
+        if not key_fields or set(key_fields) == set(self.key_columns):
+            return self
+        for alternative in self.layout_keys:
+            if set(key_fields) == set(alternative):
+                return replace(self, key_columns=alternative, by_layout_key=True)
+        raise ValueError(key_fields)
+
+    @property
+    def key_choices(self) -> tuple[tuple[str, ...], ...]:
+        return (self.key_columns, *self.layout_keys)
 
     @property
     def table(self) -> str:
@@ -262,6 +281,9 @@ def _support_target() -> Target:
         key_columns=("atena_no", "kind", "start_date"), conflict="(atena_no, kind, start_date)",
         area=BusinessArea.JUKI.value, required=("atena_no", "start_date"),
         defaults={"kind": SupportMeasure.Kind.DV.value, "restrict_address": True},
+        # A vendor whose file has no period key: one measure per person, the file's row is that person's
+        # current measure (see ApplyMixin._apply_measures_by_person and docs/integration.md).
+        layout_keys=(("atena_no",),),
     )
 
 

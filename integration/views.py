@@ -221,7 +221,9 @@ def layout_view(request: HttpRequest, key: str) -> HttpResponse:
         "layout": layout, "columns": columns, "form": form, "schedule": schedule, "target": target,
         # the folder under the municipality's SFTP root, never the server's own path
         "inbox": f"inbox/{layout.key}/", "op_codes": labels.op_codes(layout.op_codes),
-        "date_formats": labels.date_formats(layout.date_formats)})
+        "date_formats": labels.date_formats(layout.date_formats),
+        "code_tables": labels.code_tables(target, layout.code_tables),
+        "key_labels": labels.key_labels(target, layout.key_fields)})
 
 
 @login_required

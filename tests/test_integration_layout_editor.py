@@ -127,6 +127,8 @@ def editor_post(data: dict, *, key: str | None = None, extra_rows: int = 0) -> d
             post[f"col-{i}-allow_formula"] = "on"
     if data.get("records"):
         post["layout-records"] = json.dumps(data["records"], ensure_ascii=False)
+    if data.get("target") == "support_measures":  # the target offers two keys: the editor asks which
+        post["layout-key_fields"] = ",".join(data.get("key_fields") or ["atena_no", "kind", "start_date"])
     return {k: v for k, v in post.items() if v != ""}
 
 

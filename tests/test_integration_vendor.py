@@ -261,10 +261,10 @@ def test_the_layouts_are_the_vendor_files_and_nothing_else():
     """The vendor is configured by its JSON alone: every key of every file is a layout setting."""
     from integration.services import LAYOUT_FIELDS
 
-    for key in ("minato_juki_fixed", "minato_shikaku_csv", "minato_support_csv"):
+    for key in ("minato_juki_fixed", "minato_shikaku_csv", "minato_support_csv", "minato_shien_daicho_csv"):
         assert set(vendor_layout(key)) <= {*LAYOUT_FIELDS, "schedule"}
     assert {p.stem for p in VENDOR_DIR.glob("*.json")} == {"minato_juki_fixed", "minato_shikaku_csv",
-                                                          "minato_support_csv"}
+                                                          "minato_shien_daicho_csv", "minato_support_csv"}
 
 
 # -- several business areas in one file ------------------------------------------------------------------------

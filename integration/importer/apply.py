@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from integration import bulkswap, privileged
+from integration.importer.checks import MAX_ERRORS
 from integration.importer.rows import clear_normalisation_caches
 from integration.models import SupportMeasure
 
@@ -100,6 +101,8 @@ class ApplyMixin:
             return {"added": 0, "changed": 0, "deleted": 0, "unchanged": 0}
         if self.swap:
             return self._apply_swap()
+        if self.target.by_layout_key and self.target.key == "support_measures":
+            return self._apply_measures_by_person()
         started = time.perf_counter()
         target, stage = self.target, self.stage_table
         keys = target.key_columns
@@ -153,15 +156,20 @@ class ApplyMixin:
                     f'WITH gone AS (DELETE FROM "{target.table}" t WHERE NOT EXISTS '
                     f'(SELECT 1 FROM "{stage}" s WHERE {match}){scope_sql} RETURNING t.household_no) '
                     f'INSERT INTO "{self.touched_table}" SELECT household_no FROM gone', scope_params)
+                counts["deleted"] = cursor.rowcount
+            elif self.layout.mode == "full" and target.key == "support_measures":
+                # A full support-measure file ends (never deletes) the live measures it no longer lists, each reported.
+                self._end_unlisted_measures(cursor, match=match)  # counted as changed below, not as deleted
             elif self.layout.mode == "full":
                 cursor.execute(
                     f'DELETE FROM "{target.table}" t WHERE NOT EXISTS '
                     f'(SELECT 1 FROM "{stage}" s WHERE {match}){scope_sql}', scope_params)
+                counts["deleted"] = cursor.rowcount
             else:
                 cursor.execute(
                     f'DELETE FROM "{target.table}" t USING "{stage}" s WHERE s.op = \'D\' AND {match}{scope_sql}',
                     scope_params)
-            counts["deleted"] = cursor.rowcount
+                counts["deleted"] = cursor.rowcount
             mark = lap("apply_delete", mark)
             conflict = f"DO UPDATE SET {', '.join(sets)}{where}" if update_cols else "DO NOTHING"
             cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{target.table}" t WHERE true{scope_sql})', scope_params)
@@ -177,6 +185,7 @@ class ApplyMixin:
                     "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"
                 )
                 counts["added"], counts["changed"] = cursor.fetchone()
+            counts["changed"] += self.measures_ended
             mark = lap("apply_upsert", mark)
             if rebuild:
                 cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
@@ -190,7 +199,7 @@ class ApplyMixin:
                 self._apply_indicators(cursor, scope=f'"{stage}" s WHERE s.op <> \'D\' AND')
                 mark = lap("apply_support", mark)
         self.timings.update(timings)
-        counts["unchanged"] = max(0, self.staged - counts["added"] - counts["changed"] - (
+        counts["unchanged"] = max(0, self.staged - counts["added"] - counts["changed"] + self.measures_ended - (
             counts["deleted"] if self.layout.mode == "delta" else 0))
         self.timings["apply"] = round(time.perf_counter() - started, 3)
         return counts
@@ -224,6 +233,78 @@ class ApplyMixin:
                 "宛名番号「%(atena)s」: 住民記録に支援措置区分がありませんが、支援措置（%(kind)s）が継続中です。"
                 "支援措置は終了していません（終了は支援措置ファイルか業務管理者の操作で行います）")
                 % {"atena": atena, "kind": kinds.get(kind, kind)}})
+
+    def _apply_measures_by_person(self) -> dict[str, int]:
+        """A support-measure file keyed by 宛名番号 alone (the layout's ``key_fields``; the vendor keeps no period
+        key): each row is that person's current measure, i.e. the mirror's latest measure of the person (by 開始日).
+
+        - 追加・変更 (and every row of a full file): the current measure is updated in place when it is still running
+          on the row's 開始日 (or starts that day); when it ended before, or the person has none, the row is a new
+          measure and the old ones stay as history.
+        - 削除: the current measure is deleted (the check phase refused a 削除 of a person without one).
+        - A full file is the whole set: a live measure of a person it no longer lists is ENDED (終了日 = the day before
+          the file's 基準日, or before today), never deleted, and each one is reported on the run (確認事項) — the
+          support-measure file may end a measure, but a protection never vanishes unseen.
+        """
+        started = time.perf_counter()
+        stage, table = self.stage_table, self.target.table
+        columns = self.target.columns
+        values = [c for c in columns if c != "atena_no" and (c in self.builder.provided or c == "kind")]
+        plan = f"linkage_measures_{id(self):x}"
+        counts = {"added": 0, "changed": 0, "deleted": 0}
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"linkage:{connection.schema_name}:{table}"])
+            cursor.execute(
+                f'CREATE TEMP TABLE "{plan}" ON COMMIT DROP AS SELECT s.line_no, c.id AS measure_id, CASE '
+                "WHEN s.op = 'D' THEN 'delete' WHEN c.id IS NOT NULL AND (c.end_date IS NULL OR c.end_date >= "
+                "s.start_date OR c.start_date = s.start_date) THEN 'update' ELSE 'insert' END AS action "
+                f'FROM "{stage}" s LEFT JOIN LATERAL (SELECT m.id, m.start_date, m.end_date FROM "{table}" m '
+                "WHERE m.atena_no = s.atena_no ORDER BY m.start_date DESC, m.id DESC LIMIT 1) c ON true")
+            cursor.execute(f'DELETE FROM "{table}" WHERE id IN (SELECT measure_id FROM "{plan}" '
+                           "WHERE action = 'delete')")
+            counts["deleted"] = cursor.rowcount
+            if self.layout.mode == "full":
+                self._end_unlisted_measures(cursor, match="t.atena_no = s.atena_no")
+            cursor.execute(
+                f'UPDATE "{table}" m SET {", ".join(f"{c} = s.{c}" for c in values)}, updated_at = now() '
+                f'FROM "{plan}" p JOIN "{stage}" s ON s.line_no = p.line_no WHERE p.action = \'update\' '
+                f"AND m.id = p.measure_id AND ({', '.join('m.' + c for c in values)}) IS DISTINCT FROM "
+                f"({', '.join('s.' + c for c in values)})")
+            counts["changed"] = cursor.rowcount + self.measures_ended
+            # (a new period whose kind and 開始日 an old measure of the person already has: that one is taken up again)
+            sets = [f"{c} = EXCLUDED.{c}" for c in values if c not in ("kind", "start_date")]
+            cursor.execute(
+                f'INSERT INTO "{table}" AS t ({", ".join(columns)}, updated_at) SELECT '
+                f'{", ".join("s." + c for c in columns)}, now() FROM "{stage}" s JOIN "{plan}" p ON '
+                f"p.line_no = s.line_no WHERE p.action = 'insert' ON CONFLICT (atena_no, kind, start_date) DO UPDATE "
+                f"SET {', '.join([*sets, 'updated_at = now()'])}")
+            counts["added"] = cursor.rowcount
+        counts["unchanged"] = max(0, self.staged - counts["added"] - counts["changed"] + self.measures_ended
+                                  - counts["deleted"])
+        self.timings["apply"] = round(time.perf_counter() - started, 3)
+        return counts
+
+    def _end_unlisted_measures(self, cursor: object, *, match: str) -> None:
+        """Full support-measure file: end the live measures whose key it does not list (``match`` joins the
+        measure t to a staged row s), the day before its 基準日 (or today); report each on the run."""
+        reference = self.frame.reference_date if self.frame and self.frame.reference_date else None
+        cursor.execute(
+            f'UPDATE "{self.target.table}" t SET end_date = COALESCE(%s::date, current_date) - 1, updated_at = now() '
+            "WHERE (t.end_date IS NULL OR t.end_date >= COALESCE(%s::date, current_date)) AND NOT EXISTS "
+            f'(SELECT 1 FROM "{self.stage_table}" s WHERE {match}) RETURNING t.atena_no, t.kind, t.start_date, '
+            "t.end_date", [reference, reference])
+        ended = sorted(cursor.fetchall())
+        self.measures_ended = len(ended)
+        label = next((self.builder.labels[i] for i, c in enumerate(self.layout.columns) if c["field"] == "atena_no"),
+                     "")
+        kinds = dict(SupportMeasure.Kind.choices)
+        for atena, kind, start, end in ended[:MAX_ERRORS]:
+            self.warnings.append({"line": 0, "column": label, "message": _(
+                "宛名番号「%(atena)s」: 支援措置（%(kind)s、開始日 %(start)s）は"
+                "全件の支援措置ファイルに載っていないため、%(end)s で終了しました。"
+                "誤りであれば業務管理者が支援措置を登録し直してください")
+                % {"atena": atena, "kind": kinds.get(kind, kind), "start": start.isoformat(),
+                   "end": end.isoformat()}})
 
     def routed_scope(self) -> list[str]:
         """The business areas a multi-area file covers: its code table's areas that the plan includes."""

@@ -25,7 +25,8 @@ class Importer(StagingMixin, ChecksMixin, ApplyMixin):
         if problems:
             raise LayoutInvalid(problems)
         self.layout, self.tenant = layout, tenant
-        self.target = target_for(layout.target)
+        # The layout may declare another key its target offers (a support-measure file keyed by 宛名番号 alone).
+        self.target = target_for(layout.target).keyed(layout.key_fields)
         self.builder = RowBuilder(layout=layout, target=self.target, tenant=tenant, gaiji=gaiji)
         self.progress = progress or (lambda phase, n: None)
         self.errors: list[dict] = []
@@ -53,6 +54,7 @@ class Importer(StagingMixin, ChecksMixin, ApplyMixin):
         self.validate_pids: set[int] = set()  # worker processes that validated parts of this file
         self.warnings: list[dict] = []  # to check, not errors (a live 支援措置 the resident record does not flag)
         self.measures_added = 0  # 支援措置 set by the resident records' indicators
+        self.measures_ended = 0  # live 支援措置 a full support-measure file no longer lists (ended, each reported)
 
     def add_error(self, item: dict) -> None:
         self.error_count += 1

@@ -62,8 +62,11 @@ def layout_problems(layout: object) -> list[str]:
     for name in layout.key_fields or []:
         if name not in seen and not (name == "kind" and target.key.startswith("eligibility:")):
             problems.append(_("キー項目「%(name)s」がレイアウトにありません") % {"name": name})
-    if layout.key_fields and set(layout.key_fields) != set(target.key_columns):
-        labels = pgettext("separator", "・").join(target.field(c).label for c in target.key_columns)
+    try:
+        target.keyed(layout.key_fields)
+    except ValueError:
+        labels = pgettext("separator", "、").join(
+            pgettext("separator", "・").join(target.field(c).label for c in key) for key in target.key_choices)
         problems.append(_("キー項目は取込先「%(target)s」では %(labels)s です")
                         % {"target": target.label, "labels": labels})
     if layout.mode == "delta":
