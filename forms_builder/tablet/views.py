@@ -42,7 +42,7 @@ def no_store(view: Any) -> Any:
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "no-store, max-age=0"
         response["Pragma"] = "no-cache"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return wrapped
