@@ -98,9 +98,19 @@ def _inputs_fingerprint(case: Any) -> str:
     return f"{agg['n']}:{agg['last']}:{case.updated_at}"
 
 
+def _validity_key(signature: Signature) -> str:
+    return f"forms_tablet:valid:{signature.pk}:{_inputs_fingerprint(signature.case)}"
+
+
+def signature_validity_remember(*, signature: Signature) -> None:
+    """Just signed against the current content (checked by the signing): the staff screen need not render the
+    documents again to show 署名済み."""
+    cache.set(_validity_key(signature), True, VALIDITY_CACHE_SECONDS)
+
+
 def signature_current(*, signature: Signature, fresh: bool = False) -> bool:
     """True while the signed content is what the documents would print now."""
-    key = f"forms_tablet:valid:{signature.pk}:{_inputs_fingerprint(signature.case)}"
+    key = _validity_key(signature)
     if not fresh:
         cached = cache.get(key)
         if cached is not None:

@@ -365,6 +365,7 @@ def _signature_store(*, tablet: Tablet, push_id: int, strokes: Any, png: Any) ->
         png_encrypted=encrypt_bytes(tenant, image, purpose=_PNG_PURPOSE))
     push.ended_at, push.end_reason = now, PushEnd.SIGNED
     push.save(update_fields=["ended_at", "end_reason"])
+    transaction.on_commit(lambda: selectors.signature_validity_remember(signature=signature))
     record(actor=TabletActor(tablet), action="create", target_type="tablet_signature", target_id=signature.pk,
            details={"case": push.case_id, "document": push.document_id, "sha256": push.document.sha256,
                     "content_digest": push.content_digest, "strokes": len(clean), "points": points,
