@@ -49,7 +49,7 @@ from tests.conftest import (  # noqa: E402, F401
 
 @pytest.mark.browser
 @pytest.mark.schema
-def test_signature_round_trip(live_server_mt, browser, page, fresh_municipality, django_db_blocker) -> None:
+def test_signature_round_trip(live_server_mt, browser, page, fresh_municipality, django_db_blocker) -> None:  # noqa: F811
     from tests.test_forms_tablet_browser import _pair, _setup, _staff
 
     city = fresh_municipality(areas="juki,kokuho")
