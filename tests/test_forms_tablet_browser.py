@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import PASSWORD, browser_login, in_tenant
+from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant
 
 pytestmark = [pytest.mark.browser, pytest.mark.schema]
 NAME = "髙橋 𠮷子"
@@ -49,11 +49,13 @@ def _staff(page, server, city) -> None:  # noqa: ANN001
     page.wait_for_url(server.url(city.slug, "/navi/cases/"))
 
 
-def _pair(page, tablet, server, city) -> None:  # noqa: ANN001
+def _pair(page, tablet, server, city, *, check_a11y: bool = False) -> None:  # noqa: ANN001
     page.goto(server.url(city.slug, "/tablet/desk/"))
     page.get_by_role("button", name="ペアリングコードを発行").click()
     code = page.locator("#pairing-code").inner_text().strip()
     assert re.fullmatch(r"\d{6,}", code)
+    if check_a11y:
+        assert axe_violations(page) == []
     tablet.goto(server.url(city.slug, "/tablet/"))
     tablet.get_by_label(re.compile("ペアリングコード")).fill(code)
     tablet.get_by_role("button", name="接続する").click()
@@ -84,7 +86,7 @@ def test_push_sign_and_staff_see_signed_without_reload(live_server_mt, browser, 
     tablet = tablet_context.new_page()
     try:
         _staff(page, server, city)
-        _pair(page, tablet, server, city)
+        _pair(page, tablet, server, city, check_a11y=True)
         tablet_navigations: list[str] = []
         tablet.on("framenavigated", lambda frame: tablet_navigations.append(frame.url))
 
@@ -97,6 +99,13 @@ def test_push_sign_and_staff_see_signed_without_reload(live_server_mt, browser, 
         tablet.get_by_role("heading", name="申請書の内容をご確認ください").wait_for()
         assert tablet.locator("img.tablet-page").count() >= 1
         assert tablet.get_by_role("button", name="訂正を依頼").is_visible()
+        assert axe_violations(tablet) == []
+        # 「訂正を依頼」: the resident's question appears on the staff screen without reload
+        tablet.get_by_role("button", name="訂正を依頼").click()
+        tablet.get_by_label(re.compile("どこが違うか")).fill("生年月日が違います")
+        tablet.get_by_role("button", name="職員に知らせる").click()
+        tablet.get_by_text("職員にお知らせしました").wait_for()
+        page.get_by_text("「生年月日が違います」").wait_for()
         tablet.get_by_role("button", name="署名する").click()  # nothing drawn yet
         assert "署名がありません" in tablet.locator("#sign-error").inner_text()
 
@@ -108,6 +117,11 @@ def test_push_sign_and_staff_see_signed_without_reload(live_server_mt, browser, 
         assert staff_navigations == [] and tablet_navigations == []
         assert tablet.locator("img.tablet-page").count() == 0
 
+        # the signed PDF (rendered by a worker, or now on demand: no worker runs here)
+        with page.context.expect_page() as opened:
+            page.get_by_role("button", name="署名済みの申請書を印刷").click()
+        opened.value.wait_for_load_state()
+        opened.value.close()
         with django_db_blocker.unblock(), in_tenant(city):
             from forms_builder.services import decrypt_pdf
             from forms_builder.tablet.models import Signature

@@ -95,7 +95,7 @@ def current_digest(*, push: TabletPush) -> str:
 
 def _inputs_fingerprint(case: Any) -> str:
     agg = case.form_entries.aggregate(n=Count("pk"), last=Max("entered_at"))
-    return f"{agg['n']}:{agg['last']}:{case.updated_at}"
+    return hashlib.sha256(f"{agg['n']}|{agg['last']}|{case.updated_at}".encode()).hexdigest()[:32]
 
 
 def _validity_key(signature: Signature) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -366,6 +367,7 @@ def _signature_store(*, tablet: Tablet, push_id: int, strokes: Any, png: Any) ->
     push.ended_at, push.end_reason = now, PushEnd.SIGNED
     push.save(update_fields=["ended_at", "end_reason"])
     transaction.on_commit(lambda: selectors.signature_validity_remember(signature=signature))
+    transaction.on_commit(lambda: _enqueue_signed_document(signature.pk))
     record(actor=TabletActor(tablet), action="create", target_type="tablet_signature", target_id=signature.pk,
            details={"case": push.case_id, "document": push.document_id, "sha256": push.document.sha256,
                     "content_digest": push.content_digest, "strokes": len(clean), "points": points,
@@ -374,14 +376,24 @@ def _signature_store(*, tablet: Tablet, push_id: int, strokes: Any, png: Any) ->
     return signature
 
 
+def _enqueue_signed_document(signature_id: int) -> None:
+    """The signed PDF is rendered by a worker (rendering in the web process would hold up the staff screen's
+    polls); if the broker is unreachable it is built on demand from the staff screen."""
+    from forms_builder.tablet.tasks import build_signed_document
+
+    try:
+        build_signed_document.delay(signature_id)
+    except Exception:  # noqa: BLE001 - the signature is stored; the PDF follows on demand
+        logging.getLogger(__name__).exception("could not enqueue the signed PDF of signature %s", signature_id)
+
+
 def signature_png(signature: Signature) -> bytes:
     return decrypt_bytes(connection.tenant, signature.png_encrypted, purpose=_PNG_PURPOSE)
 
 
 def signature_strokes(signature: Signature) -> list[dict]:
-    import json
-
-    return json.loads(decrypt_bytes(connection.tenant, signature.strokes_encrypted, purpose=_STROKES_PURPOSE))
+    return json_loads(decrypt_bytes(connection.tenant, signature.strokes_encrypted, purpose=_STROKES_PURPOSE),
+                      field=_("署名（筆跡）"))
 
 
 @transaction.atomic

@@ -155,18 +155,12 @@ def sign_view(request: HttpRequest, push_id: int) -> HttpResponse:
     tablet, push = _live(request, push_id)
     try:
         data = _json_body(request)
-        signature = services.signature_submit(tablet=tablet, push_id=push.pk, strokes=data.get("strokes"),
-                                              png=data.get("png"))
+        services.signature_submit(tablet=tablet, push_id=push.pk, strokes=data.get("strokes"),
+                                  png=data.get("png"))
     except ValidationError as exc:
         return JsonResponse({"ok": False, "errors": exc.messages}, status=400)
     except PermissionDenied:
         raise Http404 from None
-    try:  # the signature is committed (the staff screen shows 署名済み); the signed PDF follows
-        services.signed_document_build(signature=signature)
-    except Exception:  # noqa: BLE001 - built again on demand from the staff screen
-        import logging
-
-        logging.getLogger(__name__).exception("signed PDF for signature %s not built", signature.pk)
     return JsonResponse({"ok": True})
 
 
