@@ -56,7 +56,8 @@ def test_signature_round_trip(live_server_mt, browser, page, fresh_municipality,
     case_pk = _setup(city, django_db_blocker)
     server = live_server_mt
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP", has_touch=True)
-    context.set_default_timeout(30000)
+    context.set_default_timeout(120000)
+    page.set_default_timeout(120000)
     tablet = context.new_page()
     times: list[float] = []
     try:
@@ -67,6 +68,7 @@ def test_signature_round_trip(live_server_mt, browser, page, fresh_municipality,
             page.get_by_role("button", name="すべてを1つの PDF でタブレットで確認・署名").click()
             page.locator("#tablet-state", has_text="署名待ち").wait_for()
             tablet.get_by_role("heading", name="申請書の内容をご確認ください").wait_for()
+            tablet.wait_for_function("() => [...document.images].every(i => i.complete)")
             canvas = tablet.locator("#signature-canvas")
             canvas.scroll_into_view_if_needed()
             box = canvas.bounding_box()
@@ -77,7 +79,11 @@ def test_signature_round_trip(live_server_mt, browser, page, fresh_municipality,
             tablet.mouse.up()
             page.evaluate(OBSERVE)
             started = tablet.evaluate(SUBMIT)
-            page.wait_for_function("() => window.__signedAt > 0", timeout=30000)
+            try:
+                page.wait_for_function("() => window.__signedAt > 0", timeout=120000)
+            except Exception as exc:
+                raise AssertionError(f"run {_run}: tablet: {tablet.locator('body').inner_text()[:300]!r}; "
+                                     f"staff: {page.locator('#tablet-panel').inner_text()[:300]!r}") from exc
             times.append(page.evaluate("() => window.__signedAt") - started)
             tablet.get_by_role("heading", name="お待ちください").wait_for()
     finally:

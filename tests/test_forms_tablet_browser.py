@@ -63,6 +63,7 @@ def _pair(page, tablet, server, city, *, check_a11y: bool = False) -> None:  # n
 
 
 def _sign(tablet) -> None:  # noqa: ANN001
+    tablet.wait_for_function("() => [...document.images].every(i => i.complete)")
     canvas = tablet.locator("#signature-canvas")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
