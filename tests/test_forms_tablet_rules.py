@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import timezone
 
+from tests.test_forms_family import STAFF_INPUTS, open_family_case, setup  # noqa: F401 - fixture
+
 STROKES = [{"points": [{"x": 10, "y": 10, "time": 1}, {"x": 60, "y": 40, "time": 2}, {"x": 120, "y": 20, "time": 3}],
             "penColor": "#000"}]
 
@@ -297,7 +299,7 @@ def test_a_signature_is_stored_encrypted_with_time_and_tablet_and_embedded_in_th
     assert {("tablet_push", "export"), ("tablet_signature", "create")} <= actions
 
 
-def test_a_change_after_signing_clears_signed_and_the_close_asks_for_a_new_signature(world):
+def test_a_change_after_signing_clears_signed(world):
     from forms_builder.services import case_entries_save
     from forms_builder.tablet import selectors, services
 
@@ -367,3 +369,41 @@ def test_a_correction_request_reaches_the_staff_screen_and_is_audited(world):
     assert AuditEvent.objects.filter(target_type="tablet_correction").exists()
     with pytest.raises(ValidationError):
         services.correction_request(tablet=tablet, push_id=pushed.pk, text="あ" * 501)
+
+
+def test_the_close_takes_only_the_signed_version(setup):  # noqa: F811
+    """A case whose signed document changed after signing is not closed (nothing handed back) until the
+    resident signed the changed version; then the one hand-back record per person goes, and the tablet waits."""
+    from forms_builder.services import case_entries_save
+    from forms_builder.tablet import selectors, services
+    from integration.exports.models import ExportRecord
+    from navigation.cases.services import case_close, case_procedure_set_status
+    from tenants.accounts.models import Desk
+    from tenants.accounts.services import desk_sit
+
+    desk = Desk.objects.create(counter=setup["counter"], name="1番席")
+    setup["counter"].staff.add(setup["staff"])
+    desk_sit(actor=setup["staff"], desk_id=desk.pk)
+    case = open_family_case(setup)
+    case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case, values=STAFF_INPUTS)
+    world = {**setup, "case": case, "desk": desk}
+    tablet, _token = pair(world)
+    signed = push(world)
+    services.signature_submit(tablet=tablet, push_id=signed.pk, strokes=STROKES, png=png_data_url())
+    case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case,
+                      values={("phone", ""): "099-555-0000"})
+    for procedure in case.procedures.all():
+        case_procedure_set_status(actor=setup["staff"], counter=setup["counter"], procedure=procedure, status="done")
+    case.refresh_from_db()
+    with pytest.raises(ValidationError) as caught:
+        case_close(actor=setup["staff"], counter=setup["counter"], case=case)
+    assert "署名の後に" in " ".join(caught.value.messages)
+    case.refresh_from_db()
+    assert case.is_open and not ExportRecord.objects.filter(source="navigation.case").exists()
+
+    again = push(world)
+    services.signature_submit(tablet=tablet, push_id=again.pk, strokes=STROKES, png=png_data_url())
+    push(world)  # shown on the tablet when the case closes
+    case_close(actor=setup["staff"], counter=setup["counter"], case=case)
+    assert ExportRecord.objects.filter(source="navigation.case", kind="juki_idou").count() == 5
+    assert selectors.live_push(tablet=tablet) is None
