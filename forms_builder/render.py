@@ -686,6 +686,7 @@ img.bg, img.lines { position: absolute; left: 0; top: 0; width: 100%; height: 10
   white-space: nowrap; }
 .cap.center { text-align: center; font-size: 7pt; }
 .frame.sig .sig-label { position: absolute; left: 1mm; top: 0.5mm; font-family: "IPAexGothic"; font-size: 6pt; }
+img.sig-img { position: absolute; box-sizing: border-box; object-fit: contain; }
 .circle { border: 0.3mm solid #000; border-radius: 50%; }
 """
 
@@ -781,6 +782,20 @@ def _engine() -> _Engine:
 def _stylesheet() -> Any:
     """The page rules and field styles, parsed once per thread (not on every render)."""
     return _engine().stylesheet
+
+
+def embed_signature(plans: list[DocumentPlan], png: bytes) -> None:
+    """Put the resident's signature image (PNG, from the tablet) into every signature box of ``plans``."""
+    uri = "data:image/png;base64," + base64.b64encode(png).decode()
+    for plan in plans:
+        boxes = [r.box for r in plan.signatures if r.box[2] > 0 and r.box[3] > 0]
+        if not boxes or not plan.html.endswith("</section>"):
+            continue
+        images = "".join(
+            f'<img class="sig-img" alt="" src="{uri}" '
+            f'style="{_style(x + 0.5, y + min(2.5, h / 4), w - 1, h - min(3.0, h / 3))}">'
+            for x, y, w, h in boxes)
+        plan.html = plan.html[: -len("</section>")] + images + "</section>"
 
 
 def html_document(plans: list[DocumentPlan]) -> str:

@@ -87,6 +87,7 @@ def case_forms_view(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit": here,
             "reasons": {k: str(v) for k, v in src.REASONS.items()},
             "channels": channels.all_channels(),
+            "tablet_channel": channels.get("tablet") is not None,
             "issued": selectors.issued_documents(actor=request.user, case=case),
             "certificates": certificates,
             "cert_kinds": cert_kinds,

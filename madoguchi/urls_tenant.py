@@ -34,6 +34,7 @@ urlpatterns = [
     path("linkage/exports/", include("integration.exports.urls")),
     path("linkage/", include("integration.urls")),
     path("forms/", include("forms_builder.urls")),
+    path("tablet/", include("forms_builder.tablet.urls")),
     path("navi/", include("navigation.urls")),
     path("audit/", include("audit.urls")),
     path("mynacard/", include("mynacard.urls")),

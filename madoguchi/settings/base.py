@@ -86,6 +86,7 @@ TENANT_APPS = [
     "navigation",
     "navigation.cases",
     "forms_builder",
+    "forms_builder.tablet",
     "mynacard",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -285,6 +286,8 @@ MYNACARD_TRUST_DIR = Path(env("MADOGUCHI_CARD_TRUST_DIR", str(BASE_DIR / "var" /
 MYNACARD_ALLOW_TEST_ANCHORS = env_bool("MADOGUCHI_CARD_ALLOW_TEST_ANCHORS", True)
 MYNACARD_REVOCATION = env("MADOGUCHI_JPKI_REVOCATION", "crl_file")
 # Card data of a case is deleted this many hours after the read (and when its case is deleted).
+# The resident's tablet at a desk: how long a paired tablet's session lasts before it must be paired again.
+TABLET_SESSION_HOURS = float(env("MADOGUCHI_TABLET_SESSION_HOURS", "12"))
 MYNACARD_RETENTION_HOURS = int(env("MADOGUCHI_CARD_RETENTION_HOURS", "12"))
 
 # ---------------------------------------------------------------------------------------------
