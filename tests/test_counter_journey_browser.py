@@ -1,0 +1,42 @@
+"""The family-of-three 転入 journey across two counters in Chromium (issue 17): login, counter, search, three
+newcomers, 転入 and its date, the interview, every procedure's status, a memo, hand-off, resume at the second
+counter, close. Counts clicks, keystrokes and full page loads (rules in tests/journey.py): the journey fails
+above 40 clicks or 8 full page loads (it took 106 clicks and about 28 loads before)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import journey
+from tests.conftest import in_tenant
+
+pytestmark = [pytest.mark.browser, pytest.mark.schema]
+
+MAX_CLICKS = 40
+MAX_LOADS = 8
+
+
+def test_family_of_three_moving_in_across_two_counters(live_server_mt, browser, page, fresh_municipality,
+                                                        django_db_blocker):
+    from playwright.sync_api import expect
+
+    city = fresh_municipality(areas=journey.ALL_AREAS)
+    journey.setup_city(city, django_db_blocker, in_tenant)
+    counts = journey.run(server=live_server_mt, slug=city.slug, browser=browser, page=page, expect=expect)
+
+    steps = "\n".join(f"{name}: clicks {c}, keystrokes {k}, loads {n}" for name, c, k, n in counts.steps)
+    print(steps)  # noqa: T201
+    assert counts.status_changes >= 3, steps  # the statuses were set one by one at A, not skipped
+    assert counts.clicks <= MAX_CLICKS, steps
+    assert counts.loads <= MAX_LOADS, steps
+    # The case is closed with every procedure done or not needed (with its reason), at both counters.
+    from navigation.cases.models import Case
+
+    with django_db_blocker.unblock(), in_tenant(city):
+        case = Case.objects.get()
+        assert case.status == "closed"
+        assert {p.name for p in case.persons.all()} == {name for name, *_rest in journey.FAMILY}
+        statuses = {(p.procedure_code, p.status) for p in case.procedures.filter(determined=True)}
+        assert {status for _code, status in statuses} <= {"done", "not_needed"}
+        assert ("juki_tennyu", "done") in statuses and ("kokuho_kanyu", "done") in statuses
+        assert case.handoffs.count() == 1
