@@ -39,4 +39,7 @@ def test_family_of_three_moving_in_across_two_counters(live_server_mt, browser, 
         statuses = {(p.procedure_code, p.status) for p in case.procedures.filter(determined=True)}
         assert {status for _code, status in statuses} <= {"done", "not_needed"}
         assert ("juki_tennyu", "done") in statuses and ("kokuho_kanyu", "done") in statuses
+        # The one status chosen for the household's 転入届 (and 国保) applied to each person's row.
+        assert case.procedures.filter(procedure_code="juki_tennyu", status="done").count() == 3
+        assert case.procedures.filter(procedure_code="kokuho_kanyu", status="done").count() == 3
         assert case.handoffs.count() == 1
