@@ -13,7 +13,6 @@ Card reads, forms and signing are not part of this journey.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -54,6 +53,8 @@ class Counts:
     loads: int = 0
     steps: list[tuple[str, int, int, int]] = field(default_factory=list)
     status_changes: int = 0
+    # bench only: server time (Server-Timing) and browser round trip of htmx status changes, in ms
+    timings: dict[str, list[float]] = field(default_factory=dict)
 
     def mark(self, step: str) -> None:
         """Cumulative figures at the end of a step (printed by the bench, shown when the test fails)."""
@@ -158,8 +159,10 @@ def set_statuses_here(staff: Staff, other_counter: str) -> None:
         page.locator(f"#{row_id} .cases-proc__status").filter(has_text=expected).wait_for()
 
 
-def run(*, server, slug: str, browser, page, expect) -> Counts:  # noqa: ANN001, C901
-    """The whole journey; returns the counts. ``expect`` is playwright.sync_api.expect."""
+def run(*, server, slug: str, browser, page, expect, time_status_changes: int = 0) -> Counts:  # noqa: ANN001, C901
+    """The whole journey; returns the counts. ``expect`` is playwright.sync_api.expect. With
+    ``time_status_changes`` (the bench), counter B also times that many htmx status changes of one procedure
+    and of one household act before finishing (not counted as clicks)."""
     counts = Counts()
     a = Staff(page, counts)
 
@@ -249,6 +252,8 @@ def run(*, server, slug: str, browser, page, expect) -> Counts:  # noqa: ANN001,
         expect(page_b.locator("#memos")).to_contain_text(MEMO)
         counts.mark("resume (B)")
 
+        if time_status_changes:
+            counts.timings = time_status_changes_at(page_b, time_status_changes)
         # What this counter does, in one action.
         b.click(page_b.get_by_role("button", name=re.compile(r"この窓口（保険年金窓口）の手続 \d+ 件をすべて完了")))
         expect(page_b.locator("#persons-message")).to_contain_text("件の手続を「完了」にしました")
@@ -264,24 +269,39 @@ def run(*, server, slug: str, browser, page, expect) -> Counts:  # noqa: ANN001,
     return counts
 
 
-def time_status_changes(page, case_url: str, procedure_path: str, n: int) -> list[float]:  # noqa: ANN001
-    """Server time (ms, the Server-Timing header) of ``n`` htmx status changes of one procedure."""
-    started = time.perf_counter()
-    result = page.evaluate(
-        """async ([path, n]) => {
-          const token = document.querySelector('meta[name="csrf-token"]').content;
-          const out = [];
-          for (let i = 0; i < n; i++) {
-            const body = new URLSearchParams({status: i % 2 ? "todo" : "doing", reason: ""});
-            const r = await fetch(path, {method: "POST", body, headers: {"HX-Request": "true", "X-CSRFToken": token}});
-            const timing = r.headers.get("Server-Timing") || "";
-            const m = timing.match(/dur=([0-9.]+)/);
-            out.push(m ? parseFloat(m[1]) : NaN);
-            await r.text();
-          }
-          return out;
-        }""",
-        [procedure_path, n],
-    )
-    _ = started, case_url
-    return result
+def time_status_changes_at(page, n: int) -> dict[str, list[float]]:  # noqa: ANN001
+    """``n`` htmx status changes (対応中 ⇄ 未対応) of one procedure row and of one household act, posted as the
+    row's form posts them; the server time comes from the Server-Timing header."""
+    out: dict[str, list[float]] = {}
+    for kind, selector in (("one procedure", "tr.cases-proc:not(.cases-proc--act)"),
+                           ("household act (3 rows)", "tr.cases-proc--act")):
+        row = page.locator(selector).first
+        form = row.locator("form.cases-proc__form")
+        path = form.get_attribute("action")
+        group = [g.get_attribute("value") for g in form.locator("input[name=group]").all()]
+        original = [form.locator("select[name=status]").input_value(), form.locator("input[name=reason]").input_value()]
+        result = page.evaluate(
+            """async ([path, group, n, original]) => {
+              const token = document.querySelector('meta[name="csrf-token"]').content;
+              const server = [], browser = [];
+              for (let i = 0; i < n; i++) {
+                const body = new URLSearchParams({status: i % 2 ? "todo" : "doing", reason: ""});
+                for (const g of group) body.append("group", g);
+                const t0 = performance.now();
+                const r = await fetch(path, {method: "POST", body,
+                                             headers: {"HX-Request": "true", "X-CSRFToken": token}});
+                await r.text();
+                browser.push(performance.now() - t0);
+                const m = (r.headers.get("Server-Timing") || "").match(/dur=([0-9.]+)/);
+                server.push(m ? parseFloat(m[1]) : NaN);
+                if (!r.ok) throw new Error("status change refused: " + r.status);
+              }
+              const back = new URLSearchParams({status: original[0], reason: original[1]});  // as it was
+              for (const g of group) back.append("group", g);
+              await fetch(path, {method: "POST", body: back, headers: {"HX-Request": "true", "X-CSRFToken": token}});
+              return [server, browser];
+            }""",
+            [path, group, n, original],
+        )
+        out[f"{kind}: server"], out[f"{kind}: browser round trip"] = result
+    return out
