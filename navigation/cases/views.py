@@ -338,21 +338,22 @@ def case_procedure_view(request: HttpRequest, pk: int, proc_pk: int) -> HttpResp
 
         return _case_post(request, pk, act, f"proc-{proc_pk}")
     case = _case_or_404(request, pk)
-    procedure = get_object_or_404(CaseProcedure, pk=proc_pk, case=case)
+    # One read of the row (with what it shows); the service saves this same instance.
+    procedure = get_object_or_404(CaseProcedure.objects.select_related("counter", "department"), pk=proc_pk,
+                                  case=case)
+    procedure.case = case  # already read: the service locks it without reading it twice
     context = {"case": case, "proc": procedure, "status_form": ProcedureStatusForm(), "can_edit": True}
     group = _group_ids(request, proc_pk)
-    if group:
-        context["act"] = _household_act(case, group)
     try:
-        context["proc_message"] = _procedure_set(request, case, proc_pk)
-        context["proc"] = CaseProcedure.objects.select_related("counter", "department").get(pk=proc_pk)
-        if group:
-            context["act"] = _household_act(case, group)
+        context["proc_message"] = _procedure_set(request, case, proc_pk, procedure=procedure)
     except (ValidationError, PermissionDenied) as exc:
         context["proc_error"] = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         context["submitted_status"] = request.POST.get("status", "")
         context["submitted_reason"] = request.POST.get("reason", "")
         context["can_edit"] = not isinstance(exc, PermissionDenied)
+    if group:
+        context["act"] = _household_act(case, group)
+        context["proc"] = context["act"].proc if context["act"].procedures else procedure
     return render(request, "cases/_procedure_row.html", context)
 
 
@@ -367,8 +368,8 @@ def _household_act(case: Case, ids: list[int]) -> HouseholdAct:
         "counter", "department", "person").order_by("sort_order", "pk")))
 
 
-def _procedure_set(request: HttpRequest, case: Case, proc_pk: int) -> str:
-    procedure = get_object_or_404(CaseProcedure, pk=proc_pk, case=case)
+def _procedure_set(request: HttpRequest, case: Case, proc_pk: int, *, procedure: CaseProcedure | None = None) -> str:
+    procedure = procedure or get_object_or_404(CaseProcedure, pk=proc_pk, case=case)
     form = ProcedureStatusForm(request.POST)
     if not form.is_valid():
         raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
