@@ -40,6 +40,8 @@ def test_family_of_three_moving_in_across_two_counters(live_server_mt, browser, 
     assert counts.status_changes >= 3, steps  # the statuses were set one by one at A, not skipped
     assert counts.clicks <= MAX_CLICKS, steps
     assert counts.loads <= MAX_LOADS, steps
+    # Pages changed by htmx leave no copy of the screens (names, 宛名番号) in the browser's storage.
+    assert page.evaluate("window.localStorage.getItem('htmx-history-cache')") is None
     # The case is closed with every procedure done or not needed (with its reason), at both counters.
     from navigation.cases.models import Case
 
