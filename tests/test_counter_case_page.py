@@ -56,6 +56,11 @@ def test_household_act_shows_once_with_its_persons(people, moving_in, tenant_a):
     assert all(f'name="group" value="{row.pk}"' in act for row in rows)
     # Per person (not one act): 子ども医療費 / 学齢簿 of the child only; 印鑑登録 etc. are never grouped.
     assert html.count('data-code="kodomo_iryou"') == 1
+    # Each person still names the act they are part of, and their 「すべて完了」 counts its row too.
+    father = html[html.index("転入 太郎 <span"):html.index("転入 花子 <span")]
+    assert "世帯でまとめて行う手続：転入届（未対応）" in father
+    own = moving_in.procedures.filter(person__name="転入 太郎", determined=True, status__in=["todo", "doing"])
+    assert f"転入 太郎 さんの手続 {own.count()} 件をすべて完了" in father
 
 
 def test_one_status_applies_to_every_persons_row_and_each_is_audited(people, moving_in, tenant_a):

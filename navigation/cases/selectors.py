@@ -197,6 +197,13 @@ class CasePersonRow:
     person: CasePerson
     view: PersonView | None  # DV-aware mirror data (None for newcomers)
     procedures: list[CaseProcedure] = field(default_factory=list)
+    # This person's rows inside household acts (shown once for the household, not in ``procedures``).
+    in_acts: list[CaseProcedure] = field(default_factory=list)
+
+    @property
+    def open_count(self) -> int:
+        """What 「…さんの手続をすべて完了」 changes: every open row of the person, their household-act rows too."""
+        return sum(1 for p in [*self.procedures, *self.in_acts] if p.determined and p.status in ("todo", "doing"))
 
 
 @dataclass
@@ -245,6 +252,7 @@ def case_detail(*, actor: User, case_id: int, on: date | None = None) -> CaseDet
                 person=person,
                 view=views.get(person.atena_no),
                 procedures=[p for p in procedures if p.person_id == person.pk and p.pk not in grouped],
+                in_acts=[p for p in procedures if p.person_id == person.pk and p.pk in grouped],
             )
         )
     household: list[PersonView] = []
