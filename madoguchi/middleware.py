@@ -48,6 +48,8 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            # The server's own time for this request (browsers show it; bench/counter_journey_bench.py reads it).
+            response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
             user = getattr(request, "user", None)
             access_log.info(
                 "%s %s %s",

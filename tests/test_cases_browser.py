@@ -1,5 +1,6 @@
 """Browser (real Chromium, two staff at two counters): interview at A, hand-off, arrival at B without reload,
-resume with the answers intact, closing refused while a procedure is open, memo from A visible in B's search."""
+resume with the answers intact, closing refused while a procedure is open, memo from A visible in B's search.
+The counter screens change pages by htmx (hx-boost), so assertions wait for what they expect."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant, provisioned_counter
 
@@ -66,7 +68,7 @@ def test_interview_handoff_resume_close_and_memo(live_server_mt, browser, page, 
     try:
         _login_at(page_b, server, city, "hoken", "保険年金窓口")
         page_b.goto(server.url(city.slug, "/navi/cases/"))
-        assert page_b.get_by_text("この窓口の受付はありません。").is_visible()
+        expect(page_b.get_by_text("この窓口の受付はありません。")).to_be_visible()
 
         # Counter A: search by half-width kana, open a case, interview.
         _login_at(page, server, city, "uketsuke", "総合窓口 1番")
@@ -83,8 +85,8 @@ def test_interview_handoff_resume_close_and_memo(live_server_mt, browser, page, 
         page.get_by_role("button", name="イベントを保存して判定").click()
         page.get_by_label("国内の他の市区町村").check()
         page.get_by_role("button", name="回答を保存して判定").click()
-        assert page.get_by_text("確認することはありません（聞き取り完了）。").is_visible()
-        assert page.locator('[data-answer="case:moving_destination"]').inner_text() == "国内の他の市区町村"
+        expect(page.get_by_text("確認することはありません（聞き取り完了）。")).to_be_visible()
+        expect(page.locator('[data-answer="case:moving_destination"]')).to_have_text("国内の他の市区町村")
         assert axe_violations(page) == []
         # A status changes in place (htmx): choosing it is enough, the message appears beside the row.
         loads = []
@@ -110,14 +112,14 @@ def test_interview_handoff_resume_close_and_memo(live_server_mt, browser, page, 
         page.goto(server.url(city.slug, f"/navi/cases/persons/{atena_no}/"))
         page.get_by_role("textbox", name="メモ 必須").fill("年金の相談もしたいとのこと（A窓口より）")
         page.get_by_role("button", name="メモを保存").click()
-        assert page.get_by_text("年金の相談もしたいとのこと（A窓口より）").is_visible()
+        expect(page.get_by_text("年金の相談もしたいとのこと（A窓口より）")).to_be_visible()
 
         # Hand-off to B.
         page.goto(case_url)
         page.get_by_label("引継ぎ先の窓口").select_option(label="保険年金窓口")
         page.get_by_label("引継ぎメモ").fill("国保の資格喪失をお願いします")
         page.get_by_role("button", name="引き継ぐ").click()
-        assert page.get_by_text(re.compile("保険年金窓口」に引き継ぎました")).is_visible()
+        expect(page.get_by_text(re.compile("保険年金窓口」に引き継ぎました"))).to_be_visible()
 
         # B: the case appears in the queue by polling (no reload), then resume.
         row = page_b.locator(f'tr[data-case="{label}"]')
@@ -125,30 +127,30 @@ def test_interview_handoff_resume_close_and_memo(live_server_mt, browser, page, 
         assert "国保の資格喪失をお願いします" in row.inner_text()
         row.get_by_role("button", name=f"{label} を再開").click()
         page_b.wait_for_url(case_url)
-        assert page_b.locator('[data-answer="case:moving_destination"]').inner_text() == "国内の他の市区町村"
-        assert page_b.locator('tr[data-code="juki_tenshutsu"] .cases-proc__status').inner_text() == "完了"
+        expect(page_b.locator('[data-answer="case:moving_destination"]')).to_have_text("国内の他の市区町村")
+        expect(page_b.locator('tr[data-code="juki_tenshutsu"] .cases-proc__status')).to_have_text("完了")
 
         # Closing with an open procedure is refused (after the summary, at the confirmation).
         page_b.get_by_role("button", name="受付を完了する").click()
         page_b.get_by_role("button", name="完了を確定する").click()
-        assert page_b.get_by_text(re.compile("未完了の手続があるため受付を完了できません")).is_visible()
+        expect(page_b.get_by_text(re.compile("未完了の手続があるため受付を完了できません"))).to_be_visible()
         # Complete the remaining ones in one action, without a reload.
         page_b.get_by_role("button", name=re.compile("転出 予定子 さんの手続 \\d+ 件をすべて完了")).click()
         page_b.locator("#persons-message").wait_for()
         assert "件の手続を「完了」にしました" in page_b.locator("#persons-message").inner_text()
         assert page_b.locator("tr.cases-proc--todo").count() == 0
         page_b.get_by_role("button", name="受付を完了する").click()
-        assert page_b.get_by_role("heading", name=f"受付 {label} を完了します").is_visible()
-        assert "転出" in page_b.locator("#close-purpose").inner_text()
+        expect(page_b.get_by_role("heading", name=f"受付 {label} を完了します")).to_be_visible()
+        expect(page_b.locator("#close-purpose")).to_contain_text("転出")
         assert "転出届" in page_b.locator("#close-done").inner_text()
         assert axe_violations(page_b) == []
         page_b.get_by_role("button", name="完了を確定する").click()
-        assert page_b.get_by_text(re.compile(f"受付 {label} を完了しました")).is_visible()
+        expect(page_b.get_by_text(re.compile(f"受付 {label} を完了しました"))).to_be_visible()
 
         # B searches the person: A's memo is there.
         page_b.goto(server.url(city.slug, "/navi/cases/search/"))
         page_b.get_by_label("氏名・フリガナ").fill("転出予定子")
         page_b.get_by_role("button", name="検索").click()
-        assert page_b.get_by_text("年金の相談もしたいとのこと（A窓口より）").is_visible()
+        expect(page_b.get_by_text("年金の相談もしたいとのこと（A窓口より）")).to_be_visible()
     finally:
         context_b.close()

@@ -10,6 +10,7 @@ import time
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import override_settings
+from playwright.sync_api import expect
 
 from tenants.accounts.sessions import DEADLINE_KEY, PENDING_KEY
 from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant, staff_client, wait_until
@@ -144,5 +145,6 @@ def test_warning_extension_expiry_and_a_memo_kept_in_the_browser(live_server_mt,
     assert page.get_by_role("textbox", name="メモ 必須").input_value() == memo
     assert "送信できなかった内容を戻しました" in page.locator(".alert--warning[role='alert']").first.inner_text()
     page.get_by_role("button", name="メモを保存").click()
-    assert page.get_by_text("年金の相談もしたいとのこと（期限切れの後に保存）").is_visible()
+    # the person page's forms change the page by htmx (hx-boost): wait for the saved memo
+    expect(page.get_by_text("年金の相談もしたいとのこと（期限切れの後に保存）")).to_be_visible()
     assert axe_violations(page) == []

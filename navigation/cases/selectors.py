@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from audit.services import record
 from integration.models import Resident
 from integration.selectors import PersonView, household_members, person_views
+from navigation.cases.grouping import HouseholdAct, household_acts
 from navigation.cases.models import (
     Case,
     CaseHandoff,
@@ -196,6 +197,13 @@ class CasePersonRow:
     person: CasePerson
     view: PersonView | None  # DV-aware mirror data (None for newcomers)
     procedures: list[CaseProcedure] = field(default_factory=list)
+    # This person's rows inside household acts (shown once for the household, not in ``procedures``).
+    in_acts: list[CaseProcedure] = field(default_factory=list)
+
+    @property
+    def open_count(self) -> int:
+        """What 「…さんの手続をすべて完了」 changes: every open row of the person, their household-act rows too."""
+        return sum(1 for p in [*self.procedures, *self.in_acts] if p.determined and p.status in ("todo", "doing"))
 
 
 @dataclass
@@ -208,6 +216,8 @@ class CaseDetail:
     household: list[PersonView]
     case_procedures: list[CaseProcedure] = field(default_factory=list)  # for the whole case / household
     pending: list[dict] = field(default_factory=list)  # procedures still depending on an unanswered question
+    # Procedures that are one act for several persons (navigation.cases.grouping): shown once, not per person.
+    household_acts: list[HouseholdAct] = field(default_factory=list)
 
 
 def case_get(*, actor: User, case_id: int) -> Case:
@@ -232,14 +242,17 @@ def case_detail(*, actor: User, case_id: int, on: date | None = None) -> CaseDet
             list(Resident.objects.filter(atena_no__in=[p.atena_no for p in persons if p.atena_no])), on=on
         )
     }
-    procedures = list(case.procedures.select_related("counter", "department", "updated_by"))
+    procedures = list(case.procedures.select_related("counter", "department", "updated_by", "person"))
+    acts = household_acts(procedures)
+    grouped = {pk for act in acts for pk in act.ids}
     rows = []
     for person in persons:
         rows.append(
             CasePersonRow(
                 person=person,
                 view=views.get(person.atena_no),
-                procedures=[p for p in procedures if p.person_id == person.pk],
+                procedures=[p for p in procedures if p.person_id == person.pk and p.pk not in grouped],
+                in_acts=[p for p in procedures if p.person_id == person.pk and p.pk in grouped],
             )
         )
     household: list[PersonView] = []
@@ -267,6 +280,7 @@ def case_detail(*, actor: User, case_id: int, on: date | None = None) -> CaseDet
         household=household,
         case_procedures=[p for p in procedures if p.person_id is None],
         pending=[item for item in (case.determination or {}).get("procedures", []) if item.get("status") == "pending"],
+        household_acts=acts,
     )
 
 
@@ -370,3 +384,41 @@ def newcomer_duplicate(*, actor: User, name: str, birth_date: date | None, case:
             return _("%(name)s さん（%(birth)s生）は受付 %(label)s で受付中です。") % {
                 "name": person.name, "birth": birth_date.isoformat(), "label": person.case.label}
     return ""
+
+
+def procedures_open_at(*, detail: CaseDetail, counter: Counter | None) -> int:
+    """How many procedures of the case this counter can finish now: 未対応・対応中 in its charge, and those sent
+    to it (「他窓口へ」 this counter) — what 「この窓口の手続をすべて完了」 changes."""
+    if counter is None:
+        return 0
+    rows = [p for row in detail.persons for p in row.procedures] + list(detail.case_procedures)
+    rows += [p for act in detail.household_acts for p in act.procedures]
+    return sum(1 for p in rows if p.determined and p.counter_id == counter.pk
+               and p.status in ("todo", "doing", "elsewhere"))
+
+
+@dataclass(frozen=True)
+class NextStep:
+    key: str  # resume | events | answers | procedures | handoff | close
+    label: str
+    anchor: str
+
+
+def case_next_step(*, case: Case, counter: Counter | None, can_edit: bool, can_resume: bool, questions: bool,
+                   unresolved: list[CaseProcedure], counter_open: int) -> NextStep | None:
+    """The one next step of the case at this counter (its button is the page's only primary one):
+    再開 → イベント → 質問に答える → 手続を確認 → 引き継ぐ（他の窓口の手続が残る）/ 受付を完了."""
+    if can_resume:
+        return NextStep("resume", _("この窓口で再開する"), "main")
+    if not can_edit:
+        return None
+    if not case.events:
+        return NextStep("events", _("ライフイベントと異動日を選んで判定する"), "interview")
+    if questions:
+        return NextStep("answers", _("確認することに答える"), "interview")
+    here = getattr(counter, "pk", None)
+    if counter_open or any(p.counter_id in (None, here) and p.status in ("todo", "doing") for p in unresolved):
+        return NextStep("procedures", _("手続の状態を確認する"), "persons")
+    if unresolved:
+        return NextStep("handoff", _("残りの手続の窓口へ引き継ぐ"), "handoff")
+    return NextStep("close", _("受付を完了する"), "close")

@@ -586,23 +586,54 @@ def case_procedures_complete(
     only_this_counter: bool = False,
 ) -> list[CaseProcedure]:
     """Mark every open (未対応・対応中) procedure of the case 完了 in one action: those of one person, or those
-    this counter is in charge of. Each change goes through ``case_procedure_set_status`` (checks, audit).
-    「他窓口へ」 stays for the other counter to finish; 「不要」 needs a reason and is never implied."""
+    this counter is in charge of, including those sent here (「他窓口へ」 this counter). Each change is checked
+    and audited as one (``_status_apply``, under the case's lock taken once). A person's 「他窓口へ」 stays for
+    that counter to finish;
+    「不要」 needs a reason and is never implied."""
     case = _locked(case)
     _require_serving_here(actor=actor, case=case, counter=counter)
-    procedures = case.procedures.filter(determined=True,
-                                        status__in=[ProcedureStatus.TODO, ProcedureStatus.DOING])
+    open_statuses = [ProcedureStatus.TODO, ProcedureStatus.DOING]
+    procedures = case.procedures.filter(determined=True)
     if person_id is not None:
         if not case.persons.filter(pk=person_id).exists():
             raise ValidationError(_("この受付の人ではありません。"))
-        procedures = procedures.filter(person_id=person_id)
+        procedures = procedures.filter(person_id=person_id, status__in=open_statuses)
     elif only_this_counter:
-        procedures = procedures.filter(counter=counter)
+        # What was sent here (「他窓口へ」 this counter) is this counter's to finish, as is what it is in charge of.
+        procedures = procedures.filter(counter=counter, status__in=[*open_statuses, ProcedureStatus.ELSEWHERE])
     else:
         raise ValidationError(_("完了にする範囲（人または窓口）を選んでください。"))
-    return [case_procedure_set_status(actor=actor, counter=counter, procedure=procedure,
-                                      status=ProcedureStatus.DONE)
+    return [_status_apply(actor=actor, case=case, procedure=procedure, status=ProcedureStatus.DONE, reason="",
+                          to_counter=None)
             for procedure in procedures.order_by("sort_order", "pk")]
+
+
+@transaction.atomic
+def case_household_act_set_status(
+    *,
+    actor: User,
+    counter: Counter | None,
+    case: Case,
+    procedure_ids: list[int],
+    status: str,
+    reason: str = "",
+    to_counter: Counter | None = None,
+) -> list[CaseProcedure]:
+    """One status for every person's row of a procedure that is one act for the household
+    (``navigation.cases.grouping``): all rows change, each checked and audited as one procedure, or none."""
+    from navigation.cases.grouping import is_household_act
+
+    case = _locked(case)
+    _require_serving_here(actor=actor, case=case, counter=counter)
+    procedures = list(case.procedures.filter(pk__in=procedure_ids).order_by("sort_order", "pk"))
+    codes = {p.procedure_code for p in procedures}
+    if (len(procedures) != len(set(procedure_ids)) or len(codes) != 1 or not is_household_act(codes.pop())
+            or any(p.person_id is None for p in procedures)):
+        raise ValidationError({"group": _("まとめて変更できる手続ではありません。画面を読み込み直してください。")})
+    # The case is locked and the counter checked once; each row is validated, saved and audited as one.
+    return [_status_apply(actor=actor, case=case, procedure=procedure, status=status, reason=reason,
+                          to_counter=to_counter)
+            for procedure in procedures]
 
 
 @transaction.atomic
@@ -617,6 +648,13 @@ def case_procedure_set_status(
 ) -> CaseProcedure:
     case = _locked(procedure.case)
     _require_serving_here(actor=actor, case=case, counter=counter)
+    return _status_apply(actor=actor, case=case, procedure=procedure, status=status, reason=reason,
+                         to_counter=to_counter)
+
+
+def _status_apply(*, actor: User, case: Case, procedure: CaseProcedure, status: str, reason: str,
+                  to_counter: Counter | None) -> CaseProcedure:
+    """Validate, save and audit one row's status (the caller holds the case's lock and checked the counter)."""
     if status not in ProcedureStatus.values:
         raise ValidationError({"status": _("状態を選んでください。")})
     reason = (reason or "").strip()

@@ -24,6 +24,7 @@ from navigation.cases.forms import (
     ProcedureStatusForm,
     SearchForm,
 )
+from navigation.cases.grouping import HouseholdAct
 from navigation.cases.models import Case, CasePerson, CaseProcedure, QueueState
 
 
@@ -179,12 +180,25 @@ def _case_page(request: HttpRequest, pk: int, extra: dict | None = None) -> Http
     except navi.NavigationUnavailable as exc:
         event_choices, questions, answer_rows, navi_error = [], [], [], str(exc)
     here = request.counter is not None and case.current_counter_id == request.counter.pk and case.is_open
+    can_edit = here and case.queue_state == QueueState.SERVING
+    unresolved = services.unresolved_procedures(case=case)
+    counter_open = selectors.procedures_open_at(detail=detail, counter=request.counter)
+    step = selectors.case_next_step(
+        case=case, counter=request.counter, can_edit=can_edit,
+        can_resume=here and case.queue_state == QueueState.WAITING, questions=bool(questions),
+        unresolved=unresolved, counter_open=counter_open)
+    handoff_counters = selectors.counters_for_handoff(case=case)
+    elsewhere = next((p.counter_id for p in unresolved
+                      if p.counter_id and p.counter_id != getattr(request.counter, "pk", None)), None)
     context = {
         "detail": detail,
         "case": case,
         "navi_error": navi_error,
-        "can_edit": here and case.queue_state == QueueState.SERVING,
+        "can_edit": can_edit,
         "can_resume": here and case.queue_state == QueueState.WAITING,
+        "next_step": step,
+        # The newcomer form stays open while a family of newcomers is being entered (before any event).
+        "newcomers_only": not case.events and all(row.person.is_newcomer for row in detail.persons),
         "events_form": EventsForm(
             choices=event_choices, initial={"events": case.events, "event_date": case.event_date}
         ),
@@ -192,18 +206,16 @@ def _case_page(request: HttpRequest, pk: int, extra: dict | None = None) -> Http
         "answer_rows": answer_rows,
         "answers_form": AnswersForm(questions=questions, answers=navi.answers_flat(case.answers or {})),
         "newcomer_form": NewcomerForm(),
-        "handoff_form": HandoffForm(counters=selectors.counters_for_handoff(case=case)),
+        # Preselected: the counter in charge of the first procedure still open elsewhere.
+        "handoff_form": HandoffForm(counters=handoff_counters,
+                                    initial={"to_counter": elsewhere} if elsewhere else None),
         "close_form": CloseForm(),
         "memo_form": MemoForm(),
         "status_form": ProcedureStatusForm(),
-        "unresolved": services.unresolved_procedures(case=case),
+        "unresolved": unresolved,
         "search_form": SearchForm(),
         "handback": handback.handback_summary_rows(case=case) if not case.is_open else None,
-        "counter_open": sum(1 for row in detail.persons for p in row.procedures
-                            if p.determined and p.status in ("todo", "doing") and request.counter is not None
-                            and p.counter_id == request.counter.pk)
-        + sum(1 for p in detail.case_procedures if p.determined and p.status in ("todo", "doing")
-              and request.counter is not None and p.counter_id == request.counter.pk),
+        "counter_open": counter_open,
         **(extra or {}),
     }
     return render(request, "cases/case.html", context)
@@ -326,24 +338,49 @@ def case_procedure_view(request: HttpRequest, pk: int, proc_pk: int) -> HttpResp
 
         return _case_post(request, pk, act, f"proc-{proc_pk}")
     case = _case_or_404(request, pk)
-    procedure = get_object_or_404(CaseProcedure, pk=proc_pk, case=case)
+    # One read of the row (with what it shows); the service saves this same instance.
+    procedure = get_object_or_404(CaseProcedure.objects.select_related("counter", "department"), pk=proc_pk,
+                                  case=case)
+    procedure.case = case  # already read: the service locks it without reading it twice
     context = {"case": case, "proc": procedure, "status_form": ProcedureStatusForm(), "can_edit": True}
+    group = _group_ids(request, proc_pk)
     try:
-        context["proc_message"] = _procedure_set(request, case, proc_pk)
-        context["proc"] = CaseProcedure.objects.select_related("counter", "department").get(pk=proc_pk)
+        context["proc_message"] = _procedure_set(request, case, proc_pk, procedure=procedure)
     except (ValidationError, PermissionDenied) as exc:
         context["proc_error"] = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         context["submitted_status"] = request.POST.get("status", "")
         context["submitted_reason"] = request.POST.get("reason", "")
         context["can_edit"] = not isinstance(exc, PermissionDenied)
+    if group:
+        context["act"] = _household_act(case, group)
+        context["proc"] = context["act"].proc if context["act"].procedures else procedure
     return render(request, "cases/_procedure_row.html", context)
 
 
-def _procedure_set(request: HttpRequest, case: Case, proc_pk: int) -> str:
-    procedure = get_object_or_404(CaseProcedure, pk=proc_pk, case=case)
+def _group_ids(request: HttpRequest, proc_pk: int) -> list[int]:
+    """The rows of a household act posted with its form (``group``), the row itself included."""
+    ids = [int(v) for v in request.POST.getlist("group") if v.isdigit()]
+    return ids if proc_pk in ids and len(ids) > 1 else []
+
+
+def _household_act(case: Case, ids: list[int]) -> HouseholdAct:
+    return HouseholdAct(procedures=list(case.procedures.filter(pk__in=ids).select_related(
+        "counter", "department", "person").order_by("sort_order", "pk")))
+
+
+def _procedure_set(request: HttpRequest, case: Case, proc_pk: int, *, procedure: CaseProcedure | None = None) -> str:
+    procedure = procedure or get_object_or_404(CaseProcedure, pk=proc_pk, case=case)
     form = ProcedureStatusForm(request.POST)
     if not form.is_valid():
         raise ValidationError([f"{form.fields[f].label}：{' '.join(e)}" for f, e in form.errors.items()])
+    group = _group_ids(request, proc_pk)
+    if group:
+        changed = services.case_household_act_set_status(
+            actor=request.user, counter=request.counter, case=case, procedure_ids=group,
+            status=form.cleaned_data["status"], reason=form.cleaned_data["reason"],
+            to_counter=form.cleaned_data["to_counter"])
+        return _("「%(name)s」（%(n)d 人分）を「%(status)s」にしました。") % {
+            "name": changed[0].name, "n": len(changed), "status": changed[0].get_status_display()}
     procedure = services.case_procedure_set_status(
         actor=request.user,
         counter=request.counter,

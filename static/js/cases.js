@@ -26,11 +26,33 @@
       if (message) { message.setAttribute("tabindex", "-1"); message.focus(); }
     }
   });
-  // The search page: focus the first field when there are no results yet.
-  document.addEventListener("DOMContentLoaded", function () {
+  // Counter screens move between each other without full page loads (hx-boost on .cases-page): a refused
+  // form (400 with its typed values and messages) is shown like a page, not dropped as an htmx error.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (detail.boosted && detail.xhr && detail.xhr.status === 400) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+  // After a boosted page change, put the keyboard where a full load would (first error, else the page).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!event.detail.boosted) { return; }
+    var invalid = document.querySelector('[aria-invalid="true"]');
+    var alert = document.querySelector('[role="alert"]');
+    var main = document.getElementById("main");
+    if (invalid) { invalid.focus(); }
+    else if (alert) { alert.setAttribute("tabindex", "-1"); alert.focus(); }
+    else if (!focusSearch() && main) { main.focus({ preventScroll: true }); }
+  });
+  function focusSearch() {
     var box = document.getElementById("id_q");
     if (box && !document.querySelector(".cases-results") && !document.querySelector('[role="alert"]')) {
       box.focus();
+      return true;
     }
-  });
+    return false;
+  }
+  // The search page: focus the first field when there are no results yet.
+  document.addEventListener("DOMContentLoaded", focusSearch);
 })();

@@ -3,7 +3,8 @@
 - A signed-in session has a deadline (``SESSION_COOKIE_AGE`` after sign-in or the last extension). Polling
   does not move it: a screen left open still expires. The page warns ``SESSION_WARNING_SECONDS`` before the
   deadline and offers to extend it (``session_extend_view``).
-- After the deadline an htmx request (the queue poll) gets a small 「ログインし直してください」 panel with status
+- After the deadline a boosted page change (``HX-Boosted``) is sent to the login page as a whole
+  (``HX-Redirect``); any other htmx request (the queue poll) gets a small 「ログインし直してください」 panel with status
   286, which also stops htmx polling, instead of the login page swapped into the panel.
 - A form posted after the deadline is kept: its text fields are stored in the new anonymous session, the
   login returns to the page the form was on (never to a POST-only URL), and the page puts the text back.
@@ -124,6 +125,12 @@ class SessionDeadlineMiddleware:
         login = resolve_url(settings.LOGIN_URL)
         target = page or (request.get_full_path() if request.method == "GET" else "")
         url = f"{login}?{urlencode({'next': target})}" if target else login
+        if htmx and request.headers.get("HX-Boosted") == "true":
+            # A boosted page change (the counter screens move between pages without full loads): the
+            # whole browser goes to the login page, which then returns to the page the form was on.
+            expired = HttpResponse(status=200)
+            expired["HX-Redirect"] = url
+            return expired
         if htmx:
             html = render_to_string("accounts/_login_again.html", {"login_url": url}, request=request)
             expired = HttpResponse(html, status=286)  # 286: htmx stops polling

@@ -75,8 +75,8 @@ def select_counter_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"「{counter.name}」で業務を開始します（この端末で前回使った窓口）。")
             return redirect(_after_counter())
-    form = CounterSelectForm(request.POST or None, queryset=counters,
-                             initial={"counter": getattr(request.counter, "pk", None)})
+    preselected = getattr(request.counter, "pk", None) or _likely_counter(request, counters)
+    form = CounterSelectForm(request.POST or None, queryset=counters, initial={"counter": preselected})
     if request.method == "POST" and form.is_valid():
         try:
             counter = services.counter_select(request=request, counter_id=form.cleaned_data["counter"].pk)
@@ -90,6 +90,17 @@ def select_counter_view(request: HttpRequest) -> HttpResponse:
                                        secure=settings.SESSION_COOKIE_SECURE)
             return response
     return render(request, "accounts/select_counter.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _likely_counter(request: HttpRequest, counters) -> int | None:  # noqa: ANN001
+    """First time in this browser: preselect the only counter this staff member may use, else the only one of
+    their department, so that 「この窓口で開始」 is one click (nothing is chosen when it is ambiguous)."""
+    ids = list(counters.values_list("pk", "department_id")[:50])
+    if len(ids) == 1:
+        return ids[0][0]
+    department = getattr(request.user, "department_id", None)
+    mine = [pk for pk, dept in ids if department is not None and dept == department]
+    return mine[0] if len(mine) == 1 else None
 
 
 COUNTER_COOKIE_SALT = "madoguchi.counter"
