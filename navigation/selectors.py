@@ -202,7 +202,7 @@ TRY_RELATIONSHIPS = ("世帯主", "妻", "夫", "子", "父", "母", "子の妻"
                      "祖父", "祖母", "縁故者", "同居人")
 
 
-ADDRESS_PART_LABELS = {"code": _("町字コード"), "town": _("町字"), "postcode": _("郵便番号")}
+ADDRESS_PART_LABELS = {"code": _lazy("町字コード"), "town": _lazy("町字"), "postcode": _lazy("郵便番号")}
 
 
 def _answer_vars() -> list[dict[str, str]]:
