@@ -46,6 +46,11 @@ DEMO_COUNTERS = (
 )
 
 
+def _prefixes(name: str) -> list[str]:
+    """A demo counter's name and the catalogue names it extends (「総合窓口 1番」 → 「総合窓口」)."""
+    return [name, name.split(" ")[0]] if " " in name else [name]
+
+
 def seed_city(city: DemoCity, *, catalogue: bool = True) -> tuple[Municipality, bool]:
     """Provision one demo city (if missing) with departments, counters, staff and (optionally) the
     default procedure catalogue. Idempotent."""
@@ -61,7 +66,17 @@ def seed_city(city: DemoCity, *, catalogue: bool = True) -> tuple[Municipality, 
         departments = {}
         for name in {dept for *_, dept in DEMO_STAFF} | {dept for *_, dept in DEMO_COUNTERS}:
             departments[name], _ = Department.objects.get_or_create(name=name)
+        demo_names = {name for name, *_ in DEMO_COUNTERS}
         for name, kind, location, dept in DEMO_COUNTERS:
+            # Provisioning created the catalogue's counters (総合窓口, 保険年金窓口 …) and mapped them: the demo
+            # names the provisioned one (総合窓口 → 総合窓口 1番) instead of adding a second counter beside it,
+            # so the catalogue's procedures land at the counter the demo staff work at.
+            provisioned = (Counter.objects.filter(name__in=[n for n in _prefixes(name) if n not in demo_names])
+                           .order_by("pk").first())
+            if provisioned is not None and not Counter.objects.filter(name=name).exists():
+                provisioned.name, provisioned.kind, provisioned.location = name, kind, location
+                provisioned.department = departments[dept]
+                provisioned.save()
             Counter.objects.get_or_create(
                 name=name, defaults={"kind": kind, "location": location, "department": departments[dept]}
             )

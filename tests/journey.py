@@ -31,14 +31,17 @@ HANDOFF_NOTE = "国保の加入をお願いします"
 def setup_city(city, django_db_blocker, in_tenant) -> None:  # noqa: ANN001
     """Two counters (総合窓口 1番 and 保険年金窓口), one member of staff each, the default catalogue — committed."""
     from navigation.services import catalogue_install_default
-    from tenants.accounts.models import Counter, Department
+    from tenants.accounts.models import Counter
     from tenants.accounts.services import staff_create
 
     with django_db_blocker.unblock(), in_tenant(city):
-        shimin = Department.objects.create(name="市民課")
-        hoken = Department.objects.create(name="保険年金課")
-        Counter.objects.create(name="総合窓口 1番", department=shimin, sort_order=1)
-        Counter.objects.create(name="保険年金窓口", department=hoken, sort_order=2, kind=Counter.Kind.BUSINESS)
+        # Provisioning created the catalogue's counters (総合窓口 in 市民課, 保険年金窓口 in 保険年金課); the
+        # municipality names its general counter as the journey expects.
+        general = Counter.objects.get(name="総合窓口")
+        general.name, general.sort_order = "総合窓口 1番", 1
+        general.save()
+        hoken_counter = Counter.objects.get(name="保険年金窓口")
+        shimin, hoken = general.department, hoken_counter.department
         staff_create(actor=None, username="uketsuke", password=PASSWORD_OF_STAFF, display_name="受付 一郎",
                      areas=ALL_AREAS, department=shimin)
         staff_create(actor=None, username="hoken", password=PASSWORD_OF_STAFF, display_name="保険 花子",

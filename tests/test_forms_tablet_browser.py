@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant
+from tests.conftest import PASSWORD, axe_violations, browser_login, in_tenant, provisioned_counter
 
 pytestmark = [pytest.mark.browser, pytest.mark.schema]
 NAME = "髙橋 𠮷子"
@@ -21,12 +21,12 @@ def _setup(city, django_db_blocker) -> int:
     from forms_builder.services import templates_install_defaults
     from navigation.cases.services import case_answers_update, case_open
     from navigation.services import catalogue_install_default
-    from tenants.accounts.models import Counter, Department, Desk
+    from tenants.accounts.models import Desk
     from tenants.accounts.services import desk_sit, staff_create
 
     with django_db_blocker.unblock(), in_tenant(city):
-        shimin = Department.objects.create(name="市民課")
-        counter = Counter.objects.create(name="総合窓口 1番", department=shimin, sort_order=1, location="1階")
+        counter = provisioned_counter("総合窓口", name="総合窓口 1番", sort_order=1, location="1階")  # provisioned
+        shimin = counter.department
         user = staff_create(actor=None, username="uketsuke", password=PASSWORD, display_name="受付 一郎",
                             areas="juki,kokuho", department=shimin)
         desk = Desk.objects.create(counter=counter, name="1番席")

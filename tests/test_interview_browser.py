@@ -82,6 +82,12 @@ def test_the_interview_asks_the_address_once_and_the_forms_print_it(live_server_
     page.wait_for_load_state()
     answered = page.locator('[data-answer="case:new_address"]').text_content().strip()
     assert answered == "〒892-0816 山下町11番1号 みなみ荘 203"
+    # the answers list beside a long question keeps いいえ on one line too (it was squeezed by the label)
+    page.locator("details.cases-answers-box").evaluate("d => { d.open = true; }")
+    no = page.locator('[data-answer="case:any_employee_insurance"]')
+    assert no.text_content().strip() == "いいえ"
+    measured = no.evaluate(LINES_OF)
+    assert measured["lines"] == 1, measured
     # the answer stays editable in the interview, with what was typed
     assert interview.get_by_label("新しい住所（この市区町村内）（番地）").input_value() == "11番1号"
 
