@@ -6,6 +6,7 @@ Nothing here reads a municipality's schema: only the public rows are registered.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.hashers import make_password
@@ -13,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -62,6 +64,14 @@ class MunicipalityProvisionForm(MunicipalityForm):
         password = self.cleaned_data["admin_password"]
         validate_password(password, User(username=self.data.get("admin_username", "")))
         return password
+
+
+def municipality_url(*, request: HttpRequest, slug: str) -> str:
+    """The municipality's own address as its staff will open it: the scheme and port the operator reached the
+    ops host with (a development server on :8000 included), the municipality's host name."""
+    port = request.get_port()
+    default = (request.scheme == "https" and port == "443") or (request.scheme == "http" and port == "80")
+    return f"{request.scheme}://{slug}.{settings.BASE_DOMAIN}{'' if default or not port else ':' + port}/"
 
 
 @admin.register(Municipality)
@@ -121,9 +131,11 @@ class MunicipalityAdmin(admin.ModelAdmin):
         }
         transaction.on_commit(lambda: provision_municipality.apply_async(kwargs=payload))
         obj._provisioning_requested = True
-        messages.success(request, _("%(name)s（%(code)s）の開設を受け付けました。"
-                                    "数十秒後に一覧に表示されます（結果は監査ログにも記録されます）。")
-                         % {"name": data["name"], "code": data["code"]})
+        url = municipality_url(request=request, slug=data["slug"])
+        messages.success(request, format_html(
+            _("{name}（{code}）の開設を受け付けました。数十秒後に一覧に表示され、{link} で利用できます"
+              "（結果は監査ログにも記録されます）。"),
+            name=data["name"], code=data["code"], link=format_html('<a href="{}">{}</a>', url, url)))
 
     def log_addition(self, request: HttpRequest, obj: Municipality, message: object) -> None:
         if getattr(obj, "_provisioning_requested", False):

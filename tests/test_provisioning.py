@@ -170,8 +170,12 @@ def test_ops_admin_provisions_a_municipality_in_a_task_as_the_owner(django_db_bl
             response = client.post("/admin/tenants/municipality/add/", {
                 "code": "012084", "slug": "kitami-adm", "name": "北見デモ市", "areas": ["juki", "kokuho"],
                 "admin_username": "admin", "admin_password": PASSWORD,
-            })
+            }, SERVER_PORT="8000")
             assert response.status_code == 302, response.content.decode()[:2000]
+            # The success message links to the municipality's real address, with the scheme and port in use.
+            listed = client.get(response["Location"], SERVER_PORT="8000").content.decode()
+            link = f'<a href="http://kitami-adm.{settings.BASE_DOMAIN}:8000/">'
+            assert "開設を受け付けました" in listed and link in listed, listed[:3000]
             assert time.monotonic() - started < 5  # issue 17 item 13: it waited 60 s on its own lock
             municipality = wait_until(lambda: Municipality.objects.filter(slug="kitami-adm").first(), timeout=60)
             assert schema_exists(municipality.schema_name)
@@ -227,3 +231,19 @@ def test_ops_admin_terminates_only_suspended_municipalities(db, django_user_mode
     client.post("/admin/tenants/municipality/", {"action": "terminate_selected", "_selected_action": [b.pk]})
     b.refresh_from_db()
     assert b.status == "terminated" and b.wrapped_data_key is None
+
+
+@pytest.mark.parametrize(("scheme", "port", "expected"), [
+    ("http", "8000", "http://hokuto.{domain}:8000/"),
+    ("https", "443", "https://hokuto.{domain}/"),
+    ("http", "80", "http://hokuto.{domain}/"),
+    ("https", "8443", "https://hokuto.{domain}:8443/"),
+])
+def test_the_new_municipalitys_link_keeps_the_scheme_and_port_of_the_ops_host(scheme, port, expected):
+    from django.test import RequestFactory
+
+    from tenants.admin import municipality_url
+
+    request = RequestFactory().get("/admin/", HTTP_HOST=settings.OPS_HOST, SERVER_PORT=port,
+                                   secure=scheme == "https")
+    assert municipality_url(request=request, slug="hokuto") == expected.format(domain=settings.BASE_DOMAIN)
