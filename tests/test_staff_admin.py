@@ -107,3 +107,29 @@ def test_staff_of_b_are_invisible_to_a_admin(tenant_a, tenant_b):
     listing_a = staff_client(tenant_a, "admin").get("/accounts/admin/staff/").content.decode()
     listing_b = staff_client(tenant_b, "admin").get("/accounts/admin/staff/").content.decode()
     assert "b-only-clerk" in listing_b and "b-only-clerk" not in listing_a
+
+
+def test_the_staff_edit_page_shows_the_members_values_and_saving_a_department_change_keeps_them(tenant_a):
+    """The edit form was bound to the empty POST of a GET: every field empty and marked invalid, 「有効」
+    unchecked — saving only a new department would have deactivated the member."""
+    import re
+
+    from tenants.accounts.models import Department
+
+    client = staff_client(tenant_a, "admin")
+    with in_tenant(tenant_a):
+        member = User.objects.get(username="staff1")
+        assert member.is_active
+        other = Department.objects.exclude(pk=member.department_id).first()
+    html = client.get(f"/accounts/admin/staff/{member.pk}/").content.decode()
+    assert 'aria-invalid="true"' not in html
+    assert re.search(r'<input type="checkbox" name="is_active"[^>]* checked', html), "有効 must show as checked"
+    assert re.search(rf'<option value="{member.role}" selected>', html)
+    # What the browser posts when only the department is changed: every other field as rendered.
+    posted = {"action": "save", "display_name": member.display_name, "role": member.role,
+              "department": other.pk, "areas": list(member.areas), "is_active": "on"}
+    response = client.post(f"/accounts/admin/staff/{member.pk}/", posted)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with in_tenant(tenant_a):
+        member.refresh_from_db()
+        assert member.department_id == other.pk and member.is_active

@@ -228,9 +228,13 @@ def staff_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {"display_name": member.display_name, "role": member.role, "department": member.department,
                "areas": member.areas, "is_active": member.is_active,
                "may_view_support_measures": member.may_view_support_measures}
-    form = StaffForm(request.POST if action == "save" else None, initial=initial, editing=True,
+    # Bound only to a POST of that form: on GET ``request.POST`` is an empty QueryDict (not None), which would bind
+    # the form to nothing — every field shown empty and invalid, 「有効」 unchecked, so saving a department change
+    # would have deactivated the member.
+    posted = request.method == "POST"
+    form = StaffForm(request.POST if posted and action == "save" else None, initial=initial, editing=True,
                      areas=request.tenant.areas)
-    password_form = PasswordResetForm(request.POST if action == "password" else None)
+    password_form = PasswordResetForm(request.POST if posted and action == "password" else None)
     if request.method == "POST":
         try:
             if action == "unlock":
