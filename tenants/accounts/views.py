@@ -229,8 +229,8 @@ def staff_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
                "areas": member.areas, "is_active": member.is_active,
                "may_view_support_measures": member.may_view_support_measures}
     # Bound only to a POST of that form: on GET ``request.POST`` is an empty QueryDict (not None), which would bind
-    # the form to nothing — every field shown empty and invalid, 「有効」 unchecked, so saving a department change
-    # would have deactivated the member.
+    # the form to nothing — every field shown empty and invalid, 「有効」 unchecked (re-choosing the role and saving
+    # deactivated the member).
     posted = request.method == "POST"
     form = StaffForm(request.POST if posted and action == "save" else None, initial=initial, editing=True,
                      areas=request.tenant.areas)
