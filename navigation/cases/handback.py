@@ -55,6 +55,10 @@ SOURCE = "navigation.case"
 # 住民異動届). Called as ``enrich(case=, kind=, person=)`` → {item code: value}; only empty items are filled,
 # so a catalogue mapping always wins, and there is still one record per person — never a second record.
 ENRICHERS: list[Any] = []
+# Checks other apps run once when a case closes, before the hand-back is built (e.g. the tablet: a signed
+# document changed after signing must be signed again). Called as ``check(case=)``; raise ValidationError to
+# keep the case open. Unlike ENRICHERS they run for every close, with or without hand-back records.
+CLOSE_CHECKS: list[Any] = []
 HEAD = "世帯主"
 
 # What each shipped kind takes from the case by default (a mapping's items override these).

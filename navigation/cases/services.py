@@ -820,6 +820,8 @@ def case_close(
                 "pending_questions": len(pending),
             },
         )
+    for check in handback.CLOSE_CHECKS:  # other apps' conditions (raise to keep the case open)
+        check(case=case)
     # Hand-back to the core systems (R3.2) in this transaction: a refused payload raises, nothing is kept.
     summary = handback.case_handback(actor=actor, case=case)
     case.status = CaseStatus.CLOSED
