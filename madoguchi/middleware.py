@@ -73,6 +73,23 @@ class RequestIdMiddleware:
             reset_request_context(token)
 
 
+class ExplicitLanguageMiddleware:
+    """The screens are Japanese unless the staff member chose English with the header's switch.
+
+    Django's ``LocaleMiddleware`` would otherwise follow the browser's Accept-Language: a counter PC whose Edge is
+    set to English would show English wherever a string is translated and Japanese elsewhere, without anyone
+    having asked for it. Removing the header before ``LocaleMiddleware`` leaves only the language cookie set by
+    ``django.views.i18n.set_language`` (the switch) and ``LANGUAGE_CODE`` (``ja``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)
+
+
 class HealthCheckMiddleware:
     """``/healthz`` answers on any host, before tenant resolution: PostgreSQL and cache reachable."""
 

@@ -29,6 +29,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's language switch
     path("", account_views.home_view, name="home"),
     path("accounts/", include("tenants.accounts.urls")),
     path("linkage/exports/", include("integration.exports.urls")),

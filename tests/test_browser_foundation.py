@@ -71,3 +71,30 @@ def test_admin_screens_for_staff_and_api_clients_are_accessible(live_server_mt, 
         assert axe_violations(page) == [], path
     page.goto(live_server_mt.url(CITY_A, "/"))
     assert axe_violations(page) == []
+
+
+def test_an_english_browser_sees_japanese_until_the_staff_member_switches(live_server_mt, browser):
+    """Edge set to English at a counter PC: still Japanese; the header's switch gives English, and back."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US")
+    try:
+        page = context.new_page()
+        page.goto(live_server_mt.url(CITY_A, "/accounts/login/"))
+        assert page.locator("h1").inner_text() == "職員ログイン"
+        assert page.locator("html").get_attribute("lang") == "ja"
+        page.get_by_label("表示言語").select_option("en")
+        page.get_by_role("button", name="切替").click()
+        page.wait_for_url("**/accounts/login/")
+        assert page.locator("h1").inner_text() == "Staff login"
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert axe_violations(page) == []
+        page.get_by_label("User ID").fill("staff1")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/accounts/counter/")
+        assert "Choose the counter you are sitting at." in page.content()
+        page.get_by_label("Language").select_option("ja")
+        page.get_by_role("button", name="Switch").click()
+        page.wait_for_url("**/accounts/counter/")
+        assert page.locator("h1").inner_text() == "窓口の選択"
+    finally:
+        context.close()

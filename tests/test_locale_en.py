@@ -1,7 +1,9 @@
 """The English catalogue (issue 17 item 11, DESIGN.md: Japanese first, English available).
 
-A browser asking for English (Accept-Language) gets the staff screens of the counter journey in English; without
-it everything stays Japanese. The shipped .mo is the compiled .po, the translations keep their placeholders, and
+A staff member who chooses English with the header's switch (``set_language``, a cookie) gets the staff screens of
+the counter journey in English; without that choice everything stays Japanese, whatever language the browser asks
+for (a counter PC with an English Edge must not show half-English screens nobody asked for).
+The shipped .mo is the compiled .po, the translations keep their placeholders, and
 no module evaluates gettext() at import time (a label built then would stay in the language of start-up).
 """
 
@@ -31,24 +33,48 @@ def test_settings_offer_english_beside_japanese_default():
     assert "django.middleware.locale.LocaleMiddleware" in settings.MIDDLEWARE
 
 
-def test_login_page_in_english_when_the_browser_asks_and_japanese_otherwise(db):
-    english = host_client(CITY_A).get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
-    assert '<html lang="en">' in english
+def english(client):
+    """Choose English with the header's switch, as a staff member does."""
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    return client
+
+
+def test_login_page_in_english_when_chosen_and_japanese_otherwise(db):
+    page = english(host_client(CITY_A)).get("/accounts/login/").content.decode()
+    assert '<html lang="en">' in page
     for text in ("Staff login", "User ID", "Password", "Log in", "Required", "Skip to content"):
-        assert text in english, text
-    assert "職員ログイン" not in english and "ユーザーID" not in english
+        assert text in page, text
+    assert "職員ログイン" not in page and "ユーザーID" not in page
     japanese = host_client(CITY_A).get("/accounts/login/").content.decode()
     assert '<html lang="ja">' in japanese and "職員ログイン" in japanese and "Staff login" not in japanese
-    failed = host_client(CITY_A).post("/accounts/login/", {"username": "staff1", "password": "wrong"},
-                                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "The user ID or password is not correct." in failed
+    failed = english(host_client(CITY_A)).post("/accounts/login/", {"username": "staff1", "password": "wrong"})
+    assert "The user ID or password is not correct." in failed.content.decode()
+
+
+def test_the_browsers_language_alone_changes_nothing(db):
+    client = host_client(CITY_A)
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="ja">' in page and "職員ログイン" in page and "Staff login" not in page
+    # The switch is on the page, in both languages' own names, and posts with the CSRF token.
+    assert 'action="/i18n/setlang/"' in page and 'lang="en"' in page and ">English<" in page and ">日本語<" in page
+    assert 'name="csrfmiddlewaretoken"' in page.split('action="/i18n/setlang/"')[1].split("</form>")[0]
+    # Back to Japanese with the same switch.
+    english(client)
+    client.post("/i18n/setlang/", {"language": "ja", "next": "/accounts/login/"})
+    assert "職員ログイン" in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_the_switch_refuses_a_next_address_on_another_host(db):
+    response = host_client(CITY_A).post("/i18n/setlang/", {"language": "en", "next": "https://evil.example/"})
+    assert response.status_code == 302 and "evil.example" not in response["Location"]
 
 
 def test_counter_choice_search_case_and_closing_in_english(people, family, tenant_a, catalogue):  # noqa: F811
     from navigation.cases.models import Case
 
     client = staff_client(tenant_a, "staff1", counter=people["A"])
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.post("/i18n/setlang/", {"language": "en", "next": "/navi/cases/"})
     assert "Choose the counter you are sitting at." in client.get("/accounts/counter/").content.decode()
     home = client.get("/navi/cases/").content.decode()
     assert "Counter reception" in home and "Refreshed every 5 seconds." in home

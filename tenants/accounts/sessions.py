@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -67,7 +67,10 @@ def _is_login_redirect(response: HttpResponse) -> bool:
         login_path = resolve_url(settings.LOGIN_URL)
     except NoReverseMatch:
         return False  # the ops host has no staff login (its admin signs in on its own page)
-    return urlsplit(response.url).path == login_path
+    # The redirect of ``login_required`` (``redirect_to_login``) asks to come back with ``next``; a view that
+    # merely ends on the login page (the language switch on the login page) is not a request for a login.
+    parts = urlsplit(response.url)
+    return parts.path == login_path and "next" in parse_qs(parts.query)
 
 
 def _same_host_path(request: HttpRequest, url: str) -> str:

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -53,7 +54,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     services.staff_logout(request=request)
-    messages.info(request, "ログアウトしました。")
+    messages.info(request, _("ログアウトしました。"))
     return redirect("accounts:login")
 
 
@@ -62,7 +63,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def select_counter_view(request: HttpRequest) -> HttpResponse:
     counters = selectors.counters_for_staff(actor=request.user)
     if not counters.exists():
-        messages.warning(request, "担当の窓口がありません。業務管理者に担当窓口の設定を依頼してください。")
+        messages.warning(request, _("担当の窓口がありません。業務管理者に担当窓口の設定を依頼してください。"))
         return redirect("home")
     remembered = _remembered_counter(request)
     if request.method == "GET" and request.counter is None and remembered is not None:
