@@ -211,6 +211,10 @@ class DocumentPlan:
     results: list[FieldResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     persons: list[str] = field(default_factory=list)  # 宛名番号 (newcomers: case person keys), for the audit
+    # Set by ``selectors.case_plans`` for the staff member asking: the business areas the document belongs to
+    # and, when they may not issue it, why (a Japanese sentence naming the form and the missing area).
+    areas: list[str] = field(default_factory=list)
+    refusal: str = ""
 
     @property
     def blanks(self) -> list[FieldResult]:
