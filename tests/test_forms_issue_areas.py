@@ -204,7 +204,7 @@ def test_a_document_issued_before_areas_were_recorded_is_checked_against_the_cas
     services.document_reissue(actor=child, document=document, channel="print")
 
 
-def test_certificate_request_forms_follow_the_area_of_the_certificate(setup):  # noqa: F811
+def test_certificate_request_forms_follow_the_area_of_the_certificate(setup, tenant_a):  # noqa: F811
     from forms_builder import services
     from forms_builder.models import FormTemplate
     from navigation.cases.services import case_open
@@ -228,6 +228,10 @@ def test_certificate_request_forms_follow_the_area_of_the_certificate(setup):  #
     issued = services.document_issue(actor=_member("juki1", areas=["juki"]), counter=setup["counter"], case=case,
                                      channel="print")
     assert [i["template"] for i in issued.document.items] == ["cert_juminhyo"]
+    # Admins see each template's own area on 「申請書の様式」.
+    page = staff_client(tenant_a, "admin").get("/forms/templates/").content.decode()
+    row = page[page.index("<code>cert_juminhyo</code>"):]
+    assert row[:row.index("</tr>")].count("住民基本台帳") == 1
 
 
 def test_another_municipalitys_document_with_the_same_id_is_404(family, tenant_a, tenant_b):
