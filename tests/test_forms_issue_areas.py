@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 
 from tests.conftest import in_tenant, staff_client
 from tests.test_forms_family import STAFF_INPUTS, open_family_case, setup  # noqa: F401 - fixture
+from tests.test_forms_tablet_rules import world  # noqa: F401 - fixture
 
 
 def _member(username: str, *, areas: list[str], role: str = "staff"):  # noqa: ANN202
@@ -260,3 +261,38 @@ def test_another_municipalitys_document_with_the_same_id_is_404(family, tenant_a
     client = staff_client(tenant_a, "kokuho1", counter=family["counter"])
     response = client.post(f"/forms/documents/{doc_b.pk}/", {"channel": "download"})
     assert response.status_code == 403 and "児童手当 認定請求書" in response.content.decode()
+
+
+def test_the_tablet_push_and_the_signed_pdf_follow_the_same_rule(world, tenant_a):  # noqa: F811
+    """The tablet channel goes through ``document_issue``: a 国保 member's bundle pushes only the forms they may
+    issue (the page names the others); printing the signed 住民異動届 is a reprint, refused to them."""
+    import json
+
+    from forms_builder.tablet import services as tablet_services
+    from forms_builder.tablet.models import TabletPush
+    from tenants.accounts.models import Desk
+    from tenants.accounts.services import desk_sit
+    from tests.test_forms_tablet_rules import STROKES, pair, png_data_url, push
+
+    case, counter = world["case"], world["counter"]
+    kokuho = _member("kokuho1", areas=["kokuho"])
+    counter.staff.add(kokuho)
+    desk_sit(actor=kokuho, desk_id=Desk.objects.create(counter=counter, name="2番席").pk)
+    code, _pairing = tablet_services.pairing_code_create(actor=kokuho)
+    tablet, _token = tablet_services.tablet_pair(code=code, client="10.0.0.6")
+    client = staff_client(tenant_a, "kokuho1", counter=counter)
+    response = client.post(f"/forms/cases/{case.pk}/issue/", {"channel": "tablet"}, follow=True)
+    page = response.content.decode()
+    assert response.status_code == 200 and "タブレットに送りました" in page
+    assert "次の申請書は含めていません" in page and "「住民異動届」は発行できません" in page
+    pushed = TabletPush.objects.get(tablet=tablet)
+    assert [i["template"] for i in pushed.document.items] == ["guidance", "kokuho_shutoku"]
+
+    tablet_1, _token = pair(world)
+    signed_push = push(world, codes=("juki_idou",))
+    tablet_services.signature_submit(tablet=tablet_1, push_id=signed_push.pk, strokes=json.dumps(STROKES),
+                                     png=png_data_url())
+    response = client.post(f"/tablet/cases/{case.pk}/signed/")
+    assert response.status_code == 403 and "「住民異動届」は発行できません" in response.content.decode()
+    own = staff_client(tenant_a, "staff1", counter=counter).post(f"/tablet/cases/{case.pk}/signed/")
+    assert own.status_code == 200 and own["Content-Type"] == "application/pdf"
