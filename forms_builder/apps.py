@@ -13,6 +13,10 @@ class FormsBuilderConfig(AppConfig):
         from madoguchi.menu import MenuEntry, register
 
         install_handback()
+        from audit.labels import register_action, register_target
+
+        register_action("refused", _("拒否（担当業務外）"))
+        register_target("form_document", _("申請書（発行した文書）"))
         from forms_builder.purposes import certificate_requests
         from navigation.cases import purposes
 

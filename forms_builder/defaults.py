@@ -531,6 +531,11 @@ GUIDANCE_HTML = """<h1>手続きのご案内</h1>
 """
 
 
+# A certificate's 交付請求書 belongs to the business area of the certificate (application forms take the areas of
+# the procedures they serve; the 手続き案内票 has none). Migration 0002 sets the same on installed templates.
+CERTIFICATE_AREAS = {"cert_juminhyo": "juki", "cert_inkan": "inkan", "cert_koseki": "koseki", "cert_zei": "zei"}
+
+
 def definitions() -> list[dict[str, Any]]:
     """Every default template: code, name, scope, kind, procedures and its fields (or HTML)."""
     forms = [
@@ -688,6 +693,7 @@ def definitions() -> list[dict[str, Any]]:
                 "name": name,
                 "scope": scope,
                 "kind": kind,
+                "area": CERTIFICATE_AREAS.get(code, ""),
                 "procedures": procedures,
                 "fields": sheet.fields,
                 "html": "",
@@ -700,6 +706,7 @@ def definitions() -> list[dict[str, Any]]:
             "name": "手続きのご案内（手続き案内票）",
             "scope": "case",
             "kind": "guidance",
+            "area": "",
             "procedures": [],
             "fields": [],
             "html": GUIDANCE_HTML,

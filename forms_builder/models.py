@@ -21,6 +21,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tenants.areas import BusinessArea
+
 code_validator = RegexValidator(r"^[a-z][a-z0-9_\-]{0,59}$", _("英小文字で始まる英数字・_・- で入力してください。"))
 
 
@@ -39,6 +41,10 @@ class FormTemplate(models.Model):
     kind = models.CharField(_("種類"), max_length=16, default="application",
                             choices=[("application", _("申請書・届出書")), ("guidance", _("手続き案内票")),
                                      ("certificate", _("証明書の交付請求書"))])
+    # The business area (業務) of the form itself, besides those of the procedures it serves: a certificate's
+    # 交付請求書 follows its certificate (住民票の写し → juki, 印鑑登録証明書 → inkan …). Blank: none of its own
+    # (the 手続き案内票 is area-free). Staff issue only forms of areas they hold (``selectors.form_areas``).
+    area = models.CharField(_("業務"), max_length=16, blank=True, choices=BusinessArea.choices)
     origin = models.CharField(_("由来"), max_length=8, default="local",
                               choices=[("default", _("標準様式")), ("local", _("独自"))])
     is_active = models.BooleanField(_("使用中"), default=True)

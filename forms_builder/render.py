@@ -211,6 +211,10 @@ class DocumentPlan:
     results: list[FieldResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     persons: list[str] = field(default_factory=list)  # 宛名番号 (newcomers: case person keys), for the audit
+    # Set by ``selectors.case_plans`` for the staff member asking: the business areas the document belongs to
+    # and, when they may not issue it, why (a Japanese sentence naming the form and the missing area).
+    areas: list[str] = field(default_factory=list)
+    refusal: str = ""
 
     @property
     def blanks(self) -> list[FieldResult]:
@@ -647,10 +651,73 @@ def _flow_html(version: Any, ctx: src.BindingContext, plan: DocumentPlan) -> str
             }
         )
     )
+    body = _route_flow(body, gaiji=ctx.extra.get("gaiji", {}), plan=plan)
     return (
         f'<section class="page flow" style="width:{width}mm;min-height:{height}mm;page:{version.page_size}_'
         f'{version.orientation}">{body}</section>'
     )
+
+
+FLOW_STACK = "gothic"  # ``section.flow``'s font-family in FIELD_CSS: IPAexゴシック, then IPAmj明朝
+
+
+def _route_flow(body: str, *, gaiji: dict[str, str], plan: DocumentPlan) -> str:
+    """The rendered flowing document with every text node sent through the glyph routing of positioned fields
+    (``_glyph_html``): 外字 mapped, an IVS sequence or an MJ character the gothic font does not draw as itself
+    wrapped in ``<span class="mjN">`` for the derived IPAmj明朝 font that holds it. Markup is copied as it was
+    (tags, attributes — the QR's data URI — comments, ``<style>``); text is parsed (entities decoded) and escaped
+    again grapheme by grapheme, so the template's autoescaping holds and a value cannot become markup. Characters
+    no font draws are listed as problems (issuing is refused), as for positioned fields."""
+    from html.parser import HTMLParser
+
+    out: list[str] = []
+    missing: list[str] = []
+
+    class _Router(HTMLParser):
+        raw: str | None = None  # inside <style>/<script> the text is CSS, not printed
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            out.append(self.get_starttag_text() or "")
+            if tag in ("style", "script"):
+                self.raw = tag
+
+        def handle_startendtag(self, tag: str, attrs: Any) -> None:
+            out.append(self.get_starttag_text() or "")
+
+        def handle_endtag(self, tag: str) -> None:
+            out.append(f"</{tag}>")
+            if tag == self.raw:
+                self.raw = None
+
+        def handle_data(self, data: str) -> None:
+            if self.raw:
+                out.append(data)
+                return
+            text = _map_gaiji(data, gaiji)
+            missing.extend(c for c in fonts.check_text(text, stack=FLOW_STACK) if c not in missing)
+            out.append(_glyph_html(text, FLOW_STACK))
+
+        def handle_comment(self, data: str) -> None:
+            out.append(f"<!--{data}-->")
+
+        def handle_decl(self, decl: str) -> None:
+            out.append(f"<!{decl}>")
+
+        def handle_pi(self, data: str) -> None:
+            out.append(f"<?{data}>")
+
+        def unknown_decl(self, data: str) -> None:
+            out.append(f"<![{data}]>")
+
+    router = _Router(convert_charrefs=True)
+    router.feed(body)
+    router.close()
+    if missing:
+        plan.problems.append(
+            _("本文：%(chars)s を印字できるフォントがありません。外字の対応表を確認してください。")
+            % {"chars": "、".join(fonts.describe(c) for c in missing)}
+        )
+    return "".join(out)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -63,10 +63,63 @@ class DocumentSpec:
     version: FormVersion
     person: Any  # CasePerson for person-scoped forms, else None
     persons: list[Any]  # the document's rows
+    procedures: list[Any] = field(default_factory=list)  # the case procedures (CaseProcedure) it serves
 
     @property
     def key(self) -> str:
         return f"{self.template.code}:{getattr(self.person, 'key', '')}"
+
+    @property
+    def areas(self) -> list[str]:
+        return form_areas(template=self.template, procedures=self.procedures)
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may issue which form (R6.1/R6.2: a counter works within the business areas its staff hold)
+# ---------------------------------------------------------------------------------------------
+def form_areas(*, template: FormTemplate, procedures: list[Any]) -> list[str]:
+    """The business areas (業務) a document belongs to: those of the case procedures it serves (an application
+    form: 国保 資格取得届 → 国保), plus the template's own ``area`` when set (a certificate's 交付請求書: 住民票の写し
+    → 住基, 印鑑登録証明書 → 印鑑, 戸籍証明書 → 戸籍, 課税・所得証明書 → 税). Empty: the form is area-free (the
+    手続き案内票, which lists every procedure for the resident whoever prints it)."""
+    areas = {template.area} if getattr(template, "area", "") else set()
+    areas.update(p.area for p in procedures if getattr(p, "area", ""))
+    return sorted(areas)
+
+
+def area_label(area: str) -> str:
+    from tenants.areas import BusinessArea
+
+    try:
+        return str(BusinessArea(area).label)
+    except ValueError:
+        return area
+
+
+def missing_areas(*, actor: Any, areas: list[str]) -> list[str]:
+    """The areas among ``areas`` the staff member does not hold. The rule is the accounts app's own
+    (``User.can_handle``: a municipal admin handles every area, other staff the areas they were given)."""
+    can_handle = getattr(actor, "can_handle", None)
+    if can_handle is None:
+        return list(areas)
+    return [area for area in areas if not can_handle(area)]
+
+
+def issue_refusal(*, actor: Any, name: str, areas: list[str]) -> str:
+    """Why ``actor`` may not issue (print, download, push, preview or reprint) the form ``name`` of ``areas``,
+    or "" when they may."""
+    missing = missing_areas(actor=actor, areas=areas)
+    if not missing:
+        return ""
+    return _("「%(name)s」は発行できません：%(areas)sの担当業務がありません。") % {
+        "name": name,
+        "areas": "・".join(f"「{area_label(a)}」" for a in missing),
+    }
+
+
+def issue_split(plans: list[render.DocumentPlan]) -> tuple[list[render.DocumentPlan], list[render.DocumentPlan]]:
+    """(the plans the staff member may issue, those left out — each with its ``refusal``)."""
+    return [p for p in plans if not p.refusal], [p for p in plans if p.refusal]
 
 
 def _wanted(case: Any) -> tuple[dict[str, list[Any]], list[Any]]:
@@ -117,9 +170,13 @@ def case_documents(*, case: Any, on: Any = None) -> list[DocumentSpec]:
                     people.append(person)
         people.sort(key=lambda p: (p.position, p.pk))
         if template.scope == "person":
-            specs.extend(DocumentSpec(template, version, person, [person]) for person in people)
+            specs.extend(
+                DocumentSpec(template, version, person, [person],
+                             [i for i in items if i.person is None or i.person.pk == person.pk])
+                for person in people
+            )
         else:
-            specs.append(DocumentSpec(template, version, None, people))
+            specs.append(DocumentSpec(template, version, None, people, list(items)))
     return specs
 
 
@@ -185,8 +242,15 @@ def case_plans(
         plan.person_key = getattr(spec.person, "key", None)
         plan.person_name = getattr(spec.person, "name", "")
         plan.persons = [p.atena_no or p.key for p in spec.persons]
+        plan.areas = spec.areas
+        plan.refusal = issue_refusal(actor=actor, name=_doc_name(spec.template.name, plan.person_name),
+                                     areas=plan.areas)
         plans.append(plan)
     return plans
+
+
+def _doc_name(template_name: str, person_name: str) -> str:
+    return f"{template_name}（{person_name}）" if person_name else template_name
 
 
 def needed_inputs(*, case: Any) -> list[tuple[Any, Any]]:
@@ -269,8 +333,60 @@ def town_choices() -> dict[str, dict]:
 
 
 def issued_documents(*, actor: Any, case: Any) -> list[IssuedDocument]:
+    """The case's issued documents, each with ``refusal``: why ``actor`` may not reprint it ("" when they may)."""
     require_staff(actor)
-    return list(IssuedDocument.objects.filter(case=case))
+    documents = list(IssuedDocument.objects.filter(case=case))
+    for document in documents:
+        document.refusal = reissue_refusal(actor=actor, document=document)
+    return documents
+
+
+def document_item_areas(*, document: IssuedDocument) -> list[tuple[str, list[str] | None]]:
+    """(form name, its business areas) for every form in a stored document. The areas were recorded at issue;
+    for a document issued before that, they are found again from the template and the case's procedures, and
+    None when they cannot be (an application form whose procedures are gone: only a municipal admin may then
+    reprint it)."""
+    templates = {t.code: t for t in FormTemplate.objects.filter(code__in=[i.get("template") for i in document.items])}
+    wanted: dict[str, list[Any]] | None = None
+    result: list[tuple[str, list[str] | None]] = []
+    for item in document.items or []:
+        code = str(item.get("template") or "")
+        template = templates.get(code)
+        name = template.name if template is not None else code
+        if isinstance(item.get("areas"), list):
+            result.append((name, [str(a) for a in item["areas"]]))
+            continue
+        if template is None:
+            result.append((name, None))
+            continue
+        procedures: list[Any] = []
+        if template.kind == "application":
+            if wanted is None:
+                wanted = _wanted(document.case)[0] if document.case is not None else {}
+            person_key = item.get("person_key")
+            procedures = [p for p in wanted.get(code, []) if not person_key or p.person is None
+                          or p.person.key == person_key]
+            if not procedures:
+                result.append((name, None))
+                continue
+        result.append((name, form_areas(template=template, procedures=procedures)))
+    return result
+
+
+def reissue_refusal(*, actor: Any, document: IssuedDocument) -> str:
+    """Why ``actor`` may not reprint ``document`` ("" when they may): the same rule as issuing, for every form
+    in it."""
+    reasons = []
+    for name, areas in document_item_areas(document=document):
+        if areas is None:
+            if not getattr(actor, "is_municipal_admin", False):
+                reasons.append(_("「%(name)s」は業務を特定できないため、再発行は業務管理者だけが行えます。")
+                               % {"name": name})
+            continue
+        reason = issue_refusal(actor=actor, name=name, areas=areas)
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    return " ".join(reasons)
 
 
 def issued_get(*, actor: Any, pk: int) -> IssuedDocument:

@@ -14,7 +14,7 @@ import os
 import re
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -88,6 +88,7 @@ def templates_install_defaults(*, actor: Any = None) -> list[FormTemplate]:
             name=item["name"],
             scope=item["scope"],
             kind=item["kind"],
+            area=item.get("area", ""),
             procedures=item["procedures"],
             origin="default",
             order=item["order"],
@@ -139,10 +140,12 @@ def template_create(
     scope: str = "case",
     procedures: list[str] | None = None,
     kind: str = "application",
+    area: str = "",
 ) -> FormTemplate:
     selectors.require_admin(actor)
     template = FormTemplate(
-        code=(code or "").strip(), name=(name or "").strip(), scope=scope, procedures=list(procedures or []), kind=kind
+        code=(code or "").strip(), name=(name or "").strip(), scope=scope, procedures=list(procedures or []), kind=kind,
+        area=(area or "").strip(),
     )
     try:
         template.full_clean()
@@ -528,6 +531,9 @@ class Issued:
     pdf: bytes
     delivery: channels.Delivery
     plans: list[render.DocumentPlan]
+    # Forms of the case left out of a bundle because the staff member may not issue them (each plan's
+    # ``refusal`` says why); the page says so.
+    left_out: list[render.DocumentPlan] = field(default_factory=list)
 
 
 def _backgrounds(plans: list[render.DocumentPlan]) -> dict[int, bytes]:
@@ -545,20 +551,75 @@ def _atena_nos(persons: list[str]) -> list[str]:
     return [person for person in persons if person.isdigit()]
 
 
-@transaction.atomic
+REFUSED = "refused"  # audit action of an issue, preview or reprint refused for want of a business area
+
+
+def _refuse(*, actor: Any, operation: str, target_type: str, target_id: Any, case_id: Any, channel: str,
+            reasons: list[str], forms: list[dict[str, Any]]) -> PermissionDenied:
+    """Audit the refusal (nothing was handed out, so no resident is named) and return the error to raise.
+
+    Called outside the transaction of the issue itself, so the event stays when the caller turns the
+    PermissionDenied into a 403 (requests are not atomic as a whole)."""
+    record(
+        actor=actor,
+        action=REFUSED,
+        target_type=target_type,
+        target_id=target_id,
+        details={"operation": operation, "case": case_id, "channel": channel, "forms": forms, "reasons": reasons},
+    )
+    return PermissionDenied(" ".join(reasons))
+
+
+def _refused_forms(plans: list[render.DocumentPlan], *, actor: Any) -> list[dict[str, Any]]:
+    return [
+        {"template": p.template_code, "person_key": p.person_key or "", "areas": p.areas,
+         "missing": selectors.missing_areas(actor=actor, areas=p.areas)}
+        for p in plans
+    ]
+
+
+def _permitted_plans(
+    *, actor: Any, counter: Any, case: Any, codes: list[str] | None, operation: str, channel: str
+) -> tuple[list[render.DocumentPlan], list[render.DocumentPlan]]:
+    """(the plans to render, the forms left out). Asked for by name (``codes``), a form the staff member may not
+    issue refuses the whole request; the bundle (no ``codes``) leaves such forms out, and is refused only when
+    nothing is left. Refusals are audited as ``refused``."""
+    plans = selectors.case_plans(actor=actor, case=case, counter=counter, codes=codes)
+    if not plans:
+        raise ValidationError(_("この受付で作成する申請書がありません。"))
+    allowed, left_out = selectors.issue_split(plans)
+    if left_out and (codes or not allowed):
+        raise _refuse(actor=actor, operation=operation, target_type="case", target_id=case.pk, case_id=case.pk,
+                      channel=channel, reasons=[p.refusal for p in left_out],
+                      forms=_refused_forms(left_out, actor=actor))
+    return allowed, left_out
+
+
 def document_issue(
     *, actor: Any, counter: Any, case: Any, channel: str, codes: list[str] | None = None, request: Any = None
 ) -> Issued:
     """Render the case's documents (all, or those in ``codes``) into one PDF, store it encrypted, audit it with
     its hash, versions and persons, and deliver it through ``channel``. Refused while a value does not fit or a
-    character cannot be printed (never clipped or printed as a base glyph silently)."""
+    character cannot be printed (never clipped or printed as a base glyph silently).
+
+    Only forms of business areas the staff member holds (``selectors.issue_refusal``; a municipal admin: all):
+    a form asked for by name that they may not issue → PermissionDenied naming the form and the missing area
+    (audited ``refused``); the bundle holds the forms they may issue and ``Issued.left_out`` the others."""
     selectors.require_staff(actor)
     output = channels.get(channel)
     if output is None:
         raise ValidationError(_("出力先「%(channel)s」はありません。") % {"channel": channel})
-    plans = selectors.case_plans(actor=actor, case=case, counter=counter, codes=codes)
-    if not plans:
-        raise ValidationError(_("この受付で作成する申請書がありません。"))
+    plans, left_out = _permitted_plans(actor=actor, counter=counter, case=case, codes=codes, operation="issue",
+                                       channel=channel)
+    return _document_store_and_deliver(actor=actor, case=case, output=output, channel=channel, plans=plans,
+                                       left_out=left_out, request=request)
+
+
+@transaction.atomic
+def _document_store_and_deliver(
+    *, actor: Any, case: Any, output: channels.OutputChannel, channel: str, plans: list[render.DocumentPlan],
+    left_out: list[render.DocumentPlan], request: Any
+) -> Issued:
     problems = [
         f"{p.template_name}{'（' + p.person_name + '）' if p.person_name else ''}：{m}"
         for p in plans
@@ -576,6 +637,7 @@ def document_issue(
             "person_key": p.person_key,
             "blanks": len(p.blanks),
             "staff_typed": len(p.staff_typed),
+            "areas": p.areas,
         }
         for p in plans
     ]
@@ -591,9 +653,12 @@ def document_issue(
         pdf_encrypted=encrypt_pdf(pdf),
         issued_by=actor,
     )
-    _audit_handed_out(actor=actor, document=document, extra={"pages": pages})
+    extra: dict[str, Any] = {"pages": pages}
+    if left_out:
+        extra["left_out"] = _refused_forms(left_out, actor=actor)
+    _audit_handed_out(actor=actor, document=document, extra=extra)
     delivery = output.deliver(document=document, pdf=pdf, actor=actor, request=request)
-    return Issued(document=document, pdf=pdf, delivery=delivery, plans=plans)
+    return Issued(document=document, pdf=pdf, delivery=delivery, plans=plans, left_out=left_out)
 
 
 def _audit_handed_out(*, actor: Any, document: IssuedDocument, extra: dict[str, Any]) -> None:
@@ -615,13 +680,27 @@ def _audit_handed_out(*, actor: Any, document: IssuedDocument, extra: dict[str, 
     )
 
 
-@transaction.atomic
 def document_reissue(*, actor: Any, document: IssuedDocument, channel: str, request: Any = None) -> Issued:
-    """A reprint or re-download of a stored document: the same bytes, a new row and a new audit event."""
+    """A reprint or re-download of a stored document: the same bytes, a new row and a new audit event. The same
+    rule as issuing: every form in it must be of an area the staff member holds (else PermissionDenied, audited
+    ``refused``)."""
     selectors.require_staff(actor)
     output = channels.get(channel)
     if output is None:
         raise ValidationError(_("出力先「%(channel)s」はありません。") % {"channel": channel})
+    refusal = selectors.reissue_refusal(actor=actor, document=document)
+    if refusal:
+        raise _refuse(actor=actor, operation="reissue", target_type="form_document", target_id=document.pk,
+                      case_id=document.case_id, channel=channel, reasons=[refusal],
+                      forms=[{"template": i.get("template"), "person_key": i.get("person_key") or "",
+                              "areas": i.get("areas")} for i in document.items or []])
+    return _document_copy(actor=actor, document=document, channel=channel, output=output, request=request)
+
+
+@transaction.atomic
+def _document_copy(
+    *, actor: Any, document: IssuedDocument, channel: str, output: channels.OutputChannel, request: Any
+) -> Issued:
     pdf = decrypt_pdf(document.pdf_encrypted)
     copy = IssuedDocument.objects.create(
         case=document.case,
@@ -641,10 +720,11 @@ def document_reissue(*, actor: Any, document: IssuedDocument, channel: str, requ
 
 
 def case_preview(*, actor: Any, case: Any, counter: Any = None, codes: list[str] | None = None) -> bytes:
-    """The on-screen preview (not a handed-out document): rendered, audited as a view, not stored."""
-    plans = selectors.case_plans(actor=actor, case=case, counter=counter, codes=codes)
-    if not plans:
-        raise ValidationError(_("この受付で作成する申請書がありません。"))
+    """The on-screen preview (not a handed-out document): rendered, audited as a view, not stored. The forms
+    shown are those the staff member may issue (the same rule and refusal as ``document_issue``)."""
+    selectors.require_staff(actor)
+    plans, _left_out = _permitted_plans(actor=actor, counter=counter, case=case, codes=codes, operation="preview",
+                                        channel="preview")
     pdf, _pages = render.render_pdf(plans, backgrounds=_backgrounds(plans))
     record(
         actor=actor,

@@ -47,6 +47,18 @@ def _to_forms(pk: int) -> HttpResponse:
     return redirect(reverse("forms_builder:case", args=[pk]))
 
 
+def _refused(request: HttpRequest, exc: PermissionDenied, *, case_id: int | None) -> HttpResponse:
+    """403 with the service's reason (the form and the missing business area), a link back to the forms."""
+    return render(request, "forms_builder/refused.html",
+                  {"reason": str(exc) or _("この操作は許可されていません。"), "case_id": case_id}, status=403)
+
+
+def _left_out_message(request: HttpRequest, left_out: list) -> None:
+    if left_out:
+        messages.warning(request, _("次の申請書は含めていません：%(reasons)s")
+                         % {"reasons": " ".join(p.refusal for p in left_out)})
+
+
 @login_required
 @require_GET
 def case_forms_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -76,12 +88,15 @@ def case_forms_view(request: HttpRequest, pk: int) -> HttpResponse:
             for o in f.get("options") or []
         ]
     here = request.counter is not None and case.current_counter_id == request.counter.pk and case.is_open
+    issuable, left_out = selectors.issue_split(plans)
     return render(
         request,
         "forms_builder/case.html",
         {
             "case": case,
             "plans": plans,
+            "issuable": issuable,
+            "left_out": left_out,
             "needed": needed,
             "towns": selectors.town_choices(),
             "can_edit": here,
@@ -174,6 +189,8 @@ def case_preview_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         _errors(request, exc)
         return _to_forms(pk)
+    except PermissionDenied as exc:
+        return _refused(request, exc, case_id=case.pk)
     return _pdf(pdf, name=f"preview-{case.label}.pdf", disposition="inline")
 
 
@@ -190,16 +207,19 @@ def case_issue_view(request: HttpRequest, pk: int) -> HttpResponse:
             codes=request.POST.getlist("doc") or None,
             request=request,
         )
-    except (ValidationError, PermissionDenied) as exc:
+    except ValidationError as exc:
         _errors(request, exc)
         return _to_forms(pk)
-    if issued.delivery.pdf is not None:
+    except PermissionDenied as exc:
+        return _refused(request, exc, case_id=case.pk)
+    if issued.delivery.pdf is not None:  # the forms page said beforehand which forms the bundle leaves out
         return _pdf(
             issued.delivery.pdf,
             name=f"forms-{case.label}-{issued.document.pk}.pdf",
             disposition=issued.delivery.disposition,
         )
     messages.success(request, issued.delivery.message)
+    _left_out_message(request, issued.left_out)
     return _to_forms(pk)
 
 
@@ -218,6 +238,8 @@ def document_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         _errors(request, exc)
         return _to_forms(document.case_id) if document.case_id else redirect("home")
+    except PermissionDenied as exc:
+        return _refused(request, exc, case_id=document.case_id)
     if issued.delivery.pdf is None:  # a channel that delivers elsewhere (the tablet)
         messages.success(request, issued.delivery.message)
         return _to_forms(document.case_id) if document.case_id else redirect("home")

@@ -271,7 +271,11 @@ def signed_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
     if document is None:
         messages.error(request, _("署名の後に申請書の内容が変わりました。署名し直してもらってください。"))
         return redirect("forms_builder:case", case.pk)
-    issued = forms_services.document_reissue(actor=request.user, document=document, channel="print", request=request)
+    try:  # a reprint: the signed forms must be of business areas the staff member holds
+        issued = forms_services.document_reissue(actor=request.user, document=document, channel="print",
+                                                 request=request)
+    except PermissionDenied as exc:
+        return render(request, "forms_builder/refused.html", {"reason": str(exc), "case_id": case.pk}, status=403)
     response = HttpResponse(issued.pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="signed-{case.label}.pdf"'
     response["Cache-Control"] = "no-store"
