@@ -414,14 +414,14 @@ class RecordKindsForm(forms.Form):
                                 help_text=_lazy("例: 2。データレコードの項目は上の「項目（列）」の表に書き、"
                                                 "レコード区分の列には「レコード区分」を選びます。ヘッダ・トレーラを位置で"
                                                 "見分けるファイルでは空欄にします。"))
-    header = forms.ChoiceField(label=_lazy("ヘッダレコード"), required=False, choices=PRESENCE["header"],
+    header = forms.ChoiceField(label=_lazy("ヘッダの有無"), required=False, choices=PRESENCE["header"],
                                widget=forms.RadioSelect,
                                help_text=_lazy("ファイルの先頭にある、自治体コード・ファイル区分・基準日などのレコード。"))
     header_by = forms.ChoiceField(label=_lazy("ヘッダの見分け方"), required=False, choices=BY["header"],
                                   widget=forms.RadioSelect)
     header_code = forms.CharField(label=_lazy("ヘッダのレコード区分の値"), required=False, max_length=20,
                                   help_text=_lazy("例: 1"))
-    trailer = forms.ChoiceField(label=_lazy("トレーラレコード"), required=False, choices=PRESENCE["trailer"],
+    trailer = forms.ChoiceField(label=_lazy("トレーラの有無"), required=False, choices=PRESENCE["trailer"],
                                 widget=forms.RadioSelect,
                                 help_text=_lazy("ファイルの最後にある、件数などのレコード。"))
     trailer_by = forms.ChoiceField(label=_lazy("トレーラの見分け方"), required=False, choices=BY["trailer"],
@@ -661,3 +661,57 @@ class RecordsEditor:
         """The JSON view's text after a composed save was refused (None: what was posted stays)."""
         return getattr(self, "_json_text", None)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The layout page: what the record kinds and checks say, in words
+# ---------------------------------------------------------------------------------------------
+def records_summary(layout: object) -> dict | None:
+    """The record kinds, file-kind codes, checks and file options of a layout, for its page (None: none)."""
+    from integration.importer.kinds import FILE_KIND_LABELS
+
+    spec = getattr(layout, "records", None) or {}
+    options = getattr(layout, "options", None) or {}
+    if not isinstance(spec, dict) or not (spec or options.get("empty_file_no_change") or options.get("max_line_bytes")):
+        return None
+    fixed = layout.format == "fixed"
+    type_spec = spec.get("type") or {}
+    if fixed and type_spec.get("start"):
+        where = _("%(start)s バイト目から %(length)s バイト") % {"start": type_spec.get("start"),
+                                                              "length": type_spec.get("length")}
+    elif type_spec.get("column"):
+        where = _("%(column)s列目") % {"column": type_spec["column"]}
+    else:
+        where = ""
+    kinds = []
+    for kind in ("header", "data", "trailer"):
+        kind_spec = spec.get(kind)
+        if not isinstance(kind_spec, dict) or (kind == "data" and not kind_spec.get("code")):
+            continue
+        code = kind_spec.get("code")
+        how = (_("レコード区分「%(code)s」") % {"code": code} if code not in (None, "")
+               else _("ファイルの先頭の行") if kind == "header" else _("ファイルの最後の行"))
+        if kind != "data":
+            how += _("（必ずある）") if kind_spec.get("required") else _("（ないこともある）")
+        columns = []
+        for column in kind_spec.get("columns") or []:
+            meaning = str(FRAME_FIELDS.get(kind, {}).get(column.get("field", ""), column.get("field", "")))
+            start, length = _int_value(column.get("start")), _int_value(column.get("length"))
+            place = (_("%(start)s〜%(end)s バイト目") % {"start": start, "end": start + length - 1}
+                     if fixed and start else "")
+            columns.append({"label": column.get("label") or meaning, "meaning": meaning, "place": place})
+        kinds.append({"label": KIND_LABELS[kind], "how": how, "columns": columns,
+                      "note": _("上の「項目」の表") if kind == "data" else ""})
+    file_kinds = [(str(code), str(FILE_KIND_LABELS.get(value, value)))
+                  for code, value in (spec.get("file_kinds") or {}).items()]
+    checks = [str(CHECK_LABELS.get(name, name)) for name in spec.get("checks") or []]
+    return {"type": where, "kinds": kinds, "file_kinds": file_kinds, "checks": checks,
+            "empty_file_no_change": bool(options.get("empty_file_no_change")),
+            "max_line_bytes": options.get("max_line_bytes")}
+
+
+def _int_value(value: object) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0

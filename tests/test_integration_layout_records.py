@@ -222,8 +222,8 @@ def test_the_count_check_needs_the_trailers_count_column():
     assert messages(state) == ["トレーラ: 「件数」の項目がありません（検査「件数の確認」に必要です）"]
     state["trailer"]["presence"] = ""
     state["trailer"]["columns"] = []
-    assert messages(state) == ["トレーラ: 検査「件数の確認」にはトレーラレコードが必要です。「トレーラ」を「あり」にして"
-                               "「件数」の項目を加えてください"]
+    assert messages(state) == ["トレーラ: 検査「件数の確認」にはトレーラレコードが必要です。"
+                               "「トレーラ」を「あり」にして「件数」の項目を加えてください"]
     state["checks"].remove("record_count")
     assert messages(state) == []
 
@@ -231,10 +231,12 @@ def test_the_count_check_needs_the_trailers_count_column():
 def test_overlapping_record_type_values_are_refused():
     state = vendor_state()
     state["trailer"]["code"] = "1"
-    assert messages(state) == ["トレーラ: レコード区分の値「1」はヘッダと同じです。レコードの種類ごとに違う値にしてください"]
+    assert messages(state) == ["トレーラ: レコード区分の値「1」はヘッダと同じです。"
+                               "レコードの種類ごとに違う値にしてください"]
     state = vendor_state()
     state["header"]["code"] = "2"
-    assert messages(state) == ["ヘッダ: レコード区分の値「2」はデータと同じです。レコードの種類ごとに違う値にしてください"]
+    assert messages(state) == ["ヘッダ: レコード区分の値「2」はデータと同じです。"
+                               "レコードの種類ごとに違う値にしてください"]
     state = vendor_state()
     state["trailer"]["code"] = "99"  # two bytes in a one-byte record type
     assert messages(state) == ["トレーラ: レコード区分の値「99」はレコード区分の長さ（1 バイト）に入りません"]
@@ -259,15 +261,17 @@ def test_the_record_type_must_be_where_the_record_type_is_read():
     assert messages(state) == ["トレーラ: レコード区分（2〜2 バイト目）がレコード区分の位置（1〜1 バイト目）と違います"]
     columns = vendor_columns()
     columns[0]["start"] = 320  # the data record's record type elsewhere
-    assert "データ: 「項目（列）」の1列目「レコード区分」（320〜320 バイト目）がレコード区分の位置（1〜1 バイト目）と違います" in \
-        messages(vendor_state(), data_columns=columns)
+    assert messages(vendor_state(), data_columns=columns) == [
+        "データ: 「項目（列）」の1列目「レコード区分」（320〜320 バイト目）がレコード区分の位置"
+        "（1〜1 バイト目）と違います"]
     no_type = [c for c in vendor_columns() if c["field"] != "record_type"]
-    assert "データ: 「項目（列）」に「レコード区分」の項目がありません（データレコードのレコード区分の列を加えてください）" in \
-        messages(vendor_state(), data_columns=no_type)
+    assert messages(vendor_state(), data_columns=no_type) == [
+        "データ: 「項目（列）」に「レコード区分」の項目がありません（データレコードのレコード区分の列を"
+        "加えてください）"]
     state = vendor_state()
     state["type_start"] = None
-    assert messages(state) == ["レコード区分: 固定長では開始位置と長さ（バイト）を指定してください（レコードをレコード区分の値で"
-                               "見分けるため）"]
+    assert messages(state) == ["レコード区分: 固定長では開始位置と長さ（バイト）を指定してください"
+                               "（レコードをレコード区分の値で見分けるため）"]
 
 
 def test_csv_record_kinds_are_checked_by_column_order():
@@ -288,7 +292,8 @@ def test_csv_record_kinds_are_checked_by_column_order():
 def test_the_file_kind_check_needs_codes_and_a_change_column():
     state = vendor_state()
     state["full_codes"], state["delta_codes"] = [], []
-    assert messages(state) == ["ファイル区分: 全件・差分を表すヘッダの値を指定してください（検査「ファイル区分の確認」に必要です）"]
+    assert messages(state) == ["ファイル区分: 全件・差分を表すヘッダの値を指定してください"
+                               "（検査「ファイル区分の確認」に必要です）"]
     state["full_codes"], state["delta_codes"] = ["1"], ["1", "2"]
     assert messages(state) == ["ファイル区分: 値「1」が全件と差分の両方にあります"]
     no_op = [c for c in vendor_columns() if c["field"] != "op"]
@@ -301,8 +306,8 @@ def test_a_kind_marked_none_with_columns_and_a_header_with_a_column_name_line():
     state = vendor_state()
     state["trailer"]["presence"] = ""
     state["checks"].remove("record_count")
-    assert messages(state) == ["トレーラ: 「なし」になっていますが項目が書かれています。トレーラがあるファイルなら「あり」を選び、"
-                               "ないファイルなら項目の行を削除してください"]
+    assert messages(state) == ["トレーラ: 「なし」になっていますが項目が書かれています。"
+                               "トレーラがあるファイルなら「あり」を選び、ないファイルなら項目の行を削除してください"]
     assert messages(vendor_state(), has_header=True) == [
         "ヘッダ: ヘッダレコードのあるファイルでは、ファイルの設定の「1行目は見出し行」を外してください"]
     state = vendor_state()
@@ -347,6 +352,10 @@ def test_the_vendor_layout_page_shows_its_record_kinds_as_fields(vendor_a, tenan
     assert form["rec-check_record_count"] == ["on"] and form["rec-full_codes"] == ["1"]
     assert "JSONで編集（上級者向け）" in text and "トレーラの件数がデータレコードの件数と同じであること" in text
     assert "<details class=\"records-editor__json\" id=\"records-json\">" in text  # closed
+    layout_page = staff_client(tenant_a, "admin").get("/linkage/layouts/minato_juki_fixed/").content.decode()
+    for words in ("レコード区分「1」（必ずある）", "レコード区分「9」（必ずある）", "件数 2〜10 バイト目",
+                  "1: 全件、2: 差分", "トレーラの件数がデータレコードの件数と同じであること"):
+        assert words in layout_page, words
 
 
 def blank_residents_form(client: object) -> dict:
@@ -451,7 +460,8 @@ def test_admin_configures_the_vendor_fixed_width_file_with_fields_only_and_it_im
     wrong = import_submit(layout=layout, source=b"\r\n".join(lines), file_name="JUKI2.DAT", run_async=False,
                           actor=SYSTEM)
     assert wrong.status == ImportRun.Status.FAILED
-    assert f"件数: {len(people) + 5:,} 件と書かれていますが、データは {len(people):,} 件です" in wrong.errors[0]["message"]
+    expected = f"件数: {len(people) + 5:,} 件と書かれていますが、データは {len(people):,} 件です"
+    assert wrong.errors[0]["message"].startswith("トレーラ（") and expected in wrong.errors[0]["message"]
 
 
 def test_a_refused_change_of_the_fields_names_the_field_and_changes_nothing(vendor_a, tenant_a):
@@ -513,7 +523,7 @@ def test_the_json_view_and_the_fields_are_one_truth(vendor_a, tenant_a):
     choose(form, "rec-trailer_code", "9")
     choose(form, "rec-data_code", "9")
     text = client.post(url, form).content.decode()
-    assert "データ: レコード区分の値「9」はトレーラと同じです" in text or "トレーラ: レコード区分の値「9」はデータと同じです" in text
+    assert "トレーラ: レコード区分の値「9」はデータと同じです" in text
     shown = page_form(text)
     assert json.loads(shown["layout-records"][0])["data"] == {"code": "9"}
     assert json.loads(shown["rec-shown"][0]) == json.loads(shown["layout-records"][0])
