@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
 from integration.models import LinkageLayout, LinkageSchedule
+from integration.records_editor import RecordsEditor
 from madoguchi.inputs import JSONFileField, JSONTextField
 
 MAX_UPLOAD = 2 * 1024 * 1024 * 1024
@@ -139,7 +140,8 @@ class LayoutSettingsForm(forms.Form):
     records = JSONTextField(
         label=_lazy("レコード種別とファイル検査（JSON）"), required=False, expected=dict, empty=dict,
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
-        help_text=_lazy("ヘッダ・データ・トレーラのレコード区分、各レコードの項目、ファイル区分コードと検査"
+        help_text=_lazy("上の項目と同じ内容をJSONで書いたものです（どちらを変更しても保存できます）。"
+                        "ヘッダ・データ・トレーラのレコード区分、各レコードの項目、ファイル区分コードと検査"
                         "（municipality_code・record_count・file_kind・reference_date）。書き方は運用資料"
                         "「レコード種別」を参照してください。空欄はデータレコードだけのファイルです。"))
     method = forms.CharField(label=_lazy("連携方法"), max_length=100,
@@ -225,6 +227,11 @@ class LayoutEditor:
                            is_active=True)
         self.options = dict(source.options or {}) if source else {}
         self.settings = LayoutSettingsForm(data, initial=initial, creating=creating, prefix="layout")
+        # The layout's date formats first, in its order (they are tried in order: a browser posts the boxes in
+        # the page's order, so an unchanged save keeps the order only if the page shows it).
+        chosen = list(initial.get("date_formats") or [])
+        formats = self.settings.fields["date_formats"]
+        formats.choices = sorted(formats.choices, key=lambda c: chosen.index(c[0]) if c[0] in chosen else len(chosen))
         if target.layout_keys:  # the target offers more than one key: the layout declares which the file uses
             self.settings.fields["key_fields"] = forms.ChoiceField(
                 label=_("キー項目"), choices=[(",".join(key), self._key_text(key)) for key in target.key_choices],
@@ -243,6 +250,10 @@ class LayoutEditor:
         # initial ones and would drop every row the admin left unchanged.
         rows = None if data is not None else (self.column_initial(source) if source else self.column_initial_new())
         self.columns = LayoutColumnFormSet(data, initial=rows, prefix="col", form_kwargs={"field_choices": choices})
+        # Record kinds and file checks as fields, the JSON box (settings' ``records``) as their advanced view.
+        self.records = RecordsEditor(data=data, records=source.records if source else {},
+                                     options=self.options, fixed=bool(source and source.format == "fixed"),
+                                     encoding=source.encoding if source else "utf-8")
         self.errors: list[str] = []
 
     def _key_text(self, key: tuple[str, ...]) -> str:
@@ -302,12 +313,23 @@ class LayoutEditor:
                 for i, name in enumerate(self.target.required, start=1)]
 
     def is_valid(self) -> bool:
-        return self.settings.is_valid() & self.columns.is_valid()
-
-    def to_data(self) -> dict:
-        """The layout settings (the JSON file's shape, without the schedule, which its own form edits)."""
+        valid = self.settings.is_valid() & self.columns.is_valid()
         settings = self.settings.cleaned_data
-        fixed = settings["format"] == LinkageLayout.Format.FIXED
+        fixed = settings.get("format", self.settings.data.get("layout-format")) == LinkageLayout.Format.FIXED
+        self.records.form.encoding = settings.get("encoding") or "utf-8"
+        context = {"record_length": settings.get("record_length") if fixed else None,
+                   "has_header": bool(settings.get("has_header")),
+                   "op_codes": settings.get("op_codes") if not self.settings.has_error("op_add") else None,
+                   "data_columns": self.data_columns(fixed=fixed) if self.columns.is_valid() else None}
+        valid &= self.records.decide(json_value=settings.get("records"), json_valid="records" in settings,
+                                     fixed=fixed, context=context)
+        if self.records.json_text is not None:  # the JSON view shows what the fields composed
+            self.settings.data = self.settings.data.copy()
+            self.settings.data[self.settings.add_prefix("records")] = self.records.json_text
+        return valid
+
+    def data_columns(self, *, fixed: bool) -> list[dict]:
+        """The data record's columns as the layout stores them (after the column rows were cleaned)."""
         columns = []
         for form in self.columns.ordered_forms:
             if form.is_blank:
@@ -327,14 +349,22 @@ class LayoutEditor:
             if cleaned.get("allow_formula"):
                 column["allow_formula"] = True
             columns.append(column)
+        return columns
+
+    def to_data(self) -> dict:
+        """The layout settings (the JSON file's shape, without the schedule, which its own form edits)."""
+        settings = self.settings.cleaned_data
+        fixed = settings["format"] == LinkageLayout.Format.FIXED
+        columns = self.data_columns(fixed=fixed)
         data = {name: settings[name] for name in (
             "name", "description", "format", "encoding", "has_header", "mode", "date_formats", "method",
-            "is_active", "op_codes", "code_tables", "records")}
+            "is_active", "op_codes", "code_tables")}
+        data["records"] = self.records.records or {}
         if self.creating:
             data["key"] = settings["key"]
         data.update(target=self.target.key, direction=LinkageLayout.Direction.IN, columns=columns,
                     key_fields=(settings["key_fields"].split(",") if settings.get("key_fields")
-                                else list(self.target.key_columns)), options=self.options,
+                                else list(self.target.key_columns)), options=self.records.options,
                     delimiter="" if fixed else (settings.get("delimiter") or ","),
                     record_length=settings.get("record_length") if fixed else None)
         if data["mode"] == LinkageLayout.Mode.FULL and not (data["records"] or {}).get("file_kinds"):

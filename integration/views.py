@@ -25,6 +25,7 @@ from integration.forms import (
 )
 from integration.gaiji import code_points
 from integration.models import ImportRun, LinkageLayout
+from integration.records_editor import records_summary
 from integration.targets import target_for
 
 
@@ -223,7 +224,7 @@ def layout_view(request: HttpRequest, key: str) -> HttpResponse:
         "inbox": f"inbox/{layout.key}/", "op_codes": labels.op_codes(layout.op_codes),
         "date_formats": labels.date_formats(layout.date_formats),
         "code_tables": labels.code_tables(target, layout.code_tables),
-        "key_labels": labels.key_labels(target, layout.key_fields)})
+        "key_labels": labels.key_labels(target, layout.key_fields), "records": records_summary(layout)})
 
 
 @login_required
