@@ -433,3 +433,53 @@ def test_a_case_of_b_cannot_be_corrected_from_a_and_bs_outbox_gets_nothing(setup
         assert response.status_code == 404
     with in_tenant(tenant_b):
         assert sorted(ExportRecord.objects.values_list("pk", "payload")) == b_records
+
+
+# ---------------------------------------------------------------------------------------------
+# Every kind × channel: a correction record is protected exactly as the record it corrects
+# ---------------------------------------------------------------------------------------------
+def test_every_kind_and_channel_treats_a_correction_like_the_record_it_corrects(in_a, settings, tmp_path):
+    """The enumeration of tests/test_exports_protected.py, with a correction of each record: the machine channels
+    carry the real address, a person's file masks it unless 「支援措置の閲覧」; a layout without the correction
+    columns refuses the file instead of passing a correction off as a new record."""
+    from integration.exports import channels, registry, selectors
+    from integration.exports.layouts import LayoutSpec
+    from integration.exports.render import CORRECTION_ITEMS, ExportRenderError
+    from integration.exports.services import export_record_submit
+    from tenants.accounts.services import api_client_create
+    from tests import test_exports_protected as guard
+
+    settings.LINKAGE_ROOT = tmp_path
+    people = guard.people.__wrapped__(in_a)
+    client = api_client_create(actor=people.admin, name="住民記録システム", scopes=["linkage:read"]).client
+    assert {c.code for c in channels.registered()} <= set(guard.DRIVERS)
+    checked = refused = 0
+    for kind in registry.registered():
+        originals = guard._submit_all(kind, people)
+        fixes = [export_record_submit(kind=kind.code, area=kind.area, source="test", source_id=o.source_id,
+                                      payload=dict(o.payload), corrects=o) for o in originals]
+        assert [f.protected for f in fixes] == [o.protected for o in originals] == [True, True, False]
+        carries_address = any(i.address for i in kind.items)
+        for channel in channels.registered():
+            specs: list[LayoutSpec | None] = selectors.layouts_for(kind=kind) if channel.delivers_file else [None]
+            actors = [people.admin, people.linkage] if not channel.to_core_system else [None]
+            for spec in specs:
+                for actor in actors:
+                    where = f"{kind.code} via {channel.code} ({getattr(spec, 'code', 'json')}, {actor})"
+                    run = guard.DRIVERS[channel.code]
+                    if spec is not None and not CORRECTION_ITEMS <= {c.item for c in spec.columns}:
+                        with pytest.raises(ExportRenderError, match="訂正区分"):
+                            run(kind=kind, spec=spec, actor=actor, municipality=in_a, outbox=tmp_path, client=client)
+                        refused += 1
+                        continue
+                    got = run(kind=kind, spec=spec, actor=actor, municipality=in_a, outbox=tmp_path, client=client)
+                    checked += 1
+                    if channel.to_core_system or actor is people.linkage:
+                        if carries_address:
+                            assert guard.SECRET in got.text, where
+                        assert "_masked" not in got.filename, where
+                    else:
+                        assert guard.SECRET not in got.text and guard.SECRET_KATAGAKI not in got.text, where
+                        if carries_address:
+                            assert got.filename.endswith(f"_masked.{spec.extension}"), where
+    assert checked >= len(registry.registered()) * 3 and refused >= 1
