@@ -292,8 +292,9 @@ def test_staff_who_do_not_handle_the_kinds_area_cannot_send_the_correction(setup
     staff.areas = [a for a in staff.areas if a != "juki"]
     staff.save(update_fields=["areas"])
     before = snapshot()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         correct(setup, case, actor=staff)
+    assert "訂正を送れません" in str(caught.value)
     assert snapshot() == before
 
 
@@ -399,6 +400,7 @@ def test_the_correction_screen_saves_shows_the_history_and_names_bad_fields(setu
 def test_other_staff_get_403_on_the_correction_screen(setup, tenant_a):  # noqa: F811
     case = closed_case(setup)
     client = staff_client(tenant_a, "staff2")
+    assert client.get(f"/navi/cases/{case.pk}/corrections/").status_code == 403  # the values are not shown either
     response = client.post(f"/navi/cases/{case.pk}/corrections/",
                            {"field": "new_address.katagaki", "value": NEW_KATAGAKI, "reason": REASON})
     assert response.status_code == 403
@@ -483,3 +485,34 @@ def test_every_kind_and_channel_treats_a_correction_like_the_record_it_corrects(
                         if carries_address:
                             assert got.filename.endswith(f"_masked.{spec.extension}"), where
     assert checked >= len(registry.registered()) * 3 and refused >= 1
+
+
+def test_a_correction_keeps_the_originals_protection_and_names_only_an_original(in_a):
+    """A record submitted protected (the hand-back read a restricted address) keeps that on its correction even
+    when no measure is found today; a correction names the original record, never another correction."""
+    from integration.exports.services import export_record_submit
+
+    payload = {"idou_jiyu": "tenkyo", "idou_date": "2026-04-01", "todokede_date": "2026-04-01", "name": "窓口 太郎",
+               "new_address": "テストA市山下町1番"}
+    original = export_record_submit(kind="juki_idou", area="juki", source="test", source_id="1", payload=payload,
+                                     protected=True)
+    fix = export_record_submit(kind="juki_idou", area="juki", source="test", source_id="1",
+                               payload={**payload, "new_katagaki": "A荘"}, corrects=original)
+    assert fix.protected and fix.corrects == original
+    with pytest.raises(ValidationError) as caught:
+        export_record_submit(kind="juki_idou", area="juki", source="test", source_id="1", payload=payload,
+                             corrects=fix)
+    assert "訂正元" in " ".join(caught.value.message_dict["corrects"])
+
+
+def test_only_records_the_value_went_into_get_a_correction(setup):  # noqa: F811
+    """A record whose item was filled by something else (a catalogue mapping wins over the form's value) does not
+    carry the corrected value, so it gets no correction record."""
+    from integration.exports.models import ExportRecord
+
+    case = closed_case(setup)
+    first, *others = juki_records()
+    ExportRecord.objects.filter(pk=first.pk).update(payload={**first.payload, "new_katagaki": "カタログの方書"})
+    correction = correct(setup, case)
+    assert sorted(item["corrects"] for item in correction.records) == sorted(r.pk for r in others)
+    assert not ExportRecord.objects.filter(corrects=first).exists()
