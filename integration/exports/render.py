@@ -8,6 +8,8 @@
 - A row with ``masked`` (a household under a support measure, handed to a person without 「支援措置の閲覧」)
   carries ``MASK_TEXT`` in every item its kind declares ``address=True`` (clipped to a fixed-width column, whose
   other masked bytes are the pad), and ``1`` in a ``_masked`` column where the layout has one.
+- A correction row (``corrects_id``) is refused by a layout that lacks the ``_correction`` and ``_corrects_id``
+  columns: the core system would otherwise take it for a second new record.
 - CP932: characters that JIS X 0208 has under another Unicode mapping (WAVE DASH 〜, MINUS SIGN −, …)
   are mapped to the CP932 code point of the same character before encoding (no information lost).
 """
