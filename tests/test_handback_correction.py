@@ -370,6 +370,9 @@ def test_a_corrected_value_on_the_signed_document_reissues_it_and_asks_for_a_new
         text = "".join(c["text"] for page in pdf.pages for c in page.chars).replace(" ", "")
     assert "みなみ荘302" in text
     assert AuditEvent.objects.filter(action="print", target_type="form_document", target_id=str(document.pk)).exists()
+    # a second correction changes the re-issued printout too: issued again, still to be signed
+    second = correct(setup, case, value="みなみ荘 303", reason="再度の申出")
+    assert second.signature_required and second.document_id not in {None, document.pk}
 
 
 def test_a_correction_without_a_signed_document_needs_no_signature(setup):  # noqa: F811

@@ -24,23 +24,29 @@ def check_signed_documents_unchanged(*, case: Any) -> None:
 
 def signed_document_before_correction(*, case: Any) -> Any:
     """A correction after hand-back (``navigation.cases.handback.CORRECTION_CHECKS``): if the resident's signature
-    is current now and the corrected value changes what the signed document prints, the signed document no longer
-    matches. The documents of that push are then issued again for print (a new audited document with the
-    corrected value) and the correction is marked 署名の再取得が必要. The case is closed, so the tablet cannot be
-    used (a push needs an open case): the resident signs the printed document. The correction is still sent at
-    once — the core system must not keep a wrong address until the resident comes back."""
+    is current now (or an earlier correction already asked for a new signature) and the corrected value changes
+    what the signed documents print, the signed document no longer matches. The documents of that push are then
+    issued again for print (a new audited document with the corrected value) and the correction is marked
+    署名の再取得が必要. The case is closed, so the tablet cannot be used (a push needs an open case): the resident
+    signs the printed document. The correction is still sent at once — the core system must not keep a wrong
+    address until the resident comes back."""
     from forms_builder.tablet import selectors
     from forms_builder.tablet.models import Signature
 
     signature = Signature.objects.select_related("push__counter", "push__pushed_by", "document").filter(
         case=case).first()
-    if signature is None or not selectors.signature_current(signature=signature, fresh=True):
+    if signature is None:
         return None
+    before = selectors.current_digest(push=signature.push)
+    # the signature still matches, or an earlier correction already asked for a new signature (on its printout)
+    awaiting = case.handback_corrections.filter(signature_required=True).exists()
+    if before != signature.content_digest and not awaiting:
+        return None  # changed by something else before (e.g. a new template version): not this correction's doing
 
     def finish(*, actor: Any) -> dict[str, Any]:
         from forms_builder.services import document_issue
 
-        if selectors.signature_current(signature=signature, fresh=True):
+        if selectors.current_digest(push=signature.push) == before:
             return {}  # the corrected value is not printed on the signed document
         codes = selectors.push_codes(signature.document)
         try:
