@@ -57,6 +57,8 @@ class RecordSerializer(serializers.Serializer):
     source = serializers.CharField(help_text=_lazy("受付元（navigation, forms_builder など）"))
     source_id = serializers.CharField(help_text=_lazy("受付元での受付番号（同じ届出の異動者は同じ番号）"))
     payload = serializers.DictField(help_text=_lazy("項目コード → 値（日付は YYYY-MM-DD）"))
+    corrects = serializers.IntegerField(allow_null=True, help_text=_lazy(
+        "訂正の記録なら訂正元（元の記録）の受付連番、新規の記録は null。訂正は全項目を訂正後の値で送ります。"))
 
 
 class PullSerializer(serializers.Serializer):
@@ -120,7 +122,7 @@ class PullView(ExportApiView):
         examples=[OpenApiExample(_lazy("住民異動届"), response_only=True, value={
             "kind": "juki_idou", "after": 0, "next_cursor": 2, "has_more": False, "count": 1, "batch_id": 7,
             "records": [{"id": 2, "kind": "juki_idou", "received_at": "2024-04-01T09:12:00+09:00",
-                         "source": "navigation", "source_id": "C-000123",
+                         "source": "navigation", "source_id": "C-000123", "corrects": None,
                          "payload": {"idou_jiyu": "tennyu", "idou_date": "2024-03-30", "todokede_date": "2024-04-01",
                                      "name": "窓口 太郎", "name_kana": "マドグチ タロウ"}}]})],
         tags=["exports"],
@@ -142,7 +144,7 @@ class PullView(ExportApiView):
             _raise_drf(exc)
         # ``rows`` went through the support-measure guard (services._hand_over), never the raw records.
         records = [{"id": r.id, "kind": r.kind, "received_at": timezone.localtime(r.created_at), "source": r.source,
-                    "source_id": r.source_id, "payload": r.payload} for r in result.rows]
+                    "source_id": r.source_id, "payload": r.payload, "corrects": r.corrects_id} for r in result.rows]
         return Response(PullSerializer({
             "kind": result.kind.code, "after": result.after, "next_cursor": result.next_cursor,
             "has_more": result.has_more, "count": len(records), "batch_id": result.batch.pk if result.batch else None,

@@ -184,9 +184,11 @@ def spec_from_dict(data: object, *, builtin: bool = False) -> LayoutSpec:
 
 
 def default_spec(kind: ExportKind) -> LayoutSpec:
-    """The shipped layout of every kind: UTF-8 CSV, Japanese headers, CRLF, 西暦 YYYYMMDD; the last column
-    ``支援措置マスク`` is 1 on a row whose addresses were masked for a support measure."""
-    items = ["_id", "_received_date", "_source_id", *(kind.default_columns or kind.item_codes), "_masked"]
+    """The shipped layout of every kind: UTF-8 CSV, Japanese headers, CRLF, 西暦 YYYYMMDD; then ``支援措置マスク``
+    (1 on a row whose addresses were masked for a support measure) and, last, ``訂正区分`` / ``訂正元受付連番``
+    (a correction of a record already handed over, and the record it replaces)."""
+    items = ["_id", "_received_date", "_source_id", *(kind.default_columns or kind.item_codes), "_masked",
+             "_correction", "_corrects_id"]
     return spec_from_dict({
         "kind": kind.code, "code": "standard", "name": _("標準（UTF-8 CSV・見出しあり）"), "format": "csv",
         "encoding": "utf-8", "header": True, "line_ending": "crlf", "date_style": "yyyymmdd",

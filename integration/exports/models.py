@@ -26,6 +26,10 @@ class ExportRecord(models.Model):
     # submitted). Files for a person without 「支援措置の閲覧」 mask its address items; hand-overs also check
     # the measures again, so a measure that starts later masks it too.
     protected = models.BooleanField(_lazy("支援措置対象"), default=False)
+    # A correction (訂正) of a record already handed over: a full record with the corrected values that names the
+    # original record (always the first record, never another correction). The original is never changed or resent.
+    corrects = models.ForeignKey("self", verbose_name=_lazy("訂正元"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="corrections")
 
     class Meta:
         verbose_name = _lazy("出力対象データ")

@@ -30,6 +30,8 @@ META_LABELS: dict[str, str] = {
     "_source_id": "受付元番号",
     "_municipality_code": "団体コード",
     "_masked": "支援措置マスク",
+    "_correction": "訂正区分",
+    "_corrects_id": "訂正元受付連番",
 }
 META_MEANINGS: dict[str, str] = {
     "_id": _lazy("出力対象データの通し番号（カーソル）。重複取込の検出に使えます。"),
@@ -41,6 +43,9 @@ META_MEANINGS: dict[str, str] = {
     "_municipality_code": _lazy("出力した自治体の全国地方公共団体コード（6桁）"),
     "_masked": _lazy("1: 支援措置の対象世帯のため住所等をマスクした行（基幹系に取り込まないでください）、"
                      "0: マスクなし"),
+    "_correction": _lazy("1: 基幹系に連携済みの記録の訂正（全項目を訂正後の値で再送。訂正元受付連番の記録を置き換えて"
+                         "ください）、0: 新規"),
+    "_corrects_id": _lazy("訂正の対象となった元の記録の受付連番（新規の記録は空欄）"),
 }
 META_ITEMS: dict[str, tuple[str, str]] = {code: (label, META_MEANINGS[code]) for code, label in META_LABELS.items()}
 

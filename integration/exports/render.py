@@ -8,6 +8,8 @@
 - A row with ``masked`` (a household under a support measure, handed to a person without 「支援措置の閲覧」)
   carries ``MASK_TEXT`` in every item its kind declares ``address=True`` (clipped to a fixed-width column, whose
   other masked bytes are the pad), and ``1`` in a ``_masked`` column where the layout has one.
+- A correction row (``corrects_id``) is refused by a layout that lacks the ``_correction`` and ``_corrects_id``
+  columns: the core system would otherwise take it for a second new record.
 - CP932: characters that JIS X 0208 has under another Unicode mapping (WAVE DASH 〜, MINUS SIGN −, …)
   are mapped to the CP932 code point of the same character before encoding (no information lost).
 """
@@ -31,6 +33,8 @@ from integration.exports.layouts import ENCODINGS, LINE_ENDING_CHARS, Column, La
 from integration.exports.wareki import WarekiError, format_date
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A layout that carries corrections must declare both (a correction row is refused by a layout without them).
+CORRECTION_ITEMS = frozenset({"_correction", "_corrects_id"})
 # Written into a file in place of a protected address: data (the core system's operators read it), not UI text.
 MASK_TEXT = "（支援措置対象のため非表示）"
 # Same JIS X 0208 character, different Unicode mapping (JIS vs Microsoft): map to the CP932 side.
@@ -54,6 +58,7 @@ class RenderRow:
     source_id: str
     payload: dict
     masked: bool = False  # address items are replaced by MASK_TEXT
+    corrects_id: int | None = None  # a correction (訂正) of this record id
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,10 @@ def _cell_text(row: RenderRow, column: Column, is_date: bool, spec: LayoutSpec, 
         return MASK_TEXT
     if item == "_masked":
         return "1" if row.masked else "0"
+    if item == "_correction":
+        return "1" if row.corrects_id else "0"
+    if item == "_corrects_id":
+        return str(row.corrects_id or "")
     if item == "_id":
         return str(row.id)
     if item == "_kind":
@@ -200,8 +209,14 @@ def render(rows: Iterable[RenderRow], spec: LayoutSpec, *, municipality_code: st
     lines: list[list[str]] = []
     masked_rows: set[int] = set()
     count = 0
+    declared = {c.item for c in spec.columns}
     for row in rows:
         count += 1
+        if row.corrects_id and not CORRECTION_ITEMS <= declared:
+            # Without these columns the core system would take a correction for a second new record.
+            problems.append(Problem(row.id, registry.META_LABELS["_correction"], _(
+                "訂正の記録ですが、このレイアウトに「訂正区分」と「訂正元受付連番」の列がありません。"
+                "レイアウトに2つの列を加えてください。")))
         cells = []
         if row.masked:
             masked_rows.add(row.id)

@@ -228,3 +228,31 @@ def linkage_disclosure(*, municipality: object) -> list[dict]:
                       for i in kind.items],
         })
     return entries
+
+
+def scheduled_layout_problems(*, kind: ExportKind, payload: dict, corrects_id: int | None = None,
+                              items: set[str] | None = None) -> list[str]:
+    """Why a record with ``payload`` could not go out through the kind's active outbox schedule (a value wider than
+    a fixed-width column, a character the encoding cannot hold, a correction without the correction columns), each
+    naming the layout and the item; empty when it fits (or when no schedule is active). Checked before a record is
+    stored by a caller who can still refuse it (a correction), so the outbox never fails on it later. ``items``:
+    report only the problems of these item codes (and of the correction columns) — what the caller changed."""
+    from integration.exports.render import ExportRenderError, RenderRow, render
+
+    schedule = schedule_for(kind_code=kind.code)
+    if schedule is None or not schedule.is_active:
+        return []
+    try:
+        spec = layout_resolve(kind=kind, code=schedule.layout_code)
+    except ValidationError:
+        return []  # the schedule screen reports a broken layout
+    row = RenderRow(id=0, kind=kind.code, created_at=timezone.now(), source="", source_id="", payload=payload,
+                    corrects_id=corrects_id)
+    try:
+        render([row], spec)
+    except ExportRenderError as exc:
+        wanted = None if items is None else {kind.label_for(code) for code in {*items, "_correction", "_corrects_id"}}
+        return [_("出力レイアウト「%(layout)s」の「%(item)s」：%(message)s")
+                % {"layout": spec.name, "item": problem.item, "message": problem.message} for problem in exc.problems
+                if wanted is None or problem.item in wanted]
+    return []

@@ -79,7 +79,8 @@ def _lock_appends() -> None:
 
 @transaction.atomic
 def export_record_submit(*, kind: str, payload: dict, source: str, source_id: str, area: str,
-                         actor: object = None, protected: bool = False) -> ExportRecord:
+                         actor: object = None, protected: bool = False,
+                         corrects: ExportRecord | None = None) -> ExportRecord:
     """Append received data for the core systems (called by navigation, forms_builder, …).
 
     Validates the payload against the kind's items and reports every problem at once. Appends are
@@ -87,6 +88,10 @@ def export_record_submit(*, kind: str, payload: dict, source: str, source_id: st
     cursor never skips a record that commits late. The record is marked ``protected`` when the caller
     says so (it read a restricted address) or when a resident or household it names is under an
     address-restricting support measure today.
+
+    ``corrects``: the record is a correction (訂正) of that record — a full record of the same kind with the
+    corrected values. It names the original (first) record, never another correction, and keeps the original's
+    ``protected`` (a correction of a protected household's record is protected too). The original is unchanged.
     """
     municipality = _current_municipality()
     definition = registry.get(kind)
@@ -103,21 +108,24 @@ def export_record_submit(*, kind: str, payload: dict, source: str, source_id: st
     payload_errors = definition.validate_payload(payload)
     if payload_errors:
         errors["payload"] = payload_errors
+    if corrects is not None and (corrects.kind != kind or corrects.corrects_id is not None):
+        errors["corrects"] = [_("訂正元は同じ種別の元の記録（訂正ではない記録）を指定してください。")]
     if errors:
         raise ValidationError(errors)
     if actor is not None and getattr(actor, "can_handle", None) and not actor.can_handle(area):
         raise PermissionDenied(_("「%(kind)s」を受け付ける権限がありません。") % {"kind": definition.label})
     atena_nos, household_nos = selectors.record_people(kind=definition, payload=payload)
+    protected = bool(protected or (corrects is not None and corrects.protected))
     if not protected and (atena_nos or household_nos):
         hidden_people, hidden_households = mirror.protected_among(atena_nos=atena_nos, household_nos=household_nos)
         protected = bool(hidden_people or hidden_households)
     _lock_appends()
     row = ExportRecord.objects.create(kind=kind, area=area, payload=payload, source=source.strip(),
                                       source_id=str(source_id or "")[:64], created_by_id=getattr(actor, "pk", None),
-                                      protected=bool(protected))
+                                      protected=bool(protected), corrects=corrects)
     audit_record(action=AuditAction.CREATE, target_type="export_record", target_id=row.pk, area=area,
                  details={"kind": kind, "source": row.source, "source_id": row.source_id,
-                          "protected": row.protected},
+                          "protected": row.protected, **({"corrects": corrects.pk} if corrects else {})},
                  actor=actor, residents=atena_nos)
     return row
 
@@ -144,7 +152,8 @@ def _hand_over(*, kind: ExportKind, records: list[ExportRecord], channel: str, a
     protected_ids = {r.pk for r in records if r.protected or set(people[r.pk][0]) & hidden_people
                      or set(people[r.pk][1]) & hidden_households}
     rows = [RenderRow(id=r.pk, kind=r.kind, created_at=r.created_at, source=r.source, source_id=r.source_id,
-                      payload=r.payload, masked=not reveal and r.pk in protected_ids) for r in records]
+                      payload=r.payload, masked=not reveal and r.pk in protected_ids, corrects_id=r.corrects_id)
+            for r in records]
     named_in_protected = {a for pk in protected_ids for a in people[pk][0]}
     protected = [a for a in residents if a in hidden_people or a in named_in_protected]
     return HandOver(rows=rows, residents=residents, protected=protected, protected_records=len(protected_ids),
@@ -429,7 +438,8 @@ def api_pull(*, client: object, municipality: object, kind_code: str, after: int
     hand_over = _hand_over(kind=kind, records=records, channel=channel, actor=actor)
     rows = [masked_payload(kind=kind, row=row) for row in hand_over.rows]
     if records:
-        body = json.dumps([{"id": r.id, "payload": r.payload} for r in rows], ensure_ascii=False,
+        body = json.dumps([{"id": r.id, "payload": r.payload, **({"corrects": r.corrects_id} if r.corrects_id else {})}
+                           for r in rows], ensure_ascii=False,
                           sort_keys=True, separators=(",", ":")).encode()
         batch = _batch_create(kind=kind, channel=channel, selection="cursor", spec=None,
                               records=records, digest=hashlib.sha256(body).hexdigest(), size=len(body),
@@ -448,7 +458,7 @@ def masked_payload(*, kind: ExportKind, row: RenderRow) -> RenderRow:
     payload = {code: (MASK_TEXT if code in kind.address_items else value) for code, value in row.payload.items()}
     payload.update({code: MASK_TEXT for code in kind.address_items if code not in payload}, _masked="1")
     return RenderRow(id=row.id, kind=row.kind, created_at=row.created_at, source=row.source,
-                     source_id=row.source_id, payload=payload, masked=True)
+                     source_id=row.source_id, payload=payload, masked=True, corrects_id=row.corrects_id)
 
 
 @transaction.atomic

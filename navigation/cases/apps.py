@@ -9,7 +9,11 @@ class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from madoguchi.dbroles import register_append_only
         from madoguchi.menu import MenuEntry, register
+
+        # A correction after hand-back is an audited object: never changed or deleted by the application.
+        register_append_only("navigation_cases_handbackcorrection")
 
         register(
             MenuEntry(

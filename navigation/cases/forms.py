@@ -217,3 +217,19 @@ class AnswersForm(forms.Form):
                                        ("|katagaki", katagaki, value.get("katagaki", ""))):
             self.fields[question.key + suffix] = field
             self.initial[question.key + suffix] = initial
+
+
+class CorrectionForm(forms.Form):
+    """訂正 of a handed-back value (the service validates the value and the reason and names the field)."""
+
+    field = forms.ChoiceField(label=_("訂正する項目"), choices=())
+    value = forms.CharField(label=_("訂正後の値"), required=False, max_length=1000,
+                            help_text=_("基幹系へ送った値を、この値に訂正します。"))
+    reason = forms.CharField(label=_("訂正の理由"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                             max_length=2000,
+                             help_text=_("必須。誰からの申出か、何を確かめたかを書きます。記録に残ります。"))
+
+    def __init__(self, *args: object, fields: list | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["field"].choices = [(f.code, f"{f.label}（{_('現在')}：{f.value or '-'}）")
+                                        for f in fields or []]

@@ -362,7 +362,7 @@ _SKIP_REASONS = {
 }
 
 
-def handback_summary_rows(*, case: Case) -> dict[str, list[str]]:
+def handback_summary_rows(*, case: Case) -> dict[str, list[Any]]:
     """For the case screen: records per kind and what was skipped (no personal data)."""
     summary = case.handback or {}
     counts: dict[str, int] = {}
@@ -373,9 +373,198 @@ def handback_summary_rows(*, case: Case) -> dict[str, list[str]]:
         kind = registry.get(code)
         return kind.label if kind else code
 
+    corrections = list(case.handback_corrections.order_by("-created_at", "-pk")) if case.pk else []
     return {
+        "corrections": corrections,
+        "signature_required": [c for c in corrections if c.signature_required],
         "records": [_("%(kind)s %(n)d件") % {"kind": label(k), "n": n} for k, n in counts.items()],
         "skipped": sorted({_("%(kind)s（%(reason)s）") % {"kind": label(str(s.get("kind"))),
                                                         "reason": _SKIP_REASONS.get(s.get("reason"), "-")}
                            for s in summary.get("skipped") or []}),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Corrections after hand-back (訂正, issue 14 / issue 12 item 9)
+# ---------------------------------------------------------------------------------------------
+# Values that went back to the core system and may be corrected on the closed case. Other apps register a
+# function ``fields(case=) -> list[Correctable]`` (forms_builder: the new address, 方書, 〒, 転出先, 転入前の住所).
+CORRECTABLES: list[Any] = []
+# Called as ``check(case=)`` before a correction changes anything; returns a function ``finish(actor=)`` called
+# after the change (in the same transaction) that returns ``{"signature_required": bool, "document_id": id}`` or
+# {} — forms_builder.tablet: a signed document the corrected value is printed on is re-issued to be signed again.
+# ``finish`` may raise ValidationError (e.g. the re-issued document cannot print the value): nothing is kept.
+CORRECTION_CHECKS: list[Any] = []
+MAX_REASON = 1000
+
+
+@dataclass
+class Correctable:
+    """A value that enriched the case's hand-back records, with how to correct it."""
+
+    code: str  # e.g. "new_address.katagaki"
+    label: str  # 新住所の方書
+    value: str  # as it is now
+    kind: str  # the export kind whose records carry it
+    clean: Any  # (raw: str) -> str; raises ValidationError naming the field
+    items: Any  # (value: str) -> {export item code: value}
+    store: Any  # (actor=, value=) -> None: the value at its source (the staff input)
+    help: str = ""
+
+
+def correctable_fields(*, case: Case) -> list[Correctable]:
+    fields: list[Correctable] = []
+    for provider in CORRECTABLES:
+        fields.extend(provider(case=case) or [])
+    return fields
+
+
+def handback_records(*, case: Case, kind: str | None = None) -> list[ExportRecord]:
+    """The records closing ``case`` submitted (the originals), in submission order."""
+    ids = [item.get("id") for item in (case.handback or {}).get("records") or []
+           if isinstance(item, dict) and (kind is None or item.get("kind") == kind)]
+    return list(ExportRecord.objects.filter(pk__in=[i for i in ids if isinstance(i, int)], corrects__isnull=True)
+                .order_by("id"))
+
+
+def _latest(original: ExportRecord) -> ExportRecord:
+    """The record's values as the core system has them now: its newest correction, else the original."""
+    return original.corrections.order_by("-id").first() or original
+
+
+def may_correct(*, actor: Any, case: Case) -> bool:
+    """Who may correct a handed-back value: the staff who could have closed the case (a counter of the case's
+    counter they may use — their department's or assigned) and 窓口責任者 (supervisors and admins)."""
+    from tenants.accounts.selectors import counter_usable_by
+
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    counter = case.current_counter
+    return bool(actor.is_supervisor or (counter is not None and counter_usable_by(actor=actor, counter=counter)))
+
+
+def _refused(field_name: str, message: str) -> ValidationError:
+    return ValidationError({field_name: [message]})
+
+
+def handback_correct(*, actor: Any, case: Case, field_code: str, value: str, reason: str) -> Any:
+    """Correct a value a closed case handed back (call through ``services.case_handback_correct``, which holds the
+    transaction and the case's row lock). Sends one correction record per affected hand-back record — a full
+    record with the corrected values, naming the original — and stores the audited ``HandbackCorrection``.
+    Every refusal names the field; nothing is stored or sent then."""
+    from django.core.exceptions import PermissionDenied
+
+    from integration.exports import selectors as export_selectors
+    from navigation.cases.models import CaseStatus, HandbackCorrection
+
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDenied(_("職員としてログインしてください。"))
+    if case.status != CaseStatus.CLOSED:
+        raise _refused("case", _("受付 %(label)s はまだ完了していません。訂正できるのは完了した受付だけです"
+                                 "（完了前は申請書の入力を直してください）。") % {"label": case.label})
+    if not may_correct(actor=actor, case=case):
+        raise PermissionDenied(_("受付 %(label)s の訂正は、完了した窓口の職員か窓口責任者だけが行えます。")
+                               % {"label": case.label})
+    originals = handback_records(case=case)
+    if not originals:
+        raise _refused("case", _("受付 %(label)s は基幹系へ連携した記録がないため、訂正できません。")
+                       % {"label": case.label})
+    errors: dict[str, list[str]] = {}
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = [_("訂正の理由を入力してください。")]
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = [_("訂正の理由は%(n)d文字以内で入力してください（%(len)d文字）。")
+                            % {"n": MAX_REASON, "len": len(reason)}]
+    fields = {f.code: f for f in correctable_fields(case=case)}
+    target = fields.get(str(field_code or ""))
+    if target is None:
+        errors["field"] = [_("訂正する項目を選んでください。")]
+        raise ValidationError(errors)
+    new_value = ""
+    if not isinstance(value, str):
+        errors["value"] = [_("%(label)s：文字で入力してください。") % {"label": target.label}]
+    else:
+        try:
+            new_value = target.clean(value)
+        except ValidationError as exc:
+            errors["value"] = list(exc.messages)
+        else:
+            if new_value == target.value:
+                errors["value"] = [_("%(label)s：訂正前と同じです。訂正後の値を入力してください。")
+                                   % {"label": target.label}]
+    if errors:
+        raise ValidationError(errors)
+    kind = registry.get(target.kind)
+    old_items, new_items = target.items(target.value), target.items(new_value)
+    planned: list[tuple[ExportRecord, dict[str, str]]] = []
+    for original in [r for r in originals if r.kind == target.kind]:
+        payload = dict(_latest(original).payload)
+        changed = False
+        for code, text in new_items.items():
+            # only what this value put into the record (a catalogue mapping may have filled the item otherwise)
+            if str(payload.get(code, "")) == str(old_items.get(code, "")) and str(payload.get(code, "")) != text:
+                changed = True
+                if text:
+                    payload[code] = text
+                else:
+                    payload.pop(code, None)
+        if changed:
+            planned.append((original, payload))
+    if not planned or kind is None:
+        raise _refused("field", _("%(label)s：この値は基幹系へ連携した記録に含まれていないため、訂正を送れません。")
+                       % {"label": target.label})
+    problems: list[str] = []
+    for original, payload in planned:
+        messages = kind.validate_payload(payload) + export_selectors.scheduled_layout_problems(
+            kind=kind, payload=payload, corrects_id=original.pk, items=set(new_items))
+        problems.extend(f"{target.label}：{m}" for m in messages if f"{target.label}：{m}" not in problems)
+    if problems:
+        raise ValidationError({"value": problems})
+    if not (getattr(actor, "can_handle", None) and actor.can_handle(kind.area)):
+        raise PermissionDenied(_("「%(kind)s」を扱う権限がないため、訂正を送れません。") % {"kind": kind.label})
+    finishers = [check(case=case) for check in CORRECTION_CHECKS]
+    target.store(actor=actor, value=new_value)
+    signature_required, document_id = False, None
+    for finish in finishers:
+        if finish is None:
+            continue
+        result = finish(actor=actor) or {}
+        signature_required = signature_required or bool(result.get("signature_required"))
+        document_id = result.get("document_id") or document_id
+    source_id = source_id_for(case)
+    sent = []
+    for original, payload in planned:
+        try:
+            row = export_record_submit(kind=kind.code, payload=payload, source=SOURCE, source_id=source_id,
+                                       area=kind.area, actor=actor, protected=original.protected, corrects=original)
+        except ValidationError as exc:
+            raise _refused("value", "、".join(exc.messages)) from exc
+        person = next((item.get("person") for item in (case.handback or {}).get("records") or []
+                       if item.get("id") == original.pk), None)
+        sent.append({"id": row.pk, "corrects": original.pk, "person": person})
+    correction = HandbackCorrection.objects.create(
+        case=case, field=target.code, label=str(target.label)[:100], old_value=target.value, new_value=new_value,
+        reason=reason, records=sent, signature_required=signature_required, document_id=document_id,
+        created_by=actor)
+    residents = list(dict.fromkeys(str(p.get("atena_no")) for _o, p in planned if p.get("atena_no")))
+    # The values themselves (an address) stay on the correction; the trail names who, what, why and the records.
+    record(actor=actor, action=AuditAction.UPDATE, target_type="case", target_id=case.pk, area=kind.area,
+           details={"change": "handback_correction", "correction": correction.pk, "field": target.code,
+                    "reason": reason, "records": sent, "signature_required": signature_required,
+                    "document": document_id},
+           residents=residents)
+    return correction
+
+
+def corrections_for(*, case: Case) -> list[Any]:
+    """The case's corrections, newest first (for the case screen and the correction page)."""
+    return list(case.handback_corrections.select_related("created_by").order_by("-created_at", "-pk"))
+
+
+def correction_history_audit(*, actor: Any, case: Case, corrections: list[Any]) -> None:
+    """The correction page shows the values sent (addresses) of the case's persons: audited as a view."""
+    residents = [p.atena_no for p in case.persons.all() if p.atena_no]
+    record(actor=actor, action=AuditAction.VIEW, target_type="case", target_id=case.pk,
+           details={"purpose": "handback_correction", "corrections": [c.pk for c in corrections]},
+           residents=residents)

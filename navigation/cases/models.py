@@ -325,3 +325,34 @@ class MemoRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.memo_id} @ {self.written_at}"
+
+
+class HandbackCorrection(models.Model):
+    """A correction (訂正) of a value a closed case handed back to the core systems (append-only).
+
+    The case stays closed and its procedures unchanged; the correction sent one export record per affected
+    record (``records``: ``[{"id": new record, "corrects": original record, "person": case person key}]``),
+    each a full record with the corrected values naming the original. ``signature_required``: the value was printed
+    on a document the resident had signed on the tablet; ``document_id`` is the re-issued document
+    (``forms_builder.IssuedDocument``) to be signed again."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="handback_corrections")
+    field = models.CharField(_("訂正した項目"), max_length=64)
+    label = models.CharField(_("項目名"), max_length=100)
+    old_value = models.TextField(_("訂正前"), blank=True)
+    new_value = models.TextField(_("訂正後"), blank=True)
+    reason = models.TextField(_("訂正の理由"))
+    records = models.JSONField(_("送信した訂正の記録"), default=list)
+    signature_required = models.BooleanField(_("署名の再取得が必要"), default=False)
+    document_id = models.BigIntegerField(_("再発行した申請書"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("訂正者"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("訂正日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("基幹系への連携の訂正")
+        verbose_name_plural = _("基幹系への連携の訂正")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.field}@{self.created_at}"

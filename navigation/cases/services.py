@@ -21,6 +21,7 @@ from navigation.cases.models import (
     CasePerson,
     CaseProcedure,
     CaseStatus,
+    HandbackCorrection,
     Memo,
     MemoRevision,
     MemoVisibility,
@@ -852,6 +853,19 @@ def case_close(
         },
     )
     return case
+
+
+@transaction.atomic
+def case_handback_correct(*, actor: User, case: Case, field: str, value: str, reason: str) -> HandbackCorrection:
+    """訂正: correct a value a closed case handed back to the core system (the case stays closed, its procedures
+    and determination unchanged). Who: the staff who could have closed it or a 窓口責任者, handling the kind's
+    area. Sends one correction record per affected hand-back record through the same export registry (outbox /
+    PULL), each naming the original; see ``handback.handback_correct``. Refused with messages naming the field,
+    nothing stored or sent: empty reason, unchanged or invalid value, a value the export layout cannot hold, a case
+    not closed or without hand-back records."""
+    _require_staff(actor)
+    case = _locked(case)
+    return handback.handback_correct(actor=actor, case=case, field_code=field, value=value, reason=reason)
 
 
 # ---------------------------------------------------------------------------------------------

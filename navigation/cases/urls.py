@@ -22,6 +22,7 @@ urlpatterns = [
     path("<int:pk>/handoff/", views.case_handoff_view, name="handoff"),
     path("<int:pk>/resume/", views.case_resume_view, name="resume"),
     path("<int:pk>/close/", views.case_close_view, name="close"),
+    path("<int:pk>/corrections/", views.case_correction_view, name="correction"),
     path("<int:pk>/memos/", views.case_memo_view, name="case_memo"),
     path("persons/<str:atena_no>/", views.person_view, name="person"),
     path("persons/<str:atena_no>/memos/", views.person_memo_view, name="person_memo"),

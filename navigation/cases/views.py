@@ -17,6 +17,7 @@ from navigation.cases import handback, navi, selectors, services
 from navigation.cases.forms import (
     AnswersForm,
     CloseForm,
+    CorrectionForm,
     EventsForm,
     HandoffForm,
     MemoForm,
@@ -215,6 +216,8 @@ def _case_page(request: HttpRequest, pk: int, extra: dict | None = None) -> Http
         "unresolved": unresolved,
         "search_form": SearchForm(),
         "handback": handback.handback_summary_rows(case=case) if not case.is_open else None,
+        "may_correct": not case.is_open and bool(case.handback) and handback.may_correct(actor=request.user,
+                                                                                         case=case),
         "counter_open": counter_open,
         **(extra or {}),
     }
@@ -485,6 +488,41 @@ def case_close_view(request: HttpRequest, pk: int) -> HttpResponse:
         return _to_case(pk, "close")
     messages.success(request, _("受付 %(label)s を完了しました。") % {"label": case.label})
     return redirect("navigation:cases:home")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_correction_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """訂正 on a closed, handed-back case: the values that went to the core system, a form, and the history."""
+    case = _case_or_404(request, pk)
+    if not handback.may_correct(actor=request.user, case=case):
+        raise PermissionDenied(_("受付 %(label)s の訂正は、完了した窓口の職員か窓口責任者だけが行えます。")
+                               % {"label": case.label})
+    fields = handback.correctable_fields(case=case) if not case.is_open else []
+    form = CorrectionForm(request.POST or None, fields=fields)
+    status = 200
+    if request.method == "POST":
+        form.is_valid()
+        data = form.cleaned_data
+        try:
+            services.case_handback_correct(actor=request.user, case=case, field=data.get("field", ""),
+                                           value=data.get("value", request.POST.get("value", "")),
+                                           reason=data.get("reason", ""))
+        except ValidationError as exc:
+            named = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+            for name, texts in named.items():
+                for text in texts:
+                    form.add_error(name if name in form.fields else None, text)
+            status = 400
+        else:
+            messages.success(request, _("訂正を送信しました。基幹系には訂正の記録として連携されます。"))
+            return redirect("navigation:cases:correction", pk=pk)
+    corrections = handback.corrections_for(case=case)
+    handback.correction_history_audit(actor=request.user, case=case, corrections=corrections)
+    return render(request, "cases/correction.html", {
+        "case": case, "form": form, "fields": fields, "corrections": corrections,
+        "has_handback": bool(handback.handback_records(case=case)),
+    }, status=status)
 
 
 @login_required
