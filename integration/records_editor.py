@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from integration.importer.kinds import CHECKS, FRAME_FIELDS, KIND_LABELS
+from madoguchi.inputs import JSONInputError, json_loads
 
 FRAME_KINDS = ("header", "trailer")
 POSITIONS = {"header": "first", "trailer": "last"}
@@ -589,8 +590,8 @@ class RecordsEditor:
                     del options[name]  # (a stored false stays as it was: an unchanged save changes nothing)
             self.options = options
         try:
-            shown = json.loads(self.form.data.get("rec-shown") or "{}") or {}
-        except ValueError:
+            shown = json_loads(self.form.data.get("rec-shown") or "{}", field="rec-shown") or {}
+        except JSONInputError:
             shown = None
         json_changed = not json_valid or _canonical(json_value) != _canonical(shown)
         if not self.structured or json_changed:

@@ -27,11 +27,11 @@ def test_admin_edits_tries_and_publishes_a_rule(live_server_mt, page, fresh_muni
     page.wait_for_load_state()
     page.goto(live_server_mt.url(city.slug, "/"))
     page.get_by_role("link", name="手続カタログの編集").click()
-    assert page.get_by_role("heading", name="手続カタログの編集", level=1).is_visible()
+    page.get_by_role("heading", name="手続カタログの編集", level=1).wait_for()
     assert "第1版" in page.locator("#versions-heading + table").inner_text()
     page.get_by_role("navigation", name="カタログの編集").get_by_role("link", name="判定ルール").click()
     page.locator("tr", has_text="kaigo_shutoku.age65").get_by_role("link").click()
-    assert page.get_by_role("heading", name="判定ルール：kaigo_shutoku.age65").is_visible()
+    page.get_by_role("heading", name="判定ルール：kaigo_shutoku.age65").wait_for()  # the click's page load, not a race
 
     page.get_by_role("button", name="高度な表示（JsonLogic）").click()  # the raw view beside the visual editor
     condition = page.get_by_label("条件（JsonLogic）")
