@@ -70,6 +70,8 @@ PERSON_VARS: dict[str, str] = {
     "person.support_measure": "支援措置（DV等）対象",
     "person.address_restricted": "住所の非表示（支援措置）",
     "person.insurance": "医療保険の種別（kokuho・kouki・other・unknown）",
+    "person.parent_role": "父母の別（father・mother。性別、または続柄（夫・妻、妻のいる世帯主など）から。"
+                          "分からなければ未確定＝職員が確認）",
     "person.elig": "資格情報（下記 person.elig.*）",
     **{f"person.elig.{flag}": label for flag, label in ELIGIBILITY_FLAGS.items()},
 }
@@ -89,6 +91,10 @@ HOUSEHOLD_VARS: dict[str, str] = {
     "household.support_measure_any": "支援措置対象者がいる",
     "household.jt_children": "児童手当を新たに受ける方が養育する子の氏名（対象者以外の高校生年代までの子のうち、"
                              "質問 jt_child_claimed に「はい」の子。未回答の子がいれば未確定）",
+    "household.jt_new_recipients": "質問 jt_new_recipient に「はい」と答えた人数（父母で子を分けて養育すると2）",
+    "household.jt_children_father": "父が養育して児童手当を受ける子の氏名（質問 jt_child_keeper が「父」の子。"
+                                    "未回答の子がいれば未確定）",
+    "household.jt_children_mother": "母が養育して児童手当を受ける子の氏名（質問 jt_child_keeper が「母」の子）",
     "household.new_head_chosen": "新しい世帯主が決まった（対象者以外の15歳以上の誰かが質問 new_head に「はい」）。"
                                  "全員が「いいえ」なら偽、未回答の人がいれば未確定",
     "household.newborn_parents_kokuho_known": "生まれた子の父母（続柄から判断：子なら世帯主・妻・夫、孫なら子・子の妻・"
@@ -386,7 +392,33 @@ def household_context(persons: list[PersonFacts], contexts: list[dict[str, Any]]
         "children_names": "、".join(c["name"] or c["key"] for c in contexts if c["upto_high_school"] is True),
         "support_measure_any": any(p.support_measure for p in persons),
         **_newborn_parents(persons, contexts),
+        **_parent_roles(persons, contexts),
     }
+
+
+FATHER_RELATIONSHIPS = ("夫", "夫（未届）", "子の夫")
+WIVES = ("妻", "妻（未届）")
+HUSBANDS = ("夫", "夫（未届）")
+
+
+def _parent_roles(persons: list[PersonFacts], contexts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sets ``person.parent_role`` (father / mother) on every context: from the sex when the mirror has it, else
+    from the relationship (夫・妻・子の妻…, a head whose 妻 is in the case is the father). Unknown otherwise."""
+    relationships = {p.relationship for p in persons}
+    for person, ctx in zip(persons, contexts, strict=True):
+        role: Any = Unknown(("person.parent_role",))
+        if person.sex in ("1", "2"):
+            role = "father" if person.sex == "1" else "mother"
+        elif person.relationship in FATHER_RELATIONSHIPS:
+            role = "father"
+        elif person.relationship in MOTHER_RELATIONSHIPS:
+            role = "mother"
+        elif person.is_head and relationships & set(WIVES):
+            role = "father"
+        elif person.is_head and relationships & set(HUSBANDS):
+            role = "mother"
+        ctx["parent_role"] = role
+    return {}
 
 
 # The parents of a newborn, read from the relationships to the head (住民票の続柄): a newborn 「子」 has the
@@ -432,6 +464,8 @@ def _newborn_parents(persons: list[PersonFacts], contexts: list[dict[str, Any]])
 
 
 CLAIMED_CHILD_QUESTION = "jt_child_claimed"
+CHILD_KEEPER_QUESTION = "jt_child_keeper"
+NEW_RECIPIENT_QUESTION = "jt_new_recipient"
 NEW_HEAD_QUESTION = "new_head"
 
 
@@ -466,7 +500,21 @@ def household_answer_context(
             chosen = True
         elif value is None:
             head_deps.append(f"answer.{NEW_HEAD_QUESTION}@{person.key}")
+    # Split custody: each child says which parent keeps it (jt_child_keeper: father / mother / other).
+    kept: dict[str, list[str]] = {"father": [], "mother": []}
+    keeper_deps: list[str] = []
+    for person, ctx, answer in zip(persons, contexts, answers, strict=True):
+        if person.subject or ctx["upto_high_school"] is not True:
+            continue
+        value = answer.get(CHILD_KEEPER_QUESTION)
+        if value is None:
+            keeper_deps.append(f"answer.{CHILD_KEEPER_QUESTION}@{person.key}")
+        elif value in kept:
+            kept[value].append(person.name or person.key)
+    by_role = {role: Unknown(keeper_deps) if keeper_deps else "、".join(names) for role, names in kept.items()}
     return {"jt_children": Unknown(deps) if deps else "、".join(names),
+            "jt_new_recipients": sum(1 for answer in answers if answer.get(NEW_RECIPIENT_QUESTION) is True),
+            "jt_children_father": by_role["father"], "jt_children_mother": by_role["mother"],
             "new_head_chosen": True if chosen else (Unknown(head_deps) if head_deps else False)}
 
 
