@@ -1137,6 +1137,22 @@ def test_split_custody_lists_each_parents_own_children() -> None:
                        "w": ("父母で子を分けて養育し、wさん（母）が子（長女）について児童手当を受けます。",)}
 
 
+def test_sensitive_and_secondary_questions_wait_for_the_answers_that_make_them_relevant() -> None:
+    """A lone newcomer is not shown the DV question before saying he or she is employee-insured, nor the 修学中の
+    特例 before the insurance is known; a person moving within the city with nobody left behind is never asked."""
+    lone = _persons([new("a", "1990-04-10", "世帯主")])
+    result = determine(version=CATALOGUE, events=["tennyu"], persons=lone, answers={}, on=ON, areas=list(ALL_AREAS))
+    codes = [q.code for q in result.questions]
+    assert "dv_separation_any" not in codes and "dv_certificate" not in codes and "student_special" not in codes
+    answered = {"case": {"any_employee_insurance": True}, "persons": {"a": {"employee_insurance": True}}}
+    result = determine(version=CATALOGUE, events=["tennyu"], persons=lone, answers=answered, on=ON,
+                       areas=list(ALL_AREAS))
+    assert "dv_separation_any" in [q.code for q in result.questions]
+    family = _persons([person("f", "1985-05-05", "世帯主"), person("w", "1986-05-05", "妻")])
+    result = determine(version=CATALOGUE, events=["tenkyo"], persons=family, answers={}, on=ON, areas=list(ALL_AREAS))
+    assert "dv_separation_any" not in [q.code for q in result.questions]
+
+
 def test_guidance_texts_state_the_legal_dates() -> None:
     procedures = CATALOGUE.procedures
     soushitsu = procedures["kokuho_soushitsu"].guidance
