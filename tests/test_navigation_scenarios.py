@@ -848,6 +848,10 @@ SCENARIOS = [
              [person("m", "1961-06-02", "世帯主", elig=("kokuho",), card=False)],
              case={"head_changes": False}, per_person={"m": {"surname_change": True}},
              expected={"*": {"koseki_rikon"}, "m": {"kokuho_shimei_henkou", "kaigo_henkou"}}),
+    Scenario("divorce_at_64_the_day_before_reaching_65", ["rikon"],
+             [person("m", "1961-06-03", "世帯主", elig=("kokuho",), card=False)],
+             case={"head_changes": False}, per_person={"m": {"surname_change": True}},
+             expected={"*": {"koseki_rikon"}, "m": {"kokuho_shimei_henkou"}}),
     # 手当法第17条: the parent who now raises the child is a public servant → claims from the employer; the old
     # recipient's 消滅届 (第26条) stays.
     Scenario("divorce_new_recipient_public_servant", ["rikon"],
@@ -1157,6 +1161,9 @@ def test_guidance_texts_state_the_legal_dates() -> None:
     procedures = CATALOGUE.procedures
     soushitsu = procedures["kokuho_soushitsu"].guidance
     assert "第8条" in soushitsu and "14日以内" in soushitsu and "その日" in soushitsu and "翌日" in soushitsu
+    for code in ("kokuho_kanyu", "kokuho_jusho_henkou", "kokuho_shimei_henkou", "kokuho_setainushi_henkou",
+                 "kokuho_setai_henkou"):
+        assert "14日以内" in procedures[code].guidance, code
     nintei = procedures["jt_nintei"].guidance
     assert "転出予定日" in nintei and "15日以内" in nintei and "異動日" in nintei
     shuuryou = procedures["juki_shien_shuuryou"].guidance
