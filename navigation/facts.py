@@ -70,6 +70,8 @@ PERSON_VARS: dict[str, str] = {
     "person.support_measure": "支援措置（DV等）対象",
     "person.address_restricted": "住所の非表示（支援措置）",
     "person.insurance": "医療保険の種別（kokuho・kouki・other・unknown）",
+    "person.parent_role": "父母の別（father・mother。性別、または続柄（夫・妻、妻のいる世帯主など）から。"
+                          "分からなければ未確定＝職員が確認）",
     "person.elig": "資格情報（下記 person.elig.*）",
     **{f"person.elig.{flag}": label for flag, label in ELIGIBILITY_FLAGS.items()},
 }
@@ -89,6 +91,18 @@ HOUSEHOLD_VARS: dict[str, str] = {
     "household.support_measure_any": "支援措置対象者がいる",
     "household.jt_children": "児童手当を新たに受ける方が養育する子の氏名（対象者以外の高校生年代までの子のうち、"
                              "質問 jt_child_claimed に「はい」の子。未回答の子がいれば未確定）",
+    "household.jt_new_recipients": "質問 jt_new_recipient に「はい」と答えた人数（父母で子を分けて養育すると2）",
+    "household.jt_children_father": "父が養育して児童手当を受ける子の氏名（質問 jt_child_keeper が「父」の子。"
+                                    "未回答の子がいれば未確定）",
+    "household.jt_children_mother": "母が養育して児童手当を受ける子の氏名（質問 jt_child_keeper が「母」の子）",
+    "household.new_head_chosen": "新しい世帯主が決まった（対象者以外の15歳以上の誰かが質問 new_head に「はい」）。"
+                                 "全員が「いいえ」なら偽、未回答の人がいれば未確定",
+    "household.newborn_parents_kokuho_known": "生まれた子の父母（続柄から判断：子なら世帯主・妻・夫、孫なら子・子の妻・"
+                                              "子の夫）の国保加入が住民記録で分かり、全員同じ",
+    "household.newborn_parents_kokuho": "生まれた子の父母が国保被保険者（…_known のときだけ意味がある）",
+    "household.newborn_mother_kokuho_known": "生まれた子の母（性別が女、または続柄が妻・子の妻）が1人に決まり、"
+                                             "国保加入が住民記録で分かる",
+    "household.newborn_mother_kokuho": "生まれた子の母が国保被保険者（…_known のときだけ意味がある）",
 }
 
 OTHER_VARS: dict[str, str] = {
@@ -377,10 +391,82 @@ def household_context(persons: list[PersonFacts], contexts: list[dict[str, Any]]
         "children_upto_high_school": sum(1 for c in contexts if c["upto_high_school"] is True),
         "children_names": "、".join(c["name"] or c["key"] for c in contexts if c["upto_high_school"] is True),
         "support_measure_any": any(p.support_measure for p in persons),
+        **_newborn_parents(persons, contexts),
+        **_parent_roles(persons, contexts),
     }
 
 
+FATHER_RELATIONSHIPS = ("夫", "夫（未届）", "子の夫")
+WIVES = ("妻", "妻（未届）")
+HUSBANDS = ("夫", "夫（未届）")
+
+
+def _parent_roles(persons: list[PersonFacts], contexts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sets ``person.parent_role`` (father / mother) on every context: from the sex when the mirror has it, else
+    from the relationship (夫・妻・子の妻…, a head whose 妻 is in the case is the father). Unknown otherwise."""
+    relationships = {p.relationship for p in persons}
+    for person, ctx in zip(persons, contexts, strict=True):
+        role: Any = Unknown(("person.parent_role",))
+        if person.sex in ("1", "2"):
+            role = "father" if person.sex == "1" else "mother"
+        elif person.relationship in FATHER_RELATIONSHIPS:
+            role = "father"
+        elif person.relationship in MOTHER_RELATIONSHIPS:
+            role = "mother"
+        elif person.is_head and relationships & set(WIVES):
+            role = "father"
+        elif person.is_head and relationships & set(HUSBANDS):
+            role = "mother"
+        ctx["parent_role"] = role
+    return {}
+
+
+# The parents of a newborn, read from the relationships to the head (住民票の続柄): a newborn 「子」 has the
+# head and the head's spouse as parents, a newborn 「孫」 a child of the head and that child's spouse.
+NEWBORN_PARENTS = {"子": ("世帯主", "妻", "夫", "妻（未届）", "夫（未届）"), "孫": ("子", "子の妻", "子の夫")}
+MOTHER_RELATIONSHIPS = ("妻", "妻（未届）", "子の妻")
+
+
+def _insurance_known(person: PersonFacts, ctx: dict[str, Any]) -> str | None:
+    """'kokuho' / 'other' from the mirror; None for a person the mirror does not know."""
+    if ctx["elig"]["kokuho"]:
+        return "kokuho"
+    return "other" if person.in_mirror else None
+
+
+def _newborn_parents(persons: list[PersonFacts], contexts: list[dict[str, Any]]) -> dict[str, Any]:
+    """``household.newborn_parents_kokuho(_known)`` and ``household.newborn_mother_kokuho(_known)``.
+
+    A newborn follows its parents' insurance (国保法第6条: a dependent of employee insurance is not in 国保, a
+    grandparent's 国保 does not matter); 出産育児一時金 is paid by the insurer of the mother (国保法第58条). Known
+    only when every parent found by relationship is in the mirror and they agree (else the rules ask).
+    """
+    none = {"newborn_parents_kokuho_known": False, "newborn_parents_kokuho": False,
+            "newborn_mother_kokuho_known": False, "newborn_mother_kokuho": False}
+    newborn = next((p for p in persons if p.subject and not p.in_mirror), None)
+    relationships = NEWBORN_PARENTS.get(newborn.relationship) if newborn is not None else None
+    if relationships is None:
+        return none
+    parents = [(p, c) for p, c in zip(persons, contexts, strict=True)
+               if not p.subject and p.relationship in relationships
+               and (p.relationship != "子" or (isinstance(c["age"], int) and c["age"] >= 15))]
+    statuses = {_insurance_known(p, c) for p, c in parents}
+    result = dict(none)
+    if parents and None not in statuses and len(statuses) == 1:
+        result["newborn_parents_kokuho_known"] = True
+        result["newborn_parents_kokuho"] = statuses == {"kokuho"}
+    mothers = [(p, c) for p, c in parents
+               if p.sex == "2" or (p.sex != "1" and p.relationship in MOTHER_RELATIONSHIPS)]
+    if len(mothers) == 1 and _insurance_known(*mothers[0]) is not None:
+        result["newborn_mother_kokuho_known"] = True
+        result["newborn_mother_kokuho"] = _insurance_known(*mothers[0]) == "kokuho"
+    return result
+
+
 CLAIMED_CHILD_QUESTION = "jt_child_claimed"
+CHILD_KEEPER_QUESTION = "jt_child_keeper"
+NEW_RECIPIENT_QUESTION = "jt_new_recipient"
+NEW_HEAD_QUESTION = "new_head"
 
 
 def household_answer_context(
@@ -403,7 +489,33 @@ def household_answer_context(
             deps.append(f"answer.{CLAIMED_CHILD_QUESTION}@{person.key}")
         elif value is True:
             names.append(person.name or person.key)
-    return {"jt_children": Unknown(deps) if deps else "、".join(names)}
+    # household.new_head_chosen: somebody staying (15+) said yes to new_head; False once all of them said no.
+    chosen = False
+    head_deps: list[str] = []
+    for person, ctx, answer in zip(persons, contexts, answers, strict=True):
+        if person.subject or not (isinstance(ctx["age"], int) and ctx["age"] >= 15):
+            continue
+        value = answer.get(NEW_HEAD_QUESTION)
+        if value is True:
+            chosen = True
+        elif value is None:
+            head_deps.append(f"answer.{NEW_HEAD_QUESTION}@{person.key}")
+    # Split custody: each child says which parent keeps it (jt_child_keeper: father / mother / other).
+    kept: dict[str, list[str]] = {"father": [], "mother": []}
+    keeper_deps: list[str] = []
+    for person, ctx, answer in zip(persons, contexts, answers, strict=True):
+        if person.subject or ctx["upto_high_school"] is not True:
+            continue
+        value = answer.get(CHILD_KEEPER_QUESTION)
+        if value is None:
+            keeper_deps.append(f"answer.{CHILD_KEEPER_QUESTION}@{person.key}")
+        elif value in kept:
+            kept[value].append(person.name or person.key)
+    by_role = {role: Unknown(keeper_deps) if keeper_deps else "、".join(names) for role, names in kept.items()}
+    return {"jt_children": Unknown(deps) if deps else "、".join(names),
+            "jt_new_recipients": sum(1 for answer in answers if answer.get(NEW_RECIPIENT_QUESTION) is True),
+            "jt_children_father": by_role["father"], "jt_children_mother": by_role["mother"],
+            "new_head_chosen": True if chosen else (Unknown(head_deps) if head_deps else False)}
 
 
 def known_variable(path: str, *, events: set[str], questions: set[str]) -> bool:

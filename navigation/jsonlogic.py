@@ -9,6 +9,9 @@ That is what lets the interview ask only questions whose answer can still change
 
 Supported operators: ``var missing missing_some == != === !== < <= > >= ! !! and or if ?: in
 + - * / % min max cat merge some all none filter map count`` and the custom operators
+``and_then [a, b, …]`` (like ``and``, but in order: while ``a`` is unknown only ``a``'s variables are reported, so
+the interview asks ``b``'s questions only once ``a`` is known to be true — a sensitive question such as a DV
+certificate comes only after the answers that make it relevant),
 ``age_on [birth, on]`` (legal age, 年齢計算ニ関スル法律) and ``school_grade [birth, on]``
 (学年: 1–6 小学校, 7–9 中学校, 10–12 高校生年代; 0 = 就学前年).
 
@@ -327,6 +330,17 @@ class _Compiler:
 
         return _and
 
+    def op_and_then(self, args: list[Compiled]) -> Compiled:
+        def _and_then(data: Data) -> Any:
+            value: Any = True
+            for arg in args:
+                value = arg(data)
+                if isinstance(value, Unknown) or not truthy(value):
+                    return value
+            return value
+
+        return _and_then
+
     def op_or(self, args: list[Compiled]) -> Compiled:
         def _or(data: Data) -> Any:
             unknowns = []
@@ -597,7 +611,7 @@ class _Compiler:
 
 _OP_NAMES = {
     "var": "var", "missing": "missing", "missing_some": "missing_some",
-    "and": "and", "or": "or", "!": "not", "!!": "notnot", "if": "if", "?:": "if",
+    "and": "and", "and_then": "and_then", "or": "or", "!": "not", "!!": "notnot", "if": "if", "?:": "if",
     "==": "eq", "!=": "ne", "===": "seq", "!==": "sne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge",
     "in": "in", "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "min": "min", "max": "max",
     "cat": "cat", "merge": "merge", "age_on": "age_on", "school_grade": "school_grade",
@@ -609,7 +623,8 @@ OPERATORS: tuple[str, ...] = tuple(_OP_NAMES)
 _ARITY: dict[str, tuple[int, int | None]] = {
     "var": (0, 2), "missing_some": (2, 2), "!": (1, 1), "!!": (1, 1), "if": (1, None), "?:": (3, 3),
     "==": (2, 2), "!=": (2, 2), "===": (2, 2), "!==": (2, 2), "<": (2, 3), "<=": (2, 3), ">": (2, 2),
-    ">=": (2, 2), "in": (2, 2), "/": (2, 2), "%": (2, 2), "-": (1, 2), "and": (1, None), "or": (1, None),
+    ">=": (2, 2), "in": (2, 2), "/": (2, 2), "%": (2, 2), "-": (1, 2), "and": (1, None), "and_then": (1, None),
+    "or": (1, None),
     "age_on": (2, 2), "school_grade": (2, 2), "some": (2, 2), "all": (2, 2), "none": (2, 2),
     "filter": (2, 2), "map": (2, 2), "count": (2, 2),
 }

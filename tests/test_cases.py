@@ -122,7 +122,8 @@ def test_interview_answers_are_validated_and_change_the_result(people, family, c
     case = case_open(actor=people["staff1"], counter=people["A"], atena_nos=[head.atena_no])
     case = case_events_set(actor=people["staff1"], counter=people["A"], case=case, events=["tenshutsu"])
     questions = navi.questions_for_case(case=case, persons=list(case.persons.all()))
-    assert [q.key for q in questions] == ["case:moving_destination"]
+    # 納税管理人 (地方税法第300条) depends on the destination and on a tax liability after leaving
+    assert [q.key for q in questions] == ["case:moving_destination", f"{head.atena_no}:tax_liability_abroad"]
     with pytest.raises(ValidationError):
         case_answers_update(actor=people["staff1"], counter=people["A"], case=case,
                             answers={"case:moving_destination": "mars"})
@@ -669,8 +670,11 @@ def test_divorce_new_recipient_claims_for_the_children_answered_at_the_counter(p
         f"{mother.atena_no}:surname_change": "いいえ", "case:head_changes": "いいえ",
         f"{mother.atena_no}:jt_new_recipient": "はい"})
     asked = [(q.code, q.person_key) for q in navi.questions_for_case(case=case, persons=list(case.persons.all()))]
-    assert asked == [("jt_child_claimed", older.atena_no), ("jt_child_claimed", younger.atena_no)]
+    # 児童手当法第17条: a public servant claims from the employer, so that is asked too
+    assert asked == [("parent_public_servant", None), ("jt_child_claimed", older.atena_no),
+                     ("jt_child_claimed", younger.atena_no)]
     case = case_answers_update(actor=staff, counter=counter, case=case, answers={
+        "case:parent_public_servant": "いいえ",
         f"{older.atena_no}:jt_child_claimed": "はい", f"{younger.atena_no}:jt_child_claimed": "はい"})
     codes = _codes(case)
     assert "jt_nintei" in codes[mother.atena_no]

@@ -36,8 +36,10 @@ def _setup(city, django_db_blocker) -> int:
         case = case_open(actor=user, counter=counter, events=["tennyu"], newcomers=[
             {"name": NAME, "name_kana": "タカハシ ヨシコ", "birth_date": date(1990, 4, 10), "sex": "2",
              "relationship": "世帯主"}])
+        # 国保法第116条: a lone newcomer is asked the 修学中の特例 too (catalogue 2026.12.2)
         case_answers_update(actor=user, counter=counter, case=case, answers={
-            "case:any_employee_insurance": "no", "case:inkan_wish_any": "no"})
+            "case:any_employee_insurance": "no", "case:inkan_wish_any": "no",
+            f"{case.persons.get().key}:student_special": "no"})
         return case.pk
 
 

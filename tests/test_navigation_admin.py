@@ -210,11 +210,11 @@ def test_api_catalogue_and_determination_for_api_clients_with_scope(catalogue_a)
     # every question that can still change the result, in asking order (case-wide before per-person)
     assert [(q["code"], q["person_key"]) for q in first["questions"]] == [
         ("disability_certified", "a"), ("care_certified", "a"), ("inkan_wish_any", None), ("inkan_wish", "a"),
-        ("card_holding_any", None), ("card_holding", "a")]
+        ("card_holding_any", None), ("card_holding", "a"), ("student_special", "a")]
     body["answers"] = {"case": {"any_employee_insurance": False, "inkan_wish_any": "いいえ",
                                 "card_holding_any": True},
                        "persons": {"a": {"disability_certified": "no", "care_certified": False,
-                                         "card_holding": "はい"}}}
+                                         "card_holding": "はい", "student_special": "いいえ"}}}
     final = api.post("/api/v1/navigation/determination/", body, content_type="application/json", **auth).json()
     assert final["complete"] is True and final["questions"] == []
     assert {p["procedure"]["code"] for p in final["procedures"]} == {

@@ -287,6 +287,72 @@ def test_upgrade_from_the_previous_release_keeps_edits_and_adds_the_new_rules(in
     assert "zei_souzokunin" not in result.procedure_codes_by_person().get("x", set())
 
 
+def test_upgrade_from_2026_12_1_keeps_edits_and_brings_the_review_fixes(in_a, admin_user):  # noqa: ANN001
+    """2026.12.1 → 2026.12.2 (issue 16 review): the municipality's own edits of items the new release changes are
+    kept; untouched items take the new rules (per-person 扶養 at death, newborn follows its parents, 転居 of the head,
+    boundary days, split custody); new procedures and questions arrive."""
+    import json
+    from pathlib import Path
+
+    from navigation.facts import person_facts_from_dict
+
+    previous = json.loads((Path(__file__).parent / "data" / "navigation_catalogue_2026.12.1.json").read_text())
+    services.catalogue_install_default(actor=admin_user, data=previous, effective_from=date(2026, 1, 1))
+    # the municipality edits two items the new release also changes
+    soushitsu = Procedure.objects.get(code="kokuho_soushitsu")
+    services.catalogue_item_save(actor=admin_user, section="procedures", instance=soushitsu,
+                                 data={**selectors.procedure_dict(soushitsu), "guidance": "市独自の案内文"})
+    rule = Rule.objects.get(code="zei_nouzei_kanrinin.abroad")  # narrowed to 20+ by the municipality
+    services.catalogue_item_save(actor=admin_user, section="rules", instance=rule, data={
+        **selectors.rule_dict(rule), "condition": {"and": [{"var": "person.subject"},
+                                                           {">=": [{"var": "person.age"}, 20]},
+                                                           {"==": [{"var": "answer.moving_destination"}, "abroad"]}]}})
+    report = services.catalogue_install_default(actor=admin_user, effective_from=date(2026, 12, 10))
+    assert report.release == "2026.12.2"
+    assert {"procedures:kokuho_soushitsu", "rules:zei_nouzei_kanrinin.abroad"} <= set(report.kept_modified)
+    assert Procedure.objects.get(code="kokuho_soushitsu").guidance == "市独自の案内文"
+    assert Rule.objects.get(code="zei_nouzei_kanrinin.abroad").condition["and"][1] == {
+        ">=": [{"var": "person.age"}, 20]}
+    for label in ("procedures:jt_gengaku", "questions:jt_child_keeper", "questions:residence_kokuho_excluded",
+                  "questions:tax_liability_abroad", "questions:dv_separation_any", "questions:jt_custody_ends",
+                  "rules:juki_setainushi_henkou.undecided", "rules:jt_nintei.split_custody_mother",
+                  "rules:jt_gengaku.child_died", "rules:jt_shoumetsu.last_child_died"):
+        assert label in report.added, label
+    for label in ("questions:dependent_of_deceased", "questions:jt_new_recipient", "rules:kokuho_kanyu.newborn",
+                  "rules:kokuho_kanyu.dependent", "rules:kouki_henkou.address", "procedures:juki_setainushi_henkou",
+                  "procedures:juki_shien_shuuryou"):
+        assert label in report.updated, label
+    assert Question.objects.get(code="dependent_of_deceased").scope == "person"
+    assert Question.objects.get(code="jt_new_recipient").exclusive is False
+    assert "tenkyo" in set(Procedure.objects.get(code="juki_setainushi_henkou").events.values_list("code", flat=True))
+    assert report.obsolete == [] and selectors.catalogue_draft_status().problems == []
+    version = report.published
+    assert version is not None and version.number == 2
+    # the published version: a three-generation birth follows the parents (no 国保), the head moving within the
+    # city leaves the 世帯主変更 to the remaining wife and son
+    family = [person_facts_from_dict(p, index=i) for i, p in enumerate([
+        {"key": "g", "birth_date": "1955-01-01", "relationship": "世帯主", "eligibilities": ["kokuho"],
+         "subject": False, "in_mirror": True},
+        {"key": "f", "birth_date": "1990-01-01", "relationship": "子", "subject": False, "in_mirror": True},
+        {"key": "m", "birth_date": "1992-01-01", "relationship": "子の妻", "subject": False, "in_mirror": True},
+        {"key": "baby", "birth_date": "2026-12-01", "relationship": "孫"}])]
+    result = determine(version=version, events=["shussei"], persons=family,
+                       answers={"case": {"parent_public_servant": False}}, on=date(2026, 12, 10), areas=in_a.areas)
+    assert result.questions == [] and "kokuho_kanyu" not in result.procedure_codes_by_person()["baby"]
+    household = [person_facts_from_dict(p, index=i) for i, p in enumerate([
+        {"key": "h", "birth_date": "1970-01-01", "relationship": "世帯主", "eligibilities": ["kokuho"],
+         "in_mirror": True, "card_holding": False},
+        {"key": "w", "birth_date": "1972-01-01", "relationship": "妻", "eligibilities": ["kokuho"],
+         "subject": False, "in_mirror": True},
+        {"key": "s", "birth_date": "2000-01-01", "relationship": "子", "eligibilities": ["kokuho"],
+         "subject": False, "in_mirror": True}])]
+    result = determine(version=version, events=["tenkyo"], persons=household,
+                       answers={"persons": {"w": {"new_head": True}}}, on=date(2026, 12, 10), areas=in_a.areas)
+    assert result.procedure_codes_by_person() == {
+        "h": {"juki_tenkyo", "kokuho_jusho_henkou"}, "w": {"juki_setainushi_henkou", "kokuho_setainushi_henkou"},
+        "s": {"kokuho_setainushi_henkou"}}
+
+
 # ------------------------------------------------------------------------------------------------
 # Catalogue counters → the municipality's counters
 # ------------------------------------------------------------------------------------------------
@@ -365,8 +431,10 @@ def test_case_procedures_go_to_the_mapped_counter(in_a, admin_user):  # noqa: AN
     case = case_open(actor=staff, counter=counter, event_date=date(2026, 6, 1),
                      newcomers=[{"name": "転入 一子", "birth_date": date(1990, 2, 3), "relationship": "世帯主"}],
                      events=["tennyu"])
+    newcomer = case.persons.get()
     case = case_answers_update(actor=staff, counter=counter, case=case,
-                               answers={"case:any_employee_insurance": "いいえ"})
+                               answers={"case:any_employee_insurance": "いいえ",
+                                        f"{newcomer.key}:student_special": "いいえ"})
     assert {p.counter for p in case.procedures.filter(area="kokuho")} == {kokuho}
 
 

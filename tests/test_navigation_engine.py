@@ -83,6 +83,20 @@ def test_three_valued_evaluation_keeps_only_the_deciding_unknowns() -> None:
     assert apply({"some": [[1, 2], {">": [{"var": ""}, 1]}]}, {}) is True
 
 
+def test_and_then_reports_only_the_first_unknown_step() -> None:
+    """``and_then``: the later operands' questions are not asked while an earlier one is unknown (a sensitive
+    question such as the DV certificate comes only after the answers that make it relevant)."""
+    rule = compile_rule({"and_then": [{"==": [{"var": "answer.employee"}, True]},
+                                      {"==": [{"var": "answer.dv"}, True]}]})
+    plain = compile_rule({"and": [{"==": [{"var": "answer.employee"}, True]}, {"==": [{"var": "answer.dv"}, True]}]})
+    assert plain({"answer": {}}) == Unknown({"answer.employee", "answer.dv"})
+    assert rule({"answer": {}}) == Unknown({"answer.employee"})
+    assert rule({"answer": {"employee": False}}) is False
+    assert rule({"answer": {"employee": True}}) == Unknown({"answer.dv"})
+    assert rule({"answer": {"employee": True, "dv": True}}) is True
+    assert validate({"and_then": [True]}).problems == []
+
+
 def test_validate_reports_problems_with_paths_and_never_evaluates() -> None:
     problems = validate({"and": [{"var": "person.agee"}, {"eval": ["__import__('os')"]}, {"!": [1, 2]}]},
                         is_known_var=lambda name: name in {"person.age"}).problems
