@@ -401,23 +401,29 @@ WIVES = ("妻", "妻（未届）")
 HUSBANDS = ("夫", "夫（未届）")
 
 
+def parent_role_of(*, sex: str, relationship: str, is_head: bool, relationships: set[str]) -> str | None:
+    """'father' / 'mother' of a parent: from the sex when known, else from the relationship to the head (夫・妻・
+    子の妻…; a head whose 妻 is in the case is the father). None when neither tells."""
+    if sex in ("1", "2"):
+        return "father" if sex == "1" else "mother"
+    if relationship in FATHER_RELATIONSHIPS:
+        return "father"
+    if relationship in MOTHER_RELATIONSHIPS:
+        return "mother"
+    if is_head and relationships & set(WIVES):
+        return "father"
+    if is_head and relationships & set(HUSBANDS):
+        return "mother"
+    return None
+
+
 def _parent_roles(persons: list[PersonFacts], contexts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Sets ``person.parent_role`` (father / mother) on every context: from the sex when the mirror has it, else
-    from the relationship (夫・妻・子の妻…, a head whose 妻 is in the case is the father). Unknown otherwise."""
+    """Sets ``person.parent_role`` (father / mother, ``parent_role_of``) on every context; Unknown otherwise."""
     relationships = {p.relationship for p in persons}
     for person, ctx in zip(persons, contexts, strict=True):
-        role: Any = Unknown(("person.parent_role",))
-        if person.sex in ("1", "2"):
-            role = "father" if person.sex == "1" else "mother"
-        elif person.relationship in FATHER_RELATIONSHIPS:
-            role = "father"
-        elif person.relationship in MOTHER_RELATIONSHIPS:
-            role = "mother"
-        elif person.is_head and relationships & set(WIVES):
-            role = "father"
-        elif person.is_head and relationships & set(HUSBANDS):
-            role = "mother"
-        ctx["parent_role"] = role
+        role = parent_role_of(sex=person.sex, relationship=person.relationship, is_head=person.is_head,
+                              relationships=relationships)
+        ctx["parent_role"] = role if role is not None else Unknown(("person.parent_role",))
     return {}
 
 

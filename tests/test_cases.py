@@ -689,6 +689,55 @@ def test_divorce_new_recipient_claims_for_the_children_answered_at_the_counter(p
     assert record.payload["child_name"] == "離婚 次男"
 
 
+def test_split_custody_hands_back_one_claim_per_parent_with_only_that_parents_children(people, catalogue):
+    """手当法第7条: the one who keeps a child claims for it. Divorced parents who split the children each claim
+    for their own — two 認定請求 records, neither listing the other's child (the father is the one the mirror
+    records as male; the mother, with no sex recorded, is the head's 妻)."""
+    from integration.models import Eligibility
+    from navigation.cases import navi
+    from navigation.cases.handback import handback_plan
+    from navigation.cases.services import case_answers_update, case_open
+
+    hh = "800000031"
+    father = make_resident(name="分離 父", kana="ブンリ チチ", birth=date(1985, 5, 5), household_no=hh,
+                           relationship="世帯主", sex="1")
+    mother = make_resident(name="分離 母", kana="ブンリ ハハ", birth=date(1987, 7, 7), household_no=hh,
+                           relationship="妻", sex="")
+    son = make_resident(name="分離 長男", kana="ブンリ チョウナン", birth=date(2015, 1, 1), household_no=hh,
+                        relationship="子")
+    daughter = make_resident(name="分離 長女", kana="ブンリ チョウジョ", birth=date(2017, 1, 1), household_no=hh,
+                             relationship="子")
+    for resident in (father, mother, son, daughter):
+        Eligibility.objects.create(atena_no=resident.atena_no, area="kokuho", kind="被保険者")
+    staff, counter = people["staff1"], people["A"]
+    case = case_open(actor=staff, counter=counter, atena_nos=[father.atena_no, mother.atena_no], events=["rikon"],
+                     event_date=date(2026, 6, 1))
+    answers = {"case:head_changes": "いいえ", "case:parent_public_servant": "いいえ"}
+    for parent in (father, mother):
+        answers |= {f"{parent.atena_no}:surname_change": "いいえ", f"{parent.atena_no}:jt_new_recipient": "はい"}
+    case = case_answers_update(actor=staff, counter=counter, case=case, answers=answers)
+    for _ in range(4):  # answer whatever the determination still asks, the children's keepers as the parents say
+        asked = navi.questions_for_case(case=case, persons=list(case.persons.all()))
+        if not asked:
+            break
+        more = {}
+        for question in asked:
+            key = f"{question.person_key}:{question.code}" if question.person_key else f"case:{question.code}"
+            if question.code == "jt_child_keeper":
+                more[key] = "father" if question.person_key == son.atena_no else "mother"
+            else:
+                more[key] = "いいえ"
+        case = case_answers_update(actor=staff, counter=counter, case=case, answers=more)
+    codes = _codes(case)
+    assert "jt_nintei" in codes[father.atena_no] and "jt_nintei" in codes[mother.atena_no]
+    for item in case.procedures.all():
+        item.status = "done"
+        item.save()
+    claims = sorted((r.payload["name"], r.payload["child_count"], r.payload["child_name"])
+                    for r in handback_plan(case=case).records if r.kind.code == "jidou_teate_nintei")
+    assert claims == [("分離 母", "1", "分離 長女"), ("分離 父", "1", "分離 長男")]
+
+
 def test_a_changed_answer_rewrites_only_the_changed_rows_in_one_statement(people, catalogue):
     """Removing one procedure renumbers the rows after it: the list stays exactly what a fresh determination gives
     (same procedures, same order, statuses kept) and the renumbering is one UPDATE, not one per row (issue 16)."""

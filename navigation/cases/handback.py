@@ -47,6 +47,7 @@ from integration.exports.models import ExportRecord
 from integration.exports.registry import ExportKind
 from integration.exports.services import export_record_submit
 from integration.models import Resident
+from navigation import facts
 from navigation.cases import navi
 from navigation.cases.models import Case, CasePerson, CaseProcedure, ProcedureStatus
 
@@ -231,6 +232,43 @@ def _payload(ctx: _Context, kind: ExportKind, auto: dict[str, str], values: dict
     return {code: value for code, value in payload.items() if value not in ("", None)}
 
 
+def _claims(ctx: _Context, targets: list[tuple[CasePerson, list[CaseProcedure]]]
+            ) -> list[tuple[CasePerson | None, list[CasePerson]]]:
+    """Who claims for which children on a claimant kind (児童手当 認定請求): one record per claimant.
+
+    After a death or divorce the parents who will keep children answered 「jt_new_recipient」: one of them claims
+    for the children answered 「jt_child_claimed」; when both do (the children split between them), each claims
+    for the children whose 「jt_child_keeper」 names their role (父・母), so that neither record lists the other's
+    children (児童手当法第7条: the one who keeps the child claims). Otherwise the visitor, or the head, claims for
+    the persons of the completed procedures.
+    """
+    person_answers = ctx.answers.get("persons") or {}
+
+    def answer(person: CasePerson, code: str) -> Any:
+        return (person_answers.get(person.key) or {}).get(code)
+
+    recipients = list({p.pk: p for p, _procs in targets if answer(p, "jt_new_recipient")}.values())
+    if len(recipients) > 1:
+        relationships = {ctx.get(p, "relationship") for p in ctx.persons}
+        claims: list[tuple[CasePerson | None, list[CasePerson]]] = []
+        for recipient in recipients:
+            role = facts.parent_role_of(sex=ctx.get(recipient, "sex"), relationship=ctx.get(recipient, "relationship"),
+                                        is_head=ctx.get(recipient, "relationship") == HEAD,
+                                        relationships=relationships)
+            children = [p for p in ctx.persons if role is not None and answer(p, "jt_child_keeper") == role]
+            claims.append((recipient, children))
+        return claims
+    if recipients:
+        return [(recipients[0], [p for p in ctx.persons if answer(p, "jt_child_claimed")])]
+    children = list({person.pk: person for person, _procs in targets}.values())
+    child_ids = {p.pk for p in children}
+    claimant = ctx.visitor if ctx.visitor is not None and ctx.visitor.pk not in child_ids else None
+    head = ctx.head()
+    if claimant is None and head is not None and head.pk not in child_ids:
+        claimant = head
+    return [(claimant, children)]
+
+
 def handback_plan(*, case: Case) -> Plan:
     """The records closing ``case`` would submit (nothing is written)."""
     plan = Plan()
@@ -267,26 +305,15 @@ def handback_plan(*, case: Case) -> Plan:
                 targets.append((person, [procedure]))
         built: list[Planned] = []
         if kind.code in CLAIMANT_KINDS:
-            person_answers = ctx.answers.get("persons") or {}
-            recipients = [p for p, _procs in targets if (person_answers.get(p.key) or {}).get("jt_new_recipient")]
-            if recipients:
-                # the parent who keeps the children after a death or divorce claims for the children asked
-                claimant = recipients[0]
-                children = [p for p in ctx.persons if (person_answers.get(p.key) or {}).get("jt_child_claimed")]
-            else:
-                children = list({person.pk: person for person, _procs in targets}.values())
-                child_ids = {p.pk for p in children}
-                claimant = ctx.visitor if ctx.visitor is not None and ctx.visitor.pk not in child_ids else None
-                head = ctx.head()
-                if claimant is None and head is not None and head.pk not in child_ids:
-                    claimant = head
-            planned = Planned(kind=kind, payload=_payload(ctx, kind, _claimant_items(ctx, claimant, children),
-                                                          values, claimant),
-                              procedures=procedures, person_key=claimant.key if claimant else None,
-                              label=claimant.name if claimant else _("請求者"))
-            if claimant is None:
-                planned.problems.append(_("請求者（受給者となる人）が受付にいません。請求者を受付に加えてください。"))
-            built.append(planned)
+            for claimant, children in _claims(ctx, targets):
+                planned = Planned(kind=kind, payload=_payload(ctx, kind, _claimant_items(ctx, claimant, children),
+                                                              values, claimant),
+                                  procedures=procedures, person_key=claimant.key if claimant else None,
+                                  label=claimant.name if claimant else _("請求者"))
+                if claimant is None:
+                    planned.problems.append(
+                        _("請求者（受給者となる人）が受付にいません。請求者を受付に加えてください。"))
+                built.append(planned)
         else:
             for person, procs in targets:
                 built.append(Planned(kind=kind, payload=_payload(ctx, kind, _person_items(ctx, person), values, person),
