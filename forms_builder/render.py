@@ -269,21 +269,23 @@ def _glyph_html(text: str, stack: str) -> str:
     return "".join(out)
 
 
-def _is_latin(word: str) -> bool:
-    """A word of Latin letters (ASCII, Latin-1/Extended, full-width Latin): never broken inside."""
-    return all(c < "\u0250" or "\uff01" <= c <= "\uff5e" or "\u1e00" <= c <= "\u1eff" for c in word)
+def _is_word(word: str) -> bool:
+    """A word kept whole on a line: Latin letters (ASCII, Latin-1/Extended, full-width Latin) or kana only (a
+    foreign name and its フリガナ: 「GUADALUPE」「グアダルーペ」). Text with kanji breaks between any graphemes."""
+    return all(c < "\u0250" or "\uff01" <= c <= "\uff5e" or "\u1e00" <= c <= "\u1eff"
+               or "\u3041" <= c <= "\u30ff" or "\uff66" <= c <= "\uff9f" for c in word)
 
 
 def _wrap(text: str, width_mm: float, size: float, stack: str) -> list[str]:
-    """Greedy line breaking by our own measurement. A Latin word is kept whole and lines break at the spaces
-    between words (a space at a break is dropped); Japanese text breaks between any two graphemes; a word that
-    alone is wider than the line is broken between graphemes."""
+    """Greedy line breaking by our own measurement. A Latin or kana word is kept whole and lines break at the
+    spaces between words (a space at a break is dropped); text with kanji breaks between any two graphemes; a
+    word that alone is wider than the line is broken between graphemes."""
     units: list[tuple[str, bool]] = []  # (text, a space before it)
     for index, word in enumerate(text.split(" ")):
         if not word:
             continue
         space = index > 0
-        if _is_latin(word):
+        if _is_word(word):
             units.append((word, space))
         else:
             units.extend((g, space and n == 0) for n, g in enumerate(fonts.graphemes(word)))
