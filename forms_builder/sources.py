@@ -658,7 +658,7 @@ class ComputedSource(BindingSource):
             # and the household's members carry the same 記号: the first member of the form's.
             for candidate in [ctx.head_event, *ctx.doc_persons]:
                 if candidate is not None:
-                    found = get("person").resolve(ctx, "kokuho_number", row=candidate)
+                    found = get("row").resolve(ctx, "kokuho_number", row=candidate)  # this candidate's
                     if not found.empty:
                         return found
             return Resolved(None, NO_DATA)

@@ -547,3 +547,4 @@ def test_catalogue_form_codes_resolve_to_a_template_or_are_marked_paper():
         for code in d["procedures"]:
             assert (code, d["code"]) in listed, (code, d["code"])
     assert served <= {p["code"] for p in catalogue["procedures"]}
+
