@@ -706,7 +706,8 @@ def _continuation_pages(planner: _Planner, template: Any, ctx: src.BindingContex
     for spec, persons, start in planner.continued:
         per_page = max(1, min(30, int((height - CONTINUATION_TOP - 12 - 5) // float(spec["row_h"]))))
         for offset in range(0, len(persons), per_page):
-            pages.append((spec, persons[offset:offset + per_page], start + offset, per_page))
+            chunk = persons[offset:offset + per_page]
+            pages.append((spec, chunk, start + offset, len(chunk)))  # only the rows it fills: none to add by hand
     html = []
     label = getattr(ctx.case, "label", "") or ""
     for number, (spec, persons, start, rows) in enumerate(pages, start=1):
