@@ -101,15 +101,19 @@ def test_recipient_dies_the_forms_print_him_as_recipient_and_head_and_his_child_
     for person, number in ((husband, "01-000111"), (wife, "01-000111"), (child, "01-000111")):
         elig(person.atena_no, "kokuho", number)
     elig(husband.atena_no, "jidou_teate")
+    # At home, not at the counter: a second child (a 児童) and the eldest son, 26, who is no 児童 any more.
+    resident("遺族 次子", "イゾク ジシ", date(2020, 6, 1), hh, relationship="子", sex="2")
+    resident("遺族 長男", "イゾク チョウナン", date(2000, 1, 1), hh, relationship="子")
     case = open_death(setup, monkeypatch, husband, [wife, child])
     save(setup, case, DEATH_INPUTS)
     plans = plans_of(setup, case)
     assert {"jt_shoumetsu", "kokuho_soushitsu", "kokuho_sousaihi"} <= {code for code, _n in plans}
     shoumetsu = plans[("jt_shoumetsu", "")]
-    # 受給者 = the recipient (the procedure's person), who died; the table = his children only.
+    # 受給者 = the recipient (the procedure's person), who died; the table = his 児童 only (the one at the
+    # counter, then the one at home from the mirror; not the wife, not the adult son).
     assert values(shoumetsu, "受給者の氏名") == "遺族 夫"
     assert values(shoumetsu, "受給者のフリガナ") == "イゾク オット"
-    assert values(shoumetsu, "児童：氏名", rows=True) == ["遺族 子"]
+    assert values(shoumetsu, "児童：氏名", rows=True) == ["遺族 子", "遺族 次子"]
     assert values(shoumetsu, "消滅の理由") == "shibou"
     # 国保 資格喪失届: the 世帯主 on the day of death is the deceased; his household's 記号番号.
     soushitsu = plans[("kokuho_soushitsu", "")]
