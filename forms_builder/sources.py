@@ -213,6 +213,9 @@ class BindingContext:
     entries: dict[tuple[str, str], Any] = field(default_factory=dict)  # (person_key, key) → value
     town_names: dict[str, dict] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # for plugged-in sources (cache per document)
+    # Read household members and eligibilities of people outside ``persons`` from the mirror (False for the
+    # editor's fictitious sample household: its made-up numbers must never reach a real resident's record).
+    read_mirror: bool = True
 
     @cached_property
     def head(self) -> Any:
@@ -253,7 +256,7 @@ class BindingContext:
     def mirror_members(self) -> list[Any]:
         """The household's members on the event date (DV-aware mirror views; departed ones included, so that a
         deceased head is still there), as ``MirrorPerson`` rows; a member who is in the case is that CasePerson."""
-        if not self.household_no or self.case is None:
+        if not self.read_mirror or not self.household_no or self.case is None:
             return []
         from integration import selectors as mirror
 
@@ -303,13 +306,13 @@ class BindingContext:
         """The person's eligibilities on the event date (prefetched for the case; read once for others)."""
         if not atena_no:
             return []
-        if atena_no not in self.eligibilities:
+        if atena_no not in self.eligibilities and self.read_mirror:
             from integration import selectors as mirror
 
             on = getattr(self.case, "event_date", None) or self.on
             self.eligibilities.update(mirror.eligibilities_for(atena_nos=[atena_no], on=on))
             self.eligibilities.setdefault(atena_no, [])
-        return self.eligibilities[atena_no]
+        return self.eligibilities.get(atena_no, [])
 
     @cached_property
     def visitor(self) -> Any:

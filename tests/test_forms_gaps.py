@@ -552,3 +552,27 @@ def test_catalogue_form_codes_resolve_to_a_template_or_are_marked_paper():
             assert (code, d["code"]) in listed, (code, d["code"])
     assert served <= {p["code"] for p in catalogue["procedures"]}
 
+
+
+def test_the_editors_sample_household_never_reads_a_real_household_or_record(setup):
+    """The sample household's made-up 世帯番号 and 宛名番号 may be a real resident's: the roles that read the mirror
+    (a recipient's children, the head on the event date, a member's eligibility) must not reach them."""
+    from types import SimpleNamespace
+
+    from forms_builder import defaults, render, sample
+
+    real_child = resident("実在 子", "ジツザイ コ", date(2019, 1, 1), sample.SAMPLE_HOUSEHOLD_NO, relationship="子")
+    household = sample.household(staff=setup["staff"], counter=setup["counter"])
+    third = household.persons[2].atena_no
+    from integration.models import Resident
+
+    Resident.objects.filter(pk=real_child.pk).update(atena_no=third + "9")
+    elig(third, "kokuho", "REAL-0001")
+    for code in ("jt_shoumetsu", "kokuho_soushitsu"):
+        definition = next(d for d in defaults.definitions() if d["code"] == code)
+        version = SimpleNamespace(template=SimpleNamespace(code=code, name=definition["name"], scope="case"),
+                                  pk=None, number=1, page_size="A4", orientation="portrait", background_id=None,
+                                  html="", fields=definition["fields"])
+        plan = render.plan_document(version=version, ctx=household.ctx)
+        printed = [r.value for r in plan.results]
+        assert "実在 子" not in printed and "REAL-0001" not in printed, code
