@@ -168,8 +168,10 @@ class Sheet:
         self.y += 6
         return self
 
-    def table(self, label: str, columns: list[tuple], *, rows: int = 6, row_h: float = 9.0, exclude: str = "") -> Sheet:
-        """A member table: a header row, then ``rows`` rows filled from the document's persons."""
+    def table(self, label: str, columns: list[tuple], *, rows: int = 6, row_h: float = 9.0, exclude: str = "",
+              rows_of: str = "") -> Sheet:
+        """A member table: a header row, then ``rows`` rows filled from the document's persons (or, with
+        ``rows_of="children"``, the children of the document's person). Persons beyond ``rows`` go on 続紙."""
         total = sum(c[2] for c in columns)
         x = LEFT
         specs = []
@@ -206,6 +208,8 @@ class Sheet:
         }
         if exclude:
             spec["exclude"] = exclude
+        if rows_of:
+            spec["rows_of"] = rows_of
         self.add(**spec)
         self.y += 5 + rows * row_h
         return self
@@ -217,13 +221,16 @@ class Sheet:
 
 
 SEX = {"type": "circle", "choices": [("1", "男"), ("2", "女")]}
-NAME = {"size": 13, "min_size": 7}
+# Names are never shortened (a name is what the register says): a long one (an alphabet name of five words)
+# shrinks, then takes a second line, down to 5.5 pt.
+NAME = {"size": 13, "min_size": 5.5, "lines": 2}
+KANA = {"size": 9, "min_size": 5.5, "lines": 2}
 KATAGAKI = {"optional": True}
 
 
 def _person_block(sheet: Sheet, role: str, title: str) -> Sheet:
     return sheet.cells(
-        (f"{title}のフリガナ", f"{role}.name_kana", 90, {"size": 9}),
+        (f"{title}のフリガナ", f"{role}.name_kana", 90, KANA),
         ("生年月日", f"{role}.birth_date|wareki", 55),
         ("性別", f"{role}.sex", 25, SEX),
         h=9,
@@ -243,7 +250,7 @@ def _address_block(sheet: Sheet, label: str = "住所") -> Sheet:
 
 MEMBERS = [
     ("氏名", "row.name", 44, NAME),
-    ("フリガナ", "row.name_kana", 40, {"size": 8}),
+    ("フリガナ", "row.name_kana", 40, {**KANA, "size": 8}),
     ("生年月日", "row.birth_date|wareki", 34),
     ("性別", "row.sex|sex", 10),
     ("続柄", "row.relationship", 18),
@@ -307,7 +314,7 @@ def kokuho_shutoku() -> Sheet:
     )
     s.cells(
         ("世帯主の氏名", "head.name", 70, NAME),
-        ("世帯主のフリガナ", "head.name_kana", 60, {"size": 9}),
+        ("世帯主のフリガナ", "head.name_kana", 60, KANA),
         ("電話番号", "input.phone", 40),
         h=12,
     )
@@ -334,8 +341,8 @@ def kokuho_soushitsu() -> Sheet:
         ),
     )
     s.cells(
-        ("世帯主の氏名", "head.name", 70, NAME),
-        ("記号番号", "head.kokuho_number", 60),
+        ("世帯主の氏名", "head_event.name", 70, NAME),
+        ("記号番号", "computed.kokuho_household_number", 60),
         ("電話番号", "input.phone", 40),
         h=12,
     )
@@ -356,6 +363,7 @@ def sousaihi(title: str, number_binding: str) -> Sheet:
         ("被保険者番号", number_binding, 50),
         h=12,
     )
+    s.cells(("亡くなった方の世帯主", "head_event.name", 80, NAME), ("住所", "person.address", 100, {"lines": 2}), h=12)
     s.cells(("亡くなった日", "case.event_date|wareki", 60), ("葬祭を行った日", "input.funeral_date|wareki", 60), h=11)
     s.heading("申請者（葬祭を行った方）")
     s.cells(
@@ -403,7 +411,7 @@ def jt_nintei() -> Sheet:
 
 def jt_shoumetsu() -> Sheet:
     s = Sheet("児童手当 受給事由消滅届").head()
-    _person_block(s, "claimant", "受給者")
+    _person_block(s, "person", "受給者")  # the procedure's person: the recipient (who may have died)
     _address_block(s)
     s.cells(
         (
@@ -420,7 +428,7 @@ def jt_shoumetsu() -> Sheet:
     )
     s.gap(2).heading("対象の児童")
     s.table(
-        "児童", [("氏名", "row.name", 50, NAME), ("生年月日", "row.birth_date|wareki", 40)], rows=4, exclude="claimant"
+        "児童", [("氏名", "row.name", 50, NAME), ("生年月日", "row.birth_date|wareki", 40)], rows=4, rows_of="children"
     )
     s.gap(2).cells(("受給者の署名", "", 1, {"type": "signature"}), h=16)
     return s

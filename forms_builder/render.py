@@ -43,6 +43,7 @@ FIELD_TYPES = ("text", "boxes", "circle", "check", "signature", "qr", "label", "
 BOUND_TYPES = ("text", "boxes", "circle", "check", "qr")
 DEFAULT_SIZE = 10.5
 DEFAULT_MIN = 6.0
+SINGLE_LINE_FLOOR = 7.0  # a field of several lines shrinks on one line down to this, then wraps
 PAD_MM = 0.8
 
 
@@ -189,6 +190,8 @@ class FieldResult:
     size: float = 0.0
     box: tuple[float, float, float, float] = (0, 0, 0, 0)  # x, y, w, h in mm on the page
     binding: str = ""
+    page: int = 0  # 0: the form's page; 1…: its 続紙 (continuation sheets)
+    choices: list[tuple[str, str]] = field(default_factory=list)  # circle/check: (value, printed label)
 
     @property
     def blank(self) -> bool:
@@ -270,14 +273,49 @@ def _glyph_html(text: str, stack: str) -> str:
     return "".join(out)
 
 
+def _is_word(word: str) -> bool:
+    """A word kept whole on a line: Latin letters (ASCII, Latin-1/Extended, full-width Latin) or kana only (a
+    foreign name and its フリガナ: 「GUADALUPE」「グアダルーペ」). Text with kanji breaks between any graphemes."""
+    return all(c < "\u0250" or "\uff01" <= c <= "\uff5e" or "\u1e00" <= c <= "\u1eff"
+               or "\u3041" <= c <= "\u30ff" or "\uff66" <= c <= "\uff9f" for c in word)
+
+
 def _wrap(text: str, width_mm: float, size: float, stack: str) -> list[str]:
-    lines, current = [], ""
-    for grapheme in fonts.graphemes(text):
-        if current and fonts.text_width_mm(current + grapheme, size, stack=stack) > width_mm:
-            lines.append(current)
-            current = grapheme
+    """Greedy line breaking by our own measurement. A Latin or kana word is kept whole and lines break at the
+    spaces between words (a space at a break is dropped); text with kanji breaks between any two graphemes; a
+    word that alone is wider than the line is broken between graphemes."""
+    units: list[tuple[str, bool]] = []  # (text, a space before it)
+    for index, word in enumerate(text.split(" ")):
+        if not word:
+            continue
+        space = index > 0
+        if _is_word(word):
+            units.append((word, space))
         else:
-            current += grapheme
+            units.extend((g, space and n == 0) for n, g in enumerate(fonts.graphemes(word)))
+    lines, current = [], ""
+
+    def fits(candidate: str) -> bool:
+        return fonts.text_width_mm(candidate, size, stack=stack) <= width_mm
+
+    for unit, space in units:
+        joined = current + (" " if space and current else "") + unit
+        if not current or fits(joined):
+            if current or fits(unit):
+                current = joined
+                continue
+        if current:
+            lines.append(current)
+            current = ""
+        if fits(unit):
+            current = unit
+            continue
+        for grapheme in fonts.graphemes(unit):  # a word wider than the line
+            if current and not fits(current + grapheme):
+                lines.append(current)
+                current = grapheme
+            else:
+                current += grapheme
     if current:
         lines.append(current)
     return lines
@@ -291,6 +329,14 @@ def _fit_text(text: str, spec: dict, w: float, h: float) -> tuple[float, list[st
     max_lines = int(spec.get("lines", 1) or 1)
     inner_w, inner_h = max(w - 2 * PAD_MM, 0.5), max(h - 0.4, 0.5)
     vertical = bool(spec.get("vertical"))
+    if max_lines > 1 and not vertical:
+        # One line while it stays readable (down to 7 pt or the minimum); only then wrap (a long name).
+        floor = max(minimum, min(SINGLE_LINE_FLOOR, size))
+        one = size
+        while one >= floor - 1e-9:
+            if fonts.text_width_mm(text, one, stack=stack) <= inner_w and one * fonts.PT_TO_MM <= inner_h + 0.01:
+                return one, [text], False
+            one -= 0.5
     while True:
         size_mm = size * fonts.PT_TO_MM
         if vertical:
@@ -358,6 +404,8 @@ class _Planner:
         self.parts: list[str] = []
         self.gaiji: dict[str, str] = ctx.extra.get("gaiji", {})
         self.lines = _Lines()
+        self.page = 0  # 0: the form's page; n: its n-th 続紙
+        self.continued: list[tuple[dict, list[Any], int]] = []  # (rows spec, persons left, first row index)
 
     def value(self, spec: dict, *, row: Any, row_index: int | None) -> src.Resolved:
         key = str(spec.get("key") or "")
@@ -405,6 +453,9 @@ class _Planner:
             row=row_index,
             box=(x, y, w, h),
             binding=str(spec.get("binding") or ""),
+            page=self.page,
+            choices=[(str(o.get("value")), str(o.get("label") or o.get("value")))
+                     for o in spec.get("options") or [] if isinstance(o, dict)] if kind in ("circle", "check") else [],
         )
         if kind == "signature":
             result.writer = "resident"
@@ -551,12 +602,23 @@ class _Planner:
                 f'line-height:{oh:.2f}mm">レ</div>'
             )
 
-    def _rows(self, spec: dict, x: float, y: float, w: float) -> None:
-        rows, row_h = int(spec["rows"]), float(spec["row_h"])
+    def _row_persons(self, spec: dict) -> list[Any]:
+        """The persons of a table: the document's (``exclude: claimant`` leaves the claimant out), or with
+        ``rows_of: children`` the children of the document's person (a 児童手当 recipient's 児童)."""
+        if spec.get("rows_of") == "children":
+            return self.ctx.children_of(self.ctx.person)
         persons = list(self.ctx.doc_persons)
         if spec.get("exclude") == "claimant" and self.ctx.claimant is not None:
             persons = [p for p in persons if p.pk != self.ctx.claimant.pk]
-        if len(persons) > rows:
+        return persons
+
+    def _rows(self, spec: dict, x: float, y: float, w: float) -> None:
+        rows, row_h = int(spec["rows"]), float(spec["row_h"])
+        persons = self._row_persons(spec)
+        if len(persons) > rows and spec.get("continuation") is not False:
+            # The rest go on 続紙: the same table on further pages (``plan_document``).
+            self.continued.append((spec, persons[rows:], rows))
+        elif len(persons) > rows:
             self.plan.problems.append(
                 _(
                     "「%(label)s」：%(n)d人分の行が必要ですが様式には%(rows)d行しかありません。"
@@ -576,6 +638,20 @@ class _Planner:
         for index, person in enumerate(persons[:rows]):
             for column in spec.get("columns") or []:
                 self.field(column, dx=x, dy=y + index * row_h, row=person, row_index=index, row_h=row_h)
+
+    def continuation(self, spec: dict, persons: list[Any], start: int, *, y: float, rows: int) -> None:
+        """One 続紙 page's table: the header (the columns' titles) and ``rows`` rows from ``persons``."""
+        x, row_h = float(spec["x"]), float(spec["row_h"])
+        label = str(spec.get("label") or "")
+        for column in spec.get("columns") or []:
+            cx, cw = x + float(column["x"]), float(column["w"])
+            title = str(column.get("label") or "").removeprefix(f"{label}：") or str(column.get("key") or "")
+            self._frame({"text": title, "align": "center"}, cx, y, cw, 5)
+            for index in range(rows):
+                self._frame({}, cx, y + 5 + index * row_h, cw, row_h)
+        for index, person in enumerate(persons[:rows]):
+            for column in spec.get("columns") or []:
+                self.field(column, dx=x, dy=y + 5 + index * row_h, row=person, row_index=start + index, row_h=row_h)
 
 
 _QR_CACHE: dict[str, str] = {}
@@ -618,7 +694,45 @@ def plan_document(*, version: Any, ctx: src.BindingContext, overrides: dict[str,
         f'<section class="page" style="width:{width}mm;height:{height}mm;page:{version.page_size}_'
         f'{version.orientation}">{background}{planner.lines.html(width, height)}{"".join(planner.parts)}</section>'
     )
+    plan.html += _continuation_pages(planner, template, ctx, width, height)
     return plan
+
+
+CONTINUATION_TOP = 34.0  # mm: where a 続紙's table starts (below its title and case number)
+
+
+def _continuation_pages(planner: _Planner, template: Any, ctx: src.BindingContext, width: float,
+                        height: float) -> str:
+    """続紙: the persons a table has no rows for, in the same table (same columns and row height) on further
+    blank pages, each headed with the form's title, 「続紙 n/m」 and the case number. The form's page is
+    unchanged; row numbers go on from it (a blank filled on screen in row 8 is ``key#7`` wherever it prints)."""
+    pages: list[tuple[dict, list[Any], int, int]] = []  # (spec, persons, first index, rows on the page)
+    for spec, persons, start in planner.continued:
+        per_page = max(1, min(30, int((height - CONTINUATION_TOP - 12 - 5) // float(spec["row_h"]))))
+        for offset in range(0, len(persons), per_page):
+            chunk = persons[offset:offset + per_page]
+            pages.append((spec, chunk, start + offset, len(chunk)))  # only the rows it fills: none to add by hand
+    html = []
+    label = getattr(ctx.case, "label", "") or ""
+    for number, (spec, persons, start, rows) in enumerate(pages, start=1):
+        page = _Planner(ctx, planner.plan, planner.overrides)
+        page.page = number
+        page._label({"text": template.name, "size": 14, "bold": True, "align": "center", "lines": 1},
+                    12, 14, 150, 9)
+        sheet = _("続紙 %(n)d/%(m)d") % {"n": number, "m": len(pages)}
+        page._label({"text": sheet, "size": 10, "align": "right", "lines": 1}, width - 62, 12, 50, 6)
+        if label:
+            page._label({"text": _("受付番号 %(label)s") % {"label": label}, "size": 8, "align": "right",
+                         "lines": 1}, width - 62, 19, 50, 5)
+        page._label({"text": str(spec.get("label") or ""), "size": 9, "bold": True, "lines": 1},
+                    float(spec["x"]), CONTINUATION_TOP - 6.5, 100, 5.5)
+        page.continuation(spec, persons, start, y=CONTINUATION_TOP, rows=rows)
+        html.append(
+            f'<section class="page cont" style="width:{width}mm;height:{height}mm;'
+            f'page:{planner.plan.page_size}_{planner.plan.orientation}">'
+            f'{page.lines.html(width, height)}{"".join(page.parts)}</section>'
+        )
+    return "".join(html)
 
 
 def _flow_html(version: Any, ctx: src.BindingContext, plan: DocumentPlan) -> str:
@@ -755,6 +869,9 @@ img.bg, img.lines { position: absolute; left: 0; top: 0; width: 100%; height: 10
 .frame.sig .sig-label { position: absolute; left: 1mm; top: 0.5mm; font-family: "IPAexGothic"; font-size: 6pt; }
 img.sig-img { position: absolute; box-sizing: border-box; object-fit: contain; }
 .circle { border: 0.3mm solid #000; border-radius: 50%; }
+.watermark { position: fixed; left: 10mm; top: 128mm; width: 190mm; height: 40mm; text-align: center;
+  font-family: "IPAexGothic"; font-size: 40pt; line-height: 40mm; color: #000; opacity: 0.13;
+  transform: rotate(-35deg); white-space: nowrap; z-index: 10; }
 """
 
 
@@ -856,26 +973,35 @@ def embed_signature(plans: list[DocumentPlan], png: bytes) -> None:
     uri = "data:image/png;base64," + base64.b64encode(png).decode()
     for plan in plans:
         boxes = [r.box for r in plan.signatures if r.box[2] > 0 and r.box[3] > 0]
-        if not boxes or not plan.html.endswith("</section>"):
+        end = plan.html.find("</section>")  # the form's page (its 続紙 follow it)
+        if not boxes or end < 0:
             continue
         images = "".join(
             f'<img class="sig-img" alt="" src="{uri}" '
             f'style="{_style(x + 0.5, y + min(2.5, h / 4), w - 1, h - min(3.0, h / 3))}">'
             for x, y, w, h in boxes)
-        plan.html = plan.html[: -len("</section>")] + images + "</section>"
+        plan.html = plan.html[:end] + images + plan.html[end:]
 
 
-def html_document(plans: list[DocumentPlan]) -> str:
+PREVIEW_MARK = "プレビュー（提出不可）"
+
+
+def html_document(plans: list[DocumentPlan], *, watermark: str = "") -> str:
     pages = "".join(p.html for p in plans)
-    return f'<!doctype html><html lang="ja"><head><meta charset="utf-8"></head><body>{pages}</body></html>'
+    # A fixed element is drawn on every page by WeasyPrint (flowing documents of several pages included).
+    mark = f'<div class="watermark">{escape(watermark)}</div>' if watermark else ""
+    return f'<!doctype html><html lang="ja"><head><meta charset="utf-8"></head><body>{mark}{pages}</body></html>'
 
 
-def render_pdf(plans: list[DocumentPlan], *, backgrounds: dict[int, bytes] | None = None) -> tuple[bytes, int]:
-    """One PDF of every plan's pages (a bundle when several); returns (bytes, page count)."""
+def render_pdf(plans: list[DocumentPlan], *, backgrounds: dict[int, bytes] | None = None,
+               watermark: str = "") -> tuple[bytes, int]:
+    """One PDF of every plan's pages (a bundle when several); returns (bytes, page count). ``watermark``
+    (the on-screen preview: ``PREVIEW_MARK``) is printed diagonally, light, across every page."""
     from weasyprint import HTML
 
     engine = _engine()
-    document = HTML(string=html_document(plans), url_fetcher=_fetcher(backgrounds or {})).render(
+    document = HTML(string=html_document(plans, watermark=watermark),
+                    url_fetcher=_fetcher(backgrounds or {})).render(
         stylesheets=[engine.stylesheet], font_config=engine.font_config)
     buffer = io.BytesIO()
     document.write_pdf(target=buffer)

@@ -90,7 +90,7 @@ def household(*, staff: Any = None, counter: Any = None, on: date | None = None)
     ctx = src.BindingContext(
         case=case, persons=persons, doc_persons=persons, person=persons[0], counter=counter, staff=staff,
         municipality=municipality, on=on, template_code="", views=views, eligibilities=eligibilities,
-        entries=_entries(persons), extra={"gaiji": {}, "procedures": []})
+        entries=_entries(persons), extra={"gaiji": {}, "procedures": []}, read_mirror=False)
     return SampleHousehold(ctx=ctx, persons=persons)
 
 

@@ -187,7 +187,10 @@ def _context_base(*, case: Any, counter: Any, staff: Any) -> dict[str, Any]:
     views = {v.atena_no: v for v in mirror.person_views(residents, on=case.event_date)}
     entries = {(e.person_key, e.key): e.value for e in CaseEntry.objects.filter(case=case)}
     gaiji = dict(GaijiMapping.objects.values_list("local_code", "ucs"))
-    procedures = list(case.procedures.select_related("person", "counter"))
+    from navigation.cases.models import ProcedureStatus
+
+    # 不要 procedures are on no document (the 手続き案内票 lists what the resident still has to do).
+    procedures = list(case.procedures.select_related("person", "counter").exclude(status=ProcedureStatus.NOT_NEEDED))
     return {
         "persons": persons,
         "views": views,
@@ -242,6 +245,8 @@ def case_plans(
         plan.person_key = getattr(spec.person, "key", None)
         plan.person_name = getattr(spec.person, "name", "")
         plan.persons = [p.atena_no or p.key for p in spec.persons]
+        # Household members read from the mirror for this document (a 世帯主 at home, a child) are named too.
+        plan.persons += sorted(set(ctx.extra.get("mirror_read", ())) - set(plan.persons))
         plan.areas = spec.areas
         plan.refusal = issue_refusal(actor=actor, name=_doc_name(spec.template.name, plan.person_name),
                                      areas=plan.areas)

@@ -458,10 +458,12 @@ def case_field_fill(
         raise ValidationError(_("入力してください。"))
     if len(value) > 200 or any(ord(c) < 0x20 for c in value):
         raise ValidationError(_("200文字以内で、改行を含めずに入力してください。"))
-    if not FormTemplate.objects.filter(code=template_code).exists():
+    template = FormTemplate.objects.filter(code=template_code).first()
+    if template is None:
         raise ValidationError(_("様式「%(code)s」はありません。") % {"code": template_code})
     if person_key and not any(p.key == person_key for p in case.persons.all()):
         raise ValidationError(_("受付にいない人です。"))
+    value = _option_value(template=template, case=case, field_key=field_key, value=value)
     entry, _created = CaseEntry.objects.update_or_create(
         case=case,
         person_key=person_key,
@@ -476,6 +478,33 @@ def case_field_fill(
         details={"change": "form_field", "template": template_code, "field": field_key},
     )
     return entry
+
+
+def _field_spec(fields: list[dict], key: str) -> dict | None:
+    for spec in fields:
+        if spec.get("type") == "rows":
+            found = _field_spec(spec.get("columns") or [], key)
+            if found is not None:
+                return found
+        elif str(spec.get("key") or "") == key:
+            return spec
+    return None
+
+
+def _option_value(*, template: FormTemplate, case: Any, field_key: str, value: str) -> str:
+    """A circle/check field takes one of its printed options: its label (男) or value (1) → the value."""
+    version = selectors.version_in_force(template=template, on=case.day)
+    spec = _field_spec(version.fields if version else [], field_key.partition("#")[0])
+    if spec is None or spec.get("type") not in ("circle", "check"):
+        return value
+    options = [(str(o.get("value")), str(o.get("label") or o.get("value"))) for o in spec.get("options") or []]
+    for option_value, label in options:
+        if value in (option_value, label):
+            return option_value
+    raise ValidationError(
+        _("「%(label)s」：「%(value)s」は選択肢（%(choices)s）にありません。選択肢から選んでください。")
+        % {"label": spec.get("label") or field_key, "value": value[:20], "choices": "、".join(o[1] for o in options)}
+    )
 
 
 @transaction.atomic
@@ -725,7 +754,7 @@ def case_preview(*, actor: Any, case: Any, counter: Any = None, codes: list[str]
     selectors.require_staff(actor)
     plans, _left_out = _permitted_plans(actor=actor, counter=counter, case=case, codes=codes, operation="preview",
                                         channel="preview")
-    pdf, _pages = render.render_pdf(plans, backgrounds=_backgrounds(plans))
+    pdf, _pages = render.render_pdf(plans, backgrounds=_backgrounds(plans), watermark=render.PREVIEW_MARK)
     record(
         actor=actor,
         action="view",

@@ -161,6 +161,39 @@ FILTERS: dict[str, Callable[[Any, BindingContext], Any]] = {
 }
 
 
+def is_jidou(birth: date, on: date) -> bool:
+    """A 児童 of 児童手当: until the first 31 March after the 18th birthday."""
+    fiscal_end = date(birth.year + 18 + (1 if (birth.month, birth.day) > (3, 31) else 0), 3, 31)
+    return birth <= on <= fiscal_end
+
+
+@dataclass(frozen=True)
+class MirrorPerson:
+    """A member of the household who is not a person of the case (the 世帯主 at home, a child): read from the
+    DV-aware mirror views; ``pk`` is None (it is no CasePerson)."""
+
+    atena_no: str
+    name: str
+    name_kana: str = ""
+    birth_date: date | None = None
+    sex: str = ""
+    relationship: str = ""
+    household_no: str = ""
+    pk: None = None
+    is_visitor: bool = False
+    is_subject: bool = False
+    position: int = 10_000
+
+    @property
+    def key(self) -> str:
+        return f"m{self.atena_no}"
+
+    @classmethod
+    def of(cls, view: Any) -> MirrorPerson:
+        return cls(atena_no=view.atena_no, name=view.name, name_kana=view.name_kana, birth_date=view.birth_date,
+                   sex=view.sex, relationship=view.relationship, household_no=view.household_no)
+
+
 # ---------------------------------------------------------------------------------------------
 # The context a document is rendered in
 # ---------------------------------------------------------------------------------------------
@@ -180,13 +213,106 @@ class BindingContext:
     entries: dict[tuple[str, str], Any] = field(default_factory=dict)  # (person_key, key) → value
     town_names: dict[str, dict] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # for plugged-in sources (cache per document)
+    # Read household members and eligibilities of people outside ``persons`` from the mirror (False for the
+    # editor's fictitious sample household: its made-up numbers must never reach a real resident's record).
+    read_mirror: bool = True
 
     @cached_property
     def head(self) -> Any:
+        """The 世帯主 after the event: a person of the case, else the head of the household in the mirror (a
+        visitor's household, DV-aware). Nobody when the head is the one who died."""
         dying = "shibou" in (getattr(self.case, "events", None) or [])
         heads = [p for p in self.persons if self.person_value(p, "relationship") == "世帯主"
                  and not (dying and p.is_subject)]
-        return heads[0] if heads else None
+        if heads:
+            return heads[0]
+        if any(e in ("tennyu", "tenshutsu", "tenkyo", "setai_henkou") for e in (getattr(self.case, "events", None)
+                                                                              or [])):
+            return None  # after a move the household may be another one: the 世帯主 is typed or at the counter
+        found = self._mirror_head()
+        if found is None or (dying and any(p.is_subject and p.atena_no == found.atena_no for p in self.persons)):
+            return None
+        return found
+
+    @cached_property
+    def head_event(self) -> Any:
+        """The 世帯主 on the event date, the deceased included (国保 資格喪失届・葬祭費 on the death of the head);
+        a head who is not in the case (擬制世帯主, or simply not at the counter) comes from the mirror."""
+        heads = [p for p in self.persons if self.person_value(p, "relationship") == "世帯主"]
+        return heads[0] if heads else self._mirror_head()
+
+    # -- the mirror household of the case (people who are not at the counter) ---------------------
+    @cached_property
+    def household_no(self) -> str:
+        """The household of the document's person, else of the first person of the case with a record."""
+        for person in [self.person, *self.persons]:
+            if person is not None and getattr(person, "atena_no", ""):
+                number = self.person_value(person, "household_no")
+                if number:
+                    return str(number)
+        return ""
+
+    @cached_property
+    def mirror_members(self) -> list[Any]:
+        """The household's members on the event date (DV-aware mirror views; departed ones included, so that a
+        deceased head is still there), as ``MirrorPerson`` rows; a member who is in the case is that CasePerson."""
+        if not self.read_mirror or not self.household_no or self.case is None:
+            return []
+        from integration import selectors as mirror
+
+        on = getattr(self.case, "event_date", None) or self.on
+        in_case = {p.atena_no: p for p in self.persons if getattr(p, "atena_no", "")}
+        members = []
+        for view in mirror.household_members(household_no=self.household_no, on=on, include_departed=True):
+            if view.atena_no in in_case:
+                members.append(in_case[view.atena_no])
+                continue
+            self.views.setdefault(view.atena_no, view)
+            members.append(MirrorPerson.of(view))
+        return members
+
+    def _mirror_head(self) -> Any:
+        return next((p for p in self.mirror_members if self.person_value(p, "relationship") == "世帯主"), None)
+
+    def children_of(self, parent: Any) -> list[Any]:
+        """The children a 児童手当 recipient receives for: members of the household who are 子 of the recipient
+        (the recipient is the 世帯主 or the 世帯主's spouse) and are 児童 (until the 31 March after their 18th
+        birthday) on the event date, plus those the mirror says are the recipient's children (an eligibility
+        of 児童手当 whose details name the recipient). Persons of the case first, then the mirror's."""
+        if parent is None:
+            return []
+        on = getattr(self.case, "event_date", None) or self.on
+        relation = self.person_value(parent, "relationship") or ""
+        parent_key = getattr(parent, "atena_no", "") or getattr(parent, "key", "")
+        spouse_of_head = relation in ("世帯主", "妻", "夫", "夫（未届）", "妻（未届）")
+        pool: list[Any] = list(self.persons)
+        seen = {p.atena_no for p in pool if getattr(p, "atena_no", "")}
+        pool.extend(m for m in self.mirror_members if m.atena_no not in seen)
+        children = []
+        for person in pool:
+            if person is parent or (getattr(person, "atena_no", "") and person.atena_no == parent_key):
+                continue
+            birth = self.person_value(person, "birth_date")
+            if not isinstance(birth, date) or not is_jidou(birth, on):
+                continue
+            own = spouse_of_head and self.person_value(person, "relationship") == "子"
+            named = any(e.area == "jidou_teate" and (e.details or {}).get("recipient") == parent_key
+                        for e in self.eligibility_of(getattr(person, "atena_no", "")))
+            if own or named:
+                children.append(person)
+        return children
+
+    def eligibility_of(self, atena_no: str) -> list[Any]:
+        """The person's eligibilities on the event date (prefetched for the case; read once for others)."""
+        if not atena_no:
+            return []
+        if atena_no not in self.eligibilities and self.read_mirror:
+            from integration import selectors as mirror
+
+            on = getattr(self.case, "event_date", None) or self.on
+            self.eligibilities.update(mirror.eligibilities_for(atena_nos=[atena_no], on=on))
+            self.eligibilities.setdefault(atena_no, [])
+        return self.eligibilities.get(atena_no, [])
 
     @cached_property
     def visitor(self) -> Any:
@@ -197,9 +323,18 @@ class BindingContext:
         """The parent claiming for the children of the document (visitor unless a child, else the head)."""
         children = {p.pk for p in self.doc_persons}
         for candidate in (self.visitor, self.head):
-            if candidate is not None and candidate.pk not in children:
+            if candidate is not None and (candidate.pk is None or candidate.pk not in children):
                 return candidate
         return next((p for p in self.persons if p.pk not in children), None)
+
+    def household_address_view(self, person: Any) -> Any:
+        """For a newcomer without a record who joins a household here (a newborn): the record of a person of
+        the same household at the counter (claimant, visitor, head), whose address is the household's."""
+        for candidate in (self.claimant, self.visitor, self.head, *self.persons):
+            atena_no = getattr(candidate, "atena_no", "") if candidate is not None else ""
+            if atena_no and candidate is not person and atena_no in self.views:
+                return self.views[atena_no]
+        return None
 
     def person_value(self, person: Any, name: str) -> Any:
         view = self.views.get(person.atena_no) if getattr(person, "atena_no", "") else None
@@ -255,12 +390,17 @@ class PersonSource(BindingSource):
         person = self.person(ctx, row)
         if person is None:
             return Resolved(None, NO_DATA)
+        if isinstance(person, MirrorPerson):  # printed from the mirror: named in the audit of the document
+            ctx.extra.setdefault("mirror_read", set()).add(person.atena_no)
         view = ctx.views.get(person.atena_no) if person.atena_no else None
         if name in _ELIGIBILITY:
-            numbers = [e.number for e in ctx.eligibilities.get(person.atena_no, [])
+            numbers = [e.number for e in ctx.eligibility_of(person.atena_no)
                        if e.area == _ELIGIBILITY[name] and e.number]
             return Resolved(numbers[0] if numbers else None, NO_DATA)
         if name in _ADDRESS_FIELDS:
+            if view is None and not person.atena_no and not any(
+                    e in MOVING_IN for e in (getattr(ctx.case, "events", None) or [])):
+                view = ctx.household_address_view(person)  # a newborn: the household's address
             if view is not None and view.address_restricted:
                 return Resolved(None, RESTRICTED)
             value = getattr(view, name, "") if view is not None else ""
@@ -443,6 +583,8 @@ class ComputedSource(BindingSource):
         SourceField("lives_together", _lazy("同居・別居"), sample="同居"),
         SourceField("school_grade", _lazy("学年"), sample="小学校3年"),
         SourceField("cert_kind", _lazy("請求する証明の種類"), sample="juminhyo"),
+        SourceField("kokuho_household_number", _lazy("国保 記号番号（世帯主、擬制世帯主なら加入者の）"),
+                    sample="12-345678"),
     )
 
     def _events(self, ctx: BindingContext) -> list[str]:
@@ -514,6 +656,15 @@ class ComputedSource(BindingSource):
             birth = ctx.person_value(person, "birth_date") if person is not None else None
             on = getattr(ctx.case, "event_date", None) or ctx.on
             return Resolved(school_grade(birth, on) if isinstance(birth, date) else None, NO_DATA)
+        if name == "kokuho_household_number":
+            # The household's 記号番号: the head's on the event date; a head outside 国保 (擬制世帯主) has none,
+            # and the household's members carry the same 記号: the first member of the form's.
+            for candidate in [ctx.head_event, *ctx.doc_persons]:
+                if candidate is not None:
+                    found = get("row").resolve(ctx, "kokuho_number", row=candidate)  # this candidate's
+                    if not found.empty:
+                        return found
+            return Resolved(None, NO_DATA)
         if name == "cert_kind":
             return Resolved(ctx.entries.get(("", f"cert_kind:{ctx.template_code}")), NO_ANSWER, staff_typed=True)
         return Resolved(None, NO_DATA)
@@ -523,6 +674,7 @@ def _register_builtins() -> None:
     for key, label, role in (("person", _lazy("本人（この様式の人）"), "person"),
                              ("visitor", _lazy("届出人（来庁者）"), "visitor"),
                              ("head", _lazy("世帯主"), "head"),
+                             ("head_event", _lazy("異動日の世帯主（亡くなった世帯主を含む）"), "head_event"),
                              ("claimant", _lazy("請求者（児童を養育する人）"), "claimant"),
                              ("row", _lazy("一覧の各行の人"), "row")):
         register(PersonSource(key, label, role))
