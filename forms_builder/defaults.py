@@ -262,7 +262,7 @@ def juki_idou() -> Sheet:
     s.cells(
         (
             "届出の種類",
-            "computed.idou_kind",
+            "computed.juki_todoke_kind",
             90,
             {
                 "type": "circle",
@@ -271,6 +271,7 @@ def juki_idou() -> Sheet:
                     ("tenshutsu", "転出"),
                     ("tenkyo", "転居"),
                     ("setai_henkou", "世帯変更"),
+                    ("setainushi_henkou", "世帯主変更"),
                 ],
             },
         ),

@@ -222,6 +222,10 @@ class BindingContext:
         """The 世帯主 after the event: a person of the case, else the head of the household in the mirror (a
         visitor's household, DV-aware). Nobody when the head is the one who died."""
         dying = "shibou" in (getattr(self.case, "events", None) or [])
+        answers = ((getattr(self.case, "answers", None) or {}).get("persons") or {})
+        chosen = [p for p in self.persons if (answers.get(p.key) or {}).get("new_head") is True]
+        if len(chosen) == 1:
+            return chosen[0]  # the new 世帯主 staff noted in the interview (世帯主変更届, 住基法第25条)
         heads = [p for p in self.persons if self.person_value(p, "relationship") == "世帯主"
                  and not (dying and p.is_subject)]
         if heads:
@@ -546,6 +550,8 @@ class OfficeSource(BindingSource):
 
 
 JUKI_EVENTS = ("tennyu", "tenshutsu", "tenkyo", "setai_henkou", "shibou", "rikon")
+MOVE_EVENTS = ("tennyu", "tenshutsu", "tenkyo", "setai_henkou")  # the events a 住民異動届 names as its kind
+HEAD_CHANGE_EVENTS = ("shibou", "rikon")  # events whose 住民異動届 is a 世帯主変更届
 MOVING_IN = ("tennyu", "tenkyo")
 
 
@@ -570,6 +576,8 @@ class ComputedSource(BindingSource):
         SourceField("today", _lazy("今日の日付"), kind="date", sample="2026-04-01"),
         SourceField("notifier_relation", _lazy("届出人と本人の関係（本人・世帯主・…）"), sample="本人"),
         SourceField("idou_kind", _lazy("異動の種類（転入・転出・転居・…）"), sample="tennyu"),
+        SourceField("juki_todoke_kind", _lazy("住民異動届の種類（転入・転出・転居・世帯変更・世帯主変更）"),
+                    sample="tennyu"),
         SourceField("address", _lazy("住所（転入・転居ならその後の住所）"), sample="みなみデモ市山下町11番1号"),
         SourceField("katagaki", _lazy("方書（転入・転居ならその後の方書）"), sample=""),
         SourceField("postcode", _lazy("郵便番号（転入・転居ならその後）"), sample="8920816"),
@@ -609,6 +617,11 @@ class ComputedSource(BindingSource):
         if name == "idou_kind":
             kind = next((e for e in events if e in JUKI_EVENTS), None)
             return Resolved(kind or ("other" if events else None), NO_ANSWER)
+        if name == "juki_todoke_kind":
+            kind = next((e for e in events if e in MOVE_EVENTS), None)
+            if kind is None and any(e in HEAD_CHANGE_EVENTS for e in events):
+                kind = "setainushi_henkou"  # a death or divorce brings the 住民異動届 only as a 世帯主変更届
+            return Resolved(kind or ("other" if events else None), NO_ANSWER)
         if name in ("address", "katagaki", "postcode"):
             if moving_in:
                 part = {"address": "new_address.full", "katagaki": "new_address.katagaki",
@@ -617,6 +630,14 @@ class ComputedSource(BindingSource):
             field_name = {"address": "address", "katagaki": "address_katagaki", "postcode": "postcode"}[name]
             found = get("person").resolve(ctx, field_name, row=person)
             if name == "katagaki" and found.empty and found.reason != RESTRICTED:
+                return Resolved("", "")
+            return found
+        if name in ("new_address", "new_katagaki", "new_postcode") and not any(e in MOVE_EVENTS for e in events):
+            # Nobody moves (a 世帯主変更 after a death or divorce): the household's address stays what it is.
+            field_name = {"new_address": "address", "new_katagaki": "address_katagaki",
+                          "new_postcode": "postcode"}[name]
+            found = get("person").resolve(ctx, field_name, row=person)
+            if name == "new_katagaki" and found.empty and found.reason != RESTRICTED:
                 return Resolved("", "")
             return found
         if name in ("new_address", "new_katagaki", "new_postcode"):
@@ -632,7 +653,7 @@ class ComputedSource(BindingSource):
         if name == "old_head":
             if "tennyu" in events:
                 return self._input(ctx, "previous_head")
-            return get("head").resolve(ctx, "name")
+            return get("head_event").resolve(ctx, "name")  # the head on the event date (the deceased included)
         if name == "kokuho_reason":
             if "tennyu" in events:
                 return Resolved("tennyu")

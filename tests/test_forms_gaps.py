@@ -477,8 +477,18 @@ def scenario_okuyami_elderly(setup, monkeypatch):
         elig(person.atena_no, "kouki", "K" + person.atena_no[-6:])
         elig(person.atena_no, "kaigo", "0000" + person.atena_no[-6:])
     case = open_death(setup, monkeypatch, head, [wife, son])
+    # Two members aged 15+ remain: the 世帯主変更届 is due (住基法第25条) and staff note who heads the household now.
+    from navigation.cases.services import case_answers_update
+
+    keys = {p.atena_no: p.key for p in case.persons.all()}
+    case_answers_update(actor=setup["staff"], counter=setup["counter"], case=case, answers={
+        f"{keys[wife.atena_no]}:new_head": "yes", f"{keys[son.atena_no]}:new_head": "no"})
+    interview(case, setup["staff"], setup["counter"])
+    case.refresh_from_db()
     save(setup, case, DEATH_INPUTS)
-    return case, {("kaigo_soushitsu", "故人 太郎"): {"本人の氏名": "故人 太郎", "届出人": "故人 花子",
+    return case, {("juki_idou", ""): {"届出の種類": "setainushi_henkou", "新しい世帯主": "故人 花子",
+                                      "前の世帯主": "故人 太郎"},
+                  ("kaigo_soushitsu", "故人 太郎"): {"本人の氏名": "故人 太郎", "届出人": "故人 花子",
                                                  "被保険者番号": "0000" + head.atena_no[-6:]},
                   ("kouki_sousaihi", ""): {"氏名": "故人 太郎", "被保険者番号": "K" + head.atena_no[-6:],
                                            "亡くなった方の世帯主": "故人 太郎"}}

@@ -328,7 +328,7 @@ def test_a_household_moving_within_the_town_prints_the_mirror_address_as_the_old
     values = {r.binding: r.value for r in plans["juki_idou"].results}
     assert values["computed.old_address"] == "テストA市旧町1番2号"
     assert values["computed.new_address"] == "テストA市山下町3番4号"
-    assert values["computed.idou_kind"] == "tenkyo" and values["computed.old_head"] == "転居 一郎"
+    assert values["computed.juki_todoke_kind"] == "tenkyo" and values["computed.old_head"] == "転居 一郎"
     assert plans["juki_idou"].resident_blanks == []
 
 

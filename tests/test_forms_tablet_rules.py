@@ -36,8 +36,10 @@ def make_case(staff, counter):  # noqa: ANN001, ANN201
     case = case_open(actor=staff, counter=counter, events=["tennyu"], event_date=date.today(), newcomers=[
         {"name": "髙橋 𠮷子", "name_kana": "タカハシ ヨシコ", "birth_date": date(1990, 4, 10), "sex": "2",
          "relationship": "世帯主"}])
+    newcomer = case.persons.get().key
+    # 修学中の特例 (国保法第116条) is asked of a person moving in alone: she is not a student kept by her parents.
     case_answers_update(actor=staff, counter=counter, case=case, answers={
-        "case:any_employee_insurance": "no", "case:inkan_wish_any": "no"})
+        "case:any_employee_insurance": "no", "case:inkan_wish_any": "no", f"{newcomer}:student_special": "no"})
     return case
 
 
