@@ -25,10 +25,13 @@ STRIP = " \u3000\t"
 STRIP_SET = frozenset(STRIP)
 _EDGES = tuple(edge for char in STRIP for edge in ("\x1f" + char, char + "\x1f"))
 # A text value starting with one of these is a spreadsheet formula when the file is opened in Excel: refused
-# in every text column unless the layout allows it for that column ("allow_formula": true).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# in every text column unless the layout allows it for that column ("allow_formula": true). Checked on the value
+# with only SPACES stripped (STRIP would remove a leading TAB); a CR inside a quoted CSV field reaches the value
+# as LF (the reader splits lines at a lone CR), so LF counts too.
+SPACES = " \u3000"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 # (one regular expression over a batch column: ten times faster than six substring searches in Japanese text)
-_FORMULA_INSIDE = re.compile("\x1f[=+\\-@\t\r]")
+_FORMULA_INSIDE = re.compile("\x1f[ \u3000]*[=+\\-@\t\r\n]")
 # Character classes a layout column may require ("chars"): allowed characters as a regular-expression class.
 HALFWIDTH = "\x20-\x7e\uff61-\uff9f"
 CHAR_CLASSES = {
@@ -278,19 +281,22 @@ class RowBuilder:
             if self.file_kind == "full":
                 if raw_op:
                     errors.append(error(line, self.labels[self.op_index],
-                                        _("ヘッダのファイル区分は全件ですが、処理区分「%(value)s」があります。"
-                                          "全件ファイルのレコードに処理区分は書けません") % {"value": raw_op}))
+                                        _("ヘッダのファイル区分は全件ですが、%(label)s「%(value)s」があります。"
+                                          "全件ファイルのレコードに%(label)sは書けません")
+                                        % {"label": self.labels[self.op_index], "value": raw_op}))
                 op = "A"
             else:
                 op = self.op_codes.get(raw_op, "")
                 if not op and not raw_op and self.file_kind == "delta":
                     errors.append(error(line, self.labels[self.op_index],
-                                        _("ヘッダのファイル区分は差分ですが、処理区分が空です")))
+                                        _("ヘッダのファイル区分は差分ですが、%(label)sが空です")
+                                        % {"label": self.labels[self.op_index]}))
                     op = "A"
                 elif not op:
                     errors.append(error(line, self.labels[self.op_index],
-                                        _("処理区分「%(value)s」は使用できません（%(codes)s）")
-                                        % {"value": raw_op, "codes": ", ".join(self.op_codes)}))
+                                        _("%(label)s「%(value)s」は使用できません（%(codes)s）")
+                                        % {"label": self.labels[self.op_index], "value": raw_op,
+                                           "codes": ", ".join(self.op_codes)}))
                     op = "A"
         deleting = op == "D"
         personal = None
@@ -300,7 +306,7 @@ class RowBuilder:
                 vals[i] = ""
         for i, check, _batch in self.rules:
             if vals[i]:
-                problem = check(vals[i])
+                problem = check(values[i].strip(SPACES) if check is _formula_one else vals[i])
                 if problem:
                     errors.append(error(line, self.labels[i], problem))
         for i, col, label, _conv, required, max_length, is_key in self.plain:
@@ -385,6 +391,10 @@ class RowBuilder:
                 columns[i] = ["" if v.strip(STRIP) in nones else v for v in columns[i]]
         stripped: dict[int, tuple] = {}  # column → (values, joined): each column is joined once per batch
         for i, _check, batch_ok in self.rules:
+            if batch_ok is _formula_batch:  # on the values as read (a leading TAB is not stripped first)
+                if not batch_ok("\x1f".join(columns[i])):
+                    return None
+                continue
             stripped[i] = found = stripped.get(i) or _stripped(columns[i])
             if not batch_ok(found[1]):
                 return None
@@ -535,16 +545,17 @@ class RowBuilder:
 
 
 def _formula_one(value: str) -> str | None:
+    """The message if a value (only SPACES stripped) starts like a formula."""
     if value.startswith(FORMULA_START):
-        shown = {"\t": "TAB", "\r": "CR"}.get(value[0], value[0])
+        shown = {"\t": "TAB", "\r": "CR", "\n": "CR/LF"}.get(value[0], value[0])
         return (_("先頭が「%(char)s」の値は取り込めません（表計算ソフトで数式として扱われるおそれがあります）")
                 % {"char": shown})
     return None
 
 
 def _formula_batch(joined: str) -> bool:
-    """True if no value of a batch column (joined by \x1f) starts like a formula."""
-    return not (joined.startswith(FORMULA_START) or _FORMULA_INSIDE.search(joined))
+    """True if no value of a batch column (as read, joined by \x1f) starts like a formula after SPACES."""
+    return not (joined.lstrip(SPACES).startswith(FORMULA_START) or _FORMULA_INSIDE.search(joined))
 
 
 def _char_rule(name: str) -> tuple[Callable[[str], str | None], Callable[[str], bool]]:
