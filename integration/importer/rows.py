@@ -28,10 +28,10 @@ _EDGES = tuple(edge for char in STRIP for edge in ("\x1f" + char, char + "\x1f")
 # in every text column unless the layout allows it for that column ("allow_formula": true). Checked on the value
 # with only SPACES stripped (STRIP would remove a leading TAB); a CR inside a quoted CSV field reaches the value
 # as LF (the reader splits lines at a lone CR), so LF counts too.
-SPACES = " \u3000"
+SPACES = STRIP.replace("\t", "")  # half- and full-width spaces
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 # (one regular expression over a batch column: ten times faster than six substring searches in Japanese text)
-_FORMULA_INSIDE = re.compile("\x1f[ \u3000]*[=+\\-@\t\r\n]")
+_FORMULA_INSIDE = re.compile(f"\x1f[{SPACES}]*[=+\\-@\t\r\n]")
 # Character classes a layout column may require ("chars"): allowed characters as a regular-expression class.
 HALFWIDTH = "\x20-\x7e\uff61-\uff9f"
 CHAR_CLASSES = {
