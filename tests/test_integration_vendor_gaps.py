@@ -234,6 +234,27 @@ def test_the_batch_path_hands_a_formula_after_a_tab_to_the_row_path(vendor, in_a
         assert builder.build_batch([2, 3], [bad, good]) is None, value
 
 
+def test_the_batch_path_hands_a_full_width_name_after_a_tab_to_the_row_path(vendor, people, in_a):
+    """氏名 has a character rule too (全角): the formula check must still see the TAB the rule's values lost."""
+    from integration.parsers import FixedParser
+    from integration.targets import target_for
+
+    layout = vendor["minato_juki_fixed"]
+    builder = rows_module.RowBuilder(layout=layout, target=target_for(layout.target), tenant=in_a, gaiji={})
+    builder.file_kind = "delta"
+    builder.prepare_fast_path()
+    part = b"".join(line + b"\n" for line in lines_of(juki(in_a, [{**p, "op": "change"} for p in people[:2]],
+                                                             file_kind="delta", reference_date=NEXT))[1:-1])
+    ((line_numbers, _rows, columns),) = FixedParser(layout).fast_batches(part, 1, 100)
+    assert builder.build_batch(line_numbers, None, columns) is not None  # the fast path takes plain records
+    name = next(i for i, c in enumerate(layout.columns) if c["field"] == "name")
+    for value in ("\t山田　太郎", "  \t＝ＳＵＭ", "＝ＳＵＭ"):
+        changed = list(columns)
+        changed[name] = (columns[name][0], value)
+        result = builder.build_batch(line_numbers, None, changed)
+        assert (result is None) == value.lstrip(" ").startswith("\t"), value
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 3. The byte limit holds for the header and the trailer; 7. the data record is named
 # ---------------------------------------------------------------------------------------------------------------

@@ -31,7 +31,9 @@ _EDGES = tuple(edge for char in STRIP for edge in ("\x1f" + char, char + "\x1f")
 SPACES = STRIP.replace("\t", "")  # half- and full-width spaces
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 # (one regular expression over a batch column: ten times faster than six substring searches in Japanese text)
-_FORMULA_INSIDE = re.compile(f"\x1f[{SPACES}]*[=+\\-@\t\r\n]")
+_FORMULA_INSIDE = re.compile("\x1f[=+\\-@\t\r\n]")
+# A batch column's values after STRIP lost a leading TAB: looked for in the values as read (only if a TAB is there).
+_TAB_START = re.compile(f"(?:^|\x1f)[{SPACES}]*+\t")
 # Character classes a layout column may require ("chars"): allowed characters as a regular-expression class.
 HALFWIDTH = "\x20-\x7e\uff61-\uff9f"
 CHAR_CLASSES = {
@@ -391,8 +393,10 @@ class RowBuilder:
                 columns[i] = ["" if v.strip(STRIP) in nones else v for v in columns[i]]
         stripped: dict[int, tuple] = {}  # column → (values, joined): each column is joined once per batch
         for i, _check, batch_ok in self.rules:
-            if batch_ok is _formula_batch:  # on the values as read (a leading TAB is not stripped first)
-                if not batch_ok("\x1f".join(columns[i])):
+            if batch_ok is _formula_batch:  # (STRIP removed a leading TAB: it is looked for in the values as read)
+                raw = "\x1f".join(columns[i])
+                stripped[i] = found = stripped.get(i) or _stripped(columns[i], raw)
+                if not batch_ok(found[1]) or ("\t" in raw and _TAB_START.search(raw)):
                     return None
                 continue
             stripped[i] = found = stripped.get(i) or _stripped(columns[i])
@@ -554,8 +558,9 @@ def _formula_one(value: str) -> str | None:
 
 
 def _formula_batch(joined: str) -> bool:
-    """True if no value of a batch column (as read, joined by \x1f) starts like a formula after SPACES."""
-    return not (joined.lstrip(SPACES).startswith(FORMULA_START) or _FORMULA_INSIDE.search(joined))
+    """True if no value of a batch column (after STRIP, joined by \x1f) starts like a formula (a TAB that STRIP
+    removed is looked for by ``build_batch`` in the values as read)."""
+    return not (joined.startswith(FORMULA_START) or _FORMULA_INSIDE.search(joined))
 
 
 def _char_rule(name: str) -> tuple[Callable[[str], str | None], Callable[[str], bool]]:
@@ -570,10 +575,12 @@ def _char_rule(name: str) -> tuple[Callable[[str], str | None], Callable[[str], 
     return check, lambda joined: batch.fullmatch(joined) is not None
 
 
-def _stripped(values: tuple[str, ...] | list[str]) -> tuple[list[str] | tuple[str, ...], str]:
+def _stripped(values: tuple[str, ...] | list[str], joined: str | None = None
+              ) -> tuple[list[str] | tuple[str, ...], str]:
     """The values without STRIP at either end (the same sequence if none has any: no copies), and the
-    values joined by \x1f (for the checks that look at a whole column at once)."""
-    joined = "\x1f".join(values)
+    values joined by \x1f (for the checks that look at a whole column at once); ``joined``: the values as
+    read, joined already."""
+    joined = "\x1f".join(values) if joined is None else joined
     if joined[:1] in STRIP_SET or joined[-1:] in STRIP_SET or any(edge in joined for edge in _EDGES):
         values = list(map(str.strip, values, repeat(STRIP)))
         joined = "\x1f".join(values)
