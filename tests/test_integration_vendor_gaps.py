@@ -145,6 +145,18 @@ def test_an_urgent_add_sent_twice_is_applied_again_and_changes_nothing(vendor, l
     assert again not in runs_needing_attention(actor=admin)
 
 
+def test_a_run_keyed_by_person_leaves_no_table_behind_in_the_callers_transaction(vendor, loaded, people, in_a):
+    """The plan table of a by-person apply was ON COMMIT DROP only: inside a caller's transaction (a test, a
+    command) it stayed, and a later run whose importer got the same id() failed with 「処理を中断しました」."""
+    from django.db import connection
+
+    result = run(vendor[SHIEN], shien(in_a, [measure_row(unprotected(people), "add")]), name="SHIEN.CSV")
+    assert result.status == ImportRun.Status.SUCCEEDED, result.errors
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'linkage\\_%%' AND relpersistence = 't'")
+        assert cursor.fetchall() == []
+
+
 def test_an_urgent_delete_sent_twice_is_refused_and_keeps_the_history(vendor, loaded, people, in_a, admin):
     """Keyed by 宛名番号 alone, a 削除 deletes the person's current measure: applied a second time it would delete
     the older measure (history) instead. A delta equal to the last file applied never deletes again."""
