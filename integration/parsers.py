@@ -151,9 +151,24 @@ def _is_utf8(raw: bytes) -> bool:
     return not raw.isascii()
 
 
-def _too_long(line: int, limit: int, actual: int) -> dict:
-    return error(line, "", _("1行の長さがレイアウトの上限（%(limit)s バイト）を超えています（%(actual)s バイト）")
-                 % {"limit": f"{limit:,}", "actual": f"{actual:,}"})
+def too_long_message(limit: int, actual: int) -> str:
+    return (_("1行の長さがレイアウトの上限（%(limit)s バイト）を超えています（%(actual)s バイト）")
+            % {"limit": f"{limit:,}", "actual": f"{actual:,}"})
+
+
+def record_line(kind: str, line: int) -> str:
+    """「データ（3行目）」: a record of a layout with record kinds, named in a message."""
+    from integration.importer.kinds import KIND_LABELS
+
+    return _("%(kind)s（%(line)s行目）") % {"kind": KIND_LABELS[kind], "line": line}
+
+
+def _too_long(line: int, limit: int, actual: int, *, named: bool = False) -> dict:
+    """A line over the layout's byte limit; ``named``: the layout has record kinds, so the line is a data record."""
+    message = too_long_message(limit, actual)
+    if named:
+        message = _("%(record)s: %(problem)s") % {"record": record_line("data", line), "problem": message}
+    return error(line, "", message)
 
 
 def max_line_bytes(layout: object) -> int:
@@ -161,8 +176,13 @@ def max_line_bytes(layout: object) -> int:
     return int((getattr(layout, "options", None) or {}).get("max_line_bytes") or 0)
 
 
+def has_records(layout: object) -> bool:
+    """The layout declares record kinds (header, data, trailer): every line a parser reads is a data record."""
+    return bool(getattr(layout, "records", None))
+
+
 def iter_text_lines(stream: BinaryIO, encoding: str, errors_out: dict[int, dict], start_line: int = 0,
-                    max_bytes: int = 0) -> Iterator[tuple[int, str, bool]]:
+                    max_bytes: int = 0, *, named: bool = False) -> Iterator[tuple[int, str, bool]]:
     """Decoded lines; undecodable lines are put in ``errors_out`` and yielded as replaced text."""
     codec = "utf-8" if encoding.startswith("utf-8") else encoding
     for line_no, raw, terminated in iter_raw_lines(stream, start_line=start_line):
@@ -171,7 +191,7 @@ def iter_text_lines(stream: BinaryIO, encoding: str, errors_out: dict[int, dict]
                 raise FileRejected(_bom_message(encoding), line=1)
             raw = raw[3:]
         if max_bytes and len(raw) > max_bytes:
-            errors_out[line_no] = _too_long(line_no, max_bytes, len(raw))
+            errors_out[line_no] = _too_long(line_no, max_bytes, len(raw), named=named)
         try:
             text = raw.decode(codec)
         except UnicodeDecodeError as exc:
@@ -202,7 +222,8 @@ class CsvParser:
 
         def lines() -> Iterator[str]:
             for line_no, text, terminated in iter_text_lines(stream, self.layout.encoding, decode_errors,
-                                                             start_line, max_line_bytes(self.layout)):
+                                                             start_line, max_line_bytes(self.layout),
+                                                             named=has_records(self.layout)):
                 state["line"], state["terminated"] = line_no, terminated
                 if len(text) > MAX_LINE_CHARS:
                     decode_errors[line_no] = error(
@@ -253,8 +274,10 @@ class CsvParser:
             return None  # (a one-column line of spaces is a blank line for ``records``)
         codec = "utf-8" if self.layout.encoding.startswith("utf-8") else self.layout.encoding
         limit = max_line_bytes(self.layout)
-        if limit and max(map(len, part.split(b"\n"))) > limit + 1:  # (+1: a CR before the LF)
-            return None
+        if limit:  # a line's bytes without its terminator: a CR before the LF does not count, a last byte does
+            lines = part.split(b"\n")
+            if max(map(len, lines)) > limit and any(len(line) - line.endswith(b"\r") > limit for line in lines):
+                return None
         try:
             text = part.decode(codec)
         except UnicodeDecodeError:
@@ -328,6 +351,7 @@ class FixedParser:
         labels = [c.get("label") or c.get("field") for c in self.layout.columns]
         utf8_check = codec != "utf-8"
         limit = max_line_bytes(self.layout)
+        named = has_records(self.layout)
         self.header_pending = self.layout.has_header if header_pending is None else header_pending
         for line_no, raw, terminated in iter_raw_lines(stream, start_line=start_line):
             if line_no == 1 and raw.startswith(BOM):
@@ -337,7 +361,7 @@ class FixedParser:
             if not raw.strip():
                 continue
             if limit and len(raw) > limit:
-                yield Record(line_no, None, [_too_long(line_no, limit, len(raw))])
+                yield Record(line_no, None, [_too_long(line_no, limit, len(raw), named=named)])
                 continue
             if self.header_pending:
                 self.header_pending = False

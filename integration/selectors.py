@@ -274,7 +274,9 @@ def schedule_statuses(*, actor: object) -> list[ScheduleStatus]:
 
 
 def runs_needing_attention(*, actor: object, days: int = 7) -> list:
-    """Failed, interrupted, stale or late runs of the last days (shown at the top of the admin screen)."""
+    """Failed, interrupted, stale or late runs of the last days (shown at the top of the admin screen), and a
+    support-measure file skipped as the re-delivery of the last one applied (a measure changed since by an admin
+    or another file stays as it is: someone should look)."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -286,6 +288,7 @@ def runs_needing_attention(*, actor: object, days: int = 7) -> list:
     since = timezone.now() - timedelta(days=days)
     runs = ImportRun.objects.select_related("layout").filter(created_at__gte=since)
     return [r for r in runs if r.status in (ImportRun.Status.FAILED, ImportRun.Status.INTERRUPTED)
+            or (r.status == ImportRun.Status.DUPLICATE and r.layout.target == "support_measures")
             or r.is_late or run_is_stale(run=r)]
 
 

@@ -435,13 +435,18 @@ def import_execute(*, run_id: int, actor: Any) -> ImportRun:
     if run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.DUPLICATE):
         return run
     layout = run.layout
-    done_before = ImportRun.objects.filter(layout=layout, sha256=run.sha256,
-                                           status=ImportRun.Status.SUCCEEDED).exclude(pk=run.pk).first()
-    if done_before is not None:
-        return _finish(run, ImportRun.Status.DUPLICATE,
-                       _("同じ内容のファイルは取込済みです（%(finished)s、履歴番号 %(run)s）。何も変更していません")
-                       % {"finished": f"{timezone.localtime(done_before.finished_at):%Y-%m-%d %H:%M}",
-                          "run": done_before.pk}, errors=[], actor=actor)
+    redelivered = _redelivery_of(run)
+    if redelivered is not None and (redelivered.file_kind or layout.mode) == LinkageLayout.Mode.FULL:
+        # The last full snapshot applied, delivered again: the mirror already holds it (see docs/integration.md
+        # “Same file twice”). Any other file — an older snapshot, a delta, an empty file — is applied.
+        message = (_("前回取り込んだファイル（%(finished)s、履歴番号 %(run)s）と同じ内容のため、取込済みとしました。"
+                     "何も変更していません")
+                   % {"finished": f"{timezone.localtime(redelivered.finished_at):%Y-%m-%d %H:%M}",
+                      "run": redelivered.pk})
+        if layout.target == "support_measures":
+            message += _("。支援措置のファイルです。その後に業務管理者や他のファイルが変更した支援措置は"
+                         "そのままです。支援措置が正しいか確認してください")
+        return _finish(run, ImportRun.Status.DUPLICATE, message, errors=[], actor=actor)
     area = layout.area or ""
     if area and not tenant.has_area(area):
         return _finish(run, ImportRun.Status.FAILED, _unsubscribed(area),
@@ -458,13 +463,27 @@ def import_execute(*, run_id: int, actor: Any) -> ImportRun:
     try:
         if not connection.in_atomic_block:
             bulkswap.drop_abandoned(is_abandoned=_load_table_abandoned)
-        return _execute(run, tenant, actor, started)
+        return _execute(run, tenant, actor, started, redelivered=redelivered)
     finally:
         with connection.cursor() as cursor:
             cursor.execute(RUN_LOCK_SQL.format(function="pg_advisory_unlock"), [RUN_LOCK_CLASS, run_lock_key(run)])
 
 
-def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportRun:
+def _redelivery_of(run: ImportRun) -> ImportRun | None:
+    """The last file applied with this run's layout, if this run's file has the same content (SHA-256).
+
+    Only the *last* applied file counts: a file equal to an earlier one with another applied after it (add,
+    delete, the same add again — a support-measure file has no creation date, so the bytes repeat) is new
+    information and is applied. A 0-byte file is never a re-delivery: it is "no change" (or an error)."""
+    if not run.file_size:
+        return None
+    last = (ImportRun.objects.filter(layout_id=run.layout_id, status=ImportRun.Status.SUCCEEDED)
+            .exclude(pk=run.pk).order_by("-finished_at", "-pk").first())
+    return last if last is not None and last.sha256 == run.sha256 else None
+
+
+def _execute(run: ImportRun, tenant: Any, actor: Any, started: float, *,
+             redelivered: ImportRun | None = None) -> ImportRun:
     layout = run.layout
     try:
         importer = Importer(layout=layout, tenant=tenant, gaiji=gaiji_mapping(), progress=_progress(run),
@@ -472,6 +491,9 @@ def _execute(run: ImportRun, tenant: Any, actor: Any, started: float) -> ImportR
     except LayoutInvalid as exc:
         return _finish(run, ImportRun.Status.FAILED, _("レイアウトの定義に誤りがあります"),
                        errors=[error(0, "", p) for p in exc.problems], actor=actor)
+    # A delta equal to the last file applied is applied again (追加・変更 write the same values), but its 削除 rows
+    # are refused (checks.py): deleting again is never a no-op.
+    importer.redelivery_of = redelivered.pk if redelivered is not None else None
     try:
         # Inside a caller's transaction a database error in staging must not poison it: use a savepoint.
         guard = transaction.atomic() if connection.in_atomic_block else nullcontext()

@@ -279,27 +279,29 @@ def test_same_full_file_twice_changes_nothing(layouts, base):
     assert state() == after_first
 
 
-def test_older_snapshot_redelivered_after_a_newer_one_is_refused_as_duplicate(layouts, base):
-    """A, then B, then A again. ``import_execute`` treats any file whose SHA-256 matches an earlier
-    *successful* run of the layout as already applied (status duplicate, nothing changed) — also when a
-    newer snapshot came in between. That is the correct behaviour for a nightly full snapshot: a file the
-    core system re-sends late (a retry of its own, an inbox copied twice) must not roll the mirror back to
-    yesterday's state; a real correction from the core system is a new export (new content, new hash)."""
+def test_older_snapshot_redelivered_after_a_newer_one_is_applied(layouts, base):
+    """A, then B, then A again. Only a re-delivery of the *last* file applied is skipped (docs/integration.md
+    “Same file twice”): A after B is applied and the mirror follows the file received last — as it would for an
+    older snapshot that differs from A by one byte, so skipping A would only make the result depend on whether
+    the bytes happened to repeat. (A layout with a header refuses an older 基準日 instead.)"""
     a = std_csv([person(1), person(2), person(3)], newline="\n")
     b = std_csv([person(1, address="鹿児島市新町1"), person(2), person(4)], newline="\n")
     run_a = run_file(layouts["juki_standard_csv"], a, name="a.csv")
+    after_a = state()
     run_b = run_file(layouts["juki_standard_csv"], b, name="b.csv")
     assert (run_a.status, run_b.status) == (ImportRun.Status.SUCCEEDED, ImportRun.Status.SUCCEEDED)
-    after_b = state()
     again = run_file(layouts["juki_standard_csv"], a, name="a.csv")
-    assert again.status == ImportRun.Status.DUPLICATE and f"履歴番号 {run_a.pk}" in again.message
-    assert state() == after_b
-    assert Resident.objects.get(atena_no=atena(1)).address == "鹿児島市新町1"
-    assert Resident.objects.filter(atena_no=atena(4)).exists() and not Resident.objects.filter(
-        atena_no=atena(3)).exists()
+    assert again.status == ImportRun.Status.SUCCEEDED, again.message
+    assert (again.added, again.changed, again.deleted) == (1, 1, 1)
+    assert state() == after_a
+    assert Resident.objects.get(atena_no=atena(1)).address == person(1)["address"]
+    assert Resident.objects.filter(atena_no=atena(3)).exists() and not Resident.objects.filter(
+        atena_no=atena(4)).exists()
 
 
-def test_delta_sent_twice_is_a_noop(layouts, base):
+def test_delta_sent_twice_is_applied_again_but_never_deletes_twice(layouts, base):
+    """A delta equal to the last file applied: its 追加・変更 rows write the same values (nothing changes), but its
+    削除 rows are refused (deleting again is never a no-op) and the whole file changes nothing."""
     header = ["処理区分", *[c["label"] for c in shipped("juki_delta_csv")["columns"][1:]]]
     fields = [c["field"] for c in shipped("juki_delta_csv")["columns"][1:]]
     assert fields == FIELDS
@@ -313,14 +315,16 @@ def test_delta_sent_twice_is_a_noop(layouts, base):
     assert first.status == ImportRun.Status.SUCCEEDED, first.errors
     assert (first.added, first.changed, first.deleted) == (1, 1, 1)
     after_first = state()
-    second = run_file(layouts["juki_delta_csv"], delta, name="resent.csv")
-    assert second.status == ImportRun.Status.DUPLICATE and f"履歴番号 {first.pk}" in second.message
-    assert second.errors == [] and state() == after_first
-    # the same support-measure delta twice as well
+    second = refused(layouts["juki_delta_csv"], delta, after_first)
+    assert [(e["line"], e["column"]) for e in second.errors][:1] == [(4, "宛名番号")]
+    assert f"前回取り込んだ差分ファイル（履歴番号 {first.pk}）と同じ内容です" in second.errors[0]["message"]
+    # a delta without 削除 sent twice: applied again, nothing changes
     dv = csv_bytes([SUPPORT_HEADER, support_row(2, start="20240501")])
     assert run_file(layouts["support_measures_csv"], dv).status == ImportRun.Status.SUCCEEDED
     after_dv = state()
-    assert run_file(layouts["support_measures_csv"], dv, name="again.csv").status == ImportRun.Status.DUPLICATE
+    again = run_file(layouts["support_measures_csv"], dv, name="again.csv")
+    assert again.status == ImportRun.Status.SUCCEEDED, again.errors
+    assert (again.added, again.changed, again.deleted, again.unchanged) == (0, 0, 0, 1)
     assert state() == after_dv
 
 

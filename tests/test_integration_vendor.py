@@ -172,7 +172,7 @@ def test_header_full_but_records_carry_change_codes(vendor, loaded, people, in_a
     result = refused(vendor["minato_juki_fixed"], joined(lines))
     assert result.error_count == len(people)
     assert result.errors[0]["line"] == 2 and result.errors[0]["column"] == "異動区分"
-    assert "ヘッダのファイル区分は全件ですが、処理区分「2」があります" in result.errors[0]["message"]
+    assert "ヘッダのファイル区分は全件ですが、異動区分「2」があります" in result.errors[0]["message"]
 
 
 def test_header_delta_but_records_have_no_change_codes(vendor, loaded, people, in_a):
@@ -181,7 +181,7 @@ def test_header_delta_but_records_have_no_change_codes(vendor, loaded, people, i
     lines[0] = lines[0][:7] + b"2" + lines[0][8:]  # the header now says 差分
     result = refused(vendor["minato_juki_fixed"], joined(lines))
     assert result.errors[0]["line"] == 2 and result.errors[0]["column"] == "異動区分"
-    assert result.errors[0]["message"] == "ヘッダのファイル区分は差分ですが、処理区分が空です"
+    assert result.errors[0]["message"] == "ヘッダのファイル区分は差分ですが、異動区分が空です"
 
 
 def test_old_reference_date(vendor, loaded, people, in_a):
@@ -224,7 +224,14 @@ def test_half_width_character_in_a_full_width_column(vendor, loaded, people, in_
 
 def test_eligibility_row_for_an_unknown_atena_number(vendor, loaded, people, in_a):
     from integration.checkdigits import with_check_digit
+    from integration.models import Eligibility
 
+    # A clean file first: a refused full file must leave these rows (a wrongful deletion would show).
+    clean = write_vendor_file("minato_shikaku_csv", shikaku_rows(people), municipality_code=in_a.code,
+                              reference_date=BASE)
+    applied = run(vendor["minato_shikaku_csv"], clean, name="SHIKAKU.CSV")
+    assert applied.status == ImportRun.Status.SUCCEEDED, applied.errors
+    assert Eligibility.objects.count() == 12
     stranger = with_check_digit("777777777")
     rows = [{"area": "kokuho", "atena_no": people[0]["atena_no"], "kind": "一般被保険者", "number": "国1",
              "start_date": BASE},
@@ -244,7 +251,8 @@ def test_line_over_the_declared_byte_limit(vendor, loaded, people, in_a):
     result = refused(vendor["minato_juki_fixed"], joined(lines))
     (problem,) = result.errors
     assert problem["line"] == 3
-    assert problem["message"] == "1行の長さがレイアウトの上限（320 バイト）を超えています（321 バイト）"
+    assert problem["message"] == ("データ（3行目）: 1行の長さがレイアウトの上限（320 バイト）を超えています"
+                                  "（321 バイト）")
 
 
 def test_a_trailer_in_the_middle_is_named(vendor, loaded, people, in_a):

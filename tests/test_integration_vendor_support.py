@@ -171,6 +171,7 @@ def test_a_full_file_under_the_targets_own_key_ends_instead_of_deleting(vendor, 
     measure it no longer lists and reports it; it deletes nothing."""
     data = json.loads((VENDOR_DIR / "minato_support_csv.json").read_text(encoding="utf-8"))
     data.update(key="support_full_example", mode="full", op_codes={}, options={},
+                key_fields=["atena_no", "kind", "start_date"],
                 columns=[c for c in data["columns"] if c["field"] != "op"])
     layout = layout_import_json(actor=SYSTEM, data=json.dumps(data, ensure_ascii=False).encode())
     out = io.BytesIO()
@@ -207,17 +208,19 @@ def test_the_editor_declares_the_key_of_a_support_measure_layout(vendor, admin_a
 
     layout = vendor["minato_support_csv"]
     before = layout_to_dict(layout=layout)
-    assert before["key_fields"] == ["atena_no", "kind", "start_date"]
+    assert before["key_fields"] == ["atena_no"]  # the urgent file is keyed by 宛名番号 (docs/vendor-spec.md §3)
     page = admin_a.get("/linkage/layouts/minato_support_csv/edit/").content.decode()
     assert "キー項目" in page and "宛名番号・種別・開始日" in page
+    assert "<dt>キー項目</dt><dd>宛名番号</dd>" in admin_a.get("/linkage/layouts/minato_support_csv/").content.decode()
     refused = admin_a.post("/linkage/layouts/minato_support_csv/edit/", {
         **editor_post(before), "layout-key_fields": "kind"})
     assert refused.status_code == 400 and "正しく選択してください" in refused.content.decode()
     layout.refresh_from_db()
-    assert layout.key_fields == ["atena_no", "kind", "start_date"]
+    assert layout.key_fields == ["atena_no"]
     saved = admin_a.post("/linkage/layouts/minato_support_csv/edit/", {
-        **editor_post(before), "layout-key_fields": "atena_no"})
+        **editor_post(before), "layout-key_fields": "atena_no,kind,start_date"})
     assert saved.status_code == 302
     layout.refresh_from_db()
-    assert layout.key_fields == ["atena_no"]
-    assert "<dt>キー項目</dt><dd>宛名番号</dd>" in admin_a.get("/linkage/layouts/minato_support_csv/").content.decode()
+    assert layout.key_fields == ["atena_no", "kind", "start_date"]
+    assert "<dt>キー項目</dt><dd>宛名番号・種別・開始日</dd>" in admin_a.get(
+        "/linkage/layouts/minato_support_csv/").content.decode()

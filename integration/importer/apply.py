@@ -279,6 +279,8 @@ class ApplyMixin:
                 f"p.line_no = s.line_no WHERE p.action = 'insert' ON CONFLICT (atena_no, kind, start_date) DO UPDATE "
                 f"SET {', '.join([*sets, 'updated_at = now()'])}")
             counts["added"] = cursor.rowcount
+            # ON COMMIT DROP does nothing inside a caller's transaction, where a later run may get the same name
+            cursor.execute(f'DROP TABLE "{plan}"')
         counts["unchanged"] = max(0, self.staged - counts["added"] - counts["changed"] + self.measures_ended
                                   - counts["deleted"])
         self.timings["apply"] = round(time.perf_counter() - started, 3)

@@ -30,6 +30,8 @@ class ChecksMixin:
         with connection.cursor() as cursor:
             if not self.loaded:  # a load table is checked by prepare_apply (its unique index, when swapped)
                 self._check_duplicates(cursor)
+            if self.layout.mode == "delta" and self.redelivery_of is not None:
+                self._check_redelivered_deletes(cursor, labels[0])
             if self.layout.mode == "delta":
                 match = " AND ".join(f"t.{k} = s.{k}" for k in keys)
                 scope = f" AND t.{self.target.scope_column} = s.{self.target.scope_column}" \
@@ -44,6 +46,19 @@ class ChecksMixin:
                                          % {"key": _key_text(labels, key)}))
             self._check_references(cursor)
         self.timings["check"] = round(time.perf_counter() - started, 3)
+
+    def _check_redelivered_deletes(self, cursor: object, label: str) -> None:
+        """A delta with the bytes of the last file applied (a re-delivery, or the same change sent again): its
+        追加・変更 rows write the same values again, but a 削除 is never a no-op — it would fail on the key gone, or,
+        keyed by 宛名番号 alone, delete the person's older measure or one registered since. Refused, for a person
+        to look at."""
+        cursor.execute(f'SELECT line_no FROM "{self.stage_table}" WHERE op = \'D\' ORDER BY line_no LIMIT %s',
+                       [MAX_ERRORS])
+        for (line,) in cursor.fetchall():
+            self.add_error(error(line, label, _(
+                "前回取り込んだ差分ファイル（履歴番号 %(run)s）と同じ内容です。削除の行をもう一度反映すると別のデータを"
+                "削除するおそれがあるため、取り込みませんでした。再送であれば取り込む必要はありません。"
+                "削除が必要かどうかは基幹系の担当者に確認してください") % {"run": self.redelivery_of}))
 
     def _check_references(self, cursor: object) -> None:
         """Columns declared ``"exists_in": "residents"``: each value must be a 宛名番号 of the 住基 mirror."""

@@ -55,6 +55,7 @@ class Importer(StagingMixin, ChecksMixin, ApplyMixin):
         self.warnings: list[dict] = []  # to check, not errors (a live 支援措置 the resident record does not flag)
         self.measures_added = 0  # 支援措置 set by the resident records' indicators
         self.measures_ended = 0  # live 支援措置 a full support-measure file no longer lists (ended, each reported)
+        self.redelivery_of: int | None = None  # run id of the last file applied, when this file is the same bytes
 
     def add_error(self, item: dict) -> None:
         self.error_count += 1

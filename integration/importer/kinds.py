@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from integration.dates import make_date_parser
-from integration.parsers import BOM, FileRejected
+from integration.parsers import BOM, FileRejected, max_line_bytes, record_line, too_long_message
 
 KIND_LABELS = {"header": _lazy("ヘッダ"), "data": _lazy("データ"), "trailer": _lazy("トレーラ")}
 FILE_KIND_LABELS = {"full": _lazy("全件"), "delta": _lazy("差分")}
@@ -288,6 +288,7 @@ class FrameReader:
         if header_spec:
             start, end, line, raw = first
             if self._is("header", raw):
+                self._check_length("header", raw, line)
                 frame.header = self.values("header", raw, line)
                 frame.header_line = line
                 frame.start, frame.start_line = end, line
@@ -306,6 +307,9 @@ class FrameReader:
             last_start = tail_start + cut
             if raw.strip() and last_start >= frame.start and (cut > 0 or tail_start == frame.start) \
                     and self._is("trailer", raw):
+                whole = tail[cut:].split(b"\n", 1)[0].split(b"\r", 1)[0]  # (``raw`` lost its trailing blanks)
+                if self._too_long(whole):
+                    self._check_length("trailer", whole, self.count_lines(stream, 0, last_start) + 1)
                 frame.trailer = self.values("trailer", raw, 0)
                 frame.has_trailer = True
                 frame.end = last_start
@@ -316,6 +320,17 @@ class FrameReader:
         stream.seek(0)
         self._check(frame)
         return frame
+
+    def _too_long(self, raw: bytes) -> bool:
+        limit = max_line_bytes(self.layout)
+        return bool(limit) and len(raw) > limit
+
+    def _check_length(self, kind: str, raw: bytes, line: int) -> None:
+        """The layout's byte limit holds for the header and the trailer too (the record is named)."""
+        if self._too_long(raw):
+            raise FileRejected(_("%(record)s: %(problem)s") % {
+                "record": record_line(kind, line),
+                "problem": too_long_message(max_line_bytes(self.layout), len(raw))}, line=line)
 
     def _missing(self, kind: str, line: int, raw: bytes) -> str:
         label = KIND_LABELS[kind]

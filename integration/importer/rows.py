@@ -25,10 +25,15 @@ STRIP = " \u3000\t"
 STRIP_SET = frozenset(STRIP)
 _EDGES = tuple(edge for char in STRIP for edge in ("\x1f" + char, char + "\x1f"))
 # A text value starting with one of these is a spreadsheet formula when the file is opened in Excel: refused
-# in every text column unless the layout allows it for that column ("allow_formula": true).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# in every text column unless the layout allows it for that column ("allow_formula": true). Checked on the value
+# with only SPACES stripped (STRIP would remove a leading TAB); a CR inside a quoted CSV field reaches the value
+# as LF (the reader splits lines at a lone CR), so LF counts too.
+SPACES = STRIP.replace("\t", "")  # half- and full-width spaces
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 # (one regular expression over a batch column: ten times faster than six substring searches in Japanese text)
-_FORMULA_INSIDE = re.compile("\x1f[=+\\-@\t\r]")
+_FORMULA_INSIDE = re.compile("\x1f[=+\\-@\t\r\n]")
+# A batch column's values after STRIP lost a leading TAB: looked for in the values as read (only if a TAB is there).
+_TAB_START = re.compile(f"(?:^|\x1f)[{SPACES}]*+\t")
 # Character classes a layout column may require ("chars"): allowed characters as a regular-expression class.
 HALFWIDTH = "\x20-\x7e\uff61-\uff9f"
 CHAR_CLASSES = {
@@ -278,19 +283,22 @@ class RowBuilder:
             if self.file_kind == "full":
                 if raw_op:
                     errors.append(error(line, self.labels[self.op_index],
-                                        _("ヘッダのファイル区分は全件ですが、処理区分「%(value)s」があります。"
-                                          "全件ファイルのレコードに処理区分は書けません") % {"value": raw_op}))
+                                        _("ヘッダのファイル区分は全件ですが、%(label)s「%(value)s」があります。"
+                                          "全件ファイルのレコードに%(label)sは書けません")
+                                        % {"label": self.labels[self.op_index], "value": raw_op}))
                 op = "A"
             else:
                 op = self.op_codes.get(raw_op, "")
                 if not op and not raw_op and self.file_kind == "delta":
                     errors.append(error(line, self.labels[self.op_index],
-                                        _("ヘッダのファイル区分は差分ですが、処理区分が空です")))
+                                        _("ヘッダのファイル区分は差分ですが、%(label)sが空です")
+                                        % {"label": self.labels[self.op_index]}))
                     op = "A"
                 elif not op:
                     errors.append(error(line, self.labels[self.op_index],
-                                        _("処理区分「%(value)s」は使用できません（%(codes)s）")
-                                        % {"value": raw_op, "codes": ", ".join(self.op_codes)}))
+                                        _("%(label)s「%(value)s」は使用できません（%(codes)s）")
+                                        % {"label": self.labels[self.op_index], "value": raw_op,
+                                           "codes": ", ".join(self.op_codes)}))
                     op = "A"
         deleting = op == "D"
         personal = None
@@ -300,7 +308,7 @@ class RowBuilder:
                 vals[i] = ""
         for i, check, _batch in self.rules:
             if vals[i]:
-                problem = check(vals[i])
+                problem = check(values[i].strip(SPACES) if check is _formula_one else vals[i])
                 if problem:
                     errors.append(error(line, self.labels[i], problem))
         for i, col, label, _conv, required, max_length, is_key in self.plain:
@@ -385,6 +393,12 @@ class RowBuilder:
                 columns[i] = ["" if v.strip(STRIP) in nones else v for v in columns[i]]
         stripped: dict[int, tuple] = {}  # column → (values, joined): each column is joined once per batch
         for i, _check, batch_ok in self.rules:
+            if batch_ok is _formula_batch:  # (STRIP removed a leading TAB: it is looked for in the values as read)
+                raw = "\x1f".join(columns[i])
+                stripped[i] = found = stripped.get(i) or _stripped(columns[i], raw)
+                if not batch_ok(found[1]) or ("\t" in raw and _TAB_START.search(raw)):
+                    return None
+                continue
             stripped[i] = found = stripped.get(i) or _stripped(columns[i])
             if not batch_ok(found[1]):
                 return None
@@ -535,15 +549,17 @@ class RowBuilder:
 
 
 def _formula_one(value: str) -> str | None:
+    """The message if a value (only SPACES stripped) starts like a formula."""
     if value.startswith(FORMULA_START):
-        shown = {"\t": "TAB", "\r": "CR"}.get(value[0], value[0])
+        shown = {"\t": "TAB", "\r": "CR", "\n": "CR/LF"}.get(value[0], value[0])
         return (_("先頭が「%(char)s」の値は取り込めません（表計算ソフトで数式として扱われるおそれがあります）")
                 % {"char": shown})
     return None
 
 
 def _formula_batch(joined: str) -> bool:
-    """True if no value of a batch column (joined by \x1f) starts like a formula."""
+    """True if no value of a batch column (after STRIP, joined by \x1f) starts like a formula (a TAB that STRIP
+    removed is looked for by ``build_batch`` in the values as read)."""
     return not (joined.startswith(FORMULA_START) or _FORMULA_INSIDE.search(joined))
 
 
@@ -559,10 +575,12 @@ def _char_rule(name: str) -> tuple[Callable[[str], str | None], Callable[[str], 
     return check, lambda joined: batch.fullmatch(joined) is not None
 
 
-def _stripped(values: tuple[str, ...] | list[str]) -> tuple[list[str] | tuple[str, ...], str]:
+def _stripped(values: tuple[str, ...] | list[str], joined: str | None = None
+              ) -> tuple[list[str] | tuple[str, ...], str]:
     """The values without STRIP at either end (the same sequence if none has any: no copies), and the
-    values joined by \x1f (for the checks that look at a whole column at once)."""
-    joined = "\x1f".join(values)
+    values joined by \x1f (for the checks that look at a whole column at once); ``joined``: the values as
+    read, joined already."""
+    joined = "\x1f".join(values) if joined is None else joined
     if joined[:1] in STRIP_SET or joined[-1:] in STRIP_SET or any(edge in joined for edge in _EDGES):
         values = list(map(str.strip, values, repeat(STRIP)))
         joined = "\x1f".join(values)

@@ -100,7 +100,7 @@ class StagingMixin:
             frame.record_count = count
             return
         line = reader.count_lines(stream, 0, frame.end) + 1
-        where = _("トレーラ（%(line)s行目）") % {"line": f"{line:,}"}
+        where = _("トレーラ（%(line)s行目）") % {"line": line}  # a line number, as an editor shows it: no comma
         if count is None:
             message = _("%(where)s%(field)s: 「%(value)s」は数字ではありません") % {
                 "where": where, "field": label, "value": written}
