@@ -213,3 +213,29 @@ def test_typed_mark_is_removed_and_the_condition_has_one_branch_per_overlap():
     assert params == ["%A市中央%", LOCAL_MARK + "中央%"]
     assert address_condition("テストA", PREFIX_A)[1] == ["%テストA%", LOCAL_MARK + "%"]
     assert address_condition("中_%", PREFIX_A)[1] == ["%中\\_\\%%"]
+
+
+def test_a_renamed_municipality_is_searched_exactly_before_and_after_the_rewrite(staff, tenant_a):
+    from django.db import connection
+
+    from integration.management.commands.linkage_search_address import rewrite_search_addresses
+    from tenants.models import Municipality
+
+    _import(_rows())
+    municipality = Municipality.objects.get(pk=tenant_a.pk)
+    municipality.name = "テストC市"
+    municipality.save(update_fields=["name"])
+    connection.tenant.name = "テストC市"
+    try:
+        second = {**ADDRESSES, 10: ("東京都千代田区丸の内一丁目2番", "")}
+        _import(_rows(addresses=second))  # the next nightly file, after the rename: still written for the recorded prefix
+        assert Resident.objects.get(atena_no=_atena(1)).search_address == LOCAL_MARK + "中央三丁目21番17号"
+        for query in NAMED_QUERIES:
+            assert _found(staff, query) == _expected(query, second), query
+        assert rewrite_search_addresses(municipality) == (6, len(second))
+        assert AddressSearchPrefix.objects.get().prefix == "鹿児島県テストC市"
+        assert Resident.objects.get(atena_no=_atena(1)).search_address == normalize_address(ADDRESSES[1][0])
+        for query in NAMED_QUERIES:
+            assert _found(staff, query) == _expected(query, second), query
+    finally:
+        connection.tenant.name = tenant_a.name = "テストA市"
