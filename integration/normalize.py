@@ -64,15 +64,16 @@ def normalize_kana(text: str | None) -> str:
 # Starts a stored search address whose municipality prefix was taken off (never in a normalised address: a
 # control character, removed by normalize_address; not a word character for pg_trgm, so it adds no trigram).
 LOCAL_MARK = "\x01"
-_ADDRESS_TABLE = str.maketrans({**_VARIANTS, **dict.fromkeys("‐―－ー−—–", "-"), LOCAL_MARK: None})
 
 
 def normalize_address(text: str | None) -> str:
     """住所 for search: NFKC, no spaces, dash variants unified, 丁目/番地/番/号 kept as written."""
     if not text:
         return ""
-    value = unicodedata.normalize("NFKC", strip_ivs(text)).translate(_ADDRESS_TABLE)
-    return "".join(value.split())
+    value = unicodedata.normalize("NFKC", strip_ivs(text)).translate(_VARIANT_TABLE)
+    for dash in ("‐", "―", "－", "ー", "−", "—", "–"):
+        value = value.replace(dash, "-")
+    return "".join(value.split()).replace(LOCAL_MARK, "")
 
 
 def municipality_prefix(municipality: object) -> str:

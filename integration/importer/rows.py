@@ -121,8 +121,16 @@ class RowBuilder:
         self.route_col = index.get(target.scope_column) if target.routed else None
         self.plan = frozenset(getattr(tenant, "areas", None) or ())
         # 住所 for search, without the municipality's own 都道府県+市区町村 (integration.normalize.local_address)
-        self.search_address = _address_normaliser(mirror_address_prefix(tenant) if self.derive is _derive_resident
-                                                  else "")
+        self._search_address: Callable[[str], str] | None = None  # see search_address
+
+    @property
+    def search_address(self) -> Callable[[str], str]:
+        """住所 for search, without the prefix recorded for this schema (integration.normalize.local_address).
+        Read from the database once, before the validation processes fork (prepare_fast_path)."""
+        if self._search_address is None:
+            prefix = mirror_address_prefix(self.tenant) if self.derive is _derive_resident else ""
+            self._search_address = _address_normaliser(prefix)
+        return self._search_address
 
     def _derived_from(self, column: str) -> bool:
         sources = {"search_name": "name", "search_kana": "name_kana", "search_address": "address",
@@ -368,6 +376,7 @@ class RowBuilder:
         self.const_text = [_copy_value(v) for v in self.template]
         self.date_text: dict[str, str] = {"": "\\N"}  # date as written → ISO text (only dates that parsed)
         self.date_text_required: dict[str, str] = {}  # the same without the empty value
+        self.search_address  # noqa: B018 - the recorded prefix, read here: the validation processes inherit it
 
     def build_batch(self, lines: list[int], rows: list[list[str]] | None,
                     columns: list[tuple[str, ...]] | None = None) -> str | None:
@@ -635,6 +644,8 @@ def mirror_address_prefix(tenant: object) -> str:
     the first import, then kept (``manage.py linkage_search_address`` changes it together with every row)."""
     from integration.models import AddressSearchPrefix
 
+    if getattr(tenant, "pk", None) is None:  # not a municipality's record (a stand-in): addresses stay whole
+        return ""
     row, _created = AddressSearchPrefix.objects.get_or_create(
         pk=1, defaults={"prefix": normalize.municipality_prefix(tenant)})
     return row.prefix
