@@ -463,6 +463,8 @@ def print_figures(report: dict, summary: dict) -> None:
               f"{ab['baseline_postgresql_all_backends']} s; validate_stage {ab['head_validate_stage']} vs "
               f"{ab['baseline_validate_stage']} s; apply_index {ab['head_apply_index']} vs "
               f"{ab['baseline_apply_index']} s")
+        if "baseline_vs_floor_runs" in summary:
+            print(f"  baseline import / floor measured right before it, per run: {summary['baseline_vs_floor_runs']}")
     if summary.get("floor_s", {}).get("csv"):
         print(f"floor (raw COPY + keyed INSERT ... SELECT + indexes, search columns filled): median "
               f"{summary['floor_s']['csv']:.1f} s (runs {[f['total'] for f in report['floor']['csv']]})")
@@ -504,6 +506,9 @@ def summarise(report: dict) -> dict:
                 summary["vendor_vs_floor_runs"] = [round(r["seconds"] / f["total"], 2) for r, f in zip(
                     report["worker"], report["floor"]["csv"], strict=True) if r.get("tree", "head") == "head"]
         base = [r for r in report["worker"] if r.get("tree") == "baseline"]
+        if base and len(report["floor"].get("csv", [])) == len(report["worker"]):
+            summary["baseline_vs_floor_runs"] = [round(r["seconds"] / f["total"], 2) for r, f in zip(
+                report["worker"], report["floor"]["csv"], strict=True) if r.get("tree") == "baseline"]
         if base:
             def cpu(runs: list[dict], key: str) -> float:
                 return statistics.median(r["cpu"][key] for r in runs)
