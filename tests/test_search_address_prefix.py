@@ -228,7 +228,7 @@ def test_a_renamed_municipality_is_searched_exactly_before_and_after_the_rewrite
     connection.tenant.name = "テストC市"
     try:
         second = {**ADDRESSES, 10: ("東京都千代田区丸の内一丁目2番", "")}
-        _import(_rows(addresses=second))  # the next nightly file, after the rename: still written for the recorded prefix
+        _import(_rows(addresses=second))  # the next nightly file, after the rename: for the recorded prefix
         assert Resident.objects.get(atena_no=_atena(1)).search_address == LOCAL_MARK + "中央三丁目21番17号"
         for query in NAMED_QUERIES:
             assert _found(staff, query) == _expected(query, second), query
