@@ -239,3 +239,24 @@ def test_a_renamed_municipality_is_searched_exactly_before_and_after_the_rewrite
             assert _found(staff, query) == _expected(query, second), query
     finally:
         connection.tenant.name = tenant_a.name = "テストA市"
+
+
+def test_the_rewrite_waits_for_a_running_import_and_changes_nothing(staff, tenant_a):
+    from django.core.management import CommandError
+
+    from integration.management.commands.linkage_search_address import rewrite_search_addresses
+    from integration.models import ImportRun
+
+    _import(_rows())
+    AddressSearchPrefix.objects.filter(pk=1).update(prefix="鹿児島県旧A町")
+    before = dict(Resident.objects.values_list("atena_no", "search_address"))
+    run = ImportRun.objects.create(layout=LinkageLayout.objects.get(key="juki_standard_csv"), file_name="next.csv",
+                                   sha256="0" * 64, status=ImportRun.Status.VALIDATING)
+    with pytest.raises(CommandError, match="取込が実行中"):
+        rewrite_search_addresses(tenant_a)
+    assert dict(Resident.objects.values_list("atena_no", "search_address")) == before
+    assert AddressSearchPrefix.objects.get().prefix == "鹿児島県旧A町"
+    run.status = ImportRun.Status.SUCCEEDED
+    run.save(update_fields=["status"])
+    assert rewrite_search_addresses(tenant_a) == (0, len(ADDRESSES))  # the rows were written for the current name
+    assert AddressSearchPrefix.objects.get().prefix == PREFIX_A
