@@ -83,6 +83,9 @@ RESIDENT_COLUMNS = ["atena_no", "household_no", "name", "name_kana", "birth_date
                     "address", "search_name", "search_kana", "search_address", "status", "kind"]
 
 
+CITY = "鹿児島県鹿児島市"  # the bench municipality (named 鹿児島市, code 46xxx): its residents' addresses start so
+
+
 def check_digit(body: str) -> str:
     total = sum(int(d) * (2 + i % 6) for i, d in enumerate(reversed(body)))
     r = total % 11
@@ -116,7 +119,10 @@ def generate(n: int, rng: random.Random):
         household += 1
         hh_no = check_digit(f"{household:09d}")
         sur, sur_kana, _w = rng.choices(SURNAMES, weights)[0]
-        address = f"鹿児島市{rng.choice(TOWNS)}{rng.randint(1, 9)}丁目{rng.randint(1, 40)}番{rng.randint(1, 30)}号"
+        # the residents of 鹿児島県鹿児島市 (the bench municipality); one in 50 households written without the
+        # prefecture (stored whole, as are addresses of other municipalities)
+        town = f"{rng.choice(TOWNS)}{rng.randint(1, 9)}丁目{rng.randint(1, 40)}番{rng.randint(1, 30)}号"
+        address = f"鹿児島市{town}" if rng.random() < 0.02 else f"{CITY}{town}"
         addr_norm = normalize_address(address)
         size = min(rng.choice((1, 1, 2, 2, 3, 4, 5)), n - serial)
         for i in range(size):
@@ -201,7 +207,7 @@ def searches(count: int, rng: random.Random) -> list[tuple[str, dict]]:
         elif kind == "surname_birth":
             args = {"query": surname, "birth_date": wareki}
         elif kind == "address":
-            args = {"address": r.address.removeprefix("鹿児島市")}
+            args = {"address": r.address.removeprefix(CITY).removeprefix("鹿児島市")}
         elif kind == "atena_no":
             args = {"atena_no": r.atena_no}
         elif kind == "old_form":
@@ -230,6 +236,87 @@ def _to_hiragana(kana: str) -> str:
     return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in kana)
 
 
+def address_queries(count: int, rng: random.Random) -> list[str]:
+    """Pieces of existing residents' addresses: whole, from inside the prefix, across its end, only inside it,
+    only after it, and random substrings of two characters and more."""
+    from integration.models import Resident
+
+    top = Resident.objects.order_by("-pk").values_list("pk", flat=True).first()
+    addresses = list(Resident.objects.filter(pk__in=[rng.randint(1, top) for _ in range(count)])
+                     .values_list("address", flat=True))
+    fixed = [CITY, "鹿児島", "児島県鹿", "鹿児島市", "県鹿児島市", "市" + TOWNS[0], "島市" + TOWNS[1], CITY + TOWNS[2]]
+    out = []
+    for i in range(count - len(fixed)):
+        text = addresses[i % len(addresses)]
+        start = rng.randrange(len(text) - 1) if i % 2 else rng.randrange(0, min(len(CITY) + 1, len(text) - 1))
+        out.append(text[start:rng.randint(start + 2, len(text))])
+    return fixed + out
+
+
+def compare_address_storage(actor: object, rng: random.Random, count: int) -> None:
+    """The same address searches on the address stored whole (as before 2026-12-06) and without the municipality's
+    prefix (as imports store it now): every query's full set of matching residents (SQL, no LIMIT) and
+    person_search's answer must be equal; index build time and size and search timings of both are printed."""
+    from django.db import connection
+
+    from integration.models import AddressSearchPrefix, Resident
+    from integration.normalize import LOCAL_MARK, municipality_prefix, normalize_address
+    from integration.search import address_condition, person_search
+
+    table = Resident._meta.db_table
+    queries = address_queries(count, rng)
+
+    def run(prefix: str) -> tuple[dict, dict, list[float]]:
+        matched, answers, times = {}, {}, []
+        with connection.cursor() as cursor:
+            for query in queries:
+                condition, params = address_condition(normalize_address(query), prefix)
+                cursor.execute(f'SELECT count(*), md5(string_agg(atena_no, \',\' ORDER BY atena_no)) '  # noqa: S608
+                               f'FROM "{table}" r WHERE {condition}', params)
+                matched[query] = cursor.fetchone()
+        for query in queries:
+            t0 = time.perf_counter()
+            found = person_search(actor=actor, address=query, limit=50)
+            times.append((time.perf_counter() - t0) * 1000)
+            answers[query] = (found.truncated, [view.atena_no for view in found] if not found.truncated
+                              else len(found))
+        return matched, answers, times
+
+    def rebuild_index(label: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '256MB'")
+            t0 = time.perf_counter()
+            cursor.execute('REINDEX INDEX "resident_addr_trgm"')
+            built = time.perf_counter() - t0
+            cursor.execute(f'VACUUM ANALYZE "{table}"')
+            cursor.execute("SELECT pg_relation_size('resident_addr_trgm'), "
+                           f'avg(length(search_address)) FROM "{table}"')  # noqa: S608
+            size, length = cursor.fetchone()
+        print(f"address trigram index, {label}: built in {built:.1f} s, {size / 2**20:.0f} MiB, "
+              f"{float(length):.1f} characters on average", flush=True)
+
+    AddressSearchPrefix.objects.all().delete()
+    rebuild_index("address stored whole")
+    whole = run("")
+    prefix = municipality_prefix(connection.tenant)
+    with connection.cursor() as cursor:
+        t0 = time.perf_counter()
+        cursor.execute(f'UPDATE "{table}" SET search_address = %s || substr(search_address, %s) '  # noqa: S608
+                       "WHERE starts_with(search_address, %s)", [LOCAL_MARK, len(prefix) + 1, prefix])
+        print(f"search_address rewritten without 「{prefix}」: {cursor.rowcount:,} rows in "
+              f"{time.perf_counter() - t0:.1f} s", flush=True)
+    AddressSearchPrefix.objects.create(pk=1, prefix=prefix)
+    rebuild_index("address without the municipality's prefix")
+    local = run(prefix)
+    differ = [q for q in queries if whole[0][q] != local[0][q] or whole[1][q] != local[1][q]]
+    print(f"{len(queries)} address queries: {len(differ)} differ in the residents matched or in person_search's "
+          f"answer {differ[:5]}; matches per query median {statistics.median(m[0] for m in whole[0].values()):.0f}, "
+          f"{sum(1 for a in whole[1].values() if a[0])} truncated (> {1000} candidates)")
+    for label, times in (("whole", whole[2]), ("without prefix", local[2])):
+        print(f"person_search by address, {label:<15} p50 {statistics.median(times):7.1f} ms, p95 "
+              f"{percentile(times, 95):7.1f} ms, max {max(times):7.1f} ms", flush=True)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
@@ -243,6 +330,9 @@ def main() -> None:
     parser.add_argument("--database", default="bench_madoguchi_search")
     parser.add_argument("--keep", action="store_true", help="keep the municipality (and its data) afterwards")
     parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--address-queries", type=int, default=300,
+                        help="pieces of residents' addresses searched with the address stored whole and then "
+                             "without the municipality's prefix: result sets compared, timings of both")
     args = parser.parse_args()
     setup_django(args.database)
 
@@ -260,13 +350,13 @@ def main() -> None:
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
     template_ensure(force=True)
     connection.set_schema_to_public()
-    while True:
-        body = f"{secrets.randbelow(47) + 1:02d}{secrets.randbelow(900) + 100:03d}"
+    while True:  # a municipality of 鹿児島県 (46), named 鹿児島市: its residents live at 鹿児島県鹿児島市…
+        body = f"46{secrets.randbelow(900) + 100:03d}"
         code = body + str(municipality_check_digit(body))
         if not Municipality.objects.filter(code=code).exists():
             break
     slug = f"bench{secrets.token_hex(3)}"
-    municipality = municipality_provision(code=code, slug=slug, name=f"ベンチ市{slug}", areas="juki",
+    municipality = municipality_provision(code=code, slug=slug, name="鹿児島市", areas="juki",
                                           admin_password=secrets.token_urlsafe(16)).municipality
     try:
         connection.set_tenant(municipality)
@@ -274,12 +364,14 @@ def main() -> None:
         seconds = load(args.residents, rng)
         print(f"load total: {seconds:.1f} s", flush=True)
         actor = User.objects.get(username="admin")
+        if args.address_queries:
+            compare_address_storage(actor, rng, args.address_queries)
         plan = searches(args.searches, rng)
         for _kind, params in plan[:20]:  # warm-up (plans, caches), not measured
             person_search(actor=actor, **params)
         timings: dict[str, list[float]] = {}
         hits: dict[str, list[int]] = {}
-        for kind, params in plan:
+        for kind, params in plan:  # the address stored without the municipality's prefix (as imports store it)
             t0 = time.perf_counter()
             found = person_search(actor=actor, **params)
             timings.setdefault(kind, []).append((time.perf_counter() - t0) * 1000)

@@ -55,11 +55,15 @@ def vendor_file(residents: int, seed: int) -> Path:
 
     from integration.vendorfiles import vendor_people, write_vendor
 
-    path = import_bench.CACHE / f"{residents}-{seed}" / "minato_juki_nogaiji.dat"
+    # The residents live in the bench municipality (北海道 連携ベンチ市): their addresses start with its own name, as a
+    # real municipality's residents' do (until 2026-12-06 07:20 the file carried the demo city's addresses).
+    city = import_bench.municipality().name
+    path = import_bench.CACHE / f"{residents}-{seed}" / "minato_juki_nogaiji_own.dat"
     if not path.exists():
         started = time.perf_counter()
         # without 外字: PostgreSQL's WIN932 conversion (the floor's raw COPY) has no mapping for the user-defined area
-        people = vendor_people(residents=residents, seed=seed, today=date(2026, 4, 1), gaiji_rate=0)
+        people = vendor_people(residents=residents, seed=seed, today=date(2026, 4, 1), gaiji_rate=0,
+                               municipality_code=import_bench.CODE, city_name=city)
         with path.open("wb") as stream:
             write_vendor("minato_juki_fixed", people, stream, municipality_code=import_bench.CODE, file_kind="full",
                          reference_date=date.fromisoformat(BASE))
@@ -106,63 +110,119 @@ def _postgres_cpu() -> float:
     return total
 
 
-def worker_run(path: Path, repeat: int, before_each: object = None) -> list[dict]:
-    """The vendor file through the deployed worker command, ``repeat`` times (mirror emptied before each)."""
+def _bench_backends() -> dict[int, float]:
+    """CPU (s) of each PostgreSQL backend connected to this bench's database (its command line names it)."""
+    found = {}
+    marker = f" {import_bench.DB_NAME} ".encode()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_bytes().strip() == b"postgres" and marker in (proc / "cmdline").read_bytes():
+                    found[int(proc.name)] = _stat(int(proc.name))[0]
+            except (OSError, IndexError):
+                continue
+    return found
+
+
+class Worker:
+    """The deployed worker command (prefork, 2 processes) of a source tree, on a queue of its own."""
+
+    def __init__(self, tree: Path = ROOT, name: str = "head") -> None:
+        self.tree, self.name = tree, name
+        self.queue = f"vendor-bench-{os.getpid()}-{name}"
+        self.log_path = import_bench.CACHE / f"vendor-worker-{name}.log"
+        env = {**os.environ,
+               "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "madoguchi.settings.base")}
+        command = [sys.executable, "-m", "celery", "-A", "madoguchi", "worker", "-l", "INFO", "--concurrency", "2",
+                   "-Q", self.queue, "-n", f"{self.queue}@%h", "--without-gossip", "--without-mingle",
+                   "--without-heartbeat"]
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(command, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        deadline = time.monotonic() + 90
+        while "ready." not in self.log_path.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, 15)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
+
+    def run(self, path: Path) -> dict:
+        return _worker_import(self.process, self.queue, path, self.name)
+
+
+def worker_run(path: Path, repeat: int, before_each: object = None, baseline: Path | None = None) -> list[dict]:
+    """The vendor file through the deployed worker command, ``repeat`` times (mirror emptied before each); with
+    ``baseline`` (a source tree) also through that tree's worker, alternating ABBA (a growing load favours none)."""
+    workers = {"head": Worker()}
+    results = []
+    try:
+        if baseline is not None:
+            workers["baseline"] = Worker(baseline, "baseline")
+        for attempt in range(repeat):
+            names = ["head"] if baseline is None else (["baseline", "head"] if attempt % 2 == 0
+                                                       else ["head", "baseline"])
+            for name in names:
+                if before_each is not None:  # the floor, measured right before each import: the same load
+                    before_each()
+                results.append(workers[name].run(path))
+    finally:
+        for worker in workers.values():
+            worker.stop()
+    return results
+
+
+def _worker_import(worker: subprocess.Popen, queue: str, path: Path, name: str) -> dict:
     from django_tenants.utils import schema_context
 
     from integration.models import LinkageLayout
     from integration.services import import_submit
     from madoguchi.principals import SYSTEM
 
-    queue = f"vendor-bench-{os.getpid()}"
-    log_path = import_bench.CACHE / "vendor-worker.log"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "madoguchi.settings.base")}
-    command = [sys.executable, "-m", "celery", "-A", "madoguchi", "worker", "-l", "INFO", "--concurrency", "2",
-               "-Q", queue, "-n", f"{queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-    with log_path.open("w") as log:
-        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-    results = []
-    try:
-        deadline = time.monotonic() + 60
-        while "ready." not in log_path.read_text():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"worker did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        for _attempt in range(repeat):
-            if before_each is not None:  # the floor, measured right before each import: the same load
-                before_each()
-            import_bench.reset()
-            pids = [worker.pid, *_children(worker.pid)]
-            before = {pid: _stat(pid) for pid in pids}
-            pg_before = _postgres_cpu()
-            with schema_context(import_bench.municipality().schema_name):
-                layout = LinkageLayout.objects.get(key="minato_juki_fixed")
-                started = time.perf_counter()
-                run = import_submit(layout=layout, source=path, file_name=path.name, actor=SYSTEM, queue=queue)
-                while True:
-                    run.refresh_from_db()
-                    if run.status in ("succeeded", "failed"):
-                        break
-                    time.sleep(0.05)
-                seconds = time.perf_counter() - started
-            if run.status != "succeeded":
-                raise SystemExit(f"vendor import failed: {run.message} {run.errors[:3]}")
-            after = {pid: _stat(pid) for pid in pids}
-            cpu = {"worker_main": round(after[worker.pid][0] - before[worker.pid][0], 1)}
-            task_child = max(pids[1:], key=lambda pid: after[pid][0] - before[pid][0])
-            cpu["task_process"] = round(after[task_child][0] - before[task_child][0], 1)
-            cpu["validation_processes"] = round(after[task_child][1] - before[task_child][1], 1)
-            cpu["postgresql_all_backends"] = round(_postgres_cpu() - pg_before, 1)
-            results.append({"seconds": round(seconds, 2), "rows": run.rows_total, "timings": run.timings, "cpu": cpu})
-            print(f"vendor fixed via worker: {seconds:.1f} s {cpu} {run.timings}", flush=True)
-    finally:
-        os.killpg(worker.pid, 15)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, 9)
-    return results
+    import_bench.reset()
+    pids = [worker.pid, *_children(worker.pid)]
+    before = {pid: _stat(pid) for pid in pids}
+    pg_before = _postgres_cpu()
+    # The import's own backends (the task's connection and the index builders'), sampled while it runs: their CPU
+    # on this loaded machine, where "every backend" counts the other sessions' too (a backend that exits loses at
+    # most its last 0.2 s).
+    backends_start = _bench_backends()
+    backends_seen = dict(backends_start)
+    sampled = 0.0
+    with schema_context(import_bench.municipality().schema_name):
+        layout = LinkageLayout.objects.get(key="minato_juki_fixed")
+        started = time.perf_counter()
+        run = import_submit(layout=layout, source=path, file_name=path.name, actor=SYSTEM, queue=queue)
+        while True:
+            run.refresh_from_db()
+            if run.status in ("succeeded", "failed"):
+                break
+            time.sleep(0.05)
+            if time.perf_counter() - sampled > 0.2:
+                backends_seen.update(_bench_backends())
+                sampled = time.perf_counter()
+        seconds = time.perf_counter() - started
+        backends_seen.update(_bench_backends())
+    if run.status != "succeeded":
+        raise SystemExit(f"vendor import failed: {run.message} {run.errors[:3]}")
+    after = {pid: _stat(pid) for pid in pids}
+    cpu = {"worker_main": round(after[worker.pid][0] - before[worker.pid][0], 1)}
+    task_child = max(pids[1:], key=lambda pid: after[pid][0] - before[pid][0])
+    cpu["task_process"] = round(after[task_child][0] - before[task_child][0], 1)
+    cpu["validation_processes"] = round(after[task_child][1] - before[task_child][1], 1)
+    cpu["postgresql_all_backends"] = round(_postgres_cpu() - pg_before, 1)
+    cpu["postgresql_import_backends"] = round(sum(v - backends_start.get(pid, 0.0) for pid, v in backends_seen.items()),
+                                              1)
+    print(f"vendor fixed via worker ({name}): {seconds:.1f} s {cpu} {run.timings} load {os.getloadavg()}",
+          flush=True)
+    return {"seconds": round(seconds, 2), "rows": run.rows_total, "timings": run.timings, "cpu": cpu,
+            "tree": name, "load": os.getloadavg()}
 
 
 # -- the shipped CSV, this tree against a baseline commit, alternating -------------------------------------------
@@ -259,8 +319,11 @@ def _build_indexes(definitions: list[str], dsn: str) -> None:
         thread.join()
 
 
-def floor(kind: str, path: Path, *, search: bool = True) -> dict:
-    """Raw COPY + keyed INSERT … SELECT into a copy of the mirror table + its indexes (seconds each)."""
+def floor(kind: str, path: Path, *, search: bool | str = True) -> dict:
+    """Raw COPY + keyed INSERT … SELECT into a copy of the mirror table + its indexes (seconds each). ``search``:
+    True fills the search columns with the text they index, whole (the floor); "local" leaves the municipality's
+    prefix out of the address as the mirror stores it since 2026-12-06 (shown beside it); False leaves them empty
+    (the floor as first defined)."""
     import psycopg
     from django.conf import settings
 
@@ -324,7 +387,16 @@ def floor(kind: str, path: Path, *, search: bool = True) -> dict:
             select.setdefault("search_name", select["name"])
             select.setdefault("search_kana", select["name_kana"])
             katagaki = select.get("address_katagaki", "''")
-            select.setdefault("search_address", f"({select['address']}) || ({katagaki})")
+            whole = f"({select['address']}) || ({katagaki})"
+            if search == "local":  # the CSV file's residents live in 北海道みなみデモ市 (generator's default city)
+                from integration.generator import DEMO_CITY
+                from integration.normalize import LOCAL_MARK, normalize_address
+                from tenants.validators import prefecture_for_code
+
+                prefix = normalize_address(prefecture_for_code(import_bench.CODE) + DEMO_CITY)
+                whole = (f"CASE WHEN starts_with({whole}, '{prefix}') THEN chr({ord(LOCAL_MARK)}) || "
+                         f"substr({whole}, {len(prefix) + 1}) ELSE {whole} END")
+            select.setdefault("search_address", whole)
         values = [select[name] if name in select else "''" if kind in ("character varying", "text") else "NULL"
                   for name, kind in columns]
         mark = time.perf_counter()
@@ -347,6 +419,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--baseline", default="33725bc")
     parser.add_argument("--skip", nargs="*", default=[], choices=["worker", "csv", "floor"])
+    parser.add_argument("--worker-baseline", help="also import the vendor file through this commit's worker "
+                        "(the deployed command in a tree of that commit), alternating ABBA with this tree")
     args = parser.parse_args()
     import_bench.setup_django()
     files = import_bench.prepare(args.residents, args.seed)
@@ -364,8 +438,13 @@ def main() -> None:
         # Once as the floor was first defined (search columns left empty: their trigram indexes cost nothing).
         report["floor"]["csv_empty_search"] = [floor("csv", Path(files["csv"]), search=False)]
         print("floor with empty search columns", report["floor"]["csv_empty_search"], flush=True)
+        report["floor"]["csv_local_address"] = [floor("csv", Path(files["csv"]), search="local")]
+        print("floor with the address stored as the mirror does (prefix left out)",
+              report["floor"]["csv_local_address"], flush=True)
     if "worker" not in args.skip:
-        report["worker"] = worker_run(fixed, args.repeat, None if "floor" in args.skip else one_floor)
+        report["worker"] = worker_run(fixed, args.repeat, None if "floor" in args.skip else one_floor,
+                                      baseline_tree(args.worker_baseline) if args.worker_baseline else None)
+        report["worker_baseline"] = args.worker_baseline
     elif "floor" not in args.skip:
         for _attempt in range(args.repeat):
             one_floor()
@@ -401,9 +480,25 @@ def print_figures(report: dict, summary: dict) -> None:
               f"(runs {w['all']}; goal <= 20 s for 1,000,000)")
         for run in report["worker"]:
             print(f"  CPU per process (s): {run['cpu']}; phases {run['timings']}")
+    if "vendor_worker_ab" in summary:
+        ab = summary["vendor_worker_ab"]
+        print(f"  A/B against {ab['baseline']} (ABBA, medians): wall {ab['head_s']:.1f} vs {ab['baseline_s']:.1f} s "
+              f"(baseline runs {ab['baseline_all']}); validation CPU {ab['head_validation_processes']} vs "
+              f"{ab['baseline_validation_processes']} s; task process {ab['head_task_process']} vs "
+              f"{ab['baseline_task_process']} s; PostgreSQL {ab['head_postgresql_all_backends']} vs "
+              f"{ab['baseline_postgresql_all_backends']} s (the import's own backends "
+              f"{ab['head_postgresql_import_backends']} vs {ab['baseline_postgresql_import_backends']} s); "
+              f"validate_stage {ab['head_validate_stage']} vs "
+              f"{ab['baseline_validate_stage']} s; apply_index {ab['head_apply_index']} vs "
+              f"{ab['baseline_apply_index']} s")
+        if "baseline_vs_floor_runs" in summary:
+            print(f"  baseline import / floor measured right before it, per run: {summary['baseline_vs_floor_runs']}")
     if summary.get("floor_s", {}).get("csv"):
         print(f"floor (raw COPY + keyed INSERT ... SELECT + indexes, search columns filled): median "
               f"{summary['floor_s']['csv']:.1f} s (runs {[f['total'] for f in report['floor']['csv']]})")
+    if summary.get("floor_s", {}).get("csv_local_address"):
+        print(f"floor with the address stored as the mirror does (prefix left out): "
+              f"{summary['floor_s']['csv_local_address']:.1f} s")
     if summary.get("floor_s", {}).get("csv_empty_search"):
         print(f"floor as first defined (search columns empty): {summary['floor_s']['csv_empty_search']:.1f} s")
     if "vendor_vs_floor" in summary:
@@ -430,13 +525,33 @@ def summarise(report: dict) -> dict:
               for kind, runs in report.get("floor", {}).items() if runs}
     summary["floor_s"] = floors
     if "worker" in report:
-        seconds = [r["seconds"] for r in report["worker"]]
+        head = [r for r in report["worker"] if r.get("tree", "head") == "head"]
+        seconds = [r["seconds"] for r in head]
         summary["vendor_worker_s"] = {"median": statistics.median(seconds), "all": seconds}
         if floors.get("csv"):
             summary["vendor_vs_floor"] = round(statistics.median(seconds) / floors["csv"], 2)
-            if len(report["floor"]["csv"]) == len(seconds):  # each import with the floor measured just before it
-                summary["vendor_vs_floor_runs"] = [round(r / f["total"], 2)
-                                                   for r, f in zip(seconds, report["floor"]["csv"], strict=True)]
+            if len(report["floor"]["csv"]) == len(report["worker"]):  # each import with the floor just before it
+                summary["vendor_vs_floor_runs"] = [round(r["seconds"] / f["total"], 2) for r, f in zip(
+                    report["worker"], report["floor"]["csv"], strict=True) if r.get("tree", "head") == "head"]
+        base = [r for r in report["worker"] if r.get("tree") == "baseline"]
+        if base and len(report["floor"].get("csv", [])) == len(report["worker"]):
+            summary["baseline_vs_floor_runs"] = [round(r["seconds"] / f["total"], 2) for r, f in zip(
+                report["worker"], report["floor"]["csv"], strict=True) if r.get("tree") == "baseline"]
+        if base:
+            def cpu(runs: list[dict], key: str) -> float:
+                return statistics.median(r["cpu"][key] for r in runs)
+
+            summary["vendor_worker_ab"] = {
+                "baseline": report.get("worker_baseline"),
+                "head_s": statistics.median(seconds),
+                "baseline_s": statistics.median(r["seconds"] for r in base),
+                "baseline_all": [r["seconds"] for r in base],
+                **{f"{tree}_{key}": cpu(runs, key) for tree, runs in (("head", head), ("baseline", base))
+                   for key in ("validation_processes", "task_process", "postgresql_all_backends",
+                               "postgresql_import_backends")},
+                **{f"{tree}_{phase}": statistics.median(r["timings"].get(phase, 0) for r in runs)
+                   for tree, runs in (("head", head), ("baseline", base))
+                   for phase in ("validate_stage", "apply_index", "swap")}}
     if "csv" in report:
         head = statistics.median(r["seconds"] for r in report["csv"]["head"])
         base = statistics.median(r["seconds"] for r in report["csv"]["baseline"])

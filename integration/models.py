@@ -115,6 +115,23 @@ class Resident(models.Model):
         return _("%(name)s（%(atena_no)s）") % {"name": self.name, "atena_no": self.atena_no}
 
 
+class AddressSearchPrefix(models.Model):
+    """The municipality's own 都道府県+市区町村 (normalised) that the stored ``Resident.search_address`` values
+    leave out (one row per schema; see integration.normalize.local_address). Imports and search both use
+    this stored value, never the municipality's current name, so a renamed municipality's search stays exact;
+    ``manage.py linkage_search_address`` rewrites every row for the current name and updates it."""
+
+    prefix = models.CharField(_lazy("検索用住所から除く自治体名"), max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _lazy("検索用住所の自治体名")
+        verbose_name_plural = _lazy("検索用住所の自治体名")
+
+    def __str__(self) -> str:
+        return self.prefix
+
+
 class Eligibility(models.Model):
     """A qualification or registration in a business area (国保 被保険者, 介護 第1号, 印鑑登録 …)."""
 

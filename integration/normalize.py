@@ -3,6 +3,11 @@
 Rules: NFKC (full/half width), hiragana → katakana, spaces removed, small kana kept, old character
 forms (旧字体・異体字) folded to the common form. The same function is applied when data is imported
 (to fill the search columns) and to what staff type, so both sides meet.
+
+Addresses are stored for search without the municipality's own 都道府県+市区町村 (``local_address``): those
+characters start nearly every resident's address, so their trigrams select nothing and cost the most in the
+trigram index. ``integration.search.address_condition`` turns a typed address into the condition that finds
+exactly the rows whose full normalised address contains it.
 """
 
 from __future__ import annotations
@@ -56,6 +61,11 @@ def normalize_kana(text: str | None) -> str:
     return "".join(value.split()).replace("・", "")
 
 
+# Starts a stored search address whose municipality prefix was taken off (never in a normalised address: a
+# control character, removed by normalize_address; not a word character for pg_trgm, so it adds no trigram).
+LOCAL_MARK = "\x01"
+
+
 def normalize_address(text: str | None) -> str:
     """住所 for search: NFKC, no spaces, dash variants unified, 丁目/番地/番/号 kept as written."""
     if not text:
@@ -63,4 +73,21 @@ def normalize_address(text: str | None) -> str:
     value = unicodedata.normalize("NFKC", strip_ivs(text)).translate(_VARIANT_TABLE)
     for dash in ("‐", "―", "－", "ー", "−", "—", "–"):
         value = value.replace(dash, "-")
-    return "".join(value.split())
+    return "".join(value.split()).replace(LOCAL_MARK, "")
+
+
+def municipality_prefix(municipality: object) -> str:
+    """The municipality's own 都道府県+市区町村 as its residents' addresses start (normalised), or "" if unknown."""
+    prefecture = getattr(municipality, "prefecture", "") or ""
+    name = getattr(municipality, "name", "") or ""
+    if not name:
+        return ""
+    return normalize_address(name if name.startswith(prefecture) else prefecture + name)
+
+
+def local_address(normalized: str, prefix: str) -> str:
+    """The stored search text of a normalised address: without the municipality's prefix (marked by
+    LOCAL_MARK) when it starts with it, else the whole text (転出先, an address written without 都道府県…)."""
+    if prefix and normalized.startswith(prefix):
+        return LOCAL_MARK + normalized[len(prefix):]
+    return normalized

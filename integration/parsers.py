@@ -395,11 +395,15 @@ class FixedParser:
         call (its fields joined by NUL, which no record holds)."""
         if not part.endswith(b"\n") or b"\x00" in part or part.startswith(BOM):
             return None
-        if b"\r" in part:
+        if b"\r" not in part:
+            lines = part.split(b"\n")
+        elif part.count(b"\r\n") == part.count(b"\n") == part.count(b"\r"):  # every line ends in CR LF
+            lines = part.split(b"\r\n")  # (no copy of the part without its CRs first)
+        else:
             part = part.replace(b"\r\n", b"\n")
             if b"\r" in part:
                 return None
-        lines = part.split(b"\n")
+            lines = part.split(b"\n")
         lines.pop()
         return self._batches(lines, start_line, size)
 

@@ -28,8 +28,8 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from integration.eras import ERAS as ERA_TABLE
-from integration.models import Resident, ResidentStatus, SupportMeasure
-from integration.normalize import normalize_address, normalize_kana, normalize_name
+from integration.models import AddressSearchPrefix, Resident, ResidentStatus, SupportMeasure
+from integration.normalize import LOCAL_MARK, normalize_address, normalize_kana, normalize_name
 from integration.selectors import PersonView, person_views
 from madoguchi.inputs import date_in_range, date_range_message
 
@@ -142,6 +142,35 @@ _RESTRICTED_SQL = (
 )
 
 
+def address_condition(address: str, prefix: str) -> tuple[str, list[object]]:
+    """WHERE part that finds the rows whose *full* normalised address contains ``address`` (normalised), when
+    the stored text of an address starting with the municipality's ``prefix`` is LOCAL_MARK + the rest
+    (``integration.normalize.local_address``) and any other address is stored whole.
+
+    A text q is inside prefix + rest exactly when it is inside the rest, or inside the prefix (every
+    marked row), or it is a nonempty end of the prefix followed by a nonempty start of the rest. The first
+    is ``LIKE '%q%'`` (true of whole addresses too; q never holds the mark); the others only match marked
+    rows. A start of the rest (``LIKE 'MARKrest%'``) still uses the trigram index: the mark begins a word.
+    """
+    conditions = ["r.search_address LIKE %s"]
+    params: list[object] = [f"%{_like_escape(address)}%"]
+    if prefix and address in prefix:
+        conditions.append("r.search_address LIKE %s")
+        params.append(LOCAL_MARK + "%")
+    elif prefix:
+        for split in range(1, min(len(address) - 1, len(prefix)) + 1):
+            if prefix.endswith(address[:split]):
+                conditions.append("r.search_address LIKE %s")
+                params.append(f"{LOCAL_MARK}{_like_escape(address[split:])}%")
+    sql = conditions[0] if len(conditions) == 1 else f"({' OR '.join(conditions)})"
+    return sql, params
+
+
+def _address_prefix() -> str:
+    """The prefix the stored addresses of this schema leave out ("" before the first import: none does)."""
+    return AddressSearchPrefix.objects.values_list("prefix", flat=True).first() or ""
+
+
 def _filters(
     *, birth: date | None, address: str, atena_no: str, include_departed: bool, on: date
 ) -> tuple[list[str], list[object]]:
@@ -158,8 +187,9 @@ def _filters(
         where.append("r.atena_no = %s")
         params.append(atena_no)
     if address:
-        where.append("r.search_address LIKE %s")
-        params.append(f"%{_like_escape(address)}%")
+        condition, condition_params = address_condition(address, _address_prefix())
+        where.append(condition)
+        params += condition_params
         # Never reveal by an address search where a person with a restricted address lives.
         where.append(_RESTRICTED_SQL)
         params += [on, on]

@@ -26,10 +26,12 @@ def vendor_layout(key: str) -> dict:
     return json.loads((VENDOR_DIR / f"{key}.json").read_text(encoding="utf-8"))
 
 
-def vendor_people(*, residents: int, seed: int, today: date | None = None, gaiji_rate: float = 0.003) -> list[dict]:
+def vendor_people(*, residents: int, seed: int, today: date | None = None, gaiji_rate: float = 0.003,
+                  **city: str) -> list[dict]:
     """Residents as rows for the 住基 file: the generator's households, and every 13th person removed from the
-    register (転出 or 死亡, with a 消除日) so that the file carries both kinds of record."""
-    generator = CoreDataGenerator(residents=residents, seed=seed, today=today, gaiji_rate=gaiji_rate)
+    register (転出 or 死亡, with a 消除日) so that the file carries both kinds of record. ``city``: the
+    generator's ``municipality_code`` and ``city_name`` (addresses in that municipality; the demo city else)."""
+    generator = CoreDataGenerator(residents=residents, seed=seed, today=today, gaiji_rate=gaiji_rate, **city)
     rows = []
     for n, person in enumerate(generator.generate()):
         row = person.row()

@@ -125,6 +125,17 @@ class RowBuilder:
         # A multi-area file: the row's business area (業務区分) must be in the municipality's plan, else skipped.
         self.route_col = index.get(target.scope_column) if target.routed else None
         self.plan = frozenset(getattr(tenant, "areas", None) or ())
+        # 住所 for search, without the municipality's own 都道府県+市区町村 (integration.normalize.local_address)
+        self._search_address: Callable[[str], str] | None = None  # see search_address
+
+    @property
+    def search_address(self) -> Callable[[str], str]:
+        """住所 for search, without the prefix recorded for this schema (integration.normalize.local_address).
+        Read from the database once, before the validation processes fork (prepare_fast_path)."""
+        if self._search_address is None:
+            prefix = mirror_address_prefix(self.tenant) if self.derive is _derive_resident else ""
+            self._search_address = _address_normaliser(prefix)
+        return self._search_address
 
     def _derived_from(self, column: str) -> bool:
         sources = {"search_name": "name", "search_kana": "name_kana", "search_address": "address",
@@ -373,6 +384,7 @@ class RowBuilder:
         self.const_text = [_copy_value(v) for v in self.template]
         self.date_text: dict[str, str] = {"": "\\N"}  # date as written → ISO text (only dates that parsed)
         self.date_text_required: dict[str, str] = {}  # the same without the empty value
+        self.search_address  # noqa: B018 - the recorded prefix, read here: the validation processes inherit it
 
     def build_batch(self, lines: list[int], rows: list[list[str]] | None,
                     columns: list[tuple[str, ...]] | None = None) -> str | None:
@@ -494,7 +506,7 @@ class RowBuilder:
             katagaki = out[idx["address_katagaki"]] or [""] * count
             out[idx["search_name"]] = _search_name.batch(names)
             out[idx["search_kana"]] = _search_kana.batch(kanas)
-            out[idx["search_address"]] = _search_address.batch(list(map(str.__add__, addresses, katagaki)))
+            out[idx["search_address"]] = self.search_address.batch(list(map(str.__add__, addresses, katagaki)))
         elif self.derive is _derive_period:  # ISO dates (or \\N) as COPY text compare like the dates
             starts, ends = out[self.idx["start_date"]], out[self.idx["end_date"]]
             if starts is not None and ends is not None and any(
@@ -630,16 +642,35 @@ def _memoised(
     return _cached
 
 
-_ADDRESS_CACHE: dict[str, str] = {}
+_ADDRESS_CACHES: dict[str, dict[str, str]] = {}  # per municipality prefix
 _NAME_CACHE: dict[str, str] = {}
 _KANA_CACHE: dict[str, str] = {}
 _search_name = _memoised(normalize.normalize_name, width=200, cache=_NAME_CACHE)
 _search_kana = _memoised(normalize.normalize_kana, width=200, cache=_KANA_CACHE)
-_search_address = _memoised(normalize.normalize_address, width=400, cache=_ADDRESS_CACHE)
+
+
+def _address_normaliser(prefix: str) -> Callable[[str], str]:
+    """住所+方書 → the stored search text: normalised, cut to the column's 400 characters, then without the
+    municipality's prefix (cut first: the text stands for exactly what the whole normalised address held)."""
+    def normalise(text: str) -> str:
+        return normalize.local_address(normalize.normalize_address(text)[:400], prefix)
+    return _memoised(normalise, width=400, cache=_ADDRESS_CACHES.setdefault(prefix, {}))
+
+
+def mirror_address_prefix(tenant: object) -> str:
+    """The prefix this schema's stored search addresses leave out: set from the municipality's 都道府県+名称 by
+    the first import, then kept (``manage.py linkage_search_address`` changes it together with every row)."""
+    from integration.models import AddressSearchPrefix
+
+    if getattr(tenant, "pk", None) is None:  # not a municipality's record (a stand-in): addresses stay whole
+        return ""
+    row, _created = AddressSearchPrefix.objects.get_or_create(
+        pk=1, defaults={"prefix": normalize.municipality_prefix(tenant)})
+    return row.prefix
 
 
 def clear_normalisation_caches() -> None:
-    for cache in (_ADDRESS_CACHE, _NAME_CACHE, _KANA_CACHE):
+    for cache in (*_ADDRESS_CACHES.values(), _NAME_CACHE, _KANA_CACHE):
         cache.clear()
 
 
@@ -649,7 +680,7 @@ def _derive_resident(builder: RowBuilder, out: list, personal: tuple | None, lin
     out[idx["search_kana"]] = _search_kana(out[idx["name_kana"]])
     address = out[idx["address"]]
     katagaki = out[idx["address_katagaki"]]
-    out[idx["search_address"]] = _search_address(f"{address}{katagaki}" if katagaki else address)
+    out[idx["search_address"]] = builder.search_address(f"{address}{katagaki}" if katagaki else address)
     if personal is not None:
         out[idx["personal_no_encrypted"]], out[idx["personal_no_hash"]] = personal
 
