@@ -33,8 +33,9 @@ def test_admin_builds_an_export_layout_visually_and_the_download_follows_it(live
     page.wait_for_load_state()
     page.goto(live_server_mt.url(city.slug, "/linkage/exports/layouts/"))
     page.get_by_role("link", name="住民異動届のレイアウトを作る").click()
-    assert page.get_by_role("heading", name="レイアウトの作成（住民異動届）").is_visible()
-    assert not page.locator("#id_definition").is_visible()  # JSON is the advanced view, closed by default
+    page.get_by_role("heading", name="レイアウトの作成（住民異動届）").wait_for()
+    page.wait_for_load_state()  # the editor's deferred script has run
+    page.locator("#id_definition").wait_for(state="hidden")  # JSON is the advanced view, closed by default
     assert page.get_by_role("heading", name="基本設定").is_visible()
     assert axe_violations(page) == []
 

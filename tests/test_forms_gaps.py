@@ -90,6 +90,19 @@ def open_death(setup, monkeypatch, deceased, others):
     return case
 
 
+def choose_new_head(setup, case, person):
+    """Answer the interview's 「new_head」 for ``person`` (yes) and everyone else it asks (no), then the rest."""
+    from navigation.cases import navi
+    from navigation.cases.services import case_answers_update
+
+    asked = [q for q in navi.questions_for_case(case=case, persons=list(case.persons.all())) if q.code == "new_head"]
+    mine = next(p.key for p in case.persons.all() if p.atena_no == person.atena_no)
+    case_answers_update(actor=setup["staff"], counter=setup["counter"], case=case, answers={
+        q.key: "yes" if q.person_key == mine else "no" for q in asked} or {f"{mine}:new_head": "yes"})
+    interview(case, setup["staff"], setup["counter"])
+    case.refresh_from_db()
+
+
 # ---------------------------------------------------------------------------------------------
 # 1, 2: the recipient of 児童手当 and the 世帯主 on the death of the head
 # ---------------------------------------------------------------------------------------------
@@ -105,6 +118,8 @@ def test_recipient_dies_the_forms_print_him_as_recipient_and_head_and_his_child_
     resident("遺族 次子", "イゾク ジシ", date(2020, 6, 1), hh, relationship="子", sex="2")
     resident("遺族 長男", "イゾク チョウナン", date(2000, 1, 1), hh, relationship="子")
     case = open_death(setup, monkeypatch, husband, [wife, child])
+    # The wife and the adult son at home remain (two aged 15+): staff note the wife as the new 世帯主.
+    choose_new_head(setup, case, wife)
     save(setup, case, DEATH_INPUTS)
     plans = plans_of(setup, case)
     assert {"jt_shoumetsu", "kokuho_soushitsu", "kokuho_sousaihi"} <= {code for code, _n in plans}
@@ -478,13 +493,7 @@ def scenario_okuyami_elderly(setup, monkeypatch):
         elig(person.atena_no, "kaigo", "0000" + person.atena_no[-6:])
     case = open_death(setup, monkeypatch, head, [wife, son])
     # Two members aged 15+ remain: the 世帯主変更届 is due (住基法第25条) and staff note who heads the household now.
-    from navigation.cases.services import case_answers_update
-
-    keys = {p.atena_no: p.key for p in case.persons.all()}
-    case_answers_update(actor=setup["staff"], counter=setup["counter"], case=case, answers={
-        f"{keys[wife.atena_no]}:new_head": "yes", f"{keys[son.atena_no]}:new_head": "no"})
-    interview(case, setup["staff"], setup["counter"])
-    case.refresh_from_db()
+    choose_new_head(setup, case, wife)
     save(setup, case, DEATH_INPUTS)
     return case, {("juki_idou", ""): {"届出の種類": "setainushi_henkou", "新しい世帯主": "故人 花子",
                                       "前の世帯主": "故人 太郎"},
