@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-KINDS = ("text", "address", "date", "number", "choice")
+KINDS = ("text", "address", "date", "number", "choice", "postcode")
 MAX_TEXT = 200
 
 
@@ -106,6 +106,12 @@ def clean(item: Input, raw: Any, *, known_towns: dict[str, dict] | None = None) 
         if not text.isdigit() or len(text) > 6:
             raise ValidationError(_("%(label)s：数字で入力してください。") % {"label": label})
         return int(text)
+    if item.kind == "postcode":
+        digits = text.replace("-", "").replace("－", "").replace("〒", "").strip()
+        if not (digits.isdigit() and len(digits) == 7):
+            raise ValidationError(_("%(label)s：郵便番号は7桁の数字で入力してください（例: 810-0001）。")
+                                  % {"label": label})
+        return digits
     if item.kind == "choice":
         values = {str(v) for v, _l in item.choices}
         if text not in values:
@@ -131,6 +137,9 @@ def _register_defaults() -> None:
               events=("tennyu",), max_length=100, sample="窓口 太郎"),
         Input("destination_address", _lazy("転出先の住所"), kind="text", events=("tenshutsu",),
               sample="福岡県福岡市中央区天神1丁目8番1号"),
+        Input("destination_postcode", _lazy("転出先の郵便番号"), kind="postcode", events=("tenshutsu",),
+              max_length=8, sample="8100001",
+              help=_lazy("分からないときは転出先の住所から郵便番号簿で調べて入力します。")),
         Input("cert_purpose", _lazy("証明書の使用目的"), kind="text", max_length=60, sample="勤務先への提出"),
         Input("cert_copies", _lazy("証明書の通数"), kind="number", sample=1),
         Input("phone", _lazy("連絡先の電話番号"), kind="text", max_length=20, sample="099-000-0000",

@@ -642,7 +642,9 @@ class ComputedSource(BindingSource):
             return found
         if name in ("new_address", "new_katagaki", "new_postcode"):
             if "tenshutsu" in events:
-                return self._input(ctx, "destination_address") if name == "new_address" else Resolved("", "")
+                if name == "new_katagaki":
+                    return Resolved("", "")  # the destination is one line of text, 方書 included
+                return self._input(ctx, "destination_address" if name == "new_address" else "destination_postcode")
             part = {"new_address": "new_address.full", "new_katagaki": "new_address.katagaki",
                     "new_postcode": "new_address.postcode"}[name]
             return self._input(ctx, part)

@@ -160,8 +160,18 @@ def test_family_moves_out_the_recipient_father_is_printed_and_only_the_child_in_
                      event_date=date.today() + timedelta(days=3))
     interview(case, setup["staff"], setup["counter"])
     case.refresh_from_db()
-    save(setup, case, {("phone", ""): "099-000-1234", ("destination_address", ""): "福岡県福岡市中央区天神1丁目8番1号"})
+    save(setup, case, {("phone", ""): "099-000-1234", ("destination_address", ""): "福岡県福岡市中央区天神1丁目8番1号",
+                       ("destination_postcode", ""): "810-0001"})
     plans = plans_of(setup, case)
+    # The 転出届 (住民異動届) carries the destination with its postcode, typed once by staff: nothing left to write.
+    idou = plans[("juki_idou", "")]
+    assert values(idou, "新しい住所") == "福岡県福岡市中央区天神1丁目8番1号"
+    assert values(idou, "郵便番号") == "810-0001"
+    assert idou.resident_blanks == []
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="転出先の郵便番号：郵便番号は7桁の数字"):
+        save(setup, case, {("destination_postcode", ""): "81000"})
     shoumetsu = plans[("jt_shoumetsu", "")]
     assert values(shoumetsu, "受給者の氏名") == "転出 父"
     assert values(shoumetsu, "続柄") == "世帯主"
