@@ -375,6 +375,52 @@ def test_a_corrected_value_on_the_signed_document_reissues_it_and_asks_for_a_new
     assert second.signature_required and second.document_id not in {None, document.pk}
 
 
+def test_receiving_the_re_signed_paper_ends_the_request_once_audited_and_only_for_those_who_may(
+        setup, tenant_a):  # noqa: F811
+    """After a correction changed a signed document, the case asks for a new signature until staff record that
+    the re-issued paper came back signed: once per correction, audited, by those who may correct."""
+    from audit.models import AuditEvent
+    from forms_builder.services import case_entries_save
+    from forms_builder.tablet import services as tablet
+    from navigation.cases.services import case_correction_signature_received
+    from tenants.accounts.models import Desk
+    from tenants.accounts.services import desk_sit
+    from tests.test_forms_tablet_rules import STROKES, pair, png_data_url, push
+
+    desk = Desk.objects.create(counter=setup["counter"], name="1番席")
+    setup["counter"].staff.add(setup["staff"])
+    desk_sit(actor=setup["staff"], desk_id=desk.pk)
+    case = open_family_case(setup)
+    case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case, values=STAFF_INPUTS)
+    world = {**setup, "case": case, "desk": desk}
+    tablet_row, _token = pair(world)
+    signed = push(world)
+    tablet.signature_submit(tablet=tablet_row, push_id=signed.pk, strokes=STROKES, png=png_data_url())
+    close(setup, case)
+    correction = correct(setup, case)
+    assert correction.signature_required
+    client = staff_client(tenant_a, "staff1", counter=setup["counter"])
+    asking = "住民の署名を取り直してください"
+    assert asking in client.get(f"/navi/cases/{case.pk}/").content.decode()
+    # Another department's staff member may not record it (the same rule as correcting).
+    with pytest.raises(PermissionDenied):
+        case_correction_signature_received(actor=_user("staff2"), case=case, correction_id=correction.pk)
+    url = f"/navi/cases/{case.pk}/corrections/{correction.pk}/signature/"
+    page = client.post(url, follow=True).content.decode()
+    assert "訂正後の申請書の署名を受領しました" in page and asking not in page
+    assert AuditEvent.objects.filter(target_type="case", target_id=str(case.pk),
+                                     details__change="correction_signature_received").count() == 1
+    again = client.post(url, follow=True).content.decode()
+    assert "すでに受領済み" in again
+    # A correction of a case nobody signed on the tablet asks for nothing; another case's correction is not this one's.
+    plain_case = closed_case(setup)
+    plain = correct(setup, plain_case)
+    with pytest.raises(ValidationError, match="署名の取り直しが不要"):
+        case_correction_signature_received(actor=setup["staff"], case=plain_case, correction_id=plain.pk)
+    with pytest.raises(ValidationError, match="その訂正はありません"):
+        case_correction_signature_received(actor=setup["staff"], case=plain_case, correction_id=correction.pk)
+
+
 def test_a_correction_without_a_signed_document_needs_no_signature(setup):  # noqa: F811
     case = closed_case(setup)
     correction = correct(setup, case)

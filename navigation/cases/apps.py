@@ -14,6 +14,7 @@ class CasesConfig(AppConfig):
 
         # A correction after hand-back is an audited object: never changed or deleted by the application.
         register_append_only("navigation_cases_handbackcorrection")
+        register_append_only("navigation_cases_correctionsignaturereceipt")
 
         register(
             MenuEntry(

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -403,7 +403,7 @@ def handback_summary_rows(*, case: Case) -> dict[str, list[Any]]:
     corrections = list(case.handback_corrections.order_by("-created_at", "-pk")) if case.pk else []
     return {
         "corrections": corrections,
-        "signature_required": [c for c in corrections if c.signature_required],
+        "signature_required": [c for c in corrections if c.signature_required and not _received(c)],
         "records": [_("%(kind)s %(n)d件") % {"kind": label(k), "n": n} for k, n in counts.items()],
         "skipped": sorted({_("%(kind)s（%(reason)s）") % {"kind": label(str(s.get("kind"))),
                                                         "reason": _SKIP_REASONS.get(s.get("reason"), "-")}
@@ -584,9 +584,43 @@ def handback_correct(*, actor: Any, case: Case, field_code: str, value: str, rea
     return correction
 
 
+def _received(correction: Any) -> bool:
+    try:
+        return correction.signature_receipt is not None
+    except ObjectDoesNotExist:
+        return False
+
+
+def correction_signature_received(*, actor: Any, case: Case, correction_id: int) -> Any:
+    """Staff received the corrected document signed again on paper (call through
+    ``services.case_correction_signature_received``). The same people who may correct may record it; once."""
+    from django.core.exceptions import PermissionDenied
+
+    from navigation.cases.models import CorrectionSignatureReceipt
+
+    if not may_correct(actor=actor, case=case):
+        raise PermissionDenied(_("受付 %(label)s の訂正は、完了した窓口の職員か窓口責任者だけが行えます。")
+                               % {"label": case.label})
+    correction = case.handback_corrections.filter(pk=correction_id).first()
+    if correction is None:
+        raise _refused("correction", _("この受付にその訂正はありません。"))
+    if not correction.signature_required:
+        raise _refused("correction", _("この訂正は署名の取り直しが不要です。"))
+    if _received(correction):
+        raise _refused("correction", _("この訂正の署名はすでに受領済みです。"))
+    receipt = CorrectionSignatureReceipt.objects.create(correction=correction, received_by=actor)
+    residents = [p.atena_no for p in case.persons.all() if p.atena_no]
+    record(actor=actor, action=AuditAction.UPDATE, target_type="case", target_id=case.pk,
+           details={"change": "correction_signature_received", "correction": correction.pk,
+                    "document": correction.document_id},
+           residents=residents)
+    return receipt
+
+
 def corrections_for(*, case: Case) -> list[Any]:
     """The case's corrections, newest first (for the case screen and the correction page)."""
-    return list(case.handback_corrections.select_related("created_by").order_by("-created_at", "-pk"))
+    return list(case.handback_corrections.select_related("created_by", "signature_receipt__received_by")
+                .order_by("-created_at", "-pk"))
 
 
 def correction_history_audit(*, actor: Any, case: Case, corrections: list[Any]) -> None:

@@ -356,3 +356,21 @@ class HandbackCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.field}@{self.created_at}"
+
+
+class CorrectionSignatureReceipt(models.Model):
+    """Staff received the corrected document signed again on paper (append-only): the correction's 「署名を取り直して
+    ください」 is done. One per correction."""
+
+    correction = models.OneToOneField(HandbackCorrection, on_delete=models.PROTECT, related_name="signature_receipt")
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("受領者"), on_delete=models.PROTECT,
+                                    related_name="+")
+    received_at = models.DateTimeField(_("受領日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("訂正後の署名の受領")
+        verbose_name_plural = _("訂正後の署名の受領")
+
+    def __str__(self) -> str:
+        return f"{self.correction_id}@{self.received_at}"
+

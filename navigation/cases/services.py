@@ -21,6 +21,7 @@ from navigation.cases.models import (
     CasePerson,
     CaseProcedure,
     CaseStatus,
+    CorrectionSignatureReceipt,
     HandbackCorrection,
     Memo,
     MemoRevision,
@@ -866,6 +867,16 @@ def case_handback_correct(*, actor: User, case: Case, field: str, value: str, re
     _require_staff(actor)
     case = _locked(case)
     return handback.handback_correct(actor=actor, case=case, field_code=field, value=value, reason=reason)
+
+
+@transaction.atomic
+def case_correction_signature_received(*, actor: User, case: Case, correction_id: int) -> CorrectionSignatureReceipt:
+    """The resident signed the document re-issued after a correction again (on paper) and staff received it: the
+    case's 「署名を取り直してください」 for that correction ends. Audited; once per correction; the same people as
+    for the correction."""
+    _require_staff(actor)
+    case = _locked(case)
+    return handback.correction_signature_received(actor=actor, case=case, correction_id=correction_id)
 
 
 # ---------------------------------------------------------------------------------------------

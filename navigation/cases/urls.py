@@ -23,6 +23,8 @@ urlpatterns = [
     path("<int:pk>/resume/", views.case_resume_view, name="resume"),
     path("<int:pk>/close/", views.case_close_view, name="close"),
     path("<int:pk>/corrections/", views.case_correction_view, name="correction"),
+    path("<int:pk>/corrections/<int:correction_id>/signature/", views.case_correction_signature_view,
+         name="correction_signature"),
     path("<int:pk>/memos/", views.case_memo_view, name="case_memo"),
     path("persons/<str:atena_no>/", views.person_view, name="person"),
     path("persons/<str:atena_no>/memos/", views.person_memo_view, name="person_memo"),

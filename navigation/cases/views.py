@@ -527,6 +527,20 @@ def case_correction_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def case_correction_signature_view(request: HttpRequest, pk: int, correction_id: int) -> HttpResponse:
+    """The document re-issued after a correction came back signed on paper: record its receipt."""
+    case = _case_or_404(request, pk)
+    try:
+        services.case_correction_signature_received(actor=request.user, case=case, correction_id=correction_id)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("訂正後の申請書の署名を受領しました。"))
+    return redirect("navigation:cases:case", pk=pk)
+
+
+@login_required
+@require_POST
 def case_memo_view(request: HttpRequest, pk: int) -> HttpResponse:
     def act(case: Case) -> str:
         form = MemoForm(request.POST)
