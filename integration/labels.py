@@ -25,7 +25,7 @@ PHASE_LABELS = {
     "apply": _lazy("反映（合計）"),
     "total": _lazy("全体"),
 }
-COUNT_LABELS = {"validate_processes": _lazy("検査したプロセス数")}
+COUNT_LABELS = {"validate_processes": _lazy("検査したプロセス数"), "validate_pool": _lazy("起動した検査プロセス数")}
 OP_LABELS = {"add": _lazy("追加"), "change": _lazy("変更"), "delete": _lazy("削除")}
 
 

@@ -198,7 +198,11 @@ def test_deployed_prefork_worker_validates_a_big_file_in_parallel(committed_city
             run = wait_until(lambda: ImportRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(),
                              timeout=120)
             assert run.status == ImportRun.Status.SUCCEEDED, (run.errors, log_path.read_text()[-3000:])
-            assert run.timings.get("validate_processes") == 2, (run.timings, log_path.read_text()[-3000:])
+            # Two validation processes were started inside the pool's daemonic child (they used to fall back to
+            # one silently). Which of them takes which part is the pool's choice: on a loaded machine the first
+            # one up may take every part of this small file, so only "at least one of them validated" is asserted.
+            assert run.timings.get("validate_pool") == 2, (run.timings, log_path.read_text()[-3000:])
+            assert run.timings.get("validate_processes") in (1, 2), run.timings
             assert Resident.objects.count() == len(people)
             connection.set_schema_to_public()
     finally:

@@ -151,6 +151,7 @@ def stage_parallel(importer: object, stream: BinaryIO, raw: object, copy_sql: st
         return None, importer.start_line, None
     finally:
         _WORKER_BUILDER = None
+    importer.timings["validate_pool"] = WORKERS  # the processes started (which of them takes a part is the pool's)
     is_csv = importer.layout.format == "csv"
     header = bool(importer.layout.has_header)
     pending: deque = deque()  # (offset, first line, header pending, async result)
