@@ -59,3 +59,16 @@ class IntegrationConfig(AppConfig):
             linkage_storage_destroy(schema_name=municipality.schema_name)
 
         municipality_terminated.connect(_destroy_files, weak=False, dispatch_uid="integration_destroy_linkage_files")
+
+        from tenants.signals import municipality_renamed
+
+        def _rewrite_search_addresses(sender: object, municipality: object, **kwargs: object) -> None:
+            from django_tenants.utils import schema_context
+
+            from integration.tasks import rewrite_search_addresses
+
+            with schema_context(municipality.schema_name):  # the task runs in the renamed municipality's schema
+                rewrite_search_addresses.apply_async()
+
+        municipality_renamed.connect(_rewrite_search_addresses, weak=False,
+                                     dispatch_uid="integration_rewrite_search_addresses")

@@ -679,3 +679,50 @@ def schedule_save(*, actor: Any, layout: LinkageLayout, kind: str, at_time: dtim
     record(action=AuditAction.UPDATE, target_type="linkage_schedule", target_id=layout.key,
            details={"schedule": schedule.describe(), "active": is_active}, actor=actor)
     return schedule
+
+
+REWRITE_CHUNK = 5000
+
+
+class ImportInProgress(ValidationError):
+    """An import of the municipality is queued or running: retry the rewrite after it."""
+
+
+def search_addresses_rewrite(*, municipality: Any) -> tuple[int, int]:
+    """Rewrite ``Resident.search_address`` for the municipality's current 都道府県+市区町村 and record that prefix, in
+    one transaction, in the municipality's schema: (rows rewritten, rows in the mirror). Run after a rename (the
+    ``municipality_renamed`` signal queues it; until then the old name stays the prefix and search stays exact) or
+    by ``manage.py linkage_search_address``. Refused with ``ImportInProgress`` while one of its imports is queued or
+    running (its rows would be written for the old prefix); nothing changes then."""
+    from integration.importer.rows import _address_normaliser, clear_normalisation_caches
+    from integration.models import AddressSearchPrefix, Resident
+    from integration.normalize import municipality_prefix
+
+    running = (ImportRun.Status.QUEUED, ImportRun.Status.VALIDATING, ImportRun.Status.APPLYING)
+    if ImportRun.objects.filter(status__in=running).exists():
+        raise ImportInProgress(_("%(slug)s: 取込が実行中です。終わってから実行してください")
+                               % {"slug": municipality.slug})
+    prefix = municipality_prefix(municipality)
+    normalise = _address_normaliser(prefix)
+    changed = total = 0
+    try:
+        with transaction.atomic():
+            AddressSearchPrefix.objects.select_for_update().get_or_create(pk=1, defaults={"prefix": prefix})
+            rows = Resident.objects.order_by("pk").values_list("pk", "address", "address_katagaki", "search_address")
+            batch: list[Resident] = []
+            for pk, address, katagaki, stored in rows.iterator(chunk_size=REWRITE_CHUNK):
+                total += 1
+                value = normalise(f"{address}{katagaki}" if katagaki else address)
+                if value != stored:
+                    batch.append(Resident(pk=pk, search_address=value))
+                if len(batch) >= REWRITE_CHUNK:
+                    changed += Resident.objects.bulk_update(batch, ["search_address"])
+                    batch = []
+            if batch:
+                changed += Resident.objects.bulk_update(batch, ["search_address"])
+            AddressSearchPrefix.objects.filter(pk=1).update(prefix=prefix)
+            record(action="update", target_type="resident_search_address",
+                   details={"prefix": prefix, "rewritten": changed, "residents": total}, actor=SYSTEM)
+    finally:
+        clear_normalisation_caches()  # no address of this municipality stays in memory
+    return changed, total

@@ -38,3 +38,18 @@ def purge_received() -> int:
     from integration.services import received_files_purge
 
     return received_files_purge()
+
+
+@shared_task(base=TenantTask, name="integration.rewrite_search_addresses", bind=True, max_retries=48)
+def rewrite_search_addresses(self) -> int:  # noqa: ANN001
+    """After a rename: the mirror's search addresses for the new name (retried every 5 minutes while an import of
+    the municipality runs)."""
+    from django.db import connection
+
+    from integration.services import ImportInProgress, search_addresses_rewrite
+
+    try:
+        changed, _total = search_addresses_rewrite(municipality=connection.tenant)
+    except ImportInProgress as exc:
+        raise self.retry(countdown=300) from exc
+    return changed

@@ -20,7 +20,7 @@ from madoguchi.dbroles import owner_connection
 from tenants.areas import parse_areas
 from tenants.crypto import new_wrapped_data_key
 from tenants.models import Domain, Municipality
-from tenants.signals import municipality_provisioned, municipality_terminated
+from tenants.signals import municipality_provisioned, municipality_renamed, municipality_terminated
 from tenants.template import template_clone, template_ensure
 from tenants.validators import prefecture_for_code, validate_municipality_code, validate_slug
 
@@ -179,6 +179,10 @@ def municipality_update(
              "contract_end": str(contract_end or "")}
     record(action=AuditAction.UPDATE, target_type="municipality", target_id=municipality.code,
            details={"before": before, "after": after}, actor=actor)
+    if before["name"] != municipality.name:
+        old_name = before["name"]
+        transaction.on_commit(lambda: municipality_renamed.send(sender=Municipality, municipality=municipality,
+                                                                old_name=old_name))
     return municipality
 
 

@@ -9,3 +9,6 @@ municipality_provisioned = Signal()
 
 # Sent after a municipality's contract is terminated and its data key destroyed; kwargs: municipality.
 municipality_terminated = Signal()
+
+# Sent after the transaction that renamed a municipality has committed; kwargs: municipality, old_name.
+municipality_renamed = Signal()

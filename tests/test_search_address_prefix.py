@@ -154,7 +154,7 @@ def test_an_address_restricted_household_is_never_found_by_an_address(staff):
 def test_the_stored_prefix_is_used_until_the_rows_are_rewritten(staff):
     """Imports and search use the prefix recorded with the rows, not the municipality's current name: after a
     rename (here: a prefix recorded for another name) search stays exact; the command rewrites rows and prefix."""
-    from integration.management.commands.linkage_search_address import rewrite_search_addresses
+    from integration.services import search_addresses_rewrite
 
     AddressSearchPrefix.objects.create(pk=1, prefix="鹿児島県旧A町")
     _import(_rows())
@@ -163,7 +163,7 @@ def test_the_stored_prefix_is_used_until_the_rows_are_rewritten(staff):
         assert _found(staff, query) == _expected(query), query
     from tenants.models import Municipality
 
-    changed, total = rewrite_search_addresses(Municipality.objects.get(slug="testa"))
+    changed, total = search_addresses_rewrite(municipality=Municipality.objects.get(slug="testa"))
     assert (changed, total) == (6, len(ADDRESSES))  # 1, 2, 6, 7, 8 and 9 start with the current prefix
     assert AddressSearchPrefix.objects.get().prefix == PREFIX_A
     assert Resident.objects.get(atena_no=_atena(1)).search_address == LOCAL_MARK + "中央三丁目21番17号"
@@ -218,7 +218,7 @@ def test_typed_mark_is_removed_and_the_condition_has_one_branch_per_overlap():
 def test_a_renamed_municipality_is_searched_exactly_before_and_after_the_rewrite(staff, tenant_a):
     from django.db import connection
 
-    from integration.management.commands.linkage_search_address import rewrite_search_addresses
+    from integration.services import search_addresses_rewrite
     from tenants.models import Municipality
 
     _import(_rows())
@@ -232,7 +232,7 @@ def test_a_renamed_municipality_is_searched_exactly_before_and_after_the_rewrite
         assert Resident.objects.get(atena_no=_atena(1)).search_address == LOCAL_MARK + "中央三丁目21番17号"
         for query in NAMED_QUERIES:
             assert _found(staff, query) == _expected(query, second), query
-        assert rewrite_search_addresses(municipality) == (6, len(second))
+        assert search_addresses_rewrite(municipality=municipality) == (6, len(second))
         assert AddressSearchPrefix.objects.get().prefix == "鹿児島県テストC市"
         assert Resident.objects.get(atena_no=_atena(1)).search_address == normalize_address(ADDRESSES[1][0])
         for query in NAMED_QUERIES:
@@ -242,21 +242,45 @@ def test_a_renamed_municipality_is_searched_exactly_before_and_after_the_rewrite
 
 
 def test_the_rewrite_waits_for_a_running_import_and_changes_nothing(staff, tenant_a):
-    from django.core.management import CommandError
-
-    from integration.management.commands.linkage_search_address import rewrite_search_addresses
     from integration.models import ImportRun
+    from integration.services import ImportInProgress, search_addresses_rewrite
 
     _import(_rows())
     AddressSearchPrefix.objects.filter(pk=1).update(prefix="鹿児島県旧A町")
     before = dict(Resident.objects.values_list("atena_no", "search_address"))
     run = ImportRun.objects.create(layout=LinkageLayout.objects.get(key="juki_standard_csv"), file_name="next.csv",
                                    sha256="0" * 64, status=ImportRun.Status.VALIDATING)
-    with pytest.raises(CommandError, match="取込が実行中"):
-        rewrite_search_addresses(tenant_a)
+    with pytest.raises(ImportInProgress, match="取込が実行中"):
+        search_addresses_rewrite(municipality=tenant_a)
     assert dict(Resident.objects.values_list("atena_no", "search_address")) == before
     assert AddressSearchPrefix.objects.get().prefix == "鹿児島県旧A町"
     run.status = ImportRun.Status.SUCCEEDED
     run.save(update_fields=["status"])
-    assert rewrite_search_addresses(tenant_a) == (0, len(ADDRESSES))  # the rows were written for the current name
+    # the rows were written for the current name
+    assert search_addresses_rewrite(municipality=tenant_a) == (0, len(ADDRESSES))
     assert AddressSearchPrefix.objects.get().prefix == PREFIX_A
+
+
+def test_renaming_a_municipality_queues_the_rewrite_in_its_own_schema_after_commit(
+        tenant_a, monkeypatch, django_capture_on_commit_callbacks):
+    """The ops admin renames a municipality: once that commits, the rewrite of its search addresses is queued in
+    its schema (a TenantTask carries the schema it was sent from); other changes queue nothing."""
+    from django.db import connection
+
+    from integration import tasks
+    from tenants.models import Municipality
+    from tenants.services import municipality_update
+
+    sent: list[str] = []
+    monkeypatch.setattr(tasks.rewrite_search_addresses, "apply_async",
+                        lambda *args, **kwargs: sent.append(connection.schema_name))
+    stored = Municipality.objects.get(pk=tenant_a.pk)
+    fields = {"name_kana": stored.name_kana, "areas": list(stored.areas), "contract_start": stored.contract_start,
+              "contract_end": stored.contract_end}
+    with django_capture_on_commit_callbacks(execute=True):
+        municipality_update(municipality=stored, actor=SYSTEM, name=stored.name, **fields)
+    assert sent == []  # the name did not change
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        municipality_update(municipality=stored, actor=SYSTEM, name="テストA新市", **fields)
+        assert sent == []  # not before the rename commits
+    assert len(callbacks) == 1 and sent == [tenant_a.schema_name]
