@@ -138,7 +138,7 @@ def test_interview_handoff_resume_close_and_memo(live_server_mt, browser, page, 
         page_b.get_by_role("button", name=re.compile("転出 予定子 さんの手続 \\d+ 件をすべて完了")).click()
         page_b.locator("#persons-message").wait_for()
         assert "件の手続を「完了」にしました" in page_b.locator("#persons-message").inner_text()
-        assert page_b.locator("tr.cases-proc--todo").count() == 0
+        expect(page_b.locator("tr.cases-proc--todo")).to_have_count(0)  # once the panel is swapped in
         page_b.get_by_role("button", name="受付を完了する").click()
         expect(page_b.get_by_role("heading", name=f"受付 {label} を完了します")).to_be_visible()
         expect(page_b.locator("#close-purpose")).to_contain_text("転出")
