@@ -46,7 +46,9 @@ class ProcedureForm(forms.Form):
     source = forms.CharField(label=_("判定の出典"), max_length=300, required=False,
                              help_text=_("条文だけでは分からない判定の出典（事務処理要領、省庁の通知など）。案内に表示します"))
     fee = forms.CharField(label=_("手数料"), max_length=100, required=False)
-    forms_ = forms.CharField(label=_("様式コード"), required=False, help_text=_("1行に1つ"),
+    forms_ = forms.CharField(label=_("様式コード"), required=False,
+                             help_text=_("1行に1つ。申請書の様式コード（例: juki_idou）、窓口で作らない紙の届書は"
+                                         "「paper:届書の名前」（例: paper:出生届）"),
                              widget=forms.Textarea(attrs={"rows": 2}))
     staff_alert = forms.BooleanField(label=_("職員への注意喚起（支援措置など）"), required=False)
     export = JSONTextField(
