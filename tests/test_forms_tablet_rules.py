@@ -373,13 +373,10 @@ def test_a_correction_request_reaches_the_staff_screen_and_is_audited(world):
         services.correction_request(tablet=tablet, push_id=pushed.pk, text="あ" * 501)
 
 
-def test_the_close_takes_only_the_signed_version(setup):  # noqa: F811
-    """A case whose signed document changed after signing is not closed (nothing handed back) until the
-    resident signed the changed version; then the one hand-back record per person goes, and the tablet waits."""
+def signed_family_case(setup):  # noqa: ANN001, ANN201, F811
+    """The family of five's case at a desk, its forms pushed to a paired tablet and signed there: (world, tablet)."""
     from forms_builder.services import case_entries_save
-    from forms_builder.tablet import selectors, services
-    from integration.exports.models import ExportRecord
-    from navigation.cases.services import case_close, case_procedure_set_status
+    from forms_builder.tablet import services
     from tenants.accounts.models import Desk
     from tenants.accounts.services import desk_sit
 
@@ -392,6 +389,19 @@ def test_the_close_takes_only_the_signed_version(setup):  # noqa: F811
     tablet, _token = pair(world)
     signed = push(world)
     services.signature_submit(tablet=tablet, push_id=signed.pk, strokes=STROKES, png=png_data_url())
+    return world, tablet
+
+
+def test_the_close_takes_only_the_signed_version(setup):  # noqa: F811
+    """A case whose signed document changed after signing is not closed (nothing handed back) until the
+    resident signed the changed version; then the one hand-back record per person goes, and the tablet waits."""
+    from forms_builder.services import case_entries_save
+    from forms_builder.tablet import selectors, services
+    from integration.exports.models import ExportRecord
+    from navigation.cases.services import case_close, case_procedure_set_status
+
+    world, tablet = signed_family_case(setup)
+    case = world["case"]
     case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case,
                       values={("phone", ""): "099-555-0000"})
     for procedure in case.procedures.all():

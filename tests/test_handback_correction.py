@@ -342,21 +342,10 @@ def test_the_correction_of_a_protected_households_record_is_protected_and_masked
 def test_a_corrected_value_on_the_signed_document_reissues_it_and_asks_for_a_new_signature(setup):  # noqa: F811
     from audit.models import AuditEvent
     from forms_builder.models import IssuedDocument
-    from forms_builder.services import case_entries_save, decrypt_pdf
-    from forms_builder.tablet import services as tablet
-    from tenants.accounts.models import Desk
-    from tenants.accounts.services import desk_sit
-    from tests.test_forms_tablet_rules import STROKES, pair, png_data_url, push
+    from forms_builder.services import decrypt_pdf
+    from tests.test_forms_tablet_rules import signed_family_case
 
-    desk = Desk.objects.create(counter=setup["counter"], name="1番席")
-    setup["counter"].staff.add(setup["staff"])
-    desk_sit(actor=setup["staff"], desk_id=desk.pk)
-    case = open_family_case(setup)
-    case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case, values=STAFF_INPUTS)
-    world = {**setup, "case": case, "desk": desk}
-    tablet_row, _token = pair(world)
-    signed = push(world)
-    tablet.signature_submit(tablet=tablet_row, push_id=signed.pk, strokes=STROKES, png=png_data_url())
+    case = signed_family_case(setup)[0]["case"]
     close(setup, case)
     documents = set(IssuedDocument.objects.values_list("pk", flat=True))
 
@@ -380,22 +369,10 @@ def test_receiving_the_re_signed_paper_ends_the_request_once_audited_and_only_fo
     """After a correction changed a signed document, the case asks for a new signature until staff record that
     the re-issued paper came back signed: once per correction, audited, by those who may correct."""
     from audit.models import AuditEvent
-    from forms_builder.services import case_entries_save
-    from forms_builder.tablet import services as tablet
     from navigation.cases.services import case_correction_signature_received
-    from tenants.accounts.models import Desk
-    from tenants.accounts.services import desk_sit
-    from tests.test_forms_tablet_rules import STROKES, pair, png_data_url, push
+    from tests.test_forms_tablet_rules import signed_family_case
 
-    desk = Desk.objects.create(counter=setup["counter"], name="1番席")
-    setup["counter"].staff.add(setup["staff"])
-    desk_sit(actor=setup["staff"], desk_id=desk.pk)
-    case = open_family_case(setup)
-    case_entries_save(actor=setup["staff"], counter=setup["counter"], case=case, values=STAFF_INPUTS)
-    world = {**setup, "case": case, "desk": desk}
-    tablet_row, _token = pair(world)
-    signed = push(world)
-    tablet.signature_submit(tablet=tablet_row, push_id=signed.pk, strokes=STROKES, png=png_data_url())
+    case = signed_family_case(setup)[0]["case"]
     close(setup, case)
     correction = correct(setup, case)
     assert correction.signature_required

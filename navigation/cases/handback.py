@@ -400,7 +400,7 @@ def handback_summary_rows(*, case: Case) -> dict[str, list[Any]]:
         kind = registry.get(code)
         return kind.label if kind else code
 
-    corrections = list(case.handback_corrections.order_by("-created_at", "-pk")) if case.pk else []
+    corrections = corrections_for(case=case) if case.pk else []  # (receipts joined: no query per correction)
     return {
         "corrections": corrections,
         "signature_required": [c for c in corrections if c.signature_required and not _received(c)],
